@@ -1,0 +1,108 @@
+"""`controlroom` command line: serve, migrate, demo, create-user (and more as they land)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Annotated
+
+import typer
+
+from app.config import get_settings
+
+cli = typer.Typer(help="Live Control Room (直播中控台)", no_args_is_help=True, add_completion=False)
+
+
+def _migrate() -> None:
+    from app.migrate import upgrade
+
+    settings = get_settings()
+    if settings.is_sqlite:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.resolved_database_url)
+
+
+@cli.command()
+def migrate() -> None:
+    """Apply database migrations (Alembic upgrade to the newest revision)."""
+    _migrate()
+    typer.echo("database is up to date")
+
+
+@cli.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Listen address (default HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="Listen port (default PORT)")] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes (needs REDIS_URL if > 1)")] = 1,
+    reload: Annotated[bool, typer.Option(help="Reload on code changes (development)")] = False,
+) -> None:
+    """Apply migrations, then serve the API, websockets and consoles with uvicorn."""
+    import uvicorn
+
+    settings = get_settings()
+    if workers > 1 and not settings.redis_url:
+        raise typer.BadParameter("several workers share live state only through REDIS_URL")
+    if workers > 1 and settings.is_sqlite:
+        raise typer.BadParameter("several workers need PostgreSQL (DATABASE_URL)")
+    settings.ensure_secret_key()  # refuse a placeholder secret before anything starts
+    os.environ.setdefault("SECRET_KEY", settings.secret_key)  # same key in every worker
+    _migrate()
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        reload=reload,
+        loop="uvloop",
+        http="httptools",
+        ws="websockets-sansio",
+        # Console messages are small JSON; compression would cost more CPU than it saves.
+        ws_per_message_deflate=False,
+        log_level="warning",
+        proxy_headers=True,
+    )
+
+
+@cli.command("create-user")
+def create_user(
+    username: str,
+    role: Annotated[str, typer.Option(help="admin, host, controller, service or analyst")],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True)],
+) -> None:
+    """Create a staff user."""
+    from app.models import Role
+    from app.schemas.users import UserCreate
+
+    _migrate()
+    data = UserCreate(username=username, password=password, role=Role(role))
+
+    async def _run() -> None:
+        from app.db import create_engine, make_sessionmaker
+        from app.services.users import create_user as _create
+
+        engine = create_engine(get_settings().resolved_database_url)
+        async with make_sessionmaker(engine)() as session:
+            await _create(session, data)
+            await session.commit()
+        await engine.dispose()
+
+    asyncio.run(_run())
+    typer.echo(f"created {role} '{username}'")
+
+
+@cli.command()
+def demo() -> None:
+    """Fill the database with a ready demo stream and team users (passwords printed)."""
+    from app.demo import run_demo
+
+    _migrate()
+    asyncio.run(run_demo(get_settings()))
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""One settings object, read from the environment and `.env` (see contract.md)."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DATA_DIR = Path("data")
+PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "please-change-me"})
+
+
+class Settings(BaseSettings):
+    """Service settings. Every field can be set as an upper-case environment variable."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str = Field(
+        default="",
+        description="SQLAlchemy async URL; empty means an SQLite file under ./data/.",
+    )
+    redis_url: str | None = Field(default=None, description="Redis URL; unset = in-process broker.")
+    redis_prefix: str = Field(
+        default="lcr:", description="Prefix of every Redis key and channel this app uses."
+    )
+    secret_key: str = Field(default="", description="Signs access tokens; generated if unset.")
+    admin_password: str | None = Field(default=None, description="Password of the first admin.")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = DATA_DIR
+    access_token_minutes: int = 12 * 60
+    viewer_token_hours: int = 24
+    login_max_failures: int = 5
+    login_lockout_seconds: int = 300
+    metrics_hz: float = 4.0
+    log_level: str = "INFO"
+    log_json: bool = True
+    db_pool_size: int = 20
+    static_dir: Path = Path("frontend/dist")
+    environment: str = Field(
+        default="development", description="`production` enforces safe settings."
+    )
+
+    @field_validator("redis_url", "admin_password", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'controlroom.db').as_posix()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def is_production(self) -> bool:
+        """PostgreSQL or an explicit production environment counts as production."""
+        return self.environment == "production" or not self.is_sqlite
+
+    def ensure_secret_key(self) -> str:
+        """Return the signing key, generating and keeping one under data_dir on first start.
+
+        A production configuration with a placeholder key is refused: tokens signed with a
+        known key could be forged by anyone.
+        """
+        if self.secret_key:
+            weak = self.secret_key.lower() in PLACEHOLDER_SECRETS or len(self.secret_key) < 16
+            if weak and self.is_production:
+                raise RuntimeError(
+                    "SECRET_KEY is a placeholder or shorter than 16 characters; "
+                    "set a long random value (e.g. `openssl rand -hex 32`)."
+                )
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if path.exists():
+            self.secret_key = path.read_text().strip()
+        else:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            self.secret_key = secrets.token_urlsafe(48)
+            path.write_text(self.secret_key)
+            path.chmod(0o600)
+        return self.secret_key
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,119 @@
+"""Reusable dependencies: the session, the current user, and role checks.
+
+Every staff endpoint and websocket authorizes through `authorize_stream` /
+`require_roles`, so the rules live in one place:
+
+* an `admin` may do anything;
+* other users act on a stream only as members of its team, with their team role;
+* endpoints outside a stream (catalog, users) check the user's own role.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import Settings
+from app.db import get_session
+from app.errors import Forbidden, NotFound, Unauthorized
+from app.models import Role, Stream, TeamMember, User
+from app.security import decode_token
+
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+_bearer = HTTPBearer(auto_error=False, description="Staff access token from /api/v1/auth/login")
+
+
+def get_app_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+
+
+async def user_from_token(session: AsyncSession, settings: Settings, token: str | None) -> User:
+    """The active user a staff token names, or Unauthorized."""
+    if not token:
+        raise Unauthorized("missing bearer token")
+    claims = decode_token(settings.secret_key, token, "access")
+    if claims is None:
+        raise Unauthorized("invalid or expired token")
+    try:
+        user_id = int(claims["sub"])
+    except (TypeError, ValueError) as exc:
+        raise Unauthorized("invalid token subject") from exc
+    user = await session.get(User, user_id)
+    if user is None or not user.is_active:
+        raise Unauthorized("user not found or disabled")
+    return user
+
+
+async def current_user(
+    session: SessionDep,
+    settings: SettingsDep,
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> User:
+    return await user_from_token(session, settings, creds.credentials if creds else None)
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def require_roles(*roles: Role) -> Callable[..., Coroutine[Any, Any, User]]:
+    """Dependency: the current user, who must hold one of `roles` (admin always passes)."""
+    allowed = frozenset(roles) | {Role.admin}
+
+    async def _check(user: CurrentUser) -> User:
+        if user.role not in allowed:
+            raise Forbidden(f"role '{user.role}' may not do this", code="role_forbidden")
+        return user
+
+    return _check
+
+
+async def stream_role(session: AsyncSession, user: User, stream_id: int) -> Role | None:
+    """The user's role on this stream: admin everywhere, else the team role or None."""
+    if user.role == Role.admin:
+        return Role.admin
+    role = await session.scalar(
+        select(TeamMember.role).where(
+            TeamMember.stream_id == stream_id, TeamMember.user_id == user.id
+        )
+    )
+    return role
+
+
+async def authorize_stream(
+    session: AsyncSession, user: User, stream_id: int, roles: frozenset[Role] | None = None
+) -> Stream:
+    """Load the stream and check the user's role on it (None = any team member)."""
+    stream = await session.get(Stream, stream_id)
+    if stream is None:
+        raise NotFound(f"stream {stream_id} not found", code="stream_not_found")
+    role = await stream_role(session, user, stream_id)
+    if role is None:
+        raise Forbidden("you are not on this stream's team", code="not_on_team")
+    if roles is not None and role not in roles and role != Role.admin:
+        raise Forbidden(f"role '{role}' may not do this on this stream", code="role_forbidden")
+    return stream
+
+
+def stream_access(*roles: Role) -> Callable[..., Coroutine[Any, Any, Stream]]:
+    """Dependency for `/streams/{stream_id}/...`: the stream, if the user may act on it.
+
+    With no roles, any team member (and admin) passes.
+    """
+    allowed = frozenset(roles) if roles else None
+
+    async def _check(stream_id: int, session: SessionDep, user: CurrentUser) -> Stream:
+        return await authorize_stream(session, user, stream_id, allowed)
+
+    return _check
+
+
+ALL_STAFF = (Role.host, Role.controller, Role.service, Role.analyst)

@@ -1,0 +1,97 @@
+"""The FastAPI application: lifespan wiring, routers, error handlers, static consoles."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import structlog
+from fastapi import FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+from app import __version__
+from app.config import Settings, get_settings
+from app.db import create_engine, make_sessionmaker
+from app.errors import install_error_handlers
+from app.observability import RequestContextMiddleware, configure_logging
+from app.realtime.state import start_live_services
+from app.routers import auth, health, streams, users
+from app.services.users import bootstrap_admin
+
+log = structlog.get_logger(__name__)
+
+API_DESCRIPTION = """
+Live Control Room (直播中控台): plan a live-selling stream, run it from three live
+consoles (host teleprompter, field controller, customer-service queue) fed by a
+websocket, and review it afterwards.
+
+Staff endpoints take `Authorization: Bearer <access_token>` from `POST /api/v1/auth/login`.
+Errors are JSON: `{"detail": ..., "code": "<machine-readable>"}`. Money is a decimal
+string with two places; times are RFC 3339 with a zone.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.ensure_secret_key()
+        engine = create_engine(settings.resolved_database_url, settings.db_pool_size)
+        app.state.engine = engine
+        app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.live = await start_live_services(settings)
+        async with app.state.sessionmaker() as session:
+            generated = await bootstrap_admin(session, settings)
+            await session.commit()
+        if generated:
+            print(
+                f"\n  Created user 'admin' with password: {generated}\n"
+                "  (shown once; set ADMIN_PASSWORD to choose it yourself)\n",
+                flush=True,
+            )
+        log.info("started", database=engine.url.render_as_string(hide_password=True))
+        try:
+            yield
+        finally:
+            await app.state.live.close()
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Live Control Room (直播中控台)",
+        version=__version__,
+        description=API_DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.add_middleware(RequestContextMiddleware)
+    install_error_handlers(app)
+    for module in (health, auth, users, streams):
+        app.include_router(module.router)
+    _mount_frontend(app, settings.static_dir)
+    return app
+
+
+def _mount_frontend(app: FastAPI, static_dir: Path) -> None:
+    """Serve the built consoles; unknown non-API paths fall back to index.html (SPA)."""
+    static_dir = static_dir.resolve()
+    index = static_dir / "index.html"
+    if not index.exists():
+        return
+    assets = static_dir / "assets"
+    if assets.is_dir():
+        app.mount("/assets", StaticFiles(directory=assets), name="assets")
+
+    @app.get("/{path:path}", include_in_schema=False)
+    async def spa(path: str) -> FileResponse:
+        candidate = (static_dir / path).resolve()
+        if path and static_dir in candidate.parents and candidate.is_file():
+            return FileResponse(candidate)
+        if path.startswith(("api/", "ws/")):
+            from app.errors import NotFound
+
+            raise NotFound(f"no such path: /{path}")
+        return FileResponse(index)

@@ -1,0 +1,7 @@
+"""All ORM models, imported here so Alembic and the app see the whole metadata."""
+
+from app.db import Base
+from app.models.stream import Stream, StreamStatus
+from app.models.user import Role, TeamMember, User
+
+__all__ = ["Base", "Role", "Stream", "StreamStatus", "TeamMember", "User"]

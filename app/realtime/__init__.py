@@ -1,0 +1,1 @@
+"""The live machinery: broker (in-process or Redis), counters, ticker, hub, protocol."""

@@ -1,0 +1,1 @@
+"""HTTP and websocket endpoints. Thin: parse, authorize, call a service, shape the answer."""

@@ -1,0 +1,60 @@
+"""Shared field types: money as a two-place decimal string, aware datetimes."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, PlainSerializer
+
+CENT = Decimal("0.01")
+MAX_MONEY = Decimal("100000000")
+
+
+def parse_money(value: Any) -> Decimal:
+    """Accept "59.90", "59.9", "60" or 60; refuse floats, negatives and sub-cent values."""
+    if isinstance(value, Decimal):
+        dec = value
+    elif isinstance(value, bool | float):
+        raise ValueError('money must be a decimal string such as "59.90", not a float')
+    elif isinstance(value, int | str):
+        try:
+            dec = Decimal(str(value).strip())
+        except InvalidOperation as exc:
+            raise ValueError(f"not a decimal amount: {value!r}") from exc
+    else:
+        raise ValueError('money must be a decimal string such as "59.90"')
+    if not dec.is_finite():
+        raise ValueError("money must be finite")
+    if dec < 0:
+        raise ValueError("money must not be negative")
+    if dec >= MAX_MONEY:
+        raise ValueError("amount too large")
+    if dec != dec.quantize(CENT):
+        raise ValueError("money has at most two decimal places")
+    return dec.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def format_money(value: Decimal | int | str) -> str:
+    return f"{Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP):.2f}"
+
+
+Money = Annotated[
+    Decimal,
+    BeforeValidator(parse_money),
+    PlainSerializer(format_money, return_type=str, when_used="always"),
+]
+
+Timestamp = AwareDatetime
+
+
+class Schema(BaseModel):
+    """Base for response models read from ORM objects."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+class StrictInput(BaseModel):
+    """Base for request bodies: unknown fields are an error, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)

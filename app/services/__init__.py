@@ -1,0 +1,1 @@
+"""Workflows per domain: plain async functions taking a session; they flush, never commit."""
