@@ -1,0 +1,41 @@
+"""The product catalog (商品库)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import JSON, CheckConstraint, Enum, Numeric, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, utcnow
+
+MONEY = Numeric(12, 2)
+
+
+class QCStatus(enum.StrEnum):
+    pending = "pending"
+    passed = "passed"
+    failed = "failed"
+
+
+class Product(Base):
+    __tablename__ = "products"
+    __table_args__ = (CheckConstraint("stock >= 0", name="stock_not_negative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sku: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(64), default="")
+    list_price: Mapped[Decimal] = mapped_column(MONEY)
+    cost: Mapped[Decimal | None] = mapped_column(MONEY, default=None)
+    stock: Mapped[int] = mapped_column(default=0, doc="Warehouse stock")
+    selling_points: Mapped[list[str]] = mapped_column(JSON, default=list)
+    image_urls: Mapped[list[str]] = mapped_column(JSON, default=list)
+    description: Mapped[str] = mapped_column(Text, default="")
+    qc_status: Mapped[QCStatus] = mapped_column(
+        Enum(QCStatus, name="qc_status", native_enum=False, length=16), default=QCStatus.pending
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
