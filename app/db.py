@@ -90,11 +90,16 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """FastAPI dependency: one session and one transaction per request."""
+    from app.realtime.outbox import drop_events, take_events
+
     maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     async with maker() as session:
         try:
             yield session
             await session.commit()
         except BaseException:
+            drop_events(session)
             await session.rollback()
             raise
+        for pending in take_events(session):
+            await request.app.state.live.publish_event(pending)

@@ -1,0 +1,41 @@
+"""Publish after commit: services queue discrete events on the session; the request's
+session dependency publishes them only once the transaction has committed, so a console
+never hears of something the database then rolled back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+OUTBOX_KEY = "lcr_outbox"
+
+
+@dataclass(frozen=True)
+class PendingEvent:
+    stream_id: int
+    type: str
+    data: dict[str, Any]
+    roles: frozenset[str] | None = None  # None: every console of the stream may see it
+
+
+def queue_event(
+    session: AsyncSession,
+    stream_id: int,
+    type: str,
+    data: dict[str, Any],
+    roles: frozenset[str] | None = None,
+) -> None:
+    """Announce `type` (e.g. "product.listed") to the stream's consoles after commit."""
+    session.info.setdefault(OUTBOX_KEY, []).append(PendingEvent(stream_id, type, data, roles))
+
+
+def take_events(session: AsyncSession) -> list[PendingEvent]:
+    events: list[PendingEvent] = session.info.pop(OUTBOX_KEY, [])
+    return events
+
+
+def drop_events(session: AsyncSession) -> None:
+    session.info.pop(OUTBOX_KEY, None)
