@@ -44,7 +44,11 @@ def serve(
         raise typer.BadParameter("several workers share live state only through REDIS_URL")
     if workers > 1 and settings.is_sqlite:
         raise typer.BadParameter("several workers need PostgreSQL (DATABASE_URL)")
-    settings.ensure_secret_key()  # refuse a placeholder secret before anything starts
+    try:
+        settings.ensure_secret_key()  # refuse a placeholder secret before anything starts
+    except RuntimeError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
     os.environ.setdefault("SECRET_KEY", settings.secret_key)  # same key in every worker
     _migrate()
     uvicorn.run(

@@ -10,6 +10,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DATA_DIR = Path("data")
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "please-change-me"})
 
 
@@ -39,7 +40,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
     db_pool_size: int = 20
-    static_dir: Path = Path("frontend/dist")
+    static_dir: Path = Field(
+        default=PROJECT_ROOT / "frontend" / "dist", description="The built consoles."
+    )
     environment: str = Field(
         default="development", description="`production` enforces safe settings."
     )

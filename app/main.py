@@ -10,6 +10,7 @@ import structlog
 from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import IntegrityError
 
 from app import __version__
 from app.config import Settings, get_settings
@@ -44,9 +45,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.live = await start_live_services(settings)
-        async with app.state.sessionmaker() as session:
-            generated = await bootstrap_admin(session, settings)
-            await session.commit()
+        generated = None
+        try:
+            async with app.state.sessionmaker() as session:
+                generated = await bootstrap_admin(session, settings)
+                await session.commit()
+        except IntegrityError:
+            pass  # another worker created the admin at the same moment
         if generated:
             print(
                 f"\n  Created user 'admin' with password: {generated}\n"
