@@ -1,7 +1,7 @@
 # Live Control Room — `make run` and `make test` set up everything they need themselves.
 SHELL := /bin/bash
-PY ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
-	command -v $$p >/dev/null && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+PY ?= $(shell for p in python3 python3.13 python3.12 python3.11; do \
+	$$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 \
 	&& { command -v $$p; break; }; done)
 VENV := .venv
 BIN := $(VENV)/bin
