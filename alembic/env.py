@@ -53,6 +53,11 @@ async def run_migrations_online() -> None:
         return
     engine = create_engine(_url(), pool_size=1)
     async with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            # Batch migrations rebuild SQLite tables (copy, drop, rename); with foreign keys
+            # enforced, dropping a table that other rows reference fails. The pragma only
+            # takes effect outside a transaction, so it goes first.
+            await conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
         await conn.run_sync(_configure)
         await conn.commit()
     await engine.dispose()

@@ -1,20 +1,51 @@
 """All ORM models, imported here so Alembic and the app see the whole metadata."""
 
 from app.db import Base
+from app.models.checklist import ChecklistItem, ChecklistKind, CheckStatus
+from app.models.contingency import ContingencyPlan, Scenario
 from app.models.lineup import LineupItem, ListingStatus
 from app.models.product import Product, QCStatus
-from app.models.stream import Stream, StreamStatus
+from app.models.script import ScriptSegment, SegmentKind
+from app.models.selection import Criterion, ProductScore, SelectionWeight
+from app.models.stream import (
+    ALLOWED_TRANSITIONS,
+    Campaign,
+    GoalType,
+    GoLiveOverride,
+    Platform,
+    Stream,
+    StreamStatus,
+)
 from app.models.user import Role, TeamMember, User
+from app.models.warmup import Channel, Reservation, WarmupCampaign
 
 __all__ = [
+    "ALLOWED_TRANSITIONS",
     "Base",
+    "Campaign",
+    "Channel",
+    "CheckStatus",
+    "ChecklistItem",
+    "ChecklistKind",
+    "ContingencyPlan",
+    "Criterion",
+    "GoLiveOverride",
+    "GoalType",
     "LineupItem",
     "ListingStatus",
+    "Platform",
     "Product",
+    "ProductScore",
     "QCStatus",
+    "Reservation",
     "Role",
+    "Scenario",
+    "ScriptSegment",
+    "SegmentKind",
+    "SelectionWeight",
     "Stream",
     "StreamStatus",
     "TeamMember",
     "User",
+    "WarmupCampaign",
 ]

@@ -5,8 +5,9 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, utcnow
@@ -26,6 +27,7 @@ class LineupItem(Base):
         CheckConstraint("allotted_stock >= 0", name="allotted_not_negative"),
         CheckConstraint("sold_units >= 0", name="sold_not_negative"),
         CheckConstraint("sold_units <= allotted_stock", name="no_oversell"),
+        CheckConstraint("flash_sale_allotment >= 0", name="flash_allotment_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -42,5 +44,19 @@ class LineupItem(Base):
         default=ListingStatus.pending,
     )
     explaining: Mapped[bool] = mapped_column(default=False, doc="讲解中: the pinned product")
+    # Offer design (planning). Money inside JSON is a two-place decimal string.
+    gifts: Mapped[list[str]] = mapped_column(JSON, default=list, doc="赠品")
+    bundles: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSON, default=list, doc='组合: [{"name", "product_ids": [...], "price": "99.00"}]'
+    )
+    coupon_discount: Mapped[Decimal | None] = mapped_column(MONEY, default=None)
+    coupon_min_spend: Mapped[Decimal | None] = mapped_column(MONEY, default=None)
+    full_reduction: Mapped[list[dict[str, str]]] = mapped_column(
+        JSON, default=list, doc='满减 tiers: [{"threshold": "199.00", "discount": "30.00"}]'
+    )
+    flash_sale_allotment: Mapped[int] = mapped_column(
+        default=0, doc="Units of the allotted stock planned for flash sales (秒杀)"
+    )
+    notes: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -32,8 +32,17 @@ class Product(Base):
     cost: Mapped[Decimal | None] = mapped_column(MONEY, default=None)
     stock: Mapped[int] = mapped_column(default=0, doc="Warehouse stock")
     selling_points: Mapped[list[str]] = mapped_column(JSON, default=list)
+    usage_scenes: Mapped[list[str]] = mapped_column(JSON, default=list, doc="使用场景")
+    competitor_differences: Mapped[list[str]] = mapped_column(
+        JSON, default=list, doc="竞品差异: what sets it apart from competing products"
+    )
     image_urls: Mapped[list[str]] = mapped_column(JSON, default=list)
     description: Mapped[str] = mapped_column(Text, default="")
+    brand: Mapped[str] = mapped_column(String(100), default="")
+    supplier: Mapped[str] = mapped_column(String(200), default="")
+    licensed: Mapped[bool] = mapped_column(
+        default=True, doc="False marks a 三无 product (no brand/licence/origin): never in a lineup"
+    )
     qc_status: Mapped[QCStatus] = mapped_column(
         Enum(QCStatus, name="qc_status", native_enum=False, length=16), default=QCStatus.pending
     )
