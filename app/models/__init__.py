@@ -1,9 +1,12 @@
 """All ORM models, imported here so Alembic and the app see the whole metadata."""
 
 from app.db import Base
+from app.models.alerts import Alert, AlertLevel, AlertThresholds
 from app.models.checklist import ChecklistItem, ChecklistKind, CheckStatus
 from app.models.contingency import ContingencyPlan, Scenario
+from app.models.controls import ControlAction, Cue, CuePriority, Incident, IncidentType
 from app.models.lineup import LineupItem, ListingStatus
+from app.models.lottery import Lottery, LotteryCondition, LotteryEntrant, LotteryStatus
 from app.models.product import Product, QCStatus
 from app.models.script import ScriptSegment, SegmentKind
 from app.models.selection import Criterion, ProductScore, SelectionWeight
@@ -21,6 +24,9 @@ from app.models.warmup import Channel, Reservation, WarmupCampaign
 
 __all__ = [
     "ALLOWED_TRANSITIONS",
+    "Alert",
+    "AlertLevel",
+    "AlertThresholds",
     "Base",
     "Campaign",
     "Channel",
@@ -28,11 +34,20 @@ __all__ = [
     "ChecklistItem",
     "ChecklistKind",
     "ContingencyPlan",
+    "ControlAction",
     "Criterion",
+    "Cue",
+    "CuePriority",
     "GoLiveOverride",
     "GoalType",
+    "Incident",
+    "IncidentType",
     "LineupItem",
     "ListingStatus",
+    "Lottery",
+    "LotteryCondition",
+    "LotteryEntrant",
+    "LotteryStatus",
     "Platform",
     "Product",
     "ProductScore",

@@ -1,0 +1,91 @@
+"""Request and response bodies of the live controls."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Self
+
+from pydantic import Field, model_validator
+
+from app.models import CuePriority, IncidentType, ListingStatus
+from app.schemas.common import Money, Schema, StrictInput
+
+
+class LineupStateOut(Schema):
+    """A lineup row as the control console shows it after an action."""
+
+    product_id: int
+    status: ListingStatus
+    explaining: bool
+    live_price: Money
+    allotted_stock: int
+    sold_units: int
+    stock_left: int = Field(description="allotted_stock - sold_units")
+    position: int
+    updated_at: datetime
+
+
+class StockAdjustIn(StrictInput):
+    """Either `delta` (+20 / -5) or the new `allotted_stock`, always with a reason."""
+
+    delta: int | None = Field(default=None, ge=-1_000_000, le=1_000_000)
+    allotted_stock: int | None = Field(default=None, ge=0, le=10_000_000)
+    reason: str = Field(min_length=1, max_length=300, examples=["补货 200 件"])
+
+    @model_validator(mode="after")
+    def _one_of(self) -> Self:
+        if (self.delta is None) == (self.allotted_stock is None):
+            raise ValueError("give exactly one of delta or allotted_stock")
+        if self.delta == 0:
+            raise ValueError("delta must not be 0")
+        return self
+
+
+class CueIn(StrictInput):
+    text: str = Field(min_length=1, max_length=500, examples=["很多人问尺码，讲一下尺码表"])
+    priority: CuePriority = CuePriority.normal
+    product_id: int | None = Field(default=None, ge=1)
+
+
+class CueOut(Schema):
+    id: int
+    stream_id: int
+    text: str
+    priority: CuePriority
+    product_id: int | None
+    created_by: int | None
+    created_at: datetime
+    acked_by: int | None
+    acked_at: datetime | None
+
+
+class IncidentIn(StrictInput):
+    type: IncidentType
+    note: str = Field(min_length=1, max_length=2000, examples=["推流卡顿，切换备用网络"])
+
+
+class IncidentResolveIn(StrictInput):
+    resolution: str = Field(default="", max_length=2000)
+
+
+class IncidentOut(Schema):
+    id: int
+    stream_id: int
+    type: IncidentType
+    note: str
+    created_by: int | None
+    created_at: datetime
+    resolved: bool
+    resolved_by: int | None
+    resolved_at: datetime | None
+    resolution: str
+
+
+class ActionOut(Schema):
+    id: int
+    action: str
+    product_id: int | None
+    actor_id: int | None
+    actor: str | None
+    detail: dict[str, Any]
+    created_at: datetime

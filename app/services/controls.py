@@ -1,0 +1,435 @@
+"""Live controls (场控): list, delist, explain, adjust stock, cues and incidents.
+
+Every action is written to the `control_actions` log (who, when, what) and announced
+to the consoles through the outbox, so it reaches them only once the request commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db import utcnow
+from app.errors import Conflict, NotFound, Unprocessable
+from app.models import (
+    ControlAction,
+    Cue,
+    CuePriority,
+    Incident,
+    IncidentType,
+    LineupItem,
+    ListingStatus,
+    Stream,
+    StreamStatus,
+    User,
+)
+from app.realtime.outbox import queue_event
+
+# Listing, explaining and stock changes make sense before the stream starts (预上架,
+# rehearsal) and while it runs; not on a draft that is still being planned, and never
+# after the end (the review must not move under the analyst's feet).
+ACTIVE_STATUSES = frozenset({StreamStatus.scheduled, StreamStatus.live})
+# Incidents may still be written up after the end, for the review; not once archived.
+OPEN_STATUSES = frozenset(set(StreamStatus) - {StreamStatus.archived})
+
+StockHook = Callable[[AsyncSession, LineupItem], Awaitable[None]]
+_stock_hooks: list[StockHook] = []
+
+
+def on_stock_changed(hook: StockHook) -> StockHook:
+    """Register a coroutine run (inside the transaction) after allotted stock changes.
+
+    This is where the order path's Redis copy of the stock is brought in line (the
+    `orders` service registers its sync), and where the stock alerts are evaluated.
+    """
+    _stock_hooks.append(hook)
+    return hook
+
+
+def require_active(stream: Stream) -> None:
+    if stream.status not in ACTIVE_STATUSES:
+        raise Conflict(
+            f"stream is {stream.status}; this needs a scheduled or live stream",
+            code="stream_not_active",
+            status=str(stream.status),
+        )
+
+
+def require_open(stream: Stream) -> None:
+    if stream.status not in OPEN_STATUSES:
+        raise Conflict(
+            f"stream is {stream.status}", code="stream_closed", status=str(stream.status)
+        )
+
+
+def actor_ref(user: User) -> dict[str, Any]:
+    return {"id": user.id, "username": user.username}
+
+
+def log_action(
+    session: AsyncSession,
+    stream_id: int,
+    actor: User | None,
+    action: str,
+    product_id: int | None = None,
+    **detail: Any,
+) -> ControlAction:
+    entry = ControlAction(
+        stream_id=stream_id,
+        actor_id=actor.id if actor else None,
+        action=action,
+        product_id=product_id,
+        detail=detail,
+        created_at=utcnow(),
+    )
+    session.add(entry)
+    return entry
+
+
+def lineup_state(item: LineupItem) -> dict[str, Any]:
+    """What the consoles need to redraw one lineup row."""
+    return {
+        "product_id": item.product_id,
+        "status": str(item.status),
+        "explaining": item.explaining,
+        "allotted_stock": item.allotted_stock,
+        "sold_units": item.sold_units,
+        "stock_left": item.allotted_stock - item.sold_units,
+    }
+
+
+async def get_lineup_item(
+    session: AsyncSession, stream_id: int, product_id: int, *, lock: bool = False
+) -> LineupItem:
+    query = select(LineupItem).where(
+        LineupItem.stream_id == stream_id, LineupItem.product_id == product_id
+    )
+    if lock:
+        query = query.with_for_update()
+    item = await session.scalar(query.execution_options(populate_existing=True))
+    if item is None:
+        raise NotFound(f"product {product_id} is not in this stream's lineup", code="not_in_lineup")
+    return item
+
+
+async def _lock_stream(session: AsyncSession, stream_id: int) -> None:
+    """Serialize explain/delist per stream (a row lock; SQLite serializes writers anyway)."""
+    await session.execute(select(Stream.id).where(Stream.id == stream_id).with_for_update())
+
+
+# ----------------------------------------------------------------------------- listing
+
+
+async def list_product(
+    session: AsyncSession, stream: Stream, product_id: int, actor: User
+) -> LineupItem:
+    """上架: put the product on sale. Listing a listed product changes nothing."""
+    require_active(stream)
+    item = await get_lineup_item(session, stream.id, product_id, lock=True)
+    if item.status == ListingStatus.listed:
+        return item
+    previous = item.status
+    item.status = ListingStatus.listed
+    log_action(session, stream.id, actor, "list", product_id, previous=str(previous))
+    await session.flush()
+    queue_event(
+        session, stream.id, "product.listed", {**lineup_state(item), "by": actor_ref(actor)}
+    )
+    return item
+
+
+async def delist_product(
+    session: AsyncSession, stream: Stream, product_id: int, actor: User
+) -> LineupItem:
+    """下架: take it off sale; a delisted product is no longer being explained."""
+    require_active(stream)
+    await _lock_stream(session, stream.id)
+    item = await get_lineup_item(session, stream.id, product_id, lock=True)
+    if item.status == ListingStatus.delisted and not item.explaining:
+        return item
+    was_explaining = item.explaining
+    previous = item.status
+    item.status = ListingStatus.delisted
+    item.explaining = False
+    log_action(
+        session,
+        stream.id,
+        actor,
+        "delist",
+        product_id,
+        previous=str(previous),
+        stopped_explaining=was_explaining,
+    )
+    await session.flush()
+    by = actor_ref(actor)
+    queue_event(session, stream.id, "product.delisted", {**lineup_state(item), "by": by})
+    if was_explaining:
+        queue_event(
+            session,
+            stream.id,
+            "product.explaining",
+            {"product_id": None, "previous_product_id": product_id, "by": by},
+        )
+    return item
+
+
+async def explain_product(
+    session: AsyncSession, stream: Stream, product_id: int, actor: User
+) -> LineupItem:
+    """讲解中: pin this product's card; exactly one product is explained at a time."""
+    require_active(stream)
+    await _lock_stream(session, stream.id)
+    item = await get_lineup_item(session, stream.id, product_id, lock=True)
+    if item.status == ListingStatus.delisted:
+        raise Conflict(
+            "a delisted product cannot be explained; list it again first", code="delisted"
+        )
+    previous = await session.scalar(
+        select(LineupItem.product_id).where(
+            LineupItem.stream_id == stream.id,
+            LineupItem.explaining.is_(True),
+            LineupItem.product_id != product_id,
+        )
+    )
+    if item.explaining and previous is None:
+        return item
+    await session.execute(
+        update(LineupItem)
+        .where(
+            LineupItem.stream_id == stream.id,
+            LineupItem.explaining.is_(True),
+            LineupItem.product_id != product_id,
+        )
+        .values(explaining=False, updated_at=utcnow())
+    )
+    item.explaining = True
+    log_action(session, stream.id, actor, "explain", product_id, previous_product_id=previous)
+    await session.flush()
+    queue_event(
+        session,
+        stream.id,
+        "product.explaining",
+        {**lineup_state(item), "previous_product_id": previous, "by": actor_ref(actor)},
+    )
+    return item
+
+
+async def explaining_product_id(session: AsyncSession, stream_id: int) -> int | None:
+    return await session.scalar(
+        select(LineupItem.product_id).where(
+            LineupItem.stream_id == stream_id, LineupItem.explaining.is_(True)
+        )
+    )
+
+
+# ----------------------------------------------------------------------------- stock
+
+
+async def adjust_stock(
+    session: AsyncSession,
+    stream: Stream,
+    product_id: int,
+    actor: User,
+    *,
+    reason: str,
+    delta: int | None = None,
+    allotted_stock: int | None = None,
+) -> LineupItem:
+    """Change a product's allotted stock (加库存 / 减库存) by `delta` or to a new total.
+
+    The change is one conditional UPDATE, so an order taking stock at the same moment
+    can never leave the allotment below the units already sold: that is a 409.
+    """
+    require_active(stream)
+    if (delta is None) == (allotted_stock is None):
+        raise Unprocessable("give exactly one of delta or allotted_stock", code="bad_stock_change")
+    item = await get_lineup_item(session, stream.id, product_id)
+    before = item.allotted_stock
+    new_value = LineupItem.allotted_stock + delta if delta is not None else allotted_stock
+    result = await session.execute(
+        update(LineupItem)
+        .where(LineupItem.id == item.id, LineupItem.sold_units <= new_value)
+        .values(allotted_stock=new_value, updated_at=utcnow())
+        .returning(LineupItem.allotted_stock, LineupItem.sold_units)
+        .execution_options(synchronize_session=False)
+    )
+    row = result.one_or_none()
+    if row is None:
+        fresh = await get_lineup_item(session, stream.id, product_id)
+        raise Conflict(
+            f"stock cannot go below the {fresh.sold_units} units already sold",
+            code="below_sold",
+            sold_units=fresh.sold_units,
+            allotted_stock=fresh.allotted_stock,
+        )
+    item = await get_lineup_item(session, stream.id, product_id)
+    log_action(
+        session,
+        stream.id,
+        actor,
+        "stock",
+        product_id,
+        before=before,
+        after=item.allotted_stock,
+        reason=reason,
+    )
+    await session.flush()
+    for hook in _stock_hooks:
+        await hook(session, item)
+    queue_event(
+        session,
+        stream.id,
+        "stock.changed",
+        {**lineup_state(item), "before": before, "reason": reason, "by": actor_ref(actor)},
+    )
+    return item
+
+
+# ----------------------------------------------------------------------------- cues
+
+
+async def create_cue(
+    session: AsyncSession,
+    stream: Stream,
+    actor: User,
+    *,
+    text: str,
+    priority: CuePriority,
+    product_id: int | None,
+) -> Cue:
+    require_active(stream)
+    if product_id is not None:
+        await get_lineup_item(session, stream.id, product_id)
+    cue = Cue(
+        stream_id=stream.id,
+        text=text,
+        priority=priority,
+        product_id=product_id,
+        created_by=actor.id,
+        created_at=utcnow(),
+    )
+    session.add(cue)
+    await session.flush()
+    log_action(session, stream.id, actor, "cue", product_id, cue_id=cue.id, priority=str(priority))
+    queue_event(session, stream.id, "cue", cue_payload(cue, actor))
+    return cue
+
+
+def cue_payload(cue: Cue, actor: User | None = None) -> dict[str, Any]:
+    return {
+        "id": cue.id,
+        "text": cue.text,
+        "priority": str(cue.priority),
+        "product_id": cue.product_id,
+        "created_at": cue.created_at.isoformat(),
+        "acked_at": cue.acked_at.isoformat() if cue.acked_at else None,
+        "by": actor_ref(actor) if actor else None,
+    }
+
+
+async def ack_cue(session: AsyncSession, stream: Stream, cue_id: int, actor: User) -> Cue:
+    """The host saw the cue. Acknowledging twice keeps the first acknowledgement."""
+    cue = await session.scalar(
+        select(Cue).where(Cue.id == cue_id, Cue.stream_id == stream.id).with_for_update()
+    )
+    if cue is None:
+        raise NotFound(f"cue {cue_id} not found on this stream", code="cue_not_found")
+    if cue.acked_at is not None:
+        return cue
+    cue.acked_at = utcnow()
+    cue.acked_by = actor.id
+    log_action(session, stream.id, actor, "cue_ack", cue.product_id, cue_id=cue.id)
+    await session.flush()
+    queue_event(session, stream.id, "cue.acked", cue_payload(cue, actor))
+    return cue
+
+
+async def list_cues(session: AsyncSession, stream_id: int, *, open_only: bool) -> list[Cue]:
+    query = select(Cue).where(Cue.stream_id == stream_id)
+    if open_only:
+        query = query.where(Cue.acked_at.is_(None))
+    return list((await session.scalars(query.order_by(Cue.id.desc()).limit(500))).all())
+
+
+# ----------------------------------------------------------------------------- incidents
+
+
+async def create_incident(
+    session: AsyncSession, stream: Stream, actor: User, *, type: IncidentType, note: str
+) -> Incident:
+    require_open(stream)
+    incident = Incident(
+        stream_id=stream.id, type=type, note=note, created_by=actor.id, created_at=utcnow()
+    )
+    session.add(incident)
+    await session.flush()
+    log_action(session, stream.id, actor, "incident", incident_id=incident.id, type=str(type))
+    queue_event(session, stream.id, "incident.opened", incident_payload(incident, actor))
+    return incident
+
+
+def incident_payload(incident: Incident, actor: User | None = None) -> dict[str, Any]:
+    return {
+        "id": incident.id,
+        "type": str(incident.type),
+        "note": incident.note,
+        "resolved": incident.resolved,
+        "resolution": incident.resolution,
+        "created_at": incident.created_at.isoformat(),
+        "resolved_at": incident.resolved_at.isoformat() if incident.resolved_at else None,
+        "by": actor_ref(actor) if actor else None,
+    }
+
+
+async def resolve_incident(
+    session: AsyncSession, stream: Stream, incident_id: int, actor: User, *, resolution: str
+) -> Incident:
+    incident = await session.scalar(
+        select(Incident)
+        .where(Incident.id == incident_id, Incident.stream_id == stream.id)
+        .with_for_update()
+    )
+    if incident is None:
+        raise NotFound(
+            f"incident {incident_id} not found on this stream", code="incident_not_found"
+        )
+    if incident.resolved:
+        raise Conflict("incident is already resolved", code="already_resolved")
+    incident.resolved = True
+    incident.resolved_at = utcnow()
+    incident.resolved_by = actor.id
+    incident.resolution = resolution
+    log_action(session, stream.id, actor, "incident_resolve", incident_id=incident.id)
+    await session.flush()
+    queue_event(session, stream.id, "incident.resolved", incident_payload(incident, actor))
+    return incident
+
+
+async def list_incidents(
+    session: AsyncSession, stream_id: int, *, open_only: bool
+) -> list[Incident]:
+    query = select(Incident).where(Incident.stream_id == stream_id)
+    if open_only:
+        query = query.where(Incident.resolved.is_(False))
+    return list((await session.scalars(query.order_by(Incident.id.desc()).limit(500))).all())
+
+
+# ----------------------------------------------------------------------------- log
+
+
+async def list_actions(
+    session: AsyncSession, stream_id: int, *, limit: int, before_id: int | None
+) -> list[tuple[ControlAction, str | None]]:
+    """The action log, newest first, with each actor's username."""
+    query = (
+        select(ControlAction, User.username)
+        .outerjoin(User, User.id == ControlAction.actor_id)
+        .where(ControlAction.stream_id == stream_id)
+    )
+    if before_id is not None:
+        query = query.where(ControlAction.id < before_id)
+    rows = await session.execute(query.order_by(ControlAction.id.desc()).limit(limit))
+    return [(action, username) for action, username in rows.all()]
