@@ -4,7 +4,14 @@ from app.db import Base
 from app.models.alerts import Alert, AlertLevel, AlertThresholds
 from app.models.checklist import ChecklistItem, ChecklistKind, CheckStatus
 from app.models.contingency import ContingencyPlan, Scenario
-from app.models.controls import ControlAction, Cue, CuePriority, Incident, IncidentType
+from app.models.controls import (
+    ControlAction,
+    Cue,
+    CuePriority,
+    Incident,
+    IncidentType,
+    SegmentCursor,
+)
 from app.models.lineup import LineupItem, ListingStatus
 from app.models.lottery import Lottery, LotteryCondition, LotteryEntrant, LotteryStatus
 from app.models.product import Product, QCStatus
@@ -56,6 +63,7 @@ __all__ = [
     "Role",
     "Scenario",
     "ScriptSegment",
+    "SegmentCursor",
     "SegmentKind",
     "SelectionWeight",
     "Stream",

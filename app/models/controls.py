@@ -91,3 +91,20 @@ class Incident(Base):
     )
     resolved_at: Mapped[datetime | None] = mapped_column(default=None)
     resolution: Mapped[str] = mapped_column(Text, default="")
+
+
+class SegmentCursor(Base):
+    """Which script segment a stream is in now, since when, and who moved it there."""
+
+    __tablename__ = "segment_cursors"
+
+    stream_id: Mapped[int] = mapped_column(
+        ForeignKey("streams.id", ondelete="CASCADE"), primary_key=True
+    )
+    segment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("script_segments.id", ondelete="SET NULL"), default=None
+    )
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    moved_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
+from app.db import utcnow
 from app.deps import CurrentUser, SessionDep, stream_access
 from app.models import LineupItem, Role, Stream
 from app.schemas.controls import (
@@ -16,6 +17,9 @@ from app.schemas.controls import (
     IncidentOut,
     IncidentResolveIn,
     LineupStateOut,
+    SegmentBrief,
+    SegmentMoveIn,
+    SegmentNowOut,
     StockAdjustIn,
 )
 from app.services import controls as controls_service
@@ -25,6 +29,7 @@ router = APIRouter(prefix="/api/v1/streams", tags=["live controls"])
 ControllerStream = Annotated[Stream, Depends(stream_access(Role.controller))]
 CueSenderStream = Annotated[Stream, Depends(stream_access(Role.controller, Role.service))]
 CueAckStream = Annotated[Stream, Depends(stream_access(Role.host, Role.controller))]
+SegmentStream = Annotated[Stream, Depends(stream_access(Role.controller, Role.host))]
 IncidentStream = Annotated[Stream, Depends(stream_access(Role.controller, Role.host))]
 TeamStream = Annotated[Stream, Depends(stream_access())]
 
@@ -256,3 +261,101 @@ async def list_actions(
         )
         for a, username in rows
     ]
+
+
+# ----------------------------------------------------------------------------- segments
+
+
+def _segment_now(position: controls_service.SegmentPosition) -> SegmentNowOut:
+    def brief(segment: object) -> SegmentBrief | None:
+        return None if segment is None else SegmentBrief.model_validate(segment)
+
+    elapsed = remaining = None
+    if position.current is not None and position.started_at is not None:
+        elapsed = int((utcnow() - position.started_at).total_seconds())
+        remaining = position.current.duration_seconds - elapsed
+    return SegmentNowOut(
+        current=brief(position.current),
+        next=brief(position.next),
+        previous=brief(position.previous),
+        started_at=position.started_at,
+        elapsed_seconds=elapsed,
+        remaining_seconds=remaining,
+        total_segments=position.total,
+    )
+
+
+_SEGMENT_NOTE = (
+    ' Pushes `segment.changed`. Optional body `{"expected_current": id}`: refused with 409 '
+    "`segment_moved` if someone else moved the script meanwhile. The stream must be "
+    "scheduled or live." + _ROLE_NOTE
+)
+
+
+@router.get(
+    "/{stream_id}/segments/current",
+    response_model=SegmentNowOut,
+    summary="The current script segment, the next one, elapsed and remaining time — team",
+)
+async def get_current_segment(stream: TeamStream, session: SessionDep) -> SegmentNowOut:
+    return _segment_now(await controls_service.current_segment(session, stream.id))
+
+
+@router.post(
+    "/{stream_id}/segments/next",
+    response_model=SegmentNowOut,
+    summary="Move to the next script segment — controller, host",
+    description="From no segment yet, this starts the first one; at the last, 409 "
+    "`no_next_segment`." + _SEGMENT_NOTE,
+)
+async def next_segment(
+    stream: SegmentStream,
+    session: SessionDep,
+    user: CurrentUser,
+    body: SegmentMoveIn | None = None,
+) -> SegmentNowOut:
+    position = await controls_service.move_segment(
+        session, stream, user, step=1, expected_current=body.expected_current if body else None
+    )
+    return _segment_now(position)
+
+
+@router.post(
+    "/{stream_id}/segments/previous",
+    response_model=SegmentNowOut,
+    summary="Move back to the previous script segment — controller, host",
+    description="At the first segment, 409 `no_previous_segment`." + _SEGMENT_NOTE,
+)
+async def previous_segment(
+    stream: SegmentStream,
+    session: SessionDep,
+    user: CurrentUser,
+    body: SegmentMoveIn | None = None,
+) -> SegmentNowOut:
+    position = await controls_service.move_segment(
+        session, stream, user, step=-1, expected_current=body.expected_current if body else None
+    )
+    return _segment_now(position)
+
+
+@router.post(
+    "/{stream_id}/segments/{segment_id}/jump",
+    response_model=SegmentNowOut,
+    summary="Jump to a given script segment — controller, host",
+    description="A segment of another stream is 404 `segment_not_found`." + _SEGMENT_NOTE,
+)
+async def jump_to_segment(
+    segment_id: int,
+    stream: SegmentStream,
+    session: SessionDep,
+    user: CurrentUser,
+    body: SegmentMoveIn | None = None,
+) -> SegmentNowOut:
+    position = await controls_service.move_segment(
+        session,
+        stream,
+        user,
+        segment_id=segment_id,
+        expected_current=body.expected_current if body else None,
+    )
+    return _segment_now(position)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Self
 
-from pydantic import Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
-from app.models import CuePriority, IncidentType, ListingStatus
+from app.models import CuePriority, IncidentType, ListingStatus, SegmentKind
 from app.schemas.common import Money, Schema, StrictInput
 
 
@@ -89,3 +89,36 @@ class ActionOut(Schema):
     actor: str | None
     detail: dict[str, Any]
     created_at: datetime
+
+
+class SegmentBrief(Schema):
+    id: int
+    position: int
+    kind: SegmentKind
+    title: str
+    start_offset_seconds: int
+    duration_seconds: int
+    talking_points: list[str]
+    cues: list[str]
+    product_id: int | None
+    notes: str
+
+
+class SegmentNowOut(BaseModel):
+    """Where the stream is in its script; the teleprompter's header."""
+
+    current: SegmentBrief | None
+    next: SegmentBrief | None
+    previous: SegmentBrief | None
+    started_at: datetime | None = Field(description="when the current segment began")
+    elapsed_seconds: int | None
+    remaining_seconds: int | None = Field(
+        description="planned duration minus elapsed; negative when overrunning"
+    )
+    total_segments: int
+
+
+class SegmentMoveIn(StrictInput):
+    """Optional guard: the segment the console showed, so two clicks do not skip one."""
+
+    expected_current: int | None = Field(default=None, ge=1)

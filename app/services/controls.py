@@ -7,9 +7,13 @@ to the consoles through the outbox, so it reaches them only once the request com
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import utcnow
@@ -22,6 +26,8 @@ from app.models import (
     IncidentType,
     LineupItem,
     ListingStatus,
+    ScriptSegment,
+    SegmentCursor,
     Stream,
     StreamStatus,
     User,
@@ -433,3 +439,155 @@ async def list_actions(
         query = query.where(ControlAction.id < before_id)
     rows = await session.execute(query.order_by(ControlAction.id.desc()).limit(limit))
     return [(action, username) for action, username in rows.all()]
+
+
+# ----------------------------------------------------------------------------- segments
+
+
+def segment_payload(segment: ScriptSegment | None) -> dict[str, Any] | None:
+    if segment is None:
+        return None
+    return {
+        "id": segment.id,
+        "position": segment.position,
+        "kind": str(segment.kind),
+        "title": segment.title,
+        "start_offset_seconds": segment.start_offset_seconds,
+        "duration_seconds": segment.duration_seconds,
+        "talking_points": list(segment.talking_points),
+        "cues": list(segment.cues),
+        "product_id": segment.product_id,
+        "notes": segment.notes,
+    }
+
+
+async def _segments(session: AsyncSession, stream_id: int) -> list[ScriptSegment]:
+    """The rundown in order: position, then planned start, then id (stable on ties)."""
+    rows = await session.scalars(
+        select(ScriptSegment)
+        .where(ScriptSegment.stream_id == stream_id)
+        .order_by(ScriptSegment.position, ScriptSegment.start_offset_seconds, ScriptSegment.id)
+    )
+    return list(rows.all())
+
+
+async def _locked_cursor(session: AsyncSession, stream_id: int) -> SegmentCursor:
+    """The stream's cursor row, created on first use and locked for this transaction."""
+    values = {"stream_id": stream_id, "segment_id": None, "started_at": utcnow()}
+    dialect = session.get_bind().dialect.name
+    insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
+    await session.execute(insert_(SegmentCursor).values(**values).on_conflict_do_nothing())
+    cursor = await session.scalar(
+        select(SegmentCursor)
+        .where(SegmentCursor.stream_id == stream_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    assert cursor is not None
+    return cursor
+
+
+@dataclass
+class SegmentPosition:
+    current: ScriptSegment | None
+    next: ScriptSegment | None
+    previous: ScriptSegment | None
+    started_at: datetime | None
+    total: int
+
+
+def _position(
+    segments: list[ScriptSegment], current_id: int | None, started_at: datetime | None
+) -> SegmentPosition:
+    ids = [s.id for s in segments]
+    index = ids.index(current_id) if current_id in ids else None
+    if index is None:
+        return SegmentPosition(None, segments[0] if segments else None, None, None, len(ids))
+    return SegmentPosition(
+        segments[index],
+        segments[index + 1] if index + 1 < len(segments) else None,
+        segments[index - 1] if index > 0 else None,
+        started_at,
+        len(ids),
+    )
+
+
+async def current_segment(session: AsyncSession, stream_id: int) -> SegmentPosition:
+    cursor = await session.get(SegmentCursor, stream_id)
+    segments = await _segments(session, stream_id)
+    if cursor is None:
+        return _position(segments, None, None)
+    return _position(segments, cursor.segment_id, cursor.started_at)
+
+
+async def move_segment(
+    session: AsyncSession,
+    stream: Stream,
+    actor: User,
+    *,
+    step: int | None = None,
+    segment_id: int | None = None,
+    expected_current: int | None = None,
+) -> SegmentPosition:
+    """Go to the next (`step=1`) or previous (`step=-1`) segment, or jump to one.
+
+    `expected_current` is the segment the console showed when the user clicked: if
+    someone else moved meanwhile, the click is refused (409 `segment_moved`) instead of
+    skipping a segment because host and controller both pressed "next".
+    """
+    require_active(stream)
+    cursor = await _locked_cursor(session, stream.id)
+    segments = await _segments(session, stream.id)
+    if expected_current is not None and cursor.segment_id != expected_current:
+        raise Conflict(
+            "the segment was moved meanwhile",
+            code="segment_moved",
+            current_segment_id=cursor.segment_id,
+        )
+    ids = [s.id for s in segments]
+    index = ids.index(cursor.segment_id) if cursor.segment_id in ids else None
+    if segment_id is not None:
+        if segment_id not in ids:
+            raise NotFound(
+                f"segment {segment_id} is not in this stream's script", code="segment_not_found"
+            )
+        target = ids.index(segment_id)
+    elif step == 1:
+        target = 0 if index is None else index + 1
+        if target >= len(ids):
+            raise Conflict("already at the last segment", code="no_next_segment")
+    else:
+        if index is None or index == 0:
+            raise Conflict("already at the first segment", code="no_previous_segment")
+        target = index - 1
+    previous_id = cursor.segment_id
+    cursor.segment_id = ids[target]
+    cursor.started_at = utcnow()
+    cursor.moved_by = actor.id
+    how = "jump" if segment_id is not None else ("next" if step == 1 else "previous")
+    log_action(
+        session,
+        stream.id,
+        actor,
+        "segment",
+        segments[target].product_id,
+        how=how,
+        from_segment_id=previous_id,
+        to_segment_id=cursor.segment_id,
+    )
+    await session.flush()
+    position = _position(segments, cursor.segment_id, cursor.started_at)
+    queue_event(
+        session,
+        stream.id,
+        "segment.changed",
+        {
+            "segment": segment_payload(position.current),
+            "next": segment_payload(position.next),
+            "previous_segment_id": previous_id,
+            "started_at": cursor.started_at.isoformat(),
+            "how": how,
+            "by": actor_ref(actor),
+        },
+    )
+    return position
