@@ -8,8 +8,11 @@ BIN := $(VENV)/bin
 DEPS_STAMP := $(VENV)/.stamp-deps
 FRONTEND := frontend
 NODE_STAMP := $(FRONTEND)/node_modules/.stamp-deps
-FRONTEND_SOURCES := $(shell find $(FRONTEND)/src $(FRONTEND)/index.html $(FRONTEND)/vite.config.ts \
-	$(FRONTEND)/tsconfig*.json $(FRONTEND)/package.json -type f 2>/dev/null)
+# The API client is generated from the backend's OpenAPI schema, so the consoles are
+# rebuilt when the backend (app/) changes too. Generated files are not sources.
+FRONTEND_SOURCES := $(shell find $(FRONTEND)/src $(FRONTEND)/scripts $(FRONTEND)/index.html \
+	$(FRONTEND)/vite.config.ts $(FRONTEND)/tsconfig*.json $(FRONTEND)/package.json -type f \
+	-not -name openapi.json -not -name schema.d.ts 2>/dev/null) $(shell find app -name '*.py' 2>/dev/null)
 FRONTEND_BUILT := $(FRONTEND)/dist/index.html
 HAS_FRONTEND := $(wildcard $(FRONTEND)/package.json)
 
@@ -50,8 +53,9 @@ $(NODE_STAMP): $(FRONTEND)/package.json $(FRONTEND)/package-lock.json
 	cd $(FRONTEND) && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-$(FRONTEND_BUILT): $(NODE_STAMP) $(FRONTEND_SOURCES)
+$(FRONTEND_BUILT): $(DEPS_STAMP) $(NODE_STAMP) $(FRONTEND_SOURCES)
 	cd $(FRONTEND) && npm run build --silent
+	@touch $@
 endif
 
 lint: setup

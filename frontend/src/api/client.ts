@@ -1,0 +1,111 @@
+// The typed API client: paths, bodies and answers come from src/api/schema.d.ts, which
+// scripts/gen-api.mjs generates from the backend's OpenAPI schema on every build.
+import createClient, { type Middleware } from "openapi-fetch";
+import { auth } from "../auth/store";
+import type { components, paths } from "./schema";
+
+export type Schemas = components["schemas"];
+
+/** A 4xx/5xx answer: the backend's `{detail, code}` body, kept for the UI to show. */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string | null;
+  readonly body: unknown;
+  constructor(status: number, body: unknown) {
+    super(describeError(status, body));
+    this.status = status;
+    this.body = body;
+    const code = isRecord(body) ? body["code"] : undefined;
+    this.code = typeof code === "string" ? code : null;
+  }
+  /** The endpoint does not exist on this server (yet): the UI says so instead of failing. */
+  get missing(): boolean {
+    return this.status === 404 && this.code === null || this.status === 405;
+  }
+}
+
+export function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function describeError(status: number, body: unknown): string {
+  if (isRecord(body)) {
+    const detail = body["detail"];
+    if (typeof detail === "string") return detail;
+    if (Array.isArray(detail)) {
+      return detail
+        .map((d) => (isRecord(d) ? `${String(d["field"] ?? d["loc"] ?? "")}: ${String(d["msg"] ?? "")}` : String(d)))
+        .join("; ");
+    }
+  }
+  return `HTTP ${status}`;
+}
+
+const bearer: Middleware = {
+  onRequest({ request }) {
+    const token = auth.token();
+    if (token && !request.headers.has("Authorization")) {
+      request.headers.set("Authorization", `Bearer ${token}`);
+    }
+    return request;
+  },
+  onResponse({ request, response }) {
+    // An expired or revoked staff token: back to the login page.
+    if (response.status === 401 && !request.url.includes("/auth/login") && auth.token()) {
+      const sentStaffToken = request.headers.get("Authorization") === `Bearer ${auth.token()}`;
+      if (sentStaffToken) auth.logout();
+    }
+    return response;
+  },
+};
+
+export const api = createClient<paths>({ baseUrl: "" });
+api.use(bearer);
+
+/** Await an openapi-fetch call and return its data, or throw an ApiError. */
+export async function unwrap<T>(
+  call: Promise<{ data?: T; error?: unknown; response: Response }>,
+): Promise<T> {
+  const { data, error, response } = await call;
+  if (!response.ok) throw new ApiError(response.status, error ?? null);
+  return data as T;
+}
+
+/**
+ * An untyped call, for an endpoint not (yet) in the backend's schema. The page that uses
+ * it degrades clearly when the server answers 404/405 (see ApiError.missing).
+ */
+export async function rawApi<T>(
+  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE",
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<T> {
+  const h: Record<string, string> = { Accept: "application/json", ...headers };
+  const token = auth.token();
+  if (token && !h["Authorization"]) h["Authorization"] = `Bearer ${token}`;
+  if (body !== undefined) h["Content-Type"] = "application/json";
+  const res = await fetch(path, {
+    method,
+    headers: h,
+    body: body === undefined ? null : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let parsed: unknown = null;
+  if (text) {
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = text;
+    }
+  }
+  if (!res.ok) {
+    if (res.status === 401 && token && h["Authorization"] === `Bearer ${token}`) auth.logout();
+    throw new ApiError(res.status, parsed);
+  }
+  return parsed as T;
+}
+
+export function newIdempotencyKey(): string {
+  return crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(36).slice(2)}`;
+}

@@ -1,0 +1,5 @@
+import { Pending } from "../../components/ui";
+
+export function PlanningPage() {
+  return <Pending what="PlanningPage" />;
+}

@@ -1,0 +1,5 @@
+import { Pending } from "../../components/ui";
+
+export function ServicePage() {
+  return <Pending what="ServicePage" />;
+}

@@ -1,0 +1,5 @@
+import { Pending } from "../../components/ui";
+
+export function WatchPage() {
+  return <Pending what="WatchPage" />;
+}

@@ -1,0 +1,50 @@
+// Thin routes: each page lives in its feature folder.
+import { createBrowserRouter, Navigate } from "react-router";
+import { AppLayout, RequireConsole, RequireLogin, StreamLayout } from "./components/layout";
+import { ControlPage } from "./features/control/ControlPage";
+import { LoginPage } from "./features/login/LoginPage";
+import { PlanningPage } from "./features/planning/PlanningPage";
+import { ReviewPage } from "./features/review/ReviewPage";
+import { ServicePage } from "./features/service/ServicePage";
+import { StreamHome } from "./features/streams/StreamHome";
+import { StreamListPage } from "./features/streams/StreamListPage";
+import { TeleprompterPage } from "./features/teleprompter/TeleprompterPage";
+import { WatchPage } from "./features/watch/WatchPage";
+
+export const router = createBrowserRouter([
+  { path: "/login", element: <LoginPage /> },
+  { path: "/watch/:streamId", element: <WatchPage /> },
+  // The teleprompter is full-screen: no app chrome around it.
+  {
+    path: "/streams/:streamId/teleprompter",
+    element: (
+      <RequireLogin>
+        <RequireConsole console="teleprompter">
+          <TeleprompterPage />
+        </RequireConsole>
+      </RequireLogin>
+    ),
+  },
+  {
+    element: (
+      <RequireLogin>
+        <AppLayout />
+      </RequireLogin>
+    ),
+    children: [
+      { path: "/", element: <StreamListPage /> },
+      {
+        path: "/streams/:streamId",
+        element: <StreamLayout />,
+        children: [
+          { index: true, element: <StreamHome /> },
+          { path: "plan/*", element: <RequireConsole console="plan"><PlanningPage /></RequireConsole> },
+          { path: "control", element: <RequireConsole console="control"><ControlPage /></RequireConsole> },
+          { path: "service", element: <RequireConsole console="service"><ServicePage /></RequireConsole> },
+          { path: "review", element: <RequireConsole console="review"><ReviewPage /></RequireConsole> },
+        ],
+      },
+      { path: "*", element: <Navigate to="/" replace /> },
+    ],
+  },
+]);
