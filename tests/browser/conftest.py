@@ -44,8 +44,11 @@ def server(prerequisites: None, tmp_path_factory: pytest.TempPathFactory) -> Ite
         yield s
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(prerequisites: None) -> Iterator[Browser]:
+    # Module scope, not session: sync Playwright keeps an event loop running in the main
+    # thread while it is open, which would break the asyncio fixtures of later test
+    # modules (asyncio.run() refuses to run inside a running loop).
     with sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
