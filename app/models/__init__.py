@@ -1,6 +1,7 @@
 """All ORM models, imported here so Alembic and the app see the whole metadata."""
 
 from app.db import Base
+from app.models.aftersales import Survey, SurveyResponse
 from app.models.alerts import Alert, AlertLevel, AlertThresholds
 from app.models.checklist import ChecklistItem, ChecklistKind, CheckStatus
 from app.models.contingency import ContingencyPlan, Scenario
@@ -15,6 +16,13 @@ from app.models.controls import (
 from app.models.lineup import LineupItem, ListingStatus
 from app.models.lottery import Lottery, LotteryCondition, LotteryEntrant, LotteryStatus
 from app.models.product import Product, QCStatus
+from app.models.review import (
+    ActionStatus,
+    FindingKind,
+    Highlight,
+    ReviewAction,
+    ReviewFinding,
+)
 from app.models.script import ScriptSegment, SegmentKind
 from app.models.selection import Criterion, ProductScore, SelectionWeight
 from app.models.stream import (
@@ -31,6 +39,7 @@ from app.models.warmup import Channel, Reservation, WarmupCampaign
 
 __all__ = [
     "ALLOWED_TRANSITIONS",
+    "ActionStatus",
     "Alert",
     "AlertLevel",
     "AlertThresholds",
@@ -45,8 +54,10 @@ __all__ = [
     "Criterion",
     "Cue",
     "CuePriority",
+    "FindingKind",
     "GoLiveOverride",
     "GoalType",
+    "Highlight",
     "Incident",
     "IncidentType",
     "LineupItem",
@@ -60,6 +71,8 @@ __all__ = [
     "ProductScore",
     "QCStatus",
     "Reservation",
+    "ReviewAction",
+    "ReviewFinding",
     "Role",
     "Scenario",
     "ScriptSegment",
@@ -68,6 +81,8 @@ __all__ = [
     "SelectionWeight",
     "Stream",
     "StreamStatus",
+    "Survey",
+    "SurveyResponse",
     "TeamMember",
     "User",
     "WarmupCampaign",

@@ -1,0 +1,196 @@
+"""The post-stream review (复盘): metric dictionary, review meeting, highlights."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response
+
+from app.deps import CurrentUser, SessionDep, stream_access
+from app.models import Role, Stream
+from app.models.review import ReviewAction
+from app.schemas.review import (
+    ActionIn,
+    ActionOut,
+    ActionPatch,
+    CarryOverAction,
+    CarryOverOut,
+    FindingIn,
+    FindingOut,
+    HighlightIn,
+    HighlightOut,
+    MetricOut,
+)
+from app.services import metric_dictionary
+from app.services import review as review_service
+
+router = APIRouter(prefix="/api/v1", tags=["review"])
+
+# Analysts run the review; controllers take part; hosts may read it.
+ReaderStream = Annotated[Stream, Depends(stream_access(Role.analyst, Role.controller, Role.host))]
+EditorStream = Annotated[Stream, Depends(stream_access(Role.analyst, Role.controller))]
+MarkerStream = Annotated[Stream, Depends(stream_access(Role.analyst, Role.controller, Role.host))]
+
+_READ = " Allowed: admin, or the stream's analyst, controller or host."
+_WRITE = " Allowed: admin, or the stream's analyst or controller."
+
+
+def _action_out(action: ReviewAction) -> ActionOut:
+    out = ActionOut.model_validate(action)
+    out.overdue = review_service.is_overdue(action)
+    return out
+
+
+@router.get(
+    "/metrics/dictionary",
+    response_model=list[MetricOut],
+    summary="The metric dictionary: every review figure and its formula",
+    description=(
+        "Each figure of `GET /streams/{id}/review` with its unit and the formula used, so "
+        "the numbers can be checked by hand. Any signed-in staff user. Also in docs/metrics.md."
+    ),
+)
+async def get_dictionary(_: CurrentUser) -> object:
+    return metric_dictionary.dictionary()
+
+
+# ----------------------------------------------------------------------------- findings
+
+
+@router.post(
+    "/streams/{stream_id}/review/findings",
+    response_model=FindingOut,
+    status_code=201,
+    summary="Record a finding of the review meeting",
+    description="A finding (went_well / problem / idea), optionally citing a diagnosis code."
+    + _WRITE,
+)
+async def add_finding(
+    body: FindingIn, stream: EditorStream, session: SessionDep, user: CurrentUser
+) -> object:
+    return await review_service.add_finding(session, stream, body, user)
+
+
+@router.get(
+    "/streams/{stream_id}/review/findings",
+    response_model=list[FindingOut],
+    summary="The review meeting's findings",
+    description="In the order they were recorded." + _READ,
+)
+async def list_findings(stream: ReaderStream, session: SessionDep) -> object:
+    return await review_service.list_findings(session, stream.id)
+
+
+@router.delete(
+    "/streams/{stream_id}/review/findings/{finding_id}",
+    status_code=204,
+    summary="Delete a finding",
+    description="Actions citing it keep existing without the link." + _WRITE,
+)
+async def delete_finding(finding_id: int, stream: EditorStream, session: SessionDep) -> Response:
+    await review_service.delete_finding(session, stream.id, finding_id)
+    return Response(status_code=204)
+
+
+# ----------------------------------------------------------------------------- actions
+
+
+@router.post(
+    "/streams/{stream_id}/review/actions",
+    response_model=ActionOut,
+    status_code=201,
+    summary="Add an improvement action (owner, due date, status)",
+    description=(
+        "The owner must be on the stream's team (422 `owner_not_on_team`); `finding_id` must "
+        "be a finding of this stream (422 `unknown_finding`)." + _WRITE
+    ),
+)
+async def add_action(
+    body: ActionIn, stream: EditorStream, session: SessionDep, user: CurrentUser
+) -> ActionOut:
+    return _action_out(await review_service.add_action(session, stream, body, user))
+
+
+@router.get(
+    "/streams/{stream_id}/review/actions",
+    response_model=list[ActionOut],
+    summary="The stream's improvement actions",
+    description="With `overdue` true when not done and past the due date." + _READ,
+)
+async def list_actions(stream: ReaderStream, session: SessionDep) -> list[ActionOut]:
+    return [_action_out(a) for a in await review_service.list_actions(session, stream.id)]
+
+
+@router.patch(
+    "/streams/{stream_id}/review/actions/{action_id}",
+    response_model=ActionOut,
+    summary="Update an action (status open / in_progress / done, owner, due date)",
+    description="Moving to `done` stamps `done_at`; moving back clears it." + _WRITE,
+)
+async def update_action(
+    action_id: int, body: ActionPatch, stream: EditorStream, session: SessionDep
+) -> ActionOut:
+    return _action_out(await review_service.update_action(session, stream, action_id, body))
+
+
+@router.get(
+    "/streams/{stream_id}/review/carry-over",
+    response_model=CarryOverOut,
+    summary="Open actions from the team's earlier streams (shown when planning this one)",
+    description=(
+        "Actions not yet done of earlier streams of the same team (same creator, or sharing "
+        "a team member), earliest due first. Any member of this stream's team may read it."
+    ),
+)
+async def carry_over(
+    stream: Annotated[Stream, Depends(stream_access())], session: SessionDep
+) -> CarryOverOut:
+    rows = await review_service.carry_over(session, stream)
+    actions = [
+        CarryOverAction.model_validate({**_action_out(a).model_dump(), "stream_title": title})
+        for a, title in rows
+    ]
+    return CarryOverOut(stream_id=stream.id, actions=actions)
+
+
+# ----------------------------------------------------------------------------- highlights
+
+
+@router.post(
+    "/streams/{stream_id}/highlights",
+    response_model=HighlightOut,
+    status_code=201,
+    summary="Mark a highlight for the clip editors (time and note)",
+    description="A manual marker." + _READ,
+)
+async def add_highlight(
+    body: HighlightIn, stream: MarkerStream, session: SessionDep, user: CurrentUser
+) -> HighlightOut:
+    mark = await review_service.add_highlight(session, stream, body, user)
+    return review_service.manual_out(stream, mark)
+
+
+@router.get(
+    "/streams/{stream_id}/highlights",
+    response_model=list[HighlightOut],
+    summary="Highlight markers: manual ones and automatic GMV / comment peaks",
+    description=(
+        "Automatic markers are the minutes with the highest GMV and the most comments "
+        "(top 3 each, non-zero), computed from the per-minute series; sorted by time." + _READ
+    ),
+)
+async def list_highlights(stream: ReaderStream, session: SessionDep) -> list[HighlightOut]:
+    return await review_service.highlights(session, stream)
+
+
+@router.delete(
+    "/streams/{stream_id}/highlights/{highlight_id}",
+    status_code=204,
+    summary="Delete a manual highlight marker",
+    description=_READ,
+)
+async def delete_highlight(
+    highlight_id: int, stream: MarkerStream, session: SessionDep
+) -> Response:
+    await review_service.delete_highlight(session, stream.id, highlight_id)
+    return Response(status_code=204)

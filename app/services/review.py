@@ -1,0 +1,251 @@
+"""The review meeting (复盘会): findings, improvement actions, carry-over, highlights."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db import utcnow
+from app.errors import NotFound, Unprocessable
+from app.models import Role, Stream, TeamMember, User
+from app.models.review import ActionStatus, Highlight, ReviewAction, ReviewFinding
+from app.schemas.review import ActionIn, ActionPatch, FindingIn, HighlightIn, HighlightOut
+
+# ----------------------------------------------------------------------------- team
+
+
+async def team_stream_ids(session: AsyncSession, stream: Stream) -> list[int]:
+    """Other streams of the same team: same creator, or sharing a non-admin team member.
+
+    A team is not an entity of its own (a stream has a team of members), so "the same
+    team" is read from who plans and runs the streams.
+    """
+    members = select(TeamMember.user_id).where(TeamMember.stream_id == stream.id)
+    shared = (
+        select(TeamMember.stream_id)
+        .join(User, User.id == TeamMember.user_id)
+        .where(TeamMember.user_id.in_(members), User.role != Role.admin)
+    )
+    conds: list[ColumnElement[bool]] = [Stream.id.in_(shared)]
+    if stream.created_by is not None:
+        conds.append(Stream.created_by == stream.created_by)
+    rows = await session.scalars(
+        select(Stream.id).where(Stream.id != stream.id, or_(*conds)).order_by(Stream.id)
+    )
+    return list(rows)
+
+
+async def _require_team_user(session: AsyncSession, stream_id: int, user_id: int) -> None:
+    user = await session.get(User, user_id)
+    if user is None:
+        raise Unprocessable(f"user {user_id} does not exist", code="unknown_owner")
+    if user.role == Role.admin:
+        return
+    member = await session.scalar(
+        select(TeamMember.id).where(
+            TeamMember.stream_id == stream_id, TeamMember.user_id == user_id
+        )
+    )
+    if member is None:
+        raise Unprocessable(
+            f"user {user_id} is not on this stream's team", code="owner_not_on_team"
+        )
+
+
+# ----------------------------------------------------------------------------- findings
+
+
+async def add_finding(
+    session: AsyncSession, stream: Stream, data: FindingIn, user: User
+) -> ReviewFinding:
+    finding = ReviewFinding(
+        stream_id=stream.id,
+        kind=data.kind,
+        text=data.text,
+        diagnosis_code=data.diagnosis_code,
+        created_by=user.id,
+        created_at=utcnow(),
+    )
+    session.add(finding)
+    await session.flush()
+    return finding
+
+
+async def list_findings(session: AsyncSession, stream_id: int) -> list[ReviewFinding]:
+    rows = await session.scalars(
+        select(ReviewFinding).where(ReviewFinding.stream_id == stream_id).order_by(ReviewFinding.id)
+    )
+    return list(rows)
+
+
+async def delete_finding(session: AsyncSession, stream_id: int, finding_id: int) -> None:
+    finding = await session.get(ReviewFinding, finding_id)
+    if finding is None or finding.stream_id != stream_id:
+        raise NotFound(f"finding {finding_id} not found", code="finding_not_found")
+    await session.delete(finding)
+    await session.flush()
+
+
+# ----------------------------------------------------------------------------- actions
+
+
+def is_overdue(action: ReviewAction, today: date | None = None) -> bool:
+    today = today or utcnow().date()
+    return (
+        action.status != ActionStatus.done
+        and action.due_date is not None
+        and action.due_date < today
+    )
+
+
+async def add_action(
+    session: AsyncSession, stream: Stream, data: ActionIn, user: User
+) -> ReviewAction:
+    if data.owner_id is not None:
+        await _require_team_user(session, stream.id, data.owner_id)
+    if data.finding_id is not None:
+        finding = await session.get(ReviewFinding, data.finding_id)
+        if finding is None or finding.stream_id != stream.id:
+            raise Unprocessable(
+                f"finding {data.finding_id} is not a finding of this stream",
+                code="unknown_finding",
+            )
+    now = utcnow()
+    action = ReviewAction(
+        stream_id=stream.id,
+        finding_id=data.finding_id,
+        title=data.title,
+        detail=data.detail,
+        owner_id=data.owner_id,
+        due_date=data.due_date,
+        status=data.status,
+        created_by=user.id,
+        created_at=now,
+        updated_at=now,
+        done_at=now if data.status == ActionStatus.done else None,
+    )
+    session.add(action)
+    await session.flush()
+    return action
+
+
+async def list_actions(session: AsyncSession, stream_id: int) -> list[ReviewAction]:
+    rows = await session.scalars(
+        select(ReviewAction).where(ReviewAction.stream_id == stream_id).order_by(ReviewAction.id)
+    )
+    return list(rows)
+
+
+async def get_action(session: AsyncSession, stream_id: int, action_id: int) -> ReviewAction:
+    action = await session.get(ReviewAction, action_id)
+    if action is None or action.stream_id != stream_id:
+        raise NotFound(f"action {action_id} not found", code="action_not_found")
+    return action
+
+
+async def update_action(
+    session: AsyncSession, stream: Stream, action_id: int, data: ActionPatch
+) -> ReviewAction:
+    action = await get_action(session, stream.id, action_id)
+    fields = data.model_fields_set
+    if "owner_id" in fields and data.owner_id is not None:
+        await _require_team_user(session, stream.id, data.owner_id)
+    for name in ("title", "detail"):
+        if name in fields:
+            value = getattr(data, name)
+            if value is None:
+                raise Unprocessable(f"{name} cannot be null", code="validation_error")
+            setattr(action, name, value)
+    if "owner_id" in fields:
+        action.owner_id = data.owner_id
+    if "due_date" in fields:
+        action.due_date = data.due_date
+    if "status" in fields:
+        if data.status is None:
+            raise Unprocessable("status cannot be null", code="validation_error")
+        if data.status != action.status:
+            action.done_at = utcnow() if data.status == ActionStatus.done else None
+        action.status = data.status
+    action.updated_at = utcnow()
+    await session.flush()
+    return action
+
+
+async def carry_over(session: AsyncSession, stream: Stream) -> list[tuple[ReviewAction, str]]:
+    """Actions not done from the team's earlier streams (created before this one)."""
+    earlier = [sid for sid in await team_stream_ids(session, stream) if sid < stream.id]
+    if not earlier:
+        return []
+    rows = await session.execute(
+        select(ReviewAction, Stream.title)
+        .join(Stream, Stream.id == ReviewAction.stream_id)
+        .where(
+            ReviewAction.stream_id.in_(earlier),
+            ReviewAction.status != ActionStatus.done,
+        )
+        .order_by(ReviewAction.due_date.is_(None), ReviewAction.due_date, ReviewAction.id)
+    )
+    return [(action, title) for action, title in rows.all()]
+
+
+# ----------------------------------------------------------------------------- highlights
+
+
+async def add_highlight(
+    session: AsyncSession, stream: Stream, data: HighlightIn, user: User
+) -> Highlight:
+    mark = Highlight(
+        stream_id=stream.id,
+        at=data.at,
+        duration_seconds=data.duration_seconds,
+        note=data.note,
+        created_by=user.id,
+        created_at=utcnow(),
+    )
+    session.add(mark)
+    await session.flush()
+    return mark
+
+
+async def manual_highlights(session: AsyncSession, stream_id: int) -> list[Highlight]:
+    rows = await session.scalars(
+        select(Highlight).where(Highlight.stream_id == stream_id).order_by(Highlight.at)
+    )
+    return list(rows)
+
+
+async def delete_highlight(session: AsyncSession, stream_id: int, highlight_id: int) -> None:
+    mark = await session.get(Highlight, highlight_id)
+    if mark is None or mark.stream_id != stream_id:
+        raise NotFound(f"highlight {highlight_id} not found", code="highlight_not_found")
+    await session.delete(mark)
+    await session.flush()
+
+
+def offset_seconds(stream: Stream, at: datetime) -> int | None:
+    if stream.started_at is None:
+        return None
+    return int((at - stream.started_at).total_seconds())
+
+
+def manual_out(stream: Stream, mark: Highlight) -> HighlightOut:
+    return HighlightOut(
+        id=mark.id,
+        kind="manual",
+        at=mark.at,
+        offset_seconds=offset_seconds(stream, mark.at),
+        duration_seconds=mark.duration_seconds,
+        note=mark.note,
+        created_by=mark.created_by,
+    )
+
+
+async def highlights(session: AsyncSession, stream: Stream) -> list[HighlightOut]:
+    """Manual markers and automatic peaks, by time."""
+    from app.services.review_report import minute_peaks
+
+    marks = [manual_out(stream, m) for m in await manual_highlights(session, stream.id)]
+    marks += await minute_peaks(session, stream)
+    return sorted(marks, key=lambda h: (h.at, h.kind))
