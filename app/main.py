@@ -18,7 +18,7 @@ from app.db import create_engine, make_sessionmaker
 from app.errors import install_error_handlers
 from app.observability import RequestContextMiddleware, configure_logging
 from app.realtime.state import start_live_services
-from app.routers import aftersales, auth, controls, health, review, streams, users
+from app.routers import aftersales, alerts, auth, controls, health, review, streams, users
 from app.services.users import bootstrap_admin
 
 log = structlog.get_logger(__name__)
@@ -74,7 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.add_middleware(RequestContextMiddleware)
     install_error_handlers(app)
-    for module in (health, auth, users, streams, controls, review, aftersales):
+    for module in (health, auth, users, streams, controls, alerts, review, aftersales):
         app.include_router(module.router)
     _mount_frontend(app, settings.static_dir)
     return app

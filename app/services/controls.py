@@ -33,6 +33,7 @@ from app.models import (
     User,
 )
 from app.realtime.outbox import queue_event
+from app.services import alerts
 
 # Listing, explaining and stock changes make sense before the stream starts (预上架,
 # rehearsal) and while it runs; not on a draft that is still being planned, and never
@@ -144,6 +145,7 @@ async def list_product(
     queue_event(
         session, stream.id, "product.listed", {**lineup_state(item), "by": actor_ref(actor)}
     )
+    await alerts.check_stock(session, stream.id, item)
     return item
 
 
@@ -179,6 +181,7 @@ async def delist_product(
             "product.explaining",
             {"product_id": None, "previous_product_id": product_id, "by": by},
         )
+    await alerts.check_stock(session, stream.id, item)
     return item
 
 
@@ -291,6 +294,7 @@ async def adjust_stock(
         "stock.changed",
         {**lineup_state(item), "before": before, "reason": reason, "by": actor_ref(actor)},
     )
+    await alerts.check_stock(session, stream.id, item)
     return item
 
 

@@ -1,0 +1,121 @@
+"""Alerts through the API and the engine: thresholds, stock alerts, once per episode."""
+
+from __future__ import annotations
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.models import Alert
+from app.services.alerts import AlertEngine, Metrics
+from tests.controls.conftest import EventLog, Room
+
+
+async def test_thresholds_default_set_validated_and_role_checked(
+    client: httpx.AsyncClient, room: Room
+) -> None:
+    url = f"/api/v1/streams/{room.stream_id}/alert-thresholds"
+    r = await client.get(url, headers=room.host)
+    assert r.status_code == 200
+    assert r.json()["is_default"] is True and r.json()["online_drop_pct"] == 30
+    r = await client.put(
+        url,
+        json={"stock_low_units": 5, "stock_low_pct": 0, "online_drop_pct": 40},
+        headers=room.ctl,
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["is_default"] is False and body["stock_low_units"] == 5
+    assert body["question_wait_seconds"] == 120  # left out → default
+    for bad in (
+        {"online_drop_pct": 101},
+        {"stock_low_units": -1},
+        {"click_spike_factor": "a lot"},
+        {"unknown": 1},
+        {"click_window_seconds": 0},
+    ):
+        r = await client.put(url, json=bad, headers=room.ctl)
+        assert r.status_code == 422, bad
+    for headers in (room.host, room.svc, room.analyst):
+        r = await client.put(url, json={"stock_low_units": 99}, headers=headers)
+        assert r.status_code == 403
+    assert (await client.get(url, headers=room.ctl)).json()["stock_low_units"] == 5
+
+
+async def test_stock_changes_raise_low_and_sold_out_once_and_restock_resolves(
+    client: httpx.AsyncClient, room: Room, events: EventLog
+) -> None:
+    base = f"/api/v1/streams/{room.stream_id}"
+    p1 = room.product_ids[0]
+    await client.put(
+        f"{base}/alert-thresholds",
+        json={"stock_low_units": 5, "stock_low_pct": 0},
+        headers=room.ctl,
+    )
+    stock = f"{base}/lineup/{p1}/stock"
+    # not listed yet: no stock alert for a product that is not on sale
+    await client.post(stock, json={"allotted_stock": 3, "reason": "盘点"}, headers=room.ctl)
+    assert (await client.get(f"{base}/alerts", headers=room.ctl)).json() == []
+    await client.post(f"{base}/lineup/{p1}/list", headers=room.ctl)  # listed with 3 left
+    await client.post(stock, json={"delta": -1, "reason": "破损"}, headers=room.ctl)
+    await client.post(stock, json={"delta": -2, "reason": "破损"}, headers=room.ctl)
+    await events.wait_for("alert", count=2)
+    alerts = (await client.get(f"{base}/alerts?open=true", headers=room.host)).json()
+    assert [(a["kind"], a["data"]["stock_left"]) for a in alerts] == [
+        ("sold_out", 0),
+        ("stock_low", 3),
+    ]
+    assert [m["data"]["kind"] for m in events.of("alert")] == ["stock_low", "sold_out"]
+    assert events.of("alert")[0]["roles"] == ["admin", "controller", "host"]
+
+    await client.post(stock, json={"delta": 100, "reason": "补货"}, headers=room.ctl)
+    await events.wait_for("alert.resolved", count=2)
+    assert (await client.get(f"{base}/alerts?open=true", headers=room.ctl)).json() == []
+    # a new episode after the restock: raised again
+    await client.post(stock, json={"allotted_stock": 4, "reason": "调拨"}, headers=room.ctl)
+    await events.wait_for("alert", count=3)
+    everything = (await client.get(f"{base}/alerts", headers=room.ctl)).json()
+    assert [(a["kind"], a["resolved_at"] is None) for a in everything] == [
+        ("stock_low", True),
+        ("sold_out", False),
+        ("stock_low", False),
+    ]
+    # delisting ends the episode; the host may acknowledge, the service agent may not
+    r = await client.post(f"{base}/alerts/{everything[0]['id']}/ack", headers=room.svc)
+    assert r.status_code == 403
+    r = await client.post(f"{base}/alerts/{everything[0]['id']}/ack", headers=room.host)
+    assert r.status_code == 200 and r.json()["acked_at"] is not None
+    assert (await client.post(f"{base}/alerts/999999/ack", headers=room.host)).status_code == 404
+    await client.post(f"{base}/lineup/{p1}/delist", headers=room.ctl)
+    assert (await client.get(f"{base}/alerts?open=true", headers=room.ctl)).json() == []
+
+
+async def test_two_engines_on_one_stream_raise_each_episode_once(
+    app: FastAPI,
+    room: Room,
+    events: EventLog,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """Two instances evaluating the same stream: the open-episode index dedups."""
+    live = app.state.live
+    one, two = AlertEngine(), AlertEngine()
+    points = [
+        Metrics(ts=0, online=200),
+        Metrics(ts=10, online=200),
+        Metrics(ts=20, online=90),
+        Metrics(ts=25, online=80),
+        Metrics(ts=100, online=80),  # peak left the window: episode over
+        Metrics(ts=105, online=20),  # new episode
+    ]
+    for m in points:
+        await one.observe(sessionmaker, live, room.stream_id, m)
+        await two.observe(sessionmaker, live, room.stream_id, m)
+    await events.wait_for("alert", count=2)
+    await events.settle()
+    assert [m["data"]["kind"] for m in events.of("alert")] == ["online_drop", "online_drop"]
+    assert len(events.of("alert.resolved")) == 1
+    async with sessionmaker() as s:
+        rows = (await s.scalars(select(Alert).where(Alert.stream_id == room.stream_id))).all()
+    assert len(rows) == 2 and rows[0].resolved_at is not None and rows[1].resolved_at is None
+    assert rows[0].data == {"peak": 200, "online": 90, "drop_pct": 55.0}
