@@ -18,7 +18,23 @@ from app.db import create_engine, make_sessionmaker
 from app.errors import install_error_handlers
 from app.observability import RequestContextMiddleware, configure_logging
 from app.realtime.state import start_live_services
-from app.routers import aftersales, alerts, auth, controls, health, review, streams, users
+from app.routers import (
+    aftersales,
+    alerts,
+    auth,
+    checklist,
+    contingency,
+    controls,
+    health,
+    inventory,
+    lineup,
+    products,
+    review,
+    script,
+    streams,
+    users,
+    warmup,
+)
 from app.services.users import bootstrap_admin
 
 log = structlog.get_logger(__name__)
@@ -74,7 +90,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.add_middleware(RequestContextMiddleware)
     install_error_handlers(app)
-    for module in (health, auth, users, streams, controls, alerts, review, aftersales):
+    planning = (products, lineup, inventory, script, checklist, contingency, warmup)
+    for module in (health, auth, users, streams, *planning, controls, review, aftersales, alerts):
         app.include_router(module.router)
     _mount_frontend(app, settings.static_dir)
     return app
