@@ -23,6 +23,7 @@ from app.routers import (
     alerts,
     auth,
     checklist,
+    comments,
     contingency,
     controls,
     health,
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     planning = (products, lineup, inventory, script, checklist, contingency, warmup)
     for module in (health, auth, users, streams, *planning, controls, review, aftersales, alerts):
         app.include_router(module.router)
+    app.include_router(comments.router)  # the service queue's text engine
     _mount_frontend(app, settings.static_dir)
     return app
 
