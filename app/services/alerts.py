@@ -28,8 +28,9 @@ Rules (set a threshold to 0 to turn its rule off):
 
 from __future__ import annotations
 
+import itertools
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
@@ -126,26 +127,38 @@ class Evaluation:
 def _trim(
     history: tuple[tuple[float, int], ...], now: float, keep: float
 ) -> tuple[tuple[float, int], ...]:
-    return tuple(p for p in history if p[0] >= now - keep)
-
-
-def _value_at(history: tuple[tuple[float, int], ...], t: float) -> int:
-    """The cumulative value at time t: the last sample at or before t (else the first)."""
-    best = history[0][1]
-    for ts, value in history:
-        if ts <= t:
-            best = value
+    """The samples of the last `keep` seconds, plus the one just before (to interpolate)."""
+    cutoff = now - keep
+    first = 0
+    for i, (ts, _) in enumerate(history):
+        if ts < cutoff:
+            first = i
         else:
             break
-    return best
+    return history[first:]
+
+
+def _value_at(history: tuple[tuple[float, int], ...], t: float) -> float:
+    """A cumulative value at time t, interpolated between the samples around it.
+
+    Ticks are not evenly spaced (a slow tick, a restart), so a rate over a window is
+    taken from interpolated values at its ends rather than from the nearest samples.
+    """
+    if t <= history[0][0]:
+        return float(history[0][1])
+    for (t0, v0), (t1, v1) in itertools.pairwise(history):
+        if t0 <= t <= t1:
+            return v0 + (v1 - v0) * ((t - t0) / (t1 - t0)) if t1 > t0 else float(v1)
+    return float(history[-1][1])
 
 
 def _online_drop(
     history: tuple[tuple[float, int], ...], m: Metrics, th: Thresholds
 ) -> RaisedAlert | None:
-    if th.online_drop_pct <= 0 or not history:
+    window = [v for ts, v in history if ts >= m.ts - th.online_drop_window_seconds]
+    if th.online_drop_pct <= 0 or not window:
         return None
-    peak = max(v for _, v in history)
+    peak = max(window)
     if peak < max(th.online_drop_min_online, 1):
         return None
     drop_pct = (peak - m.online) * 100 / peak
@@ -168,8 +181,7 @@ def _click_spike(
     if product is None or th.click_spike_factor <= 0 or len(history) < 2:
         return None
     window = float(max(th.click_window_seconds, 1))
-    now_clicks = history[-1][1]
-    recent = now_clicks - _value_at(history, m.ts - window)
+    recent = round(history[-1][1] - _value_at(history, m.ts - window))
     if recent < max(th.click_spike_min_clicks, 1):
         return None
     base_start = max(history[0][0], m.ts - window - CLICK_BASELINE_SECONDS)
@@ -233,7 +245,7 @@ def _negative_spike(
 ) -> RaisedAlert | None:
     if th.negative_spike_count <= 0 or not history:
         return None
-    count = m.negative_comments - _value_at(history, m.ts - th.negative_window_seconds)
+    count = round(m.negative_comments - _value_at(history, m.ts - th.negative_window_seconds))
     if count < th.negative_spike_count:
         return None
     return RaisedAlert(
@@ -481,3 +493,71 @@ async def ack_alert(session: AsyncSession, stream_id: int, alert_id: int, actor_
         alert.acked_by = actor_id
         await session.flush()
     return alert
+
+
+# ----------------------------------------------------------------------------- from the ticker
+
+ExtraInputs = Callable[[AsyncSession, int], Awaitable[dict[str, Any]]]
+_extra_inputs: list[ExtraInputs] = []
+
+
+def register_inputs(source: ExtraInputs) -> ExtraInputs:
+    """Add a source of evaluator inputs the live metrics do not carry.
+
+    A source returns some of `negative_comments` (cumulative count) and
+    `oldest_question_wait_seconds` for a stream; the service queue registers one.
+    """
+    _extra_inputs.append(source)
+    return source
+
+
+async def metrics_point(
+    session: AsyncSession, stream_id: int, metrics: Mapping[str, Any], ts: float
+) -> Metrics:
+    """A `Metrics` point from the contract's live `metrics` object plus the lineup."""
+    rows = await session.execute(
+        select(
+            LineupItem.product_id,
+            LineupItem.status,
+            LineupItem.explaining,
+            LineupItem.allotted_stock,
+            LineupItem.sold_units,
+        ).where(LineupItem.stream_id == stream_id)
+    )
+    products = {int(p["product_id"]): p for p in metrics.get("products", [])}
+    explaining = None
+    stock: dict[int, StockLevel] = {}
+    for pid, status, is_explaining, allotted, sold in rows.all():
+        if is_explaining:
+            explaining = pid
+        if status == ListingStatus.listed:
+            left = products.get(pid, {}).get("stock_left")
+            stock[pid] = StockLevel(int(left) if left is not None else allotted - sold, allotted)
+    extras: dict[str, Any] = {}
+    for source in _extra_inputs:
+        extras.update(await source(session, stream_id))
+    return Metrics(
+        ts=ts,
+        online=int(metrics.get("online", 0)),
+        explaining_product_id=explaining,
+        product_clicks={pid: int(p.get("clicks", 0)) for pid, p in products.items()},
+        stock=stock,
+        negative_comments=int(extras.get("negative_comments", 0)),
+        oldest_question_wait_seconds=extras.get("oldest_question_wait_seconds"),
+    )
+
+
+async def observe_live_metrics(
+    engine: AlertEngine,
+    maker: async_sessionmaker[AsyncSession],
+    live: LiveServices,
+    stream_id: int,
+    metrics: Mapping[str, Any],
+    ts: float | None = None,
+) -> list[dict[str, object]]:
+    """What the ticker calls (about once a second): evaluate and announce alerts."""
+    async with maker() as session:
+        point = await metrics_point(
+            session, stream_id, metrics, time.monotonic() if ts is None else ts
+        )
+    return await engine.observe(maker, live, stream_id, point)

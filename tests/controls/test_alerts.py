@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.models import Alert
-from app.services.alerts import AlertEngine, Metrics
+from app.services.alerts import AlertEngine, Metrics, observe_live_metrics
 from tests.controls.conftest import EventLog, Room
 
 
@@ -119,3 +119,36 @@ async def test_two_engines_on_one_stream_raise_each_episode_once(
         rows = (await s.scalars(select(Alert).where(Alert.stream_id == room.stream_id))).all()
     assert len(rows) == 2 and rows[0].resolved_at is not None and rows[1].resolved_at is None
     assert rows[0].data == {"peak": 200, "online": 90, "drop_pct": 55.0}
+
+
+async def test_live_metrics_sequence_raises_drop_and_click_spike(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    room: Room,
+    events: EventLog,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """The ticker's path: contract `metrics` objects in, `alert` events out."""
+    p1 = room.product_ids[0]
+    await client.post(f"/api/v1/streams/{room.stream_id}/lineup/{p1}/explain", headers=room.ctl)
+    engine = AlertEngine()
+
+    def metrics(online: int, clicks: int) -> dict[str, object]:
+        product = {"product_id": p1, "clicks": clicks, "stock_left": 100}
+        return {"online": online, "products": [product]}
+
+    sequence = [(0, 300, 0), (30, 300, 30), (60, 300, 60), (65, 290, 110), (70, 150, 115)]
+    for ts, online, clicks in sequence:
+        await observe_live_metrics(
+            engine, sessionmaker, app.state.live, room.stream_id, metrics(online, clicks), ts
+        )
+    await events.wait_for("alert", count=2)
+    kinds = [(m["data"]["kind"], m["data"]["key"]) for m in events.of("alert")]
+    assert kinds == [("click_spike", f"click_spike:{p1}"), ("online_drop", "online_drop")]
+    spike = events.of("alert")[0]["data"]["data"]
+    assert spike == {
+        "product_id": p1,
+        "clicks": 55,
+        "window_seconds": 10,
+        "baseline_per_minute": 60.0,
+    }
