@@ -40,6 +40,14 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
     db_pool_size: int = 20
+    order_units_per_viewer: int = Field(
+        default=10,
+        ge=0,
+        description="Units of one product one viewer may hold at the live price (0 = no limit)",
+    )
+    flash_sale_tick_seconds: float = Field(
+        default=0.5, gt=0, description="How often due flash sales are started and ended"
+    )
     static_dir: Path = Field(
         default=PROJECT_ROOT / "frontend" / "dist", description="The built consoles."
     )

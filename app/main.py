@@ -26,9 +26,12 @@ from app.routers import (
     comments,
     contingency,
     controls,
+    coupons,
+    flash_sales,
     health,
     inventory,
     lineup,
+    orders,
     products,
     review,
     script,
@@ -36,6 +39,7 @@ from app.routers import (
     users,
     warmup,
 )
+from app.services import flash_sales as flash_sales_service
 from app.services.users import bootstrap_admin
 
 log = structlog.get_logger(__name__)
@@ -62,6 +66,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.live = await start_live_services(settings)
+        # Captured here: tests swap app.state.sessionmaker for their own transaction.
+        flash_ticker = flash_sales_service.start_ticker(
+            make_sessionmaker(engine), app.state.live, settings.flash_sale_tick_seconds
+        )
         generated = None
         try:
             async with app.state.sessionmaker() as session:
@@ -79,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await flash_sales_service.stop_ticker(flash_ticker)
             await app.state.live.close()
             await engine.dispose()
 
@@ -92,7 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestContextMiddleware)
     install_error_handlers(app)
     planning = (products, lineup, inventory, script, checklist, contingency, warmup)
-    for module in (health, auth, users, streams, *planning, controls, review, aftersales, alerts):
+    for module in (health, auth, users, streams, *planning, controls, orders, flash_sales, coupons, review, aftersales, alerts):
         app.include_router(module.router)
     app.include_router(comments.router)  # the service queue's text engine
     _mount_frontend(app, settings.static_dir)

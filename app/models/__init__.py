@@ -15,6 +15,17 @@ from app.models.controls import (
 )
 from app.models.lineup import LineupItem, ListingStatus
 from app.models.lottery import Lottery, LotteryCondition, LotteryEntrant, LotteryStatus
+from app.models.orders import (
+    Coupon,
+    CouponClaim,
+    FlashSale,
+    FlashSaleStatus,
+    Order,
+    OrderRequest,
+    OrderRequestKind,
+    OrderRequestStatus,
+    OrderStatus,
+)
 from app.models.product import Product, QCStatus
 from app.models.review import (
     ActionStatus,
@@ -67,6 +78,17 @@ __all__ = [
     "LotteryEntrant",
     "LotteryStatus",
     "Platform",
+    "Coupon",
+    "CouponClaim",
+    "FlashSale",
+    "FlashSaleStatus",
+    "LineupItem",
+    "ListingStatus",
+    "Order",
+    "OrderRequest",
+    "OrderRequestKind",
+    "OrderRequestStatus",
+    "OrderStatus",
     "Product",
     "ProductScore",
     "QCStatus",

@@ -1,0 +1,858 @@
+"""Orders: place (with stock taken atomically), pay, cancel, and order requests.
+
+Two ways to take stock, one rule: never read-then-write.
+
+* Production (Redis): one Lua script decides idempotency, flash sale, per-viewer limit
+  and stock and takes the units (`app.services.stock`); a sold-out or over-limit answer
+  never touches the database. Then the order is written, and the database checks again
+  (`sold_units + q <= allotted_stock`, `sold <= quantity`), so a stale mirror can cost a
+  retry but never an oversold unit. If anything fails after the units were taken, the
+  rollback hook gives them back.
+* Embedded (SQLite, or no Redis): the conditional `UPDATE lineup_items ... WHERE
+  sold_units + q <= allotted_stock RETURNING` takes the units and the row lock (SQLite:
+  the write lock); the idempotency key, flash sale and per-viewer limit are checked after
+  it, under that lock, and a refusal rolls the whole transaction back.
+
+Either way the UNIQUE (stream_id, idempotency_key) constraint is the last word on
+idempotency: a retry that slips past the fast paths loses the insert and gets the
+order that won.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Row, event, func, inspect, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+from app.config import Settings
+from app.db import LIVE_KEY, after_commit, after_rollback, rollback_now, utcnow
+from app.deps import Buyer
+from app.errors import BadRequest, Conflict, NotFound, Unprocessable
+from app.models import (
+    FlashSale,
+    FlashSaleStatus,
+    LineupItem,
+    ListingStatus,
+    Order,
+    OrderRequest,
+    OrderRequestKind,
+    OrderRequestStatus,
+    OrderStatus,
+    User,
+)
+from app.realtime.outbox import queue_event
+from app.schemas.orders import OrderCreate
+from app.services import controls as controls_service
+from app.services import coupons as coupons_service
+from app.services import flash_sales
+from app.services.stock import Mirror, RedisStock, Take, redis_stock
+
+HELD = (OrderStatus.created, OrderStatus.paid)  # statuses whose units are taken
+STAFF_EVENT_ROLES = frozenset({"admin", "controller", "service", "analyst"})
+WAIT_FOR_TWIN_SECONDS = 20.0  # a concurrent retry waits this long for the first attempt
+ABANDONED_AFTER_MS = 30_000  # an in-flight entry this old belongs to a dead request
+
+
+@dataclass(frozen=True)
+class Placed:
+    order: Order
+    replayed: bool  # True: the Idempotency-Key named an existing order
+
+
+class _Replay(Exception):
+    def __init__(self, order: Order) -> None:
+        self.order = order
+
+
+def sold_out(detail: str = "sold out") -> Conflict:
+    return Conflict(detail, code="sold_out")
+
+
+def not_listed(product_id: int) -> Conflict:
+    return Conflict(f"product {product_id} is not on sale in this stream", code="not_listed")
+
+
+def limit_exceeded(limit: int) -> Conflict:
+    return Conflict(f"at most {limit} units per viewer", code="limit_exceeded", limit=limit)
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _fingerprint(viewer_id: str, data: OrderCreate) -> str:
+    return f"{data.product_id}:{data.quantity}:{viewer_id}"
+
+
+def _check_same(order: Order, viewer_id: str, data: OrderCreate) -> None:
+    if (order.product_id, order.quantity, order.viewer_id) != (
+        data.product_id,
+        data.quantity,
+        viewer_id,
+    ):
+        raise Conflict(
+            "this Idempotency-Key was already used for another order",
+            code="idempotency_key_reused",
+            order_id=order.id,
+        )
+
+
+# ----------------------------------------------------------------------------- placing
+
+
+async def place_order(
+    session: AsyncSession,
+    settings: Settings,
+    stream_id: int,
+    buyer: Buyer,
+    data: OrderCreate,
+    idempotency_key: str,
+) -> Placed:
+    if buyer.is_ingest:
+        if data.viewer_id is None:
+            raise Unprocessable("viewer_id is required with the ingest key", code="viewer_required")
+        viewer_id = data.viewer_id
+    else:
+        if data.viewer_id is not None and data.viewer_id != buyer.viewer_id:
+            raise BadRequest(
+                "viewer_id may only be sent with the ingest key", code="viewer_id_not_allowed"
+            )
+        assert buyer.viewer_id is not None
+        viewer_id = buyer.viewer_id
+    live = session.info.get(LIVE_KEY)
+    rs = redis_stock(live) if live is not None else None
+    if rs is None:
+        return await _place_in_db(
+            session, settings, stream_id, viewer_id, data, idempotency_key, buyer
+        )
+    return await _place_with_redis(
+        session, rs, settings, stream_id, viewer_id, data, idempotency_key, buyer
+    )
+
+
+async def _place_with_redis(
+    session: AsyncSession,
+    rs: RedisStock,
+    settings: Settings,
+    stream_id: int,
+    viewer_id: str,
+    data: OrderCreate,
+    key: str,
+    buyer: Buyer,
+) -> Placed:
+    fp = _fingerprint(viewer_id, data)
+    pending = f"p|{secrets.token_hex(8)}|{fp}|{_now_ms()}"
+    deadline = time.monotonic() + WAIT_FOR_TWIN_SECONDS
+    product_id, qty = data.product_id, data.quantity
+    take: Take | None = None
+    for _ in range(100):
+        take = await rs.take(
+            stream_id, product_id, key, viewer_id, qty, pending, data.flash_sale_id
+        )
+        if take.outcome == "ok":
+            break
+        if take.outcome == "init":
+            async with rs.build_lock(stream_id, product_id):
+                if await rs.read_stock(stream_id, product_id) is None:
+                    await _build_mirror(session, rs, settings, stream_id, product_id)
+        elif take.outcome == "dup":
+            order = await _wait_for_twin(session, rs, stream_id, key, take.existing, fp, deadline)
+            if order is not None:
+                _check_same(order, viewer_id, data)
+                return Placed(order, replayed=True)
+        elif take.outcome == "not_listed":
+            if not await _relist_if_listed(session, rs, stream_id, product_id):
+                raise not_listed(product_id)
+        elif take.outcome == "sold_out":
+            raise sold_out()
+        elif take.outcome == "limit_exceeded":
+            raise limit_exceeded(take.limit or 0)
+        elif take.outcome == "flash_over":
+            raise sold_out("this flash sale is over")
+        else:  # pragma: no cover - the script answers nothing else
+            raise RuntimeError(f"unexpected stock answer {take.outcome}")
+    if take is None or take.outcome != "ok":
+        raise Conflict("the order could not be placed; retry", code="try_again")
+
+    flash_id = take.flash_id
+
+    async def _give_back() -> None:
+        await rs.give_back(stream_id, product_id, viewer_id, qty, flash_id, key, pending)
+
+    after_rollback(session, _give_back)
+    try:
+        order = await _book(session, settings, stream_id, viewer_id, data, key, buyer, take, rs)
+    except IntegrityError:
+        # The key already names an order that this Redis did not know about (e.g. Redis
+        # lost its data): undo ours, give the units back, answer with that order.
+        await rollback_now(session)
+        existing = await _order_by_key(session, stream_id, key)
+        if existing is None:
+            raise
+        _check_same(existing, viewer_id, data)
+        return Placed(existing, replayed=True)
+    done = f"o|{order.id}|{fp}"
+
+    async def _mark_done() -> None:
+        await rs.mark_done(stream_id, key, done)
+
+    after_commit(session, _mark_done)
+    return Placed(order, replayed=False)
+
+
+async def _wait_for_twin(
+    session: AsyncSession,
+    rs: RedisStock,
+    stream_id: int,
+    key: str,
+    entry: str | None,
+    fp: str,
+    deadline: float,
+) -> Order | None:
+    """A request with the same key got there first: wait for its order (None: it failed,
+    so this one may try again)."""
+    pause = 0.01
+    while entry is not None:
+        kind, ref, other_fp, *rest = entry.split("|")
+        if other_fp != fp:
+            raise Conflict(
+                "this Idempotency-Key was already used for another order",
+                code="idempotency_key_reused",
+            )
+        if kind == "o":
+            order = await session.get(Order, int(ref))
+            if order is not None:
+                return order
+            return await _order_by_key(session, stream_id, key)
+        if rest and _now_ms() - int(rest[0]) > ABANDONED_AFTER_MS:
+            existing = await _order_by_key(session, stream_id, key)
+            if existing is not None:
+                return existing
+            await rs.forget_key(stream_id, key, entry)
+            return None
+        if time.monotonic() > deadline:
+            raise Conflict(
+                "an order with this Idempotency-Key is still being placed; retry",
+                code="idempotency_in_progress",
+            )
+        await asyncio.sleep(pause)
+        pause = min(pause * 1.5, 0.2)  # back off: many waiting twins must not crowd Redis
+        entry = await rs.idem_entry(stream_id, key)
+    return None
+
+
+async def _place_in_db(
+    session: AsyncSession,
+    settings: Settings,
+    stream_id: int,
+    viewer_id: str,
+    data: OrderCreate,
+    key: str,
+    buyer: Buyer,
+) -> Placed:
+    existing = await _order_by_key(session, stream_id, key)
+    if existing is not None:
+        _check_same(existing, viewer_id, data)
+        return Placed(existing, replayed=True)
+    # A plain read first, so that the flood of attempts after a sell-out does not queue
+    # for the write lock. It only ever refuses; taking stays the conditional UPDATE.
+    state = (
+        await session.execute(
+            select(LineupItem.status, LineupItem.allotted_stock - LineupItem.sold_units).where(
+                LineupItem.stream_id == stream_id, LineupItem.product_id == data.product_id
+            )
+        )
+    ).one_or_none()
+    if state is None or state[0] != ListingStatus.listed:
+        raise not_listed(data.product_id)
+    if state[1] < data.quantity:
+        raise sold_out()
+    flash = await flash_sales.running_for(session, stream_id, data.product_id)
+    if data.flash_sale_id is not None and (flash is None or flash.id != data.flash_sale_id):
+        raise sold_out("this flash sale is over")
+    if flash is not None and flash.quantity - flash.sold < data.quantity:
+        raise sold_out()
+    try:
+        order = await _book(session, settings, stream_id, viewer_id, data, key, buyer, None, None)
+    except _Replay as twin:
+        await rollback_now(session)
+        _check_same(twin.order, viewer_id, data)
+        return Placed(twin.order, replayed=True)
+    except IntegrityError:
+        await rollback_now(session)
+        existing = await _order_by_key(session, stream_id, key)
+        if existing is None:
+            raise
+        _check_same(existing, viewer_id, data)
+        return Placed(existing, replayed=True)
+    return Placed(order, replayed=False)
+
+
+async def _book(
+    session: AsyncSession,
+    settings: Settings,
+    stream_id: int,
+    viewer_id: str,
+    data: OrderCreate,
+    key: str,
+    buyer: Buyer,
+    take: Take | None,
+    rs: RedisStock | None,
+) -> Order:
+    """Write the order. With `take` (Redis decided) the database re-checks stock; without
+    it, this is where idempotency, the flash sale and the per-viewer limit are decided."""
+    product_id, qty = data.product_id, data.quantity
+    row = await _take_lineup_units(session, stream_id, product_id, qty)
+    if row is None:
+        if rs is not None:  # the mirror disagreed with the database: rebuild it next time
+
+            async def _drop() -> None:
+                await rs.drop(stream_id, product_id)
+
+            after_rollback(session, _drop)
+        raise await _refusal(session, stream_id, product_id)
+    unit_price: Decimal = row.live_price
+    flash: FlashSale | None = None
+    flash_id: int | None
+    if take is None:
+        twin = await _order_by_key(session, stream_id, key)  # now under the row lock
+        if twin is not None:
+            raise _Replay(twin)
+        flash = await flash_sales.running_for(session, stream_id, product_id)
+        if data.flash_sale_id is not None and (flash is None or flash.id != data.flash_sale_id):
+            raise sold_out("this flash sale is over")
+        flash_id = flash.id if flash else None
+    else:
+        flash_id = take.flash_id
+    flash_row: Row[Decimal, int, int, int] | None = None
+    if flash_id is not None:
+        flash_row = await flash_sales.take_units(session, flash_id, qty)
+        if flash_row is None:
+            raise sold_out()
+        unit_price = flash_row.price
+    if take is None:
+        limit = flash_row.per_user_limit if flash_row else settings.order_units_per_viewer
+        if (
+            limit
+            and await _units_held(session, stream_id, product_id, viewer_id, flash_id) + qty > limit
+        ):
+            raise limit_exceeded(limit)
+    subtotal = unit_price * qty
+    claim_id: int | None = None
+    discount = Decimal("0.00")
+    if data.coupon_id is not None:
+        claim_id, discount = await coupons_service.prepare_redemption(
+            session, stream_id, data.coupon_id, viewer_id, product_id, subtotal
+        )
+    order = Order(
+        stream_id=stream_id,
+        product_id=product_id,
+        viewer_id=viewer_id,
+        quantity=qty,
+        unit_price=unit_price,
+        discount=discount,
+        amount=subtotal - discount,
+        status=OrderStatus.created,
+        idempotency_key=key,
+        flash_sale_id=flash_id,
+        coupon_id=data.coupon_id,
+        address=data.address.model_dump() if data.address else None,
+        source=buyer.source,
+        created_at=utcnow(),
+    )
+    session.add(order)
+    await session.flush()
+    if claim_id is not None:
+        await coupons_service.mark_used(session, claim_id, order.id)
+    if flash_row is not None and flash_id is not None and flash_row.sold >= flash_row.quantity:
+        await flash_sales.end_sale(session, flash_id, "sold_out")
+    _stock_changed(session, stream_id, product_id, row.allotted_stock, row.sold_units)
+    await record(session, "order_created", order)
+    return order
+
+
+async def _take_lineup_units(
+    session: AsyncSession, stream_id: int, product_id: int, qty: int
+) -> Row[Decimal, int, int] | None:
+    result = await session.execute(
+        update(LineupItem)
+        .where(
+            LineupItem.stream_id == stream_id,
+            LineupItem.product_id == product_id,
+            LineupItem.status == ListingStatus.listed,
+            LineupItem.sold_units + qty <= LineupItem.allotted_stock,
+        )
+        .values(sold_units=LineupItem.sold_units + qty)
+        .returning(LineupItem.live_price, LineupItem.allotted_stock, LineupItem.sold_units)
+        .execution_options(synchronize_session=False)
+    )
+    return result.one_or_none()
+
+
+async def _refusal(session: AsyncSession, stream_id: int, product_id: int) -> Conflict:
+    status = await session.scalar(
+        select(LineupItem.status).where(
+            LineupItem.stream_id == stream_id, LineupItem.product_id == product_id
+        )
+    )
+    return not_listed(product_id) if status != ListingStatus.listed else sold_out()
+
+
+async def _units_held(
+    session: AsyncSession, stream_id: int, product_id: int, viewer_id: str, flash_id: int | None
+) -> int:
+    query = select(func.coalesce(func.sum(Order.quantity), 0)).where(
+        Order.stream_id == stream_id,
+        Order.product_id == product_id,
+        Order.viewer_id == viewer_id,
+        Order.status.in_(HELD),
+        Order.flash_sale_id == flash_id if flash_id is not None else Order.flash_sale_id.is_(None),
+    )
+    return int(await session.scalar(query) or 0)
+
+
+async def _order_by_key(session: AsyncSession, stream_id: int, key: str) -> Order | None:
+    return await session.scalar(
+        select(Order)
+        .where(Order.stream_id == stream_id, Order.idempotency_key == key)
+        .execution_options(populate_existing=True)
+    )
+
+
+async def _build_mirror(
+    session: AsyncSession, rs: RedisStock, settings: Settings, stream_id: int, product_id: int
+) -> None:
+    """First order of a product (or Redis lost it): copy the database state to Redis."""
+    item = await session.scalar(
+        select(LineupItem).where(
+            LineupItem.stream_id == stream_id, LineupItem.product_id == product_id
+        )
+    )
+    if item is None:
+        raise not_listed(product_id)
+    held = (
+        select(Order.viewer_id, Order.flash_sale_id, func.sum(Order.quantity))
+        .where(
+            Order.stream_id == stream_id,
+            Order.product_id == product_id,
+            Order.status.in_(HELD),
+        )
+        .group_by(Order.viewer_id, Order.flash_sale_id)
+    )
+    flash = await session.scalar(
+        select(FlashSale).where(
+            FlashSale.stream_id == stream_id,
+            FlashSale.product_id == product_id,
+            FlashSale.status == FlashSaleStatus.active,
+        )
+    )
+    bought: dict[str, int] = {}
+    for viewer_id, order_flash_id, units in (await session.execute(held)).all():
+        if order_flash_id is None:
+            bought[viewer_id] = int(units)
+        elif flash is not None and order_flash_id == flash.id:
+            bought[f"f:{flash.id}:{viewer_id}"] = int(units)
+    mirror = Mirror(
+        stock=item.allotted_stock - item.sold_units,
+        allotted=item.allotted_stock,
+        listed=item.status == ListingStatus.listed,
+        limit=settings.order_units_per_viewer,
+        bought=bought,
+    )
+    if flash is not None:
+        mirror = replace(
+            mirror,
+            flash_id=flash.id,
+            flash_left=flash.quantity - flash.sold,
+            flash_limit=flash.per_user_limit,
+            flash_ends_ms=int(flash.ends_at.timestamp() * 1000),
+        )
+    await rs.init(stream_id, product_id, mirror)
+
+
+async def _relist_if_listed(
+    session: AsyncSession, rs: RedisStock, stream_id: int, product_id: int
+) -> bool:
+    """Redis says "not listed": believe it only if the database agrees (a product listed
+    a moment ago is then marked listed in the mirror and the order goes on)."""
+    status = await session.scalar(
+        select(LineupItem.status).where(
+            LineupItem.stream_id == stream_id, LineupItem.product_id == product_id
+        )
+    )
+    if status != ListingStatus.listed:
+        return False
+    await rs.patch(stream_id, product_id, listed="1")
+    return True
+
+
+def _stock_changed(
+    session: AsyncSession, stream_id: int, product_id: int, allotted: int, sold: int
+) -> None:
+    queue_event(
+        session,
+        stream_id,
+        "stock.changed",
+        {
+            "product_id": product_id,
+            "allotted_stock": allotted,
+            "sold_units": sold,
+            "stock_left": allotted - sold,
+        },
+    )
+
+
+async def record(session: AsyncSession, kind: str, order: Order) -> None:
+    """Feed an order transition to the live counters (orders, paid_orders, units_sold,
+    gmv, stock_left). Wired to the live path's counters once they exist."""
+    return None
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+async def get_order(session: AsyncSession, stream_id: int, order_id: int) -> Order:
+    order = await session.get(Order, order_id, populate_existing=True)
+    if order is None or order.stream_id != stream_id:
+        raise NotFound(f"order {order_id} not found", code="order_not_found")
+    return order
+
+
+async def get_buyer_order(
+    session: AsyncSession, stream_id: int, order_id: int, buyer: Buyer
+) -> Order:
+    """An order the buyer may act on: a viewer only their own, the ingest key any."""
+    order = await get_order(session, stream_id, order_id)
+    if not buyer.is_ingest and order.viewer_id != buyer.viewer_id:
+        raise NotFound(f"order {order_id} not found", code="order_not_found")
+    return order
+
+
+async def list_orders(
+    session: AsyncSession,
+    stream_id: int,
+    *,
+    status: OrderStatus | None = None,
+    viewer_id: str | None = None,
+    product_id: int | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[Order]:
+    query = select(Order).where(Order.stream_id == stream_id)
+    if status is not None:
+        query = query.where(Order.status == status)
+    if viewer_id is not None:
+        query = query.where(Order.viewer_id == viewer_id)
+    if product_id is not None:
+        query = query.where(Order.product_id == product_id)
+    rows = await session.scalars(query.order_by(Order.id.desc()).limit(limit).offset(offset))
+    return list(rows.all())
+
+
+# ----------------------------------------------------------------------------- paying
+
+
+async def _set_status(
+    session: AsyncSession, order_id: int, expected: OrderStatus, **values: Any
+) -> bool:
+    result = await session.execute(
+        update(Order)
+        .where(Order.id == order_id, Order.status == expected)
+        .values(**values, updated_at=utcnow())
+        .returning(Order.id)
+        .execution_options(synchronize_session=False)
+    )
+    return result.one_or_none() is not None
+
+
+async def pay_order(session: AsyncSession, stream_id: int, order_id: int, buyer: Buyer) -> Order:
+    """created → paid. Paying a paid order again answers the same order."""
+    order = await get_buyer_order(session, stream_id, order_id, buyer)
+    if await _set_status(
+        session, order.id, OrderStatus.created, status=OrderStatus.paid, paid_at=utcnow()
+    ):
+        order = await get_order(session, stream_id, order_id)
+        await record(session, "order_paid", order)
+        return order
+    order = await get_order(session, stream_id, order_id)
+    if order.status == OrderStatus.paid:
+        return order
+    raise Conflict(f"a {order.status} order cannot be paid", code="order_not_payable")
+
+
+# ----------------------------------------------------------------------------- cancelling
+
+
+async def release_order(
+    session: AsyncSession, order: Order, *, expected: OrderStatus, to: OrderStatus
+) -> Order:
+    """Cancel (or refund) an order and give its units back: database now, Redis after
+    commit. The status change is conditional, so two cancellations give back once."""
+    if not await _set_status(session, order.id, expected, status=to, cancelled_at=utcnow()):
+        fresh = await get_order(session, order.stream_id, order.id)
+        raise Conflict(
+            f"the order is {fresh.status}", code="order_changed", status=str(fresh.status)
+        )
+    result = await session.execute(
+        update(LineupItem)
+        .where(
+            LineupItem.stream_id == order.stream_id,
+            LineupItem.product_id == order.product_id,
+        )
+        .values(sold_units=LineupItem.sold_units - order.quantity)
+        .returning(LineupItem.allotted_stock, LineupItem.sold_units)
+        .execution_options(synchronize_session=False)
+    )
+    row = result.one()
+    flash_id = order.flash_sale_id
+    if flash_id is not None:  # back to the sale while it runs, else to ordinary stock
+        await flash_sales.give_back_units(session, flash_id, order.quantity)
+    if order.coupon_id is not None:
+        await coupons_service.release_for_order(session, order.id)
+    live = session.info.get(LIVE_KEY)
+    rs = redis_stock(live) if live is not None else None
+    if rs is not None:
+        args = (order.stream_id, order.product_id, order.viewer_id, order.quantity, flash_id)
+
+        async def _give_back() -> None:
+            # The script returns units to the sale only while the mirror still runs it.
+            await rs.give_back(*args)
+
+        after_commit(session, _give_back)
+    _stock_changed(session, order.stream_id, order.product_id, row.allotted_stock, row.sold_units)
+    fresh = await get_order(session, order.stream_id, order.id)
+    await record(
+        session, "order_refunded" if to == OrderStatus.refunded else "order_cancelled", fresh
+    )
+    return fresh
+
+
+async def cancel_order(
+    session: AsyncSession, stream_id: int, order_id: int, buyer: Buyer, reason: str
+) -> tuple[Order, OrderRequest | None]:
+    """An unpaid order is cancelled at once; a paid one becomes a request for staff."""
+    order = await get_buyer_order(session, stream_id, order_id, buyer)
+    if order.status == OrderStatus.created:
+        return await release_order(
+            session, order, expected=OrderStatus.created, to=OrderStatus.cancelled
+        ), None
+    if order.status == OrderStatus.paid:
+        return order, await _open_request(session, order, OrderRequestKind.cancel, reason, None)
+    if order.status == OrderStatus.cancelled:
+        return order, None
+    raise Conflict(f"a {order.status} order cannot be cancelled", code="order_not_cancellable")
+
+
+async def request_address_change(
+    session: AsyncSession,
+    stream_id: int,
+    order_id: int,
+    buyer: Buyer,
+    address: dict[str, str],
+    reason: str,
+) -> OrderRequest:
+    order = await get_buyer_order(session, stream_id, order_id, buyer)
+    if order.status not in HELD:
+        raise Conflict(f"a {order.status} order has no address to change", code="order_not_open")
+    return await _open_request(session, order, OrderRequestKind.address_change, reason, address)
+
+
+async def _open_request(
+    session: AsyncSession,
+    order: Order,
+    kind: OrderRequestKind,
+    reason: str,
+    address: dict[str, str] | None,
+) -> OrderRequest:
+    existing = await session.scalar(
+        select(OrderRequest).where(
+            OrderRequest.order_id == order.id,
+            OrderRequest.kind == kind,
+            OrderRequest.status == OrderRequestStatus.pending,
+        )
+    )
+    if existing is not None:
+        if kind == OrderRequestKind.address_change:
+            existing.address = address
+            existing.reason = reason
+            await session.flush()
+        return existing
+    req = OrderRequest(
+        stream_id=order.stream_id, order_id=order.id, kind=kind, reason=reason, address=address
+    )
+    session.add(req)
+    await session.flush()
+    queue_event(
+        session,
+        order.stream_id,
+        "order_request.created",
+        request_payload(req, order),
+        roles=STAFF_EVENT_ROLES,
+    )
+    return req
+
+
+def request_payload(req: OrderRequest, order: Order) -> dict[str, Any]:
+    return {
+        "request_id": req.id,
+        "order_id": order.id,
+        "kind": str(req.kind),
+        "status": str(req.status),
+        "reason": req.reason,
+        "address": req.address,
+        "viewer_id": order.viewer_id,
+        "product_id": order.product_id,
+        "order_status": str(order.status),
+    }
+
+
+async def list_requests(
+    session: AsyncSession, stream_id: int, status: OrderRequestStatus | None = None
+) -> list[OrderRequest]:
+    query = select(OrderRequest).where(OrderRequest.stream_id == stream_id)
+    if status is not None:
+        query = query.where(OrderRequest.status == status)
+    rows = await session.scalars(query.order_by(OrderRequest.id))
+    return list(rows.all())
+
+
+async def _decide(
+    session: AsyncSession,
+    stream_id: int,
+    request_id: int,
+    user: User,
+    to: OrderRequestStatus,
+    note: str,
+) -> OrderRequest:
+    result = await session.execute(
+        update(OrderRequest)
+        .where(
+            OrderRequest.id == request_id,
+            OrderRequest.stream_id == stream_id,
+            OrderRequest.status == OrderRequestStatus.pending,
+        )
+        .values(status=to, decided_by=user.id, decided_at=utcnow(), note=note)
+        .returning(OrderRequest.id)
+        .execution_options(synchronize_session=False)
+    )
+    if result.one_or_none() is None:
+        req = await session.get(OrderRequest, request_id)
+        if req is None or req.stream_id != stream_id:
+            raise NotFound(f"order request {request_id} not found", code="order_request_not_found")
+        raise Conflict(f"this request is already {req.status}", code="order_request_decided")
+    req = await session.get(OrderRequest, request_id, populate_existing=True)
+    assert req is not None
+    return req
+
+
+async def approve_request(
+    session: AsyncSession, stream_id: int, request_id: int, user: User, note: str = ""
+) -> OrderRequest:
+    """Approve: a cancellation cancels (unpaid) or refunds (paid) the order and gives its
+    stock back; an address change writes the new address on the order."""
+    req = await _decide(session, stream_id, request_id, user, OrderRequestStatus.approved, note)
+    order = await get_order(session, stream_id, req.order_id)
+    if req.kind == OrderRequestKind.cancel:
+        if order.status == OrderStatus.paid:
+            order = await release_order(
+                session, order, expected=OrderStatus.paid, to=OrderStatus.refunded
+            )
+        elif order.status == OrderStatus.created:
+            order = await release_order(
+                session, order, expected=OrderStatus.created, to=OrderStatus.cancelled
+            )
+    else:
+        if order.status not in HELD:
+            raise Conflict(
+                f"a {order.status} order has no address to change", code="order_not_open"
+            )
+        await session.execute(
+            update(Order)
+            .where(Order.id == order.id)
+            .values(address=req.address, updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        order = await get_order(session, stream_id, order.id)
+    queue_event(
+        session,
+        stream_id,
+        "order_request.updated",
+        request_payload(req, order),
+        roles=STAFF_EVENT_ROLES,
+    )
+    return req
+
+
+async def reject_request(
+    session: AsyncSession, stream_id: int, request_id: int, user: User, note: str = ""
+) -> OrderRequest:
+    req = await _decide(session, stream_id, request_id, user, OrderRequestStatus.rejected, note)
+    order = await get_order(session, stream_id, req.order_id)
+    queue_event(
+        session,
+        stream_id,
+        "order_request.updated",
+        request_payload(req, order),
+        roles=STAFF_EVENT_ROLES,
+    )
+    return req
+
+
+# ----------------------------------------------------------------------------- stock sync
+
+
+async def sync_allotted(session: AsyncSession, item: LineupItem) -> None:
+    """The allotted stock of a lineup item changed (controller's stock adjustment): move
+    the Redis mirror by the same difference once the change is committed."""
+    live = session.info.get(LIVE_KEY)
+    rs = redis_stock(live) if live is not None else None
+    if rs is None:
+        return
+    stream_id, product_id, allotted = item.stream_id, item.product_id, item.allotted_stock
+
+    async def _sync() -> None:
+        await rs.set_allotted(stream_id, product_id, allotted)
+
+    after_commit(session, _sync)
+
+
+@event.listens_for(Session, "before_flush")
+def _mirror_lineup_changes(session: Session, _ctx: object, _instances: object) -> None:
+    """Listing, delisting and allotment edits made through the ORM (controls, planning)
+    reach the Redis mirror after commit, whoever made them."""
+    live = session.info.get(LIVE_KEY)
+    rs = redis_stock(live) if live is not None else None
+    if rs is None:
+        return
+    for obj in session.dirty:
+        if not isinstance(obj, LineupItem):
+            continue
+        state = inspect(obj)
+        stream_id, product_id = obj.stream_id, obj.product_id
+        if state.attrs.status.history.has_changes():
+            listed = "1" if obj.status == ListingStatus.listed else "0"
+
+            async def _listing(s: int = stream_id, p: int = product_id, v: str = listed) -> None:
+                await rs.patch(s, p, listed=v)
+
+            after_commit(session, _listing)
+        if state.attrs.allotted_stock.history.has_changes():
+            allotted = obj.allotted_stock
+
+            async def _allotted(s: int = stream_id, p: int = product_id, a: int = allotted) -> None:
+                await rs.set_allotted(s, p, a)
+
+            after_commit(session, _allotted)
+
+
+# The live stock adjustment is one conditional UPDATE (no ORM change to see): it tells
+# us through its hook.
+controls_service.on_stock_changed(sync_allotted)

@@ -1,0 +1,284 @@
+"""Stock held in Redis for selling: one Lua script per decision, so nothing is read and
+then written by two clients at once.
+
+Per lineup item (stream × product) Redis holds a hash mirrored from the database:
+
+    stock     units left (allotted_stock − sold_units − units being written)
+    allotted  the allotted_stock this mirror knows (a stock adjustment moves both)
+    listed    "1" when on sale (上架)
+    limit     units one viewer may hold at the live price (0 = no limit)
+    f_id, f_left, f_limit, f_ends   the running flash sale, if any (ends: unix ms)
+
+beside a hash of units held per viewer (`f:<flash id>:<viewer>` for flash-sale units)
+and, per stream, the idempotency keys (`p|<token>|<fingerprint>|<ms>` while the order is
+being written, `o|<order id>|<fingerprint>` once it is committed).
+
+The database stays the authority: the mirror is built from it on first use (or after a
+flush of Redis), every order still passes `sold_units + q <= allotted_stock AND status =
+'listed'` in the database (which also gives the price), and a disagreement drops the
+mirror so that the next order rebuilds it. Prices are never taken from the mirror.
+All keys carry the stream in a hash tag, so a Redis Cluster keeps a stream on one slot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from app.realtime.state import LiveServices
+
+TAKE = """
+local v = redis.call('HGET', KEYS[3], ARGV[1])
+if v then return {'dup', v} end
+local it = redis.call('HMGET', KEYS[1], 'stock', 'listed', 'limit',
+                      'f_id', 'f_left', 'f_limit', 'f_ends')
+if not it[1] then return {'init'} end
+if it[2] ~= '1' then return {'not_listed'} end
+local qty = tonumber(ARGV[3])
+local stock = tonumber(it[1])
+local fid = it[4]
+local flash = false
+if fid and fid ~= '' then
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  flash = now < tonumber(it[7])
+end
+if ARGV[5] ~= '' and (not flash or ARGV[5] ~= fid) then return {'flash_over'} end
+local limit, ufield, fleft
+if flash then
+  fleft = tonumber(it[5])
+  if fleft < qty then return {'sold_out'} end
+  limit = tonumber(it[6]); ufield = 'f:' .. fid .. ':' .. ARGV[2]
+else
+  limit = tonumber(it[3]); ufield = ARGV[2]; fid = ''; fleft = -1
+end
+if stock < qty then return {'sold_out'} end
+local had = tonumber(redis.call('HGET', KEYS[2], ufield) or '0')
+if limit > 0 and had + qty > limit then return {'limit_exceeded', tostring(limit)} end
+redis.call('HINCRBY', KEYS[1], 'stock', -qty)
+if flash then redis.call('HINCRBY', KEYS[1], 'f_left', -qty) end
+redis.call('HINCRBY', KEYS[2], ufield, qty)
+redis.call('HSET', KEYS[3], ARGV[1], ARGV[4])
+return {'ok', fid, tostring(stock - qty), tostring(fleft - qty)}
+"""
+
+# Give units back: a failed order (only while its idempotency entry is still ours) or a
+# cancelled one (ARGV[1] == '').
+GIVE_BACK = """
+if ARGV[1] ~= '' then
+  if redis.call('HGET', KEYS[3], ARGV[1]) ~= ARGV[2] then return 0 end
+  redis.call('HDEL', KEYS[3], ARGV[1])
+end
+local qty = tonumber(ARGV[4])
+local fid = ARGV[5]
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('HINCRBY', KEYS[1], 'stock', qty)
+  if fid ~= '' and redis.call('HGET', KEYS[1], 'f_id') == fid then
+    redis.call('HINCRBY', KEYS[1], 'f_left', qty)
+  end
+end
+local ufield = ARGV[3]
+if fid ~= '' then ufield = 'f:' .. fid .. ':' .. ARGV[3] end
+if redis.call('HEXISTS', KEYS[2], ufield) == 1 then
+  redis.call('HINCRBY', KEYS[2], ufield, -qty)
+end
+return 1
+"""
+
+# Build the mirror from the database, unless another instance did it first.
+INIT = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('DEL', KEYS[2])
+local n = tonumber(ARGV[1])
+for i = 2, 1 + 2 * n, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+for i = 2 + 2 * n, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
+return 1
+"""
+
+# Change fields of an existing mirror only (a missing one is built from the database).
+PATCH = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+for i = 1, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+return 1
+"""
+
+# The allotment changed to ARGV[1]: move the units left by the same difference. (It may
+# dip below zero while orders that took units are still being written; they then fail
+# the database's check and give the units back.)
+SET_ALLOTTED = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local delta = tonumber(ARGV[1]) - tonumber(redis.call('HGET', KEYS[1], 'allotted'))
+redis.call('HINCRBY', KEYS[1], 'stock', delta)
+redis.call('HSET', KEYS[1], 'allotted', ARGV[1])
+return 1
+"""
+
+CLEAR_FLASH = """
+if redis.call('HGET', KEYS[1], 'f_id') ~= ARGV[1] then return 0 end
+redis.call('HDEL', KEYS[1], 'f_id', 'f_left', 'f_limit', 'f_ends')
+return 1
+"""
+
+
+@dataclass(frozen=True)
+class Take:
+    """What the TAKE script decided."""
+
+    outcome: str  # ok | dup | init | not_listed | sold_out | limit_exceeded | flash_over
+    flash_id: int | None = None
+    stock_left: int | None = None
+    flash_left: int | None = None
+    existing: str | None = None  # the idempotency entry, for "dup"
+    limit: int | None = None  # for "limit_exceeded"
+
+
+@dataclass(frozen=True)
+class Mirror:
+    """The database state the Redis mirror is built from."""
+
+    stock: int
+    allotted: int
+    listed: bool
+    limit: int
+    bought: dict[str, int]
+    flash_id: int | None = None
+    flash_left: int = 0
+    flash_limit: int = 0
+    flash_ends_ms: int = 0
+
+
+def _s(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class RedisStock:
+    """The Redis side of stock for one app instance (scripts loaded once, run by SHA)."""
+
+    def __init__(self, live: LiveServices) -> None:
+        assert live.redis is not None
+        self.live = live
+        self.redis: aioredis.Redis = live.redis
+        self._take = self.redis.register_script(TAKE)
+        self._give_back = self.redis.register_script(GIVE_BACK)
+        self._init = self.redis.register_script(INIT)
+        self._patch = self.redis.register_script(PATCH)
+        self._set_allotted = self.redis.register_script(SET_ALLOTTED)
+        self._clear_flash = self.redis.register_script(CLEAR_FLASH)
+        self._build_locks: dict[tuple[int, int], asyncio.Lock] = {}
+
+    def build_lock(self, stream_id: int, product_id: int) -> asyncio.Lock:
+        """One mirror build per product at a time in this process: the first order after
+        a start would otherwise send every waiting request to the database at once."""
+        return self._build_locks.setdefault((stream_id, product_id), asyncio.Lock())
+
+    def keys(self, stream_id: int, product_id: int) -> list[str]:
+        tag = f"{{s{stream_id}}}"
+        return [
+            self.live.key("stock", tag, product_id),
+            self.live.key("stock", tag, product_id, "bought"),
+            self.live.key("orders", tag, "idem"),
+        ]
+
+    async def take(
+        self,
+        stream_id: int,
+        product_id: int,
+        idem_key: str,
+        viewer_id: str,
+        quantity: int,
+        pending: str,
+        flash_id: int | None,
+    ) -> Take:
+        args: list[str | int] = [idem_key, viewer_id, quantity, pending, flash_id or ""]
+        raw = await self._take(keys=self.keys(stream_id, product_id), args=args)
+        res = [_s(x) for x in raw]
+        if res[0] == "ok":
+            return Take(
+                "ok",
+                flash_id=int(res[1]) if res[1] else None,
+                stock_left=int(res[2]),
+                flash_left=int(res[3]) if res[1] else None,
+            )
+        if res[0] == "dup":
+            return Take("dup", existing=res[1])
+        if res[0] == "limit_exceeded":
+            return Take("limit_exceeded", limit=int(res[1]))
+        return Take(res[0])
+
+    async def give_back(
+        self,
+        stream_id: int,
+        product_id: int,
+        viewer_id: str,
+        quantity: int,
+        flash_id: int | None,
+        idem_key: str = "",
+        pending: str = "",
+    ) -> bool:
+        """Return units; with `idem_key`, only if that key still holds `pending`."""
+        args: list[str | int] = [idem_key, pending, viewer_id, quantity, flash_id or ""]
+        return bool(await self._give_back(keys=self.keys(stream_id, product_id), args=args))
+
+    async def mark_done(self, stream_id: int, idem_key: str, value: str) -> None:
+        await self.redis.hset(self.keys(stream_id, 0)[2], idem_key, value)
+
+    async def forget_key(self, stream_id: int, idem_key: str, expected: str) -> None:
+        """Drop an abandoned in-flight entry (its request died before writing the order)."""
+        key = self.keys(stream_id, 0)[2]
+        if _s(await self.redis.hget(key, idem_key) or b"") == expected:
+            await self.redis.hdel(key, idem_key)
+
+    async def idem_entry(self, stream_id: int, idem_key: str) -> str | None:
+        raw = await self.redis.hget(self.keys(stream_id, 0)[2], idem_key)
+        return None if raw is None else _s(raw)
+
+    async def init(self, stream_id: int, product_id: int, m: Mirror) -> bool:
+        fields: list[str | int] = ["stock", m.stock, "allotted", m.allotted]
+        fields += ["listed", "1" if m.listed else "0", "limit", m.limit]
+        if m.flash_id is not None:
+            fields += ["f_id", m.flash_id, "f_left", m.flash_left]
+            fields += ["f_limit", m.flash_limit, "f_ends", m.flash_ends_ms]
+        args: list[str | int] = [len(fields) // 2, *fields]
+        for viewer, units in m.bought.items():
+            args += [viewer, units]
+        return bool(await self._init(keys=self.keys(stream_id, product_id), args=args))
+
+    async def patch(self, stream_id: int, product_id: int, **fields: str | int) -> bool:
+        args: list[str | int] = []
+        for name, value in fields.items():
+            args += [name, value]
+        return bool(await self._patch(keys=self.keys(stream_id, product_id), args=args))
+
+    async def set_allotted(self, stream_id: int, product_id: int, allotted: int) -> bool:
+        keys = self.keys(stream_id, product_id)
+        return bool(await self._set_allotted(keys=keys, args=[allotted]))
+
+    async def clear_flash(self, stream_id: int, product_id: int, flash_id: int) -> bool:
+        keys = self.keys(stream_id, product_id)
+        return bool(await self._clear_flash(keys=keys, args=[flash_id]))
+
+    async def drop(self, stream_id: int, product_id: int) -> None:
+        """Forget the mirror: the next order rebuilds it from the database."""
+        await self.redis.delete(self.keys(stream_id, product_id)[0])
+
+    async def read_stock(self, stream_id: int, product_id: int) -> int | None:
+        raw = await self.redis.hget(self.keys(stream_id, product_id)[0], "stock")
+        return None if raw is None else int(raw)
+
+    async def read(self, stream_id: int, product_id: int) -> dict[str, str]:
+        raw = await self.redis.hgetall(self.keys(stream_id, product_id)[0])
+        return {_s(k): _s(v) for k, v in raw.items()}
+
+
+def redis_stock(live: LiveServices) -> RedisStock | None:
+    """The instance's RedisStock (None in embedded mode), created on first use."""
+    if live.redis is None:
+        return None
+    cached: RedisStock | None = getattr(live, "_redis_stock", None)
+    if cached is None:
+        cached = RedisStock(live)
+        live._redis_stock = cached  # type: ignore[attr-defined]
+    return cached
