@@ -101,7 +101,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestContextMiddleware)
     install_error_handlers(app)
     planning = (products, lineup, inventory, script, checklist, contingency, warmup)
-    for module in (health, auth, users, streams, *planning, controls, orders, flash_sales, coupons, review, aftersales, alerts):
+    for module in (
+        health,
+        auth,
+        users,
+        streams,
+        *planning,
+        controls,
+        orders,
+        flash_sales,
+        coupons,
+        review,
+        aftersales,
+        alerts,
+    ):
         app.include_router(module.router)
     app.include_router(comments.router)  # the service queue's text engine
     _mount_frontend(app, settings.static_dir)
