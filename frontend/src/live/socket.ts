@@ -10,6 +10,7 @@ export interface LiveSocketOptions {
 }
 
 const MAX_BACKOFF_MS = 8000;
+const SILENCE_MS = 60_000;
 
 export class LiveSocket {
   private ws: WebSocket | null = null;
@@ -17,6 +18,8 @@ export class LiveSocket {
   private attempt = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private stopped = false;
+  private lastMessageAt = 0;
+  private watchdog: ReturnType<typeof setInterval> | null = null;
   private readonly opts: LiveSocketOptions;
 
   constructor(opts: LiveSocketOptions) {
@@ -30,10 +33,19 @@ export class LiveSocket {
   start(): void {
     this.stopped = false;
     this.open();
+    // The server pings after 25 s of silence; nothing for much longer means the
+    // connection is dead without a close (sleeping laptop, lost Wi-Fi): reconnect.
+    this.watchdog = setInterval(() => {
+      if (this.ws && this.ws.readyState === WebSocket.OPEN && Date.now() - this.lastMessageAt > SILENCE_MS) {
+        this.resync();
+      }
+    }, 5000);
   }
 
   stop(): void {
     this.stopped = true;
+    if (this.watchdog) clearInterval(this.watchdog);
+    this.watchdog = null;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     const ws = this.ws;
@@ -46,7 +58,7 @@ export class LiveSocket {
     }
   }
 
-  /** Drop the connection now and reconnect (used when a gap in `seq` shows a lost event). */
+  /** Drop the connection now and reconnect (resuming from the last event seen). */
   resync(): void {
     this.ws?.close(4000, "resync");
   }
@@ -72,6 +84,7 @@ export class LiveSocket {
     this.ws = ws;
     ws.onopen = () => {
       this.attempt = 0;
+      this.lastMessageAt = Date.now();
       this.opts.onStatus("open", {});
     };
     ws.onmessage = (e: MessageEvent) => {
@@ -83,16 +96,16 @@ export class LiveSocket {
         return;
       }
       if (typeof msg !== "object" || msg === null || typeof (msg as { type?: unknown }).type !== "string") return;
-      const m = msg as LiveMessage & { seq?: unknown };
+      const m = msg as LiveMessage & { seq?: unknown; resumed?: unknown };
+      this.lastMessageAt = Date.now();
+      if (m.type === "ping" || m.type === "pong") return;
       if (m.type === "snapshot") {
-        if (typeof m.seq === "number") this.lastSeq = m.seq;
+        // Resumed: the events we missed follow the snapshot, so keep our position to
+        // accept them. Not resumed (history too short): the snapshot is the new base.
+        if (typeof m.seq === "number" && !(m.resumed === true && this.lastSeq !== null)) this.lastSeq = m.seq;
       } else if (typeof m.seq === "number") {
-        if (this.lastSeq !== null && m.seq <= this.lastSeq) return; // already seen (resume overlap)
-        if (this.lastSeq !== null && m.seq > this.lastSeq + 1) {
-          // A gap: an event was lost. Reconnect from the last one we have.
-          this.resync();
-          return;
-        }
+        // Gaps are normal (events for other roles are not sent to us); repeats are not.
+        if (this.lastSeq !== null && m.seq <= this.lastSeq) return;
         this.lastSeq = m.seq;
       }
       this.opts.onMessage(m);

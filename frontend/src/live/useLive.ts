@@ -33,21 +33,24 @@ function isMetrics(v: unknown): v is Metrics {
   return typeof v === "object" && v !== null && "online" in v;
 }
 
-export function useLive(
-  streamId: number | null,
-  token: () => string | null,
-  onEvent?: (event: LiveEvent) => void,
-  onSnapshot?: (snapshot: Record<string, unknown>) => void,
-): LiveState {
+export interface UseLiveOptions {
+  /** Default: the staff console feed `/ws/streams/{id}`; the watch page uses `.../watch`. */
+  path?: string;
+  token: () => string | null;
+  onEvent?: (event: LiveEvent) => void;
+  onSnapshot?: (snapshot: Record<string, unknown>) => void;
+}
+
+export function useLive(streamId: number | null, { path, token, onEvent, onSnapshot }: UseLiveOptions): LiveState {
   const [state, setState] = useState<LiveState>(initial);
   const handlers = useRef({ onEvent, onSnapshot, token });
   handlers.current = { onEvent, onSnapshot, token };
 
   useEffect(() => {
-    if (streamId === null || !Number.isFinite(streamId)) return;
+    if (streamId === null || !Number.isFinite(streamId) || token() === null) return;
     setState(initial);
     const socket = new LiveSocket({
-      path: `/ws/streams/${streamId}`,
+      path: path ?? `/ws/streams/${streamId}`,
       token: () => handlers.current.token(),
       onStatus: (status, detail) =>
         setState((s) => ({
@@ -87,7 +90,8 @@ export function useLive(
     });
     socket.start();
     return () => socket.stop();
-  }, [streamId]);
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- token changes are read via the ref
+  }, [streamId, path, token() === null]);
 
   return state;
 }

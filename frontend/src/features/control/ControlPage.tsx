@@ -1,5 +1,39 @@
-import { Pending } from "../../components/ui";
+// The field controller's console (场控台): everything live in one screen.
+import { ConnectionBanner } from "../../components/ui";
+import { useStreamId } from "../../components/layout";
+import { useMinutes, useCurrentMetrics, useStreamLive } from "../../live/streamData";
+import { MetricTiles, MinuteCharts, useMinuteSeries } from "../shared/Figures";
+import { Launchers } from "./Launchers";
+import { LineupControl } from "./Lineup";
+import { Alerts, CommentStream, CueSender, IncidentLog, SegmentControl } from "./Panels";
 
 export function ControlPage() {
-  return <Pending what="ControlPage" />;
+  const streamId = useStreamId();
+  const live = useStreamLive(streamId);
+  const { metrics, at } = useCurrentMetrics(streamId, live);
+  const minutes = useMinutes(streamId);
+  const series = useMinuteSeries(minutes.data, metrics);
+  const fresh = live.fresh && live.status === "open";
+  return (
+    <div className="page" data-testid="control-console">
+      <ConnectionBanner live={live} />
+      <MetricTiles metrics={metrics} at={at} fresh={fresh} />
+      <div className="card">
+        <MinuteCharts points={series} />
+      </div>
+      <div className="control-grid">
+        <div className="col-main">
+          <LineupControl streamId={streamId} metrics={metrics} fresh={fresh} />
+          <Launchers streamId={streamId} />
+          <CommentStream streamId={streamId} events={live.events} />
+        </div>
+        <div className="col-side">
+          <SegmentControl streamId={streamId} />
+          <Alerts streamId={streamId} events={live.events} />
+          <CueSender streamId={streamId} />
+          <IncidentLog streamId={streamId} />
+        </div>
+      </div>
+    </div>
+  );
 }

@@ -1,0 +1,168 @@
+// Launchers for the conversion tools: flash sale (秒杀), lottery (福袋), coupon (满减券).
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { useState, type FormEvent } from "react";
+import { rawApi } from "../../api/client";
+import { Card, ErrorText, formatDuration, useNow } from "../../components/ui";
+import { useI18n } from "../../i18n";
+import { activeFlashSale, useFlashSales, useLineup, type LineupRow } from "../../live/streamData";
+
+function ProductSelect({ rows, value, onChange, allowAny }: { rows: LineupRow[]; value: string; onChange: (v: string) => void; allowAny?: boolean }) {
+  const { t } = useI18n();
+  return (
+    <select value={value} onChange={(e) => onChange(e.target.value)} required={!allowAny}>
+      <option value="">{allowAny ? t("coupon.anyProduct") : t("common.choose")}</option>
+      {rows.map((r) => (
+        <option key={r.product_id} value={r.product_id}>
+          {r.position}. {r.name || `#${r.product_id}`}
+        </option>
+      ))}
+    </select>
+  );
+}
+
+export function Launchers({ streamId }: { streamId: number }) {
+  const { t, money } = useI18n();
+  const qc = useQueryClient();
+  const lineup = useLineup(streamId);
+  const rows = [...(lineup.data ?? [])].sort((a, b) => a.position - b.position);
+  const sales = useFlashSales(streamId);
+  const now = useNow(500);
+  const running = activeFlashSale(sales.data, now);
+
+  const [fs, setFs] = useState({ product: "", price: "", quantity: "50", limit: "1", duration: "120" });
+  const flash = useMutation({
+    mutationFn: () =>
+      rawApi("POST", `/api/v1/streams/${streamId}/flash-sales`, {
+        product_id: Number(fs.product),
+        price: fs.price,
+        quantity: Number(fs.quantity),
+        per_user_limit: Number(fs.limit),
+        duration_seconds: Number(fs.duration),
+      }),
+    onSuccess: () => void qc.invalidateQueries({ queryKey: ["flash-sales", streamId] }),
+  });
+
+  const [lot, setLot] = useState({ prize: "", winners: "3", condition: "comment", keyword: "", minutes: "5" });
+  const lottery = useMutation({
+    mutationFn: () =>
+      rawApi("POST", `/api/v1/streams/${streamId}/lotteries`, {
+        prize: lot.prize,
+        winners_count: Number(lot.winners),
+        condition: lot.condition,
+        keyword: lot.condition === "comment" ? lot.keyword : null,
+        draw_at: new Date(Date.now() + Number(lot.minutes) * 60_000).toISOString(),
+      }),
+    onSuccess: () => void qc.invalidateQueries({ queryKey: ["lotteries", streamId] }),
+  });
+
+  const [cp, setCp] = useState({ title: "", product: "", amount: "10", threshold: "99", quantity: "100", minutes: "30" });
+  const coupon = useMutation({
+    mutationFn: () =>
+      rawApi("POST", `/api/v1/streams/${streamId}/coupons`, {
+        title: cp.title,
+        product_id: cp.product ? Number(cp.product) : null,
+        amount: cp.amount,
+        threshold: cp.threshold,
+        quantity: Number(cp.quantity),
+        per_user_limit: 1,
+        valid_until: new Date(Date.now() + Number(cp.minutes) * 60_000).toISOString(),
+      }),
+    onSuccess: () => void qc.invalidateQueries({ queryKey: ["coupons", streamId] }),
+  });
+
+  const submit = (m: { mutate: () => void }) => (e: FormEvent) => {
+    e.preventDefault();
+    m.mutate();
+  };
+
+  return (
+    <Card title={t("control.launchers")} testId="launchers">
+      {running && (
+        <div className="alert-item" data-testid="flash-running">
+          {t("flash.running", {
+            name: rows.find((r) => r.product_id === running.product_id)?.name ?? `#${running.product_id}`,
+            price: money(running.price),
+            left: running.remaining ?? running.quantity,
+          })}{" "}
+          <strong>{running.ends_at ? formatDuration((Date.parse(running.ends_at) - now) / 1000) : ""}</strong>
+        </div>
+      )}
+      <div className="launchers">
+        <form className="launcher" onSubmit={submit(flash)} data-testid="launch-flash">
+          <h3>⚡ {t("flash.title")}</h3>
+          <ProductSelect rows={rows} value={fs.product} onChange={(v) => setFs({ ...fs, product: v })} />
+          <div className="row">
+            <input placeholder={t("flash.price")} value={fs.price} onChange={(e) => setFs({ ...fs, price: e.target.value })} inputMode="decimal" required size={7} />
+            <input placeholder={t("flash.quantity")} value={fs.quantity} onChange={(e) => setFs({ ...fs, quantity: e.target.value })} inputMode="numeric" required size={5} title={t("flash.quantity")} />
+          </div>
+          <div className="row">
+            <label className="inline">
+              {t("flash.limit")}
+              <input value={fs.limit} onChange={(e) => setFs({ ...fs, limit: e.target.value })} inputMode="numeric" size={3} />
+            </label>
+            <label className="inline">
+              {t("flash.seconds")}
+              <input value={fs.duration} onChange={(e) => setFs({ ...fs, duration: e.target.value })} inputMode="numeric" size={4} />
+            </label>
+          </div>
+          <button className="primary" disabled={flash.isPending}>{t("flash.start")}</button>
+          <ErrorText error={flash.error} />
+          {flash.isSuccess && <span className="muted">{t("common.done")}</span>}
+        </form>
+        <form className="launcher" onSubmit={submit(lottery)} data-testid="launch-lottery">
+          <h3>🎁 {t("lottery.title")}</h3>
+          <input placeholder={t("lottery.prize")} value={lot.prize} onChange={(e) => setLot({ ...lot, prize: e.target.value })} required />
+          <div className="row">
+            <label className="inline">
+              {t("lottery.winners")}
+              <input value={lot.winners} onChange={(e) => setLot({ ...lot, winners: e.target.value })} inputMode="numeric" size={3} />
+            </label>
+            <label className="inline">
+              {t("lottery.drawIn")}
+              <input value={lot.minutes} onChange={(e) => setLot({ ...lot, minutes: e.target.value })} inputMode="numeric" size={3} />
+            </label>
+          </div>
+          <select value={lot.condition} onChange={(e) => setLot({ ...lot, condition: e.target.value })}>
+            <option value="comment">{t("lottery.cond.comment")}</option>
+            <option value="follow">{t("lottery.cond.follow")}</option>
+            <option value="present">{t("lottery.cond.present")}</option>
+          </select>
+          {lot.condition === "comment" && (
+            <input placeholder={t("lottery.keyword")} value={lot.keyword} onChange={(e) => setLot({ ...lot, keyword: e.target.value })} required />
+          )}
+          <button className="primary" disabled={lottery.isPending}>{t("lottery.start")}</button>
+          <ErrorText error={lottery.error} />
+          {lottery.isSuccess && <span className="muted">{t("common.done")}</span>}
+        </form>
+        <form className="launcher" onSubmit={submit(coupon)} data-testid="launch-coupon">
+          <h3>🎟 {t("coupon.title")}</h3>
+          <input placeholder={t("coupon.name")} value={cp.title} onChange={(e) => setCp({ ...cp, title: e.target.value })} />
+          <ProductSelect rows={rows} value={cp.product} onChange={(v) => setCp({ ...cp, product: v })} allowAny />
+          <div className="row">
+            <label className="inline">
+              {t("coupon.threshold")}
+              <input value={cp.threshold} onChange={(e) => setCp({ ...cp, threshold: e.target.value })} inputMode="decimal" size={5} />
+            </label>
+            <label className="inline">
+              {t("coupon.amount")}
+              <input value={cp.amount} onChange={(e) => setCp({ ...cp, amount: e.target.value })} inputMode="decimal" size={4} />
+            </label>
+          </div>
+          <div className="row">
+            <label className="inline">
+              {t("coupon.quantity")}
+              <input value={cp.quantity} onChange={(e) => setCp({ ...cp, quantity: e.target.value })} inputMode="numeric" size={5} />
+            </label>
+            <label className="inline">
+              {t("coupon.validMinutes")}
+              <input value={cp.minutes} onChange={(e) => setCp({ ...cp, minutes: e.target.value })} inputMode="numeric" size={3} />
+            </label>
+          </div>
+          <button className="primary" disabled={coupon.isPending}>{t("coupon.issue")}</button>
+          <ErrorText error={coupon.error} />
+          {coupon.isSuccess && <span className="muted">{t("common.done")}</span>}
+        </form>
+      </div>
+    </Card>
+  );
+}

@@ -1,0 +1,218 @@
+// Server state shared by the consoles (TanStack Query), kept current by the live feed:
+// each discrete event invalidates the queries it concerns, metrics arrive by push.
+//
+// Endpoints already in the backend's OpenAPI schema go through the typed client. The
+// others (their backends are still being built) go through rawApi with local types;
+// a page shows "not available yet" when the server answers 404/405 for them.
+import { useQuery, useQueryClient, type QueryClient } from "@tanstack/react-query";
+import { useCallback } from "react";
+import { api, rawApi, unwrap, type Schemas } from "../api/client";
+import { auth } from "../auth/store";
+import type { LiveEvent, Metrics } from "./types";
+import { useLive, type LiveState } from "./useLive";
+
+export type ListingStatus = Schemas["ListingStatus"];
+export type SegmentNow = Schemas["SegmentNowOut"];
+export type Segment = Schemas["SegmentBrief"];
+export type Cue = Schemas["CueOut"];
+export type Incident = Schemas["IncidentOut"];
+
+/** A lineup row as the planning API lists it (GET /streams/{id}/lineup). */
+export interface LineupRow {
+  id?: number;
+  product_id: number;
+  position: number;
+  live_price: string;
+  allotted_stock: number;
+  sold_units: number;
+  status: ListingStatus;
+  explaining: boolean;
+  sku?: string;
+  name?: string;
+  list_price?: string | null;
+  gifts?: string[];
+  flash_sale_allotment?: number;
+  notes?: string;
+}
+
+export interface Product {
+  id: number;
+  sku: string;
+  name: string;
+  list_price: string;
+  stock?: number;
+  category?: string;
+  selling_points?: string[];
+  usage_scenes?: string[];
+  image_urls?: string[];
+}
+
+export interface FlashSale {
+  id: number;
+  product_id: number;
+  price: string;
+  quantity: number;
+  sold?: number;
+  remaining?: number;
+  per_user_limit: number;
+  starts_at?: string | null;
+  ends_at?: string | null;
+  status?: string;
+}
+
+export interface MinutePoint {
+  minute: string;
+  online?: number;
+  gmv?: string;
+  product_clicks?: number;
+  orders?: number;
+  [k: string]: unknown;
+}
+
+// Which queries an event makes stale, by the event type's first part.
+const INVALIDATES: Record<string, string[]> = {
+  product: ["lineup", "segment"],
+  stock: ["lineup"],
+  lineup: ["lineup"],
+  segment: ["segment"],
+  cue: ["cues"],
+  incident: ["incidents"],
+  flash_sale: ["flash-sales", "lineup"],
+  lottery: ["lotteries"],
+  coupon: ["coupons"],
+  question: ["questions"],
+  order_request: ["questions", "order-requests"],
+  comment: ["comments"],
+  alert: ["alerts"],
+  order: ["orders"],
+  stream: ["stream"],
+};
+
+export function invalidateFor(qc: QueryClient, streamId: number, event: LiveEvent): void {
+  const family = event.type.split(".")[0] ?? event.type;
+  for (const key of INVALIDATES[family] ?? []) void qc.invalidateQueries({ queryKey: [key, streamId] });
+}
+
+/** The staff live feed of a stream, wired to the query cache. */
+export function useStreamLive(streamId: number, onEvent?: (e: LiveEvent) => void): LiveState {
+  const qc = useQueryClient();
+  const handle = useCallback(
+    (e: LiveEvent) => {
+      invalidateFor(qc, streamId, e);
+      onEvent?.(e);
+    },
+    [qc, streamId, onEvent],
+  );
+  const onSnapshot = useCallback(() => {
+    // A (re)connect: whatever we hold may be old.
+    void qc.invalidateQueries({ predicate: (q) => q.queryKey[1] === streamId });
+  }, [qc, streamId]);
+  return useLive(streamId, { token: auth.token, onEvent: handle, onSnapshot });
+}
+
+export function useLineup(streamId: number) {
+  return useQuery({
+    queryKey: ["lineup", streamId],
+    queryFn: () => rawApi<LineupRow[]>("GET", `/api/v1/streams/${streamId}/lineup`),
+  });
+}
+
+export function useProducts(ids: number[]) {
+  const key = [...new Set(ids)].sort((a, b) => a - b);
+  return useQuery({
+    queryKey: ["products", key],
+    enabled: key.length > 0,
+    staleTime: 60_000,
+    queryFn: async () => {
+      const rows = await Promise.all(key.map((id) => rawApi<Product>("GET", `/api/v1/products/${id}`).catch(() => null)));
+      const map = new Map<number, Product>();
+      for (const p of rows) if (p) map.set(p.id, p);
+      return map;
+    },
+  });
+}
+
+export function useSegmentNow(streamId: number) {
+  return useQuery({
+    queryKey: ["segment", streamId],
+    queryFn: () =>
+      unwrap(api.GET("/api/v1/streams/{stream_id}/segments/current", { params: { path: { stream_id: streamId } } })),
+    refetchInterval: 30_000,
+  });
+}
+
+export function useCues(streamId: number, openOnly = true) {
+  return useQuery({
+    queryKey: ["cues", streamId, openOnly],
+    queryFn: () =>
+      unwrap(
+        api.GET("/api/v1/streams/{stream_id}/cues", {
+          params: { path: { stream_id: streamId }, query: { open: openOnly } },
+        }),
+      ),
+  });
+}
+
+export function useIncidents(streamId: number) {
+  return useQuery({
+    queryKey: ["incidents", streamId],
+    queryFn: () =>
+      unwrap(api.GET("/api/v1/streams/{stream_id}/incidents", { params: { path: { stream_id: streamId } } })),
+  });
+}
+
+export function useMetricsRest(streamId: number) {
+  return useQuery({
+    queryKey: ["metrics", streamId],
+    queryFn: () => rawApi<Metrics>("GET", `/api/v1/streams/${streamId}/metrics`),
+  });
+}
+
+export function useMinutes(streamId: number, refetchMs = 15_000) {
+  return useQuery({
+    queryKey: ["minutes", streamId],
+    queryFn: () => rawApi<unknown>("GET", `/api/v1/streams/${streamId}/metrics/minutes`),
+    refetchInterval: refetchMs,
+    select: normalizeMinutes,
+  });
+}
+
+/** Accepts `[{minute, ...}]` or `{minutes: [...]}`. */
+export function normalizeMinutes(raw: unknown): MinutePoint[] {
+  const list = Array.isArray(raw)
+    ? raw
+    : typeof raw === "object" && raw !== null && Array.isArray((raw as { minutes?: unknown }).minutes)
+      ? (raw as { minutes: unknown[] }).minutes
+      : [];
+  return list.filter((x): x is MinutePoint => typeof x === "object" && x !== null && "minute" in x);
+}
+
+export function useFlashSales(streamId: number) {
+  return useQuery({
+    queryKey: ["flash-sales", streamId],
+    queryFn: () => rawApi<FlashSale[]>("GET", `/api/v1/streams/${streamId}/flash-sales`),
+    refetchInterval: 20_000,
+  });
+}
+
+/** Live metrics: the pushed ones once connected, the REST answer until then. */
+export function useCurrentMetrics(streamId: number, live: LiveState): { metrics: Metrics | null; at: number | null } {
+  const rest = useMetricsRest(streamId);
+  if (live.metrics) return { metrics: live.metrics, at: live.metricsAt };
+  return { metrics: rest.data ?? null, at: rest.dataUpdatedAt || null };
+}
+
+export function productMetrics(metrics: Metrics | null, productId: number) {
+  return metrics?.products?.find((p) => p.product_id === productId) ?? null;
+}
+
+export function activeFlashSale(sales: FlashSale[] | undefined, now: number): FlashSale | null {
+  return (
+    sales?.find((s) => {
+      if (s.status && !["active", "running", "live", "started"].includes(s.status)) return false;
+      const end = s.ends_at ? Date.parse(s.ends_at) : null;
+      const start = s.starts_at ? Date.parse(s.starts_at) : null;
+      return (end === null || end > now) && (start === null || start <= now);
+    }) ?? null
+  );
+}
