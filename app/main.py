@@ -35,6 +35,7 @@ from app.routers import (
     products,
     review,
     script,
+    storefront,
     streams,
     users,
     warmup,
@@ -114,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         review,
         aftersales,
         alerts,
+        storefront,
     ):
         app.include_router(module.router)
     app.include_router(comments.router)  # the service queue's text engine

@@ -212,7 +212,8 @@ export function Alerts({ streamId, events }: { streamId: number; events: LiveEve
   const { t, time } = useI18n();
   const stored = useQuery({
     queryKey: ["alerts", streamId],
-    queryFn: () => rawApi<AlertRow[]>("GET", `/api/v1/streams/${streamId}/alerts`),
+    queryFn: (): Promise<AlertRow[]> =>
+      unwrap(api.GET("/api/v1/streams/{stream_id}/alerts", { params: { path: { stream_id: streamId } } })),
   });
   const pushed: AlertRow[] = events
     .filter((e) => e.type === "alert" || e.type.startsWith("alert."))

@@ -1,5 +1,420 @@
-import { Pending } from "../../components/ui";
+// The viewer's watch page (phone layout): what is on sale with live price, stock and
+// flash-sale countdown; comments; buy and pay; pinned comment and public answers; lottery.
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useCallback, useEffect, useMemo, useState, type FormEvent } from "react";
+import { useParams } from "react-router";
+import { ApiError, newIdempotencyKey, rawApi } from "../../api/client";
+import { LanguageSwitch } from "../../components/layout";
+import { formatDuration, useNow } from "../../components/ui";
+import { useI18n } from "../../i18n";
+import type { LiveEvent } from "../../live/types";
+import { useLive } from "../../live/useLive";
+import { asViewer, forgetViewer, openViewer, type ViewerSession } from "./viewer";
+
+interface StoreProduct {
+  product_id: number;
+  position: number;
+  name: string;
+  live_price: string;
+  list_price: string;
+  stock_left: number;
+  explaining: boolean;
+  gifts: string[];
+  selling_points: string[];
+  image_urls: string[];
+}
+interface Storefront {
+  stream_id: number;
+  title: string;
+  status: string;
+  products: StoreProduct[];
+}
+interface Order {
+  id: number;
+  status: string;
+  amount: string;
+  quantity: number;
+  product_id: number;
+}
+interface FlashInfo {
+  product_id: number;
+  price: string;
+  ends_at: string | null;
+  remaining: number | null;
+}
+interface Shown {
+  key: string;
+  text: string;
+  kind: "comment" | "pinned" | "answer" | "system";
+  question?: string;
+}
+
+function str(v: unknown): string | null {
+  return typeof v === "string" ? v : null;
+}
 
 export function WatchPage() {
-  return <Pending what="WatchPage" />;
+  const { t, money, num } = useI18n();
+  const streamId = Number(useParams().streamId);
+  const qc = useQueryClient();
+  const now = useNow(500);
+  const [viewer, setViewer] = useState<ViewerSession | null>(null);
+  const [viewerError, setViewerError] = useState<unknown>(null);
+  const [feed, setFeed] = useState<Shown[]>([]);
+  const [pinned, setPinned] = useState<string | null>(null);
+  const [answers, setAnswers] = useState<Shown[]>([]);
+  const [flash, setFlash] = useState<FlashInfo | null>(null);
+  const [lottery, setLottery] = useState<{ id: number | null; prize: string; keyword: string | null; condition: string; draw_at: string | null } | null>(null);
+  const [buying, setBuying] = useState<StoreProduct | null>(null);
+  const [comment, setComment] = useState("");
+  const [notice, setNotice] = useState<string | null>(null);
+
+  const store = useQuery({
+    queryKey: ["storefront", streamId],
+    queryFn: () => rawApi<Storefront>("GET", `/api/v1/streams/${streamId}/storefront`),
+    refetchInterval: 5_000,
+  });
+
+  useEffect(() => {
+    let cancelled = false;
+    openViewer(streamId)
+      .then((v) => !cancelled && setViewer(v))
+      .catch((e: unknown) => !cancelled && setViewerError(e));
+    return () => {
+      cancelled = true;
+    };
+  }, [streamId]);
+
+  // Announce the viewer once the session exists (counts towards online viewers).
+  useEffect(() => {
+    if (!viewer) return;
+    asViewer(viewer, "POST", `/api/v1/streams/${streamId}/viewer-events`, { type: "viewer_join", source: "other" }).catch((e: unknown) => {
+      if (e instanceof ApiError && e.status === 401) {
+        forgetViewer(streamId);
+        setViewer(null);
+      }
+    });
+  }, [viewer, streamId]);
+
+  const onEvent = useCallback(
+    (e: LiveEvent) => {
+      const d = e.data;
+      const family = e.type.split(".")[0];
+      if (family === "product" || family === "stock" || family === "flash_sale") void qc.invalidateQueries({ queryKey: ["storefront", streamId] });
+      if (e.type === "flash_sale.started") {
+        setFlash({
+          product_id: Number(d["product_id"]),
+          price: str(d["price"]) ?? "",
+          ends_at: str(d["ends_at"]),
+          remaining: typeof d["remaining"] === "number" ? d["remaining"] : typeof d["quantity"] === "number" ? d["quantity"] : null,
+        });
+      } else if (e.type === "flash_sale.ended") setFlash(null);
+      else if (e.type.startsWith("lottery.") && e.type !== "lottery.drawn") {
+        setLottery({
+          id: typeof d["id"] === "number" ? d["id"] : null,
+          prize: str(d["prize"]) ?? "",
+          keyword: str(d["keyword"]),
+          condition: str(d["condition"]) ?? "present",
+          draw_at: str(d["draw_at"]),
+        });
+      } else if (e.type === "lottery.drawn") {
+        const winners = Array.isArray(d["winners"]) ? (d["winners"] as unknown[]).map(String) : [];
+        setLottery(null);
+        setNotice(viewer && winners.includes(viewer.viewer_id) ? t("watch.youWon", { prize: str(d["prize"]) ?? "" }) : t("watch.lotteryDrawn"));
+      } else if (e.type === "comment.pinned" || (e.type.startsWith("comment") && d["pinned"] === true)) {
+        setPinned(str(d["text"]));
+      } else if (e.type === "comment.unpinned") setPinned(null);
+      else if (e.type.startsWith("question") || e.type === "answer.public") {
+        const answer = str(d["answer"]) ?? str(d["answer_text"]);
+        if (answer) {
+          setAnswers((a) => [{ key: `a${e.seq}`, text: answer, question: str(d["text"]) ?? str(d["question"]) ?? undefined, kind: "answer" as const }, ...a].slice(0, 5));
+        }
+      } else if (e.type === "comment" || e.type === "comment.new") {
+        const text = str(d["text"]);
+        if (text) setFeed((f) => [...f, { key: `c${e.seq}`, text, kind: "comment" as const }].slice(-8));
+      }
+    },
+    [qc, streamId, t, viewer],
+  );
+  const onSnapshot = useCallback((snap: Record<string, unknown>) => {
+    const p = snap["pinned"] ?? snap["pinned_comment"];
+    if (p && typeof p === "object" && "text" in p) setPinned(String((p as { text: unknown }).text));
+    const fs = snap["flash_sale"] ?? (Array.isArray(snap["flash_sales"]) ? (snap["flash_sales"] as unknown[])[0] : null);
+    if (fs && typeof fs === "object") {
+      const d = fs as Record<string, unknown>;
+      setFlash({ product_id: Number(d["product_id"]), price: str(d["price"]) ?? "", ends_at: str(d["ends_at"]), remaining: typeof d["remaining"] === "number" ? d["remaining"] : null });
+    }
+    const ans = snap["answers"] ?? snap["public_answers"];
+    if (Array.isArray(ans)) {
+      setAnswers(
+        ans
+          .filter((a): a is Record<string, unknown> => typeof a === "object" && a !== null)
+          .map((a, i) => ({ key: `s${i}`, kind: "answer" as const, text: str(a["answer"]) ?? "", question: str(a["text"]) ?? str(a["question"]) ?? undefined }))
+          .filter((a) => a.text),
+      );
+    }
+  }, []);
+  const token = useCallback(() => viewer?.viewer_token ?? null, [viewer]);
+  const live = useLive(viewer ? streamId : null, { path: `/ws/streams/${streamId}/watch`, token, onEvent, onSnapshot });
+
+  const products = store.data?.products ?? [];
+  const main = products.find((p) => p.explaining) ?? products[0] ?? null;
+  const others = products.filter((p) => p !== main);
+  const flashLeft = flash?.ends_at ? (Date.parse(flash.ends_at) - now) / 1000 : null;
+  const activeFlash = flash && (flashLeft === null || flashLeft > 0) ? flash : null;
+  const online = live.metrics?.online ?? null;
+
+  async function sendComment(e: FormEvent) {
+    e.preventDefault();
+    if (!viewer || !comment.trim()) return;
+    const text = comment.trim();
+    try {
+      await asViewer(viewer, "POST", `/api/v1/streams/${streamId}/comments`, { text });
+      setFeed((f) => [...f, { key: `me${Date.now()}`, text, kind: "comment" as const }].slice(-8));
+      setComment("");
+    } catch (err) {
+      setNotice(err instanceof ApiError ? (err.missing ? t("common.backendMissing") : err.message) : t("common.networkError"));
+    }
+  }
+
+  function openBuy(p: StoreProduct) {
+    setBuying(p);
+    if (viewer) void asViewer(viewer, "POST", `/api/v1/streams/${streamId}/viewer-events`, { type: "product_click", product_id: p.product_id }).catch(() => undefined);
+  }
+
+  const statusText = useMemo(() => {
+    if (!store.data) return "";
+    return store.data.status === "live" ? t("watch.live") : t(`status.${store.data.status}` as "status.live");
+  }, [store.data, t]);
+
+  return (
+    <div className="watch" data-testid="watch-page">
+      <div className="watch-video">
+        <div className="col" style={{ gap: 6 }}>
+          <span className="watch-live">{statusText || "…"}</span>
+          <strong>{store.data?.title ?? ""}</strong>
+        </div>
+        <div className="col" style={{ gap: 6, alignItems: "flex-end" }}>
+          <span className="watch-online" data-testid="watch-online">
+            {t("watch.online", { n: online === null ? "—" : num(online) })}
+          </span>
+          <LanguageSwitch />
+        </div>
+        <div className="watch-comments">
+          {pinned && (
+            <div className="watch-pinned" data-testid="watch-pinned">
+              📌 {pinned}
+            </div>
+          )}
+          {feed.map((c) => (
+            <div key={c.key}>{c.text}</div>
+          ))}
+        </div>
+      </div>
+      {live.status !== "open" && viewer && (
+        <div className="banner banner-warn" style={{ margin: 8 }} data-testid="conn-banner">
+          {t("watch.reconnecting")}
+        </div>
+      )}
+      <div className="watch-section">
+        {notice && (
+          <div className="w-answers" role="status" data-testid="watch-notice" onClick={() => setNotice(null)}>
+            {notice}
+          </div>
+        )}
+        {store.error instanceof ApiError && store.error.status === 404 && !store.error.missing ? (
+          <div className="pending">{t("watch.notFound")}</div>
+        ) : null}
+        {store.error instanceof ApiError && store.error.missing ? <div className="pending">{t("common.backendMissing")}</div> : null}
+        {activeFlash && (
+          <div className="w-flash" data-testid="watch-flash">
+            ⚡ {t("flash.title")} {money(activeFlash.price)}
+            {flashLeft !== null && <span> · {t("watch.endsIn", { t: formatDuration(flashLeft) })}</span>}
+            {activeFlash.remaining !== null && <span> · {t("prompter.left", { n: activeFlash.remaining })}</span>}
+          </div>
+        )}
+        {lottery && (
+          <div className="w-answers" data-testid="watch-lottery">
+            🎁 {t("watch.lottery", { prize: lottery.prize })}
+            {lottery.draw_at && <span> · {formatDuration((Date.parse(lottery.draw_at) - now) / 1000)}</span>}
+            <div className="row" style={{ marginTop: 6 }}>
+              {lottery.condition === "comment" && lottery.keyword ? (
+                <button className="small" onClick={() => setComment(lottery.keyword ?? "")}>
+                  {t("watch.lotteryComment", { keyword: lottery.keyword })}
+                </button>
+              ) : lottery.condition === "follow" ? (
+                <button
+                  className="small"
+                  onClick={() =>
+                    viewer &&
+                    void asViewer(viewer, "POST", `/api/v1/streams/${streamId}/viewer-events`, { type: "follow" }).then(() => setNotice(t("watch.followed")))
+                  }
+                >
+                  {t("watch.follow")}
+                </button>
+              ) : (
+                <span className="muted">{t("watch.lotteryPresent")}</span>
+              )}
+            </div>
+          </div>
+        )}
+        {main ? (
+          <ProductCard p={main} onBuy={openBuy} flash={activeFlash?.product_id === main.product_id ? activeFlash : null} />
+        ) : (
+          store.data && <div className="pending" data-testid="watch-nothing">{t("watch.nothingListed")}</div>
+        )}
+        {others.map((p) => (
+          <ProductCard key={p.product_id} p={p} onBuy={openBuy} flash={activeFlash?.product_id === p.product_id ? activeFlash : null} />
+        ))}
+        {answers.length > 0 && (
+          <div className="w-answers" data-testid="watch-answers">
+            <strong>{t("watch.answers")}</strong>
+            {answers.map((a) => (
+              <div key={a.key} style={{ marginTop: 4 }}>
+                {a.question && <div className="muted">Q: {a.question}</div>}
+                <div>A: {a.text}</div>
+              </div>
+            ))}
+          </div>
+        )}
+        {viewerError ? <div className="pending">{t("watch.noSession")}</div> : null}
+      </div>
+      <form className="w-commentbox" onSubmit={sendComment}>
+        <input value={comment} onChange={(e) => setComment(e.target.value)} placeholder={t("watch.commentPlaceholder")} maxLength={200} disabled={!viewer} data-testid="watch-comment" />
+        <button className="primary" disabled={!viewer || !comment.trim()} data-testid="watch-send">
+          {t("common.send")}
+        </button>
+      </form>
+      {buying && viewer && <BuySheet streamId={streamId} viewer={viewer} product={buying} flash={activeFlash?.product_id === buying.product_id ? activeFlash : null} onClose={() => setBuying(null)} />}
+    </div>
+  );
+}
+
+function ProductCard({ p, onBuy, flash }: { p: StoreProduct; onBuy: (p: StoreProduct) => void; flash: FlashInfo | null }) {
+  const { t, money, num } = useI18n();
+  const soldOut = p.stock_left <= 0;
+  return (
+    <div className="w-product" data-testid={`watch-product-${p.product_id}`}>
+      {p.image_urls[0] ? <img src={p.image_urls[0]} alt="" /> : <img alt="" />}
+      <div className="col" style={{ gap: 3, flex: 1, minWidth: 0 }}>
+        <div style={{ fontWeight: 700 }}>
+          {p.explaining && <span className="badge badge-explaining" style={{ color: "#fff" }}>{t("listing.explaining")}</span>} {p.name}
+        </div>
+        <div className="muted small">{p.selling_points.slice(0, 2).join(" · ")}</div>
+        <div className="row" style={{ alignItems: "baseline" }}>
+          <span className="price" data-testid="watch-price">{money(flash?.price ?? p.live_price)}</span>
+          <s className="muted small">{money(p.list_price)}</s>
+        </div>
+        <div className="row">
+          <span className={`small ${p.stock_left < 10 ? "bad" : "muted"}`} data-testid="watch-stock">
+            {soldOut ? t("watch.soldOut") : t("watch.stock", { n: num(p.stock_left) })}
+          </span>
+          <span className="spacer" />
+          <button className="buy" disabled={soldOut} onClick={() => onBuy(p)} data-testid="watch-buy">
+            {soldOut ? t("watch.soldOut") : t("watch.buy")}
+          </button>
+        </div>
+      </div>
+    </div>
+  );
+}
+
+function BuySheet({ streamId, viewer, product, flash, onClose }: { streamId: number; viewer: ViewerSession; product: StoreProduct; flash: FlashInfo | null; onClose: () => void }) {
+  const { t, money } = useI18n();
+  const qc = useQueryClient();
+  const [qty, setQty] = useState(1);
+  const [order, setOrder] = useState<Order | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  // One key per attempt: a retried tap cannot buy twice.
+  const [idem] = useState(newIdempotencyKey);
+
+  function explain(e: unknown): string {
+    if (e instanceof ApiError) {
+      if (e.code === "sold_out") return t("watch.err.soldOut");
+      if (e.code === "limit_exceeded") return t("watch.err.limit");
+      if (e.code === "not_listed") return t("watch.err.notListed");
+      if (e.missing) return t("common.backendMissing");
+      return e.message;
+    }
+    return t("common.networkError");
+  }
+
+  async function place() {
+    setBusy(true);
+    setError(null);
+    try {
+      const o = await asViewer<Order>(viewer, "POST", `/api/v1/streams/${streamId}/orders`, { product_id: product.product_id, quantity: qty }, { "Idempotency-Key": idem });
+      setOrder(o);
+      void qc.invalidateQueries({ queryKey: ["storefront", streamId] });
+    } catch (e) {
+      setError(explain(e));
+    } finally {
+      setBusy(false);
+    }
+  }
+  async function pay() {
+    if (!order) return;
+    setBusy(true);
+    setError(null);
+    try {
+      const o = await asViewer<Order>(viewer, "POST", `/api/v1/streams/${streamId}/orders/${order.id}/pay`, {}, { "Idempotency-Key": `${idem}-pay` });
+      setOrder(o);
+    } catch (e) {
+      setError(explain(e));
+    } finally {
+      setBusy(false);
+    }
+  }
+  const paid = order && order.status === "paid";
+  return (
+    <div className="sheet" onClick={onClose}>
+      <div className="sheet-body" onClick={(e) => e.stopPropagation()} data-testid="buy-sheet">
+        <strong>{product.name}</strong>
+        <div>
+          {t("watch.unitPrice")}: <strong>{money(flash?.price ?? product.live_price)}</strong>
+        </div>
+        {!order && (
+          <>
+            <div className="row">
+              {t("watch.quantity")}
+              <button type="button" className="small" onClick={() => setQty(Math.max(1, qty - 1))}>
+                −
+              </button>
+              <span data-testid="buy-qty">{qty}</span>
+              <button type="button" className="small" onClick={() => setQty(Math.min(product.stock_left || 1, qty + 1))}>
+                +
+              </button>
+            </div>
+            <button className="primary" onClick={() => void place()} disabled={busy} data-testid="buy-confirm">
+              {t("watch.placeOrder")}
+            </button>
+          </>
+        )}
+        {order && !paid && (
+          <>
+            <div data-testid="order-created">
+              {t("watch.orderCreated", { id: order.id })} · {money(order.amount)}
+            </div>
+            <button className="primary" onClick={() => void pay()} disabled={busy} data-testid="buy-pay">
+              {t("watch.pay", { amount: money(order.amount) })}
+            </button>
+          </>
+        )}
+        {paid && (
+          <div className="good" data-testid="order-paid">
+            ✓ {t("watch.paid")}
+          </div>
+        )}
+        {error && (
+          <div className="error" data-testid="buy-error">
+            {error}
+          </div>
+        )}
+        <button type="button" onClick={onClose}>
+          {t("common.back")}
+        </button>
+      </div>
+    </div>
+  );
 }

@@ -1,0 +1,50 @@
+"""The watch page's storefront: listed products with their live price and stock left."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db import utcnow
+from app.errors import NotFound
+from app.models import LineupItem, ListingStatus, Product, Stream, StreamStatus
+from app.schemas.storefront import StorefrontOut, StorefrontProduct
+
+# A draft is still being planned: nothing of it is public yet.
+PUBLIC_STATUSES = frozenset(set(StreamStatus) - {StreamStatus.draft})
+
+
+async def storefront(session: AsyncSession, stream_id: int) -> StorefrontOut:
+    stream = await session.get(Stream, stream_id)
+    if stream is None or stream.status not in PUBLIC_STATUSES:
+        raise NotFound(f"stream {stream_id} not found", code="stream_not_found")
+    rows = await session.execute(
+        select(LineupItem, Product)
+        .join(Product, Product.id == LineupItem.product_id)
+        .where(LineupItem.stream_id == stream_id, LineupItem.status == ListingStatus.listed)
+        .order_by(LineupItem.explaining.desc(), LineupItem.position, LineupItem.id)
+    )
+    products = [
+        StorefrontProduct(
+            product_id=item.product_id,
+            position=item.position,
+            name=product.name,
+            live_price=item.live_price,
+            list_price=product.list_price,
+            stock_left=max(0, item.allotted_stock - item.sold_units),
+            status=item.status,
+            explaining=item.explaining,
+            gifts=list(item.gifts or []),
+            selling_points=list(product.selling_points or []),
+            image_urls=list(product.image_urls or []),
+        )
+        for item, product in rows.tuples()
+    ]
+    return StorefrontOut(
+        stream_id=stream.id,
+        title=stream.title,
+        status=stream.status,
+        started_at=stream.started_at,
+        products=products,
+        server_time=utcnow(),
+    )

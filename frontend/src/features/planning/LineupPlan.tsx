@@ -1,0 +1,199 @@
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState, type DragEvent, type FormEvent } from "react";
+import { rawApi } from "../../api/client";
+import { Card, ErrorText, isMissing, Pending } from "../../components/ui";
+import { useI18n, type MessageKey } from "../../i18n";
+import { useLineup, type LineupRow, type Product } from "../../live/streamData";
+
+/** Move `from` before `to` in a list of ids. */
+export function moveId(ids: number[], from: number, to: number): number[] {
+  const out = ids.filter((x) => x !== from);
+  const at = out.indexOf(to);
+  out.splice(at < 0 ? out.length : at, 0, from);
+  return out;
+}
+
+export function LineupPlan({ streamId }: { streamId: number }) {
+  const { t, money, num } = useI18n();
+  const qc = useQueryClient();
+  const lineup = useLineup(streamId);
+  const [order, setOrder] = useState<number[] | null>(null);
+  const [dragging, setDragging] = useState<number | null>(null);
+  const [over, setOver] = useState<number | null>(null);
+  const rows = [...(lineup.data ?? [])].sort((a, b) => a.position - b.position);
+  const byId = new Map(rows.map((r) => [r.product_id, r]));
+  const ids = order ?? rows.map((r) => r.product_id);
+  const refresh = () => void qc.invalidateQueries({ queryKey: ["lineup", streamId] });
+
+  const reorder = useMutation({
+    mutationFn: (productIds: number[]) => rawApi("PUT", `/api/v1/streams/${streamId}/lineup/order`, { product_ids: productIds }),
+    onSettled: () => {
+      setOrder(null);
+      refresh();
+    },
+  });
+  const remove = useMutation({
+    mutationFn: (productId: number) => rawApi("DELETE", `/api/v1/streams/${streamId}/lineup/${productId}`),
+    onSettled: refresh,
+  });
+
+  function drop(e: DragEvent, target: number) {
+    e.preventDefault();
+    if (dragging === null || dragging === target) return;
+    const next = moveId(ids, dragging, target);
+    setOrder(next);
+    reorder.mutate(next);
+    setDragging(null);
+    setOver(null);
+  }
+
+  return (
+    <div className="grid-2">
+      <Card title={t("plan.lineup")} testId="plan-lineup">
+        {isMissing(lineup.error) ? <Pending what={t("plan.lineup")} /> : <ErrorText error={lineup.error ?? reorder.error ?? remove.error} />}
+        <p className="muted small">{t("plan.dragHint")}</p>
+        <div className="drag-list">
+          {ids.map((id, i) => {
+            const r = byId.get(id);
+            if (!r) return null;
+            return (
+              <div
+                key={id}
+                className={`drag-item${dragging === id ? " dragging" : ""}${over === id ? " over" : ""}`}
+                draggable
+                onDragStart={(e) => {
+                  setDragging(id);
+                  e.dataTransfer.effectAllowed = "move";
+                  e.dataTransfer.setData("text/plain", String(id));
+                }}
+                onDragOver={(e) => {
+                  e.preventDefault();
+                  setOver(id);
+                }}
+                onDragLeave={() => setOver((o) => (o === id ? null : o))}
+                onDragEnd={() => {
+                  setDragging(null);
+                  setOver(null);
+                }}
+                onDrop={(e) => drop(e, id)}
+                data-testid={`plan-row-${id}`}
+              >
+                <span className="grip">⋮⋮</span>
+                <strong>{i + 1}</strong>
+                <span>
+                  {r.name || `#${r.product_id}`} <span className="muted small">{r.sku}</span>
+                </span>
+                <span>{money(r.live_price)}</span>
+                <span className="muted">{t("plan.allotted", { n: num(r.allotted_stock) })}</span>
+                <span className="row nowrap">
+                  <span className={`badge badge-${r.status}`}>{t(`listing.${r.status}` as MessageKey)}</span>
+                  <button className="small" onClick={() => remove.mutate(r.product_id)} disabled={r.status === "listed"} title={t("common.delete")}>
+                    ✕
+                  </button>
+                </span>
+              </div>
+            );
+          })}
+          {lineup.data && rows.length === 0 && <p className="muted">{t("control.lineupEmpty")}</p>}
+        </div>
+      </Card>
+      <AddToLineup streamId={streamId} inLineup={new Set(rows.map((r) => r.product_id))} rows={rows} />
+    </div>
+  );
+}
+
+function AddToLineup({ streamId, inLineup }: { streamId: number; inLineup: Set<number>; rows: LineupRow[] }) {
+  const { t, money } = useI18n();
+  const qc = useQueryClient();
+  const catalog = useQuery({
+    queryKey: ["catalog"],
+    queryFn: () => rawApi<Product[] | { items: Product[] }>("GET", "/api/v1/products?limit=200"),
+    select: (d) => (Array.isArray(d) ? d : d.items),
+  });
+  const [pick, setPick] = useState({ product: "", price: "", stock: "100" });
+  const add = useMutation({
+    mutationFn: () =>
+      rawApi("POST", `/api/v1/streams/${streamId}/lineup`, {
+        product_id: Number(pick.product),
+        live_price: pick.price,
+        allotted_stock: Number(pick.stock),
+      }),
+    onSuccess: () => {
+      setPick({ product: "", price: "", stock: "100" });
+      void qc.invalidateQueries({ queryKey: ["lineup", streamId] });
+    },
+  });
+  const [np, setNp] = useState({ sku: "", name: "", price: "", stock: "500", points: "" });
+  const create = useMutation({
+    mutationFn: () =>
+      rawApi<Product>("POST", "/api/v1/products", {
+        sku: np.sku,
+        name: np.name,
+        list_price: np.price,
+        stock: Number(np.stock),
+        selling_points: np.points.split("\n").map((s) => s.trim()).filter(Boolean),
+      }),
+    onSuccess: (p) => {
+      setNp({ sku: "", name: "", price: "", stock: "500", points: "" });
+      setPick({ product: String(p.id), price: p.list_price, stock: "100" });
+      void qc.invalidateQueries({ queryKey: ["catalog"] });
+    },
+  });
+  const available = (catalog.data ?? []).filter((p) => !inLineup.has(p.id));
+  const submit = (m: { mutate: () => void }) => (e: FormEvent) => {
+    e.preventDefault();
+    m.mutate();
+  };
+  return (
+    <div className="col" style={{ gap: 14 }}>
+      <Card title={t("plan.addToLineup")}>
+        {isMissing(catalog.error) ? <Pending what={t("plan.catalog")} /> : <ErrorText error={catalog.error} />}
+        <form className="col" onSubmit={submit(add)}>
+          <select value={pick.product} onChange={(e) => setPick({ ...pick, product: e.target.value, price: available.find((p) => String(p.id) === e.target.value)?.list_price ?? pick.price })} required>
+            <option value="">{t("common.choose")}</option>
+            {available.map((p) => (
+              <option key={p.id} value={p.id}>
+                {p.sku} · {p.name} · {money(p.list_price)}
+              </option>
+            ))}
+          </select>
+          <div className="row">
+            <label>
+              {t("product.livePrice")}
+              <input value={pick.price} onChange={(e) => setPick({ ...pick, price: e.target.value })} inputMode="decimal" required size={8} />
+            </label>
+            <label>
+              {t("plan.allottedStock")}
+              <input value={pick.stock} onChange={(e) => setPick({ ...pick, stock: e.target.value })} inputMode="numeric" required size={6} />
+            </label>
+          </div>
+          <button className="primary" disabled={add.isPending}>
+            {t("common.add")}
+          </button>
+          <ErrorText error={add.error} />
+        </form>
+      </Card>
+      <Card title={t("plan.newProduct")}>
+        <form className="col" onSubmit={submit(create)}>
+          <div className="row">
+            <input placeholder="SKU" value={np.sku} onChange={(e) => setNp({ ...np, sku: e.target.value })} required size={10} />
+            <input placeholder={t("product.name")} value={np.name} onChange={(e) => setNp({ ...np, name: e.target.value })} required style={{ flex: 1 }} />
+          </div>
+          <div className="row">
+            <label>
+              {t("plan.listPrice")}
+              <input value={np.price} onChange={(e) => setNp({ ...np, price: e.target.value })} inputMode="decimal" required size={8} />
+            </label>
+            <label>
+              {t("plan.warehouseStock")}
+              <input value={np.stock} onChange={(e) => setNp({ ...np, stock: e.target.value })} inputMode="numeric" required size={6} />
+            </label>
+          </div>
+          <textarea rows={3} placeholder={t("plan.sellingPoints")} value={np.points} onChange={(e) => setNp({ ...np, points: e.target.value })} />
+          <button disabled={create.isPending}>{t("common.create")}</button>
+          <ErrorText error={create.error} />
+        </form>
+      </Card>
+    </div>
+  );
+}

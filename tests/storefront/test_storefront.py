@@ -1,0 +1,52 @@
+"""The watch page's public storefront: what is listed, at what price, with what stock."""
+
+from __future__ import annotations
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.models import StreamStatus
+from tests.conftest import Staff
+from tests.controls.conftest import add_lineup, make_stream, set_sold, set_status
+
+
+async def test_storefront_shows_only_listed_products_explaining_first_with_stock_left(
+    client: httpx.AsyncClient, staff: Staff, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    sid = await make_stream(client, staff.admin, "直播间")
+    a, b, c = await add_lineup(sessionmaker, sid, n=3, stock=20)
+    await set_status(sessionmaker, sid, StreamStatus.live)
+    for pid in (a, b):
+        r = await client.post(f"/api/v1/streams/{sid}/lineup/{pid}/list", headers=staff.admin)
+        assert r.status_code == 200, r.text
+    r = await client.post(f"/api/v1/streams/{sid}/lineup/{b}/explain", headers=staff.admin)
+    assert r.status_code == 200, r.text
+    await set_sold(sessionmaker, sid, a, 7)
+
+    r = await client.get(f"/api/v1/streams/{sid}/storefront")  # no login: public
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["title"] == "直播间" and body["status"] == "live"
+    assert [p["product_id"] for p in body["products"]] == [b, a]  # c is not listed
+    first, second = body["products"]
+    assert first["explaining"] is True and second["explaining"] is False
+    assert second["stock_left"] == 13 and first["stock_left"] == 20
+    assert first["live_price"] == "59.90" and first["list_price"] == "99.00"
+    assert c not in {p["product_id"] for p in body["products"]}
+
+    r = await client.post(f"/api/v1/streams/{sid}/lineup/{b}/delist", headers=staff.admin)
+    assert r.status_code == 200, r.text
+    r = await client.get(f"/api/v1/streams/{sid}/storefront")
+    assert [p["product_id"] for p in r.json()["products"]] == [a]
+
+
+async def test_storefront_of_a_draft_or_missing_stream_is_not_found(
+    client: httpx.AsyncClient, staff: Staff
+) -> None:
+    sid = await make_stream(client, staff.admin, "草稿")
+    r = await client.get(f"/api/v1/streams/{sid}/storefront")
+    assert r.status_code == 404 and r.json()["code"] == "stream_not_found"
+    r = await client.get("/api/v1/streams/999999/storefront")
+    assert r.status_code == 404 and r.json()["code"] == "stream_not_found"
+    r = await client.get("/api/v1/streams/abc/storefront")
+    assert r.status_code == 422
