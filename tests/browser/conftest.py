@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from tests.browser.harness import (
     CHROMIUM,
@@ -20,6 +20,11 @@ from tests.browser.harness import (
     missing_prerequisites,
     running_server,
 )
+
+
+# Live updates cross a websocket (or a short poll where the backend offers none): give
+# assertions a little more than Playwright's default 5 s on a busy 2-core machine.
+expect.set_options(timeout=10_000)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

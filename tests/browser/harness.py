@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -180,3 +181,50 @@ def running_server(tmp: Path) -> Iterator[Server]:
             proc.wait()
         log.close()
         _pg_admin(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+
+
+@dataclass
+class Room:
+    """A live stream with a lineup and a team (controller, host, service), made via the API."""
+
+    stream_id: int
+    product_ids: list[int]
+    names: list[str]
+
+
+def make_room(server: Server, tag: str, products: int = 2, stock: int = 20) -> Room:
+    stream = server.call("POST", "/api/v1/streams", json={"title": f"直播间 {tag}"})
+    sid = int(stream["id"])
+    ids, names = [], []
+    for i in range(products):
+        name = f"{['保湿面霜', '防晒喷雾', '修护精华'][i % 3]} {tag}"
+        p = server.call(
+            "POST",
+            "/api/v1/products",
+            json={
+                "sku": f"SKU-{tag}-{i}",
+                "name": name,
+                "list_price": "129.00",
+                "stock": 1000,
+                "qc_status": "passed",
+                "selling_points": ["24 小时保湿", "敏感肌可用", "买一送一"],
+            },
+        )
+        server.call(
+            "POST",
+            f"/api/v1/streams/{sid}/lineup",
+            json={"product_id": p["id"], "live_price": "59.90", "allotted_stock": stock},
+        )
+        ids.append(int(p["id"]))
+        names.append(name)
+    for username, role in (
+        (f"ctl_{tag}", "controller"),
+        (f"host_{tag}", "host"),
+        (f"svc_{tag}", "service"),
+    ):
+        server.user(username, role)
+        server.join(sid, username, role)
+    start = datetime.now(UTC).isoformat()
+    server.call("POST", f"/api/v1/streams/{sid}/schedule", json={"scheduled_start": start})
+    server.call("POST", f"/api/v1/streams/{sid}/go-live", json={"force": True})
+    return Room(sid, ids, names)

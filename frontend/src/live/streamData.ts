@@ -5,8 +5,8 @@
 // others (their backends are still being built) go through rawApi with local types;
 // a page shows "not available yet" when the server answers 404/405 for them.
 import { useQuery, useQueryClient, type QueryClient } from "@tanstack/react-query";
-import { useCallback } from "react";
-import { api, rawApi, unwrap, type Schemas } from "../api/client";
+import { useCallback, useEffect } from "react";
+import { api, ApiError, rawApi, unwrap, type Schemas } from "../api/client";
 import { auth } from "../auth/store";
 import type { LiveEvent, Metrics } from "./types";
 import { useLive, type LiveState } from "./useLive";
@@ -18,34 +18,8 @@ export type Cue = Schemas["CueOut"];
 export type Incident = Schemas["IncidentOut"];
 
 /** A lineup row as the planning API lists it (GET /streams/{id}/lineup). */
-export interface LineupRow {
-  id?: number;
-  product_id: number;
-  position: number;
-  live_price: string;
-  allotted_stock: number;
-  sold_units: number;
-  status: ListingStatus;
-  explaining: boolean;
-  sku?: string;
-  name?: string;
-  list_price?: string | null;
-  gifts?: string[];
-  flash_sale_allotment?: number;
-  notes?: string;
-}
-
-export interface Product {
-  id: number;
-  sku: string;
-  name: string;
-  list_price: string;
-  stock?: number;
-  category?: string;
-  selling_points?: string[];
-  usage_scenes?: string[];
-  image_urls?: string[];
-}
+export type LineupRow = Schemas["LineupOut"];
+export type Product = Schemas["ProductOut"];
 
 export interface FlashSale {
   id: number;
@@ -88,6 +62,21 @@ const INVALIDATES: Record<string, string[]> = {
   stream: ["stream"],
 };
 
+// While a stream's live feed is down (or not offered by this server), the queries that
+// it would keep current are polled instead, so a console never freezes silently.
+const liveUp = new Map<number, boolean>();
+const POLL_MS = 4000;
+export function pollUnlessLive(
+  streamId: number,
+  otherwise: number | false = false,
+): (query: { state: { error: unknown } }) => number | false {
+  return (query) => {
+    // An endpoint this server does not have will not appear by asking every 4 s.
+    if (query.state.error instanceof ApiError && query.state.error.missing) return false;
+    return liveUp.get(streamId) ? otherwise : POLL_MS;
+  };
+}
+
 export function invalidateFor(qc: QueryClient, streamId: number, event: LiveEvent): void {
   const family = event.type.split(".")[0] ?? event.type;
   for (const key of INVALIDATES[family] ?? []) void qc.invalidateQueries({ queryKey: [key, streamId] });
@@ -107,13 +96,18 @@ export function useStreamLive(streamId: number, onEvent?: (e: LiveEvent) => void
     // A (re)connect: whatever we hold may be old.
     void qc.invalidateQueries({ predicate: (q) => q.queryKey[1] === streamId });
   }, [qc, streamId]);
-  return useLive(streamId, { token: auth.token, onEvent: handle, onSnapshot });
+  const live = useLive(streamId, { token: auth.token, onEvent: handle, onSnapshot });
+  useEffect(() => {
+    liveUp.set(streamId, live.status === "open" && live.fresh);
+  }, [streamId, live.status, live.fresh]);
+  return live;
 }
 
 export function useLineup(streamId: number) {
   return useQuery({
     queryKey: ["lineup", streamId],
-    queryFn: () => rawApi<LineupRow[]>("GET", `/api/v1/streams/${streamId}/lineup`),
+    refetchInterval: pollUnlessLive(streamId),
+    queryFn: () => unwrap(api.GET("/api/v1/streams/{stream_id}/lineup", { params: { path: { stream_id: streamId } } })),
   });
 }
 
@@ -124,7 +118,9 @@ export function useProducts(ids: number[]) {
     enabled: key.length > 0,
     staleTime: 60_000,
     queryFn: async () => {
-      const rows = await Promise.all(key.map((id) => rawApi<Product>("GET", `/api/v1/products/${id}`).catch(() => null)));
+      const rows = await Promise.all(
+        key.map((id) => unwrap(api.GET("/api/v1/products/{product_id}", { params: { path: { product_id: id } } })).catch(() => null)),
+      );
       const map = new Map<number, Product>();
       for (const p of rows) if (p) map.set(p.id, p);
       return map;
@@ -137,13 +133,14 @@ export function useSegmentNow(streamId: number) {
     queryKey: ["segment", streamId],
     queryFn: () =>
       unwrap(api.GET("/api/v1/streams/{stream_id}/segments/current", { params: { path: { stream_id: streamId } } })),
-    refetchInterval: 30_000,
+    refetchInterval: pollUnlessLive(streamId, 30_000),
   });
 }
 
 export function useCues(streamId: number, openOnly = true) {
   return useQuery({
     queryKey: ["cues", streamId, openOnly],
+    refetchInterval: pollUnlessLive(streamId),
     queryFn: () =>
       unwrap(
         api.GET("/api/v1/streams/{stream_id}/cues", {
@@ -156,6 +153,7 @@ export function useCues(streamId: number, openOnly = true) {
 export function useIncidents(streamId: number) {
   return useQuery({
     queryKey: ["incidents", streamId],
+    refetchInterval: pollUnlessLive(streamId),
     queryFn: () =>
       unwrap(api.GET("/api/v1/streams/{stream_id}/incidents", { params: { path: { stream_id: streamId } } })),
   });
@@ -164,6 +162,7 @@ export function useIncidents(streamId: number) {
 export function useMetricsRest(streamId: number) {
   return useQuery({
     queryKey: ["metrics", streamId],
+    refetchInterval: pollUnlessLive(streamId),
     queryFn: () => rawApi<Metrics>("GET", `/api/v1/streams/${streamId}/metrics`),
   });
 }
@@ -191,7 +190,7 @@ export function useFlashSales(streamId: number) {
   return useQuery({
     queryKey: ["flash-sales", streamId],
     queryFn: () => rawApi<FlashSale[]>("GET", `/api/v1/streams/${streamId}/flash-sales`),
-    refetchInterval: 20_000,
+    refetchInterval: pollUnlessLive(streamId, 20_000),
   });
 }
 

@@ -1,37 +1,34 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
-import { rawApi } from "../../api/client";
+import { api, unwrap, type Schemas } from "../../api/client";
 import { Card, ErrorText, isMissing, Pending } from "../../components/ui";
 import { useI18n, type MessageKey } from "../../i18n";
 
-interface Item {
-  id: number;
-  kind: string;
-  label: string;
-  status: "pending" | "ok" | "failed";
-  note: string;
-  checked_at: string | null;
-}
+type Item = Schemas["ChecklistItemOut"];
 
 export function ChecklistPlan({ streamId }: { streamId: number }) {
   const { t, dateTime } = useI18n();
   const qc = useQueryClient();
   const list = useQuery({
     queryKey: ["checklist", streamId],
-    queryFn: () => rawApi<{ complete: boolean; items: Item[] }>("GET", `/api/v1/streams/${streamId}/checklist`),
+    queryFn: () => unwrap(api.GET("/api/v1/streams/{stream_id}/checklist", { params: { path: { stream_id: streamId } } })),
   });
   const refresh = () => {
     void qc.invalidateQueries({ queryKey: ["checklist", streamId] });
     void qc.invalidateQueries({ queryKey: ["readiness", streamId] });
   };
   const check = useMutation({
-    mutationFn: ({ id, status }: { id: number; status: Item["status"] }) => rawApi("PATCH", `/api/v1/streams/${streamId}/checklist/${id}`, { status }),
+    mutationFn: ({ id, status }: { id: number; status: Item["status"] }) =>
+      unwrap(api.PATCH("/api/v1/streams/{stream_id}/checklist/{item_id}", { params: { path: { stream_id: streamId, item_id: id } }, body: { status } })),
     onSettled: refresh,
   });
-  const defaults = useMutation({ mutationFn: () => rawApi("POST", `/api/v1/streams/${streamId}/checklist/defaults`), onSettled: refresh });
+  const defaults = useMutation({
+    mutationFn: () => unwrap(api.POST("/api/v1/streams/{stream_id}/checklist/defaults", { params: { path: { stream_id: streamId } } })),
+    onSettled: refresh,
+  });
   const [label, setLabel] = useState("");
   const add = useMutation({
-    mutationFn: () => rawApi("POST", `/api/v1/streams/${streamId}/checklist`, { kind: "custom", label }),
+    mutationFn: () => unwrap(api.POST("/api/v1/streams/{stream_id}/checklist", { params: { path: { stream_id: streamId } }, body: { kind: "custom", label } })),
     onSuccess: () => setLabel(""),
     onSettled: refresh,
   });

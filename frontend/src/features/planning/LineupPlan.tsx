@@ -1,9 +1,9 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type DragEvent, type FormEvent } from "react";
-import { rawApi } from "../../api/client";
+import { api, unwrap } from "../../api/client";
 import { Card, ErrorText, isMissing, Pending } from "../../components/ui";
 import { useI18n, type MessageKey } from "../../i18n";
-import { useLineup, type LineupRow, type Product } from "../../live/streamData";
+import { useLineup, type LineupRow } from "../../live/streamData";
 
 /** Move `from` before `to` in a list of ids. */
 export function moveId(ids: number[], from: number, to: number): number[] {
@@ -26,14 +26,16 @@ export function LineupPlan({ streamId }: { streamId: number }) {
   const refresh = () => void qc.invalidateQueries({ queryKey: ["lineup", streamId] });
 
   const reorder = useMutation({
-    mutationFn: (productIds: number[]) => rawApi("PUT", `/api/v1/streams/${streamId}/lineup/order`, { product_ids: productIds }),
+    mutationFn: (productIds: number[]) =>
+      unwrap(api.PUT("/api/v1/streams/{stream_id}/lineup/order", { params: { path: { stream_id: streamId } }, body: { product_ids: productIds } })),
     onSettled: () => {
       setOrder(null);
       refresh();
     },
   });
   const remove = useMutation({
-    mutationFn: (productId: number) => rawApi("DELETE", `/api/v1/streams/${streamId}/lineup/${productId}`),
+    mutationFn: (productId: number) =>
+      unwrap(api.DELETE("/api/v1/streams/{stream_id}/lineup/{product_id}", { params: { path: { stream_id: streamId, product_id: productId } } })),
     onSettled: refresh,
   });
 
@@ -107,17 +109,17 @@ function AddToLineup({ streamId, inLineup }: { streamId: number; inLineup: Set<n
   const qc = useQueryClient();
   const catalog = useQuery({
     queryKey: ["catalog"],
-    queryFn: () => rawApi<Product[] | { items: Product[] }>("GET", "/api/v1/products?limit=200"),
-    select: (d) => (Array.isArray(d) ? d : d.items),
+    queryFn: () => unwrap(api.GET("/api/v1/products", { params: { query: { limit: 200 } } })),
   });
   const [pick, setPick] = useState({ product: "", price: "", stock: "100" });
   const add = useMutation({
     mutationFn: () =>
-      rawApi("POST", `/api/v1/streams/${streamId}/lineup`, {
-        product_id: Number(pick.product),
-        live_price: pick.price,
-        allotted_stock: Number(pick.stock),
-      }),
+      unwrap(
+        api.POST("/api/v1/streams/{stream_id}/lineup", {
+          params: { path: { stream_id: streamId } },
+          body: { product_id: Number(pick.product), live_price: pick.price, allotted_stock: Number(pick.stock) },
+        }),
+      ),
     onSuccess: () => {
       setPick({ product: "", price: "", stock: "100" });
       void qc.invalidateQueries({ queryKey: ["lineup", streamId] });
@@ -126,13 +128,17 @@ function AddToLineup({ streamId, inLineup }: { streamId: number; inLineup: Set<n
   const [np, setNp] = useState({ sku: "", name: "", price: "", stock: "500", points: "" });
   const create = useMutation({
     mutationFn: () =>
-      rawApi<Product>("POST", "/api/v1/products", {
-        sku: np.sku,
-        name: np.name,
-        list_price: np.price,
-        stock: Number(np.stock),
-        selling_points: np.points.split("\n").map((s) => s.trim()).filter(Boolean),
-      }),
+      unwrap(
+        api.POST("/api/v1/products", {
+          body: {
+            sku: np.sku,
+            name: np.name,
+            list_price: np.price,
+            stock: Number(np.stock),
+            selling_points: np.points.split("\n").map((s) => s.trim()).filter(Boolean),
+          },
+        }),
+      ),
     onSuccess: (p) => {
       setNp({ sku: "", name: "", price: "", stock: "500", points: "" });
       setPick({ product: String(p.id), price: p.list_price, stock: "100" });

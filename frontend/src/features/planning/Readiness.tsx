@@ -1,5 +1,5 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { ApiError, rawApi } from "../../api/client";
+import { api, ApiError, unwrap } from "../../api/client";
 import { Card, ErrorText, isMissing, Pending } from "../../components/ui";
 import { useI18n } from "../../i18n";
 
@@ -14,17 +14,21 @@ export function Readiness({ streamId }: { streamId: number }) {
   const qc = useQueryClient();
   const ready = useQuery({
     queryKey: ["readiness", streamId],
-    queryFn: () => rawApi<{ ready: boolean; findings: Finding[] }>("GET", `/api/v1/streams/${streamId}/readiness`),
+    queryFn: async () => {
+      const r = await unwrap(api.GET("/api/v1/streams/{stream_id}/readiness", { params: { path: { stream_id: streamId } } }));
+      return { ready: r.ready, findings: r.findings as unknown as Finding[] };
+    },
   });
   const goLive = useMutation({
-    mutationFn: (force: boolean) => rawApi("POST", `/api/v1/streams/${streamId}/go-live`, force ? { force: true } : {}),
+    mutationFn: (force: boolean) =>
+      unwrap(api.POST("/api/v1/streams/{stream_id}/go-live", { params: { path: { stream_id: streamId } }, body: { force } })),
     onSettled: () => {
       void qc.invalidateQueries({ queryKey: ["readiness", streamId] });
       void qc.invalidateQueries({ queryKey: ["stream", streamId] });
     },
   });
   const end = useMutation({
-    mutationFn: () => rawApi("POST", `/api/v1/streams/${streamId}/end`),
+    mutationFn: () => unwrap(api.POST("/api/v1/streams/{stream_id}/end", { params: { path: { stream_id: streamId } } })),
     onSettled: () => void qc.invalidateQueries({ queryKey: ["stream", streamId] }),
   });
   const refused = goLive.error instanceof ApiError && goLive.error.status === 409;

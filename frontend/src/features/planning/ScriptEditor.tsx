@@ -1,34 +1,13 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
-import { rawApi } from "../../api/client";
+import { api, unwrap, type Schemas } from "../../api/client";
 import { Card, ErrorText, formatDuration, isMissing, Pending } from "../../components/ui";
 import { useI18n, type MessageKey } from "../../i18n";
 import { useLineup } from "../../live/streamData";
 
 const KINDS = ["opening", "product", "interaction", "promotion", "closing", "other"] as const;
 
-interface SegmentRow {
-  id: number;
-  position: number;
-  kind: (typeof KINDS)[number];
-  title: string;
-  start_offset_seconds: number;
-  duration_seconds: number;
-  end_offset_seconds?: number;
-  talking_points: string[];
-  cues: string[];
-  product_id: number | null;
-  notes: string;
-}
-interface ScriptOut {
-  segments: SegmentRow[];
-  total_seconds: number;
-  span_seconds: number;
-  planned_seconds: number | null;
-  difference_seconds: number | null;
-  gaps: { start_offset_seconds: number; seconds: number }[];
-  overlaps: { segment_ids: number[]; start_offset_seconds: number; seconds: number }[];
-}
+type SegmentRow = Schemas["SegmentOut"];
 
 interface Draft {
   kind: SegmentRow["kind"];
@@ -63,7 +42,7 @@ export function ScriptEditor({ streamId }: { streamId: number }) {
   const qc = useQueryClient();
   const script = useQuery({
     queryKey: ["script", streamId],
-    queryFn: () => rawApi<ScriptOut>("GET", `/api/v1/streams/${streamId}/script`),
+    queryFn: () => unwrap(api.GET("/api/v1/streams/{stream_id}/script", { params: { path: { stream_id: streamId } } })),
   });
   const lineup = useLineup(streamId);
   const [selected, setSelected] = useState<number | "new" | null>(null);
@@ -88,8 +67,13 @@ export function ScriptEditor({ streamId }: { streamId: number }) {
         product_id: draft.product ? Number(draft.product) : null,
       };
       return selected === "new" || selected === null
-        ? rawApi<SegmentRow>("POST", `/api/v1/streams/${streamId}/script/segments`, body)
-        : rawApi<SegmentRow>("PATCH", `/api/v1/streams/${streamId}/script/segments/${selected}`, body);
+        ? unwrap(api.POST("/api/v1/streams/{stream_id}/script/segments", { params: { path: { stream_id: streamId } }, body }))
+        : unwrap(
+            api.PATCH("/api/v1/streams/{stream_id}/script/segments/{segment_id}", {
+              params: { path: { stream_id: streamId, segment_id: selected } },
+              body,
+            }),
+          );
     },
     onSuccess: (s) => {
       setSelected(s.id);
@@ -97,7 +81,8 @@ export function ScriptEditor({ streamId }: { streamId: number }) {
     },
   });
   const del = useMutation({
-    mutationFn: (id: number) => rawApi("DELETE", `/api/v1/streams/${streamId}/script/segments/${id}`),
+    mutationFn: (id: number) =>
+      unwrap(api.DELETE("/api/v1/streams/{stream_id}/script/segments/{segment_id}", { params: { path: { stream_id: streamId, segment_id: id } } })),
     onSuccess: () => {
       setSelected(null);
       setDraft(emptyDraft);

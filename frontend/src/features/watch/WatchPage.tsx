@@ -1,7 +1,7 @@
 // The viewer's watch page (phone layout): what is on sale with live price, stock and
 // flash-sale countdown; comments; buy and pay; pinned comment and public answers; lottery.
 import { useQuery, useQueryClient } from "@tanstack/react-query";
-import { useCallback, useEffect, useMemo, useState, type FormEvent } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent } from "react";
 import { useParams } from "react-router";
 import { ApiError, newIdempotencyKey, rawApi } from "../../api/client";
 import { LanguageSwitch } from "../../components/layout";
@@ -68,11 +68,14 @@ export function WatchPage() {
   const [buying, setBuying] = useState<StoreProduct | null>(null);
   const [comment, setComment] = useState("");
   const [notice, setNotice] = useState<string | null>(null);
+  const liveOpen = useRef(false);
 
   const store = useQuery({
     queryKey: ["storefront", streamId],
     queryFn: () => rawApi<Storefront>("GET", `/api/v1/streams/${streamId}/storefront`),
-    refetchInterval: 5_000,
+    // Product events reach the watch page's socket only when the backend marks them for
+    // viewers; until then (and while disconnected) the storefront is polled briskly.
+    refetchInterval: () => (liveOpen.current ? 10_000 : 3_000),
   });
 
   useEffect(() => {
@@ -157,6 +160,7 @@ export function WatchPage() {
   const token = useCallback(() => viewer?.viewer_token ?? null, [viewer]);
   const live = useLive(viewer ? streamId : null, { path: `/ws/streams/${streamId}/watch`, token, onEvent, onSnapshot });
 
+  liveOpen.current = live.status === "open";
   const products = store.data?.products ?? [];
   const main = products.find((p) => p.explaining) ?? products[0] ?? null;
   const others = products.filter((p) => p !== main);

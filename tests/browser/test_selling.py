@@ -1,0 +1,57 @@
+"""Selling scenarios across consoles, in Chromium against the real server."""
+
+from __future__ import annotations
+
+from playwright.sync_api import BrowserContext, Page, expect
+
+from tests.browser.harness import Server, make_room
+from tests.browser.steps import sign_in
+
+
+def test_controller_lists_and_explains_a_product_teleprompter_and_watch_page_show_it(
+    context: BrowserContext, page: Page, server: Server
+) -> None:
+    room = make_room(server, "list")
+    pid, name = room.product_ids[0], room.names[0]
+    sid = room.stream_id
+
+    host = context.browser.new_context(base_url=server.base_url) if context.browser else None
+    assert host is not None
+    viewer = context.browser.new_context(  # type: ignore[union-attr]
+        base_url=server.base_url, viewport={"width": 390, "height": 844}, is_mobile=True
+    )
+    try:
+        prompter = host.new_page()
+        sign_in(prompter, "host_list", path=f"/streams/{sid}/teleprompter")
+        expect(prompter.get_by_test_id("teleprompter")).to_be_visible()
+        expect(prompter.get_by_test_id("prompter-product")).to_have_count(0)
+
+        watch = viewer.new_page()
+        watch.goto(f"/watch/{sid}")
+        expect(watch.get_by_test_id("watch-nothing")).to_be_visible()
+
+        sign_in(page, "ctl_list", path=f"/streams/{sid}/control")
+        row = page.get_by_test_id(f"lineup-row-{pid}")
+        expect(row.get_by_test_id("listing-status")).to_have_text("待上架")
+        row.get_by_test_id("btn-list").click()
+        expect(row.get_by_test_id("listing-status")).to_have_text("已上架")
+        row.get_by_test_id("btn-explain").click()
+        expect(row).to_contain_text("讲解中")
+
+        # The host's teleprompter shows the product being explained, with its live price.
+        expect(prompter.get_by_test_id("prompter-product-name")).to_have_text(name)
+        expect(prompter.get_by_test_id("prompter-price")).to_have_text("¥59.90")
+        expect(prompter.get_by_test_id("prompter-stock")).to_contain_text("20")
+        # The viewer's watch page shows it on sale.
+        card = watch.get_by_test_id(f"watch-product-{pid}")
+        expect(card).to_be_visible()
+        expect(card).to_contain_text(name)
+        expect(card.get_by_test_id("watch-price")).to_have_text("¥59.90")
+
+        # Delisting takes it off the watch page again.
+        row.get_by_test_id("btn-delist").click()
+        expect(row.get_by_test_id("listing-status")).to_have_text("已下架")
+        expect(watch.get_by_test_id(f"watch-product-{pid}")).to_have_count(0)
+    finally:
+        host.close()
+        viewer.close()
