@@ -21,7 +21,6 @@ from tests.browser.harness import (
     running_server,
 )
 
-
 # Live updates cross a websocket (or a short poll where the backend offers none): give
 # assertions a little more than Playwright's default 5 s on a busy 2-core machine.
 expect.set_options(timeout=10_000)
