@@ -22,6 +22,7 @@ from app.routers import (
     aftersales,
     alerts,
     auth,
+    campaigns,
     checklist,
     comments,
     contingency,
@@ -35,6 +36,7 @@ from app.routers import (
     products,
     review,
     script,
+    selection,
     storefront,
     streams,
     users,
@@ -101,7 +103,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.add_middleware(RequestContextMiddleware)
     install_error_handlers(app)
-    planning = (products, lineup, inventory, script, checklist, contingency, warmup)
+    planning = (
+        products,
+        selection,
+        campaigns,
+        lineup,
+        inventory,
+        script,
+        checklist,
+        contingency,
+        warmup,
+    )
     for module in (
         health,
         auth,
