@@ -118,7 +118,8 @@ async def test_shortfall_across_overlapping_streams(
     inv = (await client.get(f"/api/v1/streams/{b}/inventory", headers=ctl)).json()
     assert inv["shortfalls"] == 1 and inv["items"][0]["total_allotted"] == 18
     report = (await client.get("/api/v1/inventory/shortfalls", headers=ctl)).json()
-    assert {(e["stream_id"], e["product_id"]) for e in report} == {(a, pid), (b, pid), (c, pid)}
+    mine = {(e["stream_id"], e["product_id"]) for e in report if e["stream_id"] in (a, b, c)}
+    assert mine == {(a, pid), (b, pid), (c, pid)}
     # moving c a day later clears c, and a is fine with only b
     r = await client.patch(
         f"/api/v1/streams/{c}", json={"scheduled_start": "2031-05-02T13:30:00Z"}, headers=ctl

@@ -13,9 +13,10 @@ async def test_weighted_ranking_follows_configured_weights(
 ) -> None:
     ctl = await staff.user("ctl", "controller")
     host = await staff.user("host", "host")
-    a = await product(client, ctl, "A", cost="50.00", qc_status="passed")
-    b = await product(client, ctl, "B", qc_status="passed")
-    bad = await product(client, ctl, "C", licensed=False)
+    cat = {"category": "sel-test"}  # rank only this test's products
+    a = await product(client, ctl, "A", cost="50.00", qc_status="passed", **cat)
+    b = await product(client, ctl, "B", qc_status="passed", **cat)
+    bad = await product(client, ctl, "C", licensed=False, **cat)
     r = await client.put(
         f"/api/v1/products/{a}/scores",
         json={"scores": {"demand": 9, "margin": 2}, "note": "爆款潜力"},
@@ -25,7 +26,7 @@ async def test_weighted_ranking_follows_configured_weights(
     assert {s["criterion"] for s in r.json()} == {"demand", "margin"}
     await client.put(f"/api/v1/products/{b}/scores", json={"scores": {"margin": 9}}, headers=ctl)
     await client.put(f"/api/v1/products/{bad}/scores", json={"scores": {"demand": 10}}, headers=ctl)
-    ranked = (await client.get("/api/v1/selection/ranking", headers=host)).json()
+    ranked = (await client.get("/api/v1/selection/ranking?category=sel-test", headers=host)).json()
     # equal weights (8 criteria, 1 each): A = 11/8, B = 9/8, C = 10/8
     assert [(r["sku"], r["score"]) for r in ranked] == [("A", "1.38"), ("C", "1.25"), ("B", "1.13")]
     assert ranked[0]["margin_rate"] == "0.4949" and "quality" in ranked[0]["missing"]
@@ -34,7 +35,11 @@ async def test_weighted_ranking_follows_configured_weights(
         "/api/v1/selection/weights", json={"weights": {"margin": "10", "demand": "0"}}, headers=ctl
     )
     assert r.status_code == 200 and r.json()["weights"]["margin"] == "10"
-    ranked = (await client.get("/api/v1/selection/ranking?eligible_only=true", headers=ctl)).json()
+    ranked = (
+        await client.get(
+            "/api/v1/selection/ranking?eligible_only=true&category=sel-test", headers=ctl
+        )
+    ).json()
     assert [r["sku"] for r in ranked] == ["B", "A"] and [r["rank"] for r in ranked] == [1, 2]
 
 
