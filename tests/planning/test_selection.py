@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 from tests.conftest import Staff
@@ -13,7 +15,7 @@ async def test_weighted_ranking_follows_configured_weights(
 ) -> None:
     ctl = await staff.user("ctl", "controller")
     host = await staff.user("host", "host")
-    cat = {"category": "sel-test"}  # rank only this test's products
+    cat: dict[str, Any] = {"category": "sel-test"}  # rank only this test's products
     a = await product(client, ctl, "A", cost="50.00", qc_status="passed", **cat)
     b = await product(client, ctl, "B", qc_status="passed", **cat)
     bad = await product(client, ctl, "C", licensed=False, **cat)
