@@ -34,6 +34,7 @@ from app.routers import (
     lineup,
     orders,
     products,
+    queue,
     review,
     script,
     selection,
@@ -130,7 +131,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         storefront,
     ):
         app.include_router(module.router)
-    app.include_router(comments.router)  # the service queue's text engine
+    app.include_router(comments.router)  # comments, moderation, the classifier
+    app.include_router(queue.router)  # the service queue
     _mount_frontend(app, settings.static_dir)
     return app
 

@@ -4,6 +4,7 @@ from app.db import Base
 from app.models.aftersales import Survey, SurveyResponse
 from app.models.alerts import Alert, AlertLevel, AlertThresholds
 from app.models.checklist import ChecklistItem, ChecklistKind, CheckStatus
+from app.models.comments import BlockedWord, Comment, ViewerMute, WatchPin
 from app.models.contingency import ContingencyPlan, Scenario
 from app.models.controls import (
     ControlAction,
@@ -27,6 +28,7 @@ from app.models.orders import (
     OrderStatus,
 )
 from app.models.product import Product, QCStatus
+from app.models.queue import FaqEntry, ItemStatus, QueueAsker, QueueItem, QuickReply
 from app.models.review import (
     ActionStatus,
     FindingKind,
@@ -55,11 +57,13 @@ __all__ = [
     "AlertLevel",
     "AlertThresholds",
     "Base",
+    "BlockedWord",
     "Campaign",
     "Channel",
     "CheckStatus",
     "ChecklistItem",
     "ChecklistKind",
+    "Comment",
     "ContingencyPlan",
     "ControlAction",
     "Coupon",
@@ -67,6 +71,7 @@ __all__ = [
     "Criterion",
     "Cue",
     "CuePriority",
+    "FaqEntry",
     "FindingKind",
     "FlashSale",
     "FlashSaleStatus",
@@ -75,6 +80,7 @@ __all__ = [
     "Highlight",
     "Incident",
     "IncidentType",
+    "ItemStatus",
     "LineupItem",
     "ListingStatus",
     "Lottery",
@@ -90,6 +96,9 @@ __all__ = [
     "Product",
     "ProductScore",
     "QCStatus",
+    "QueueAsker",
+    "QueueItem",
+    "QuickReply",
     "Reservation",
     "ReviewAction",
     "ReviewFinding",
@@ -105,5 +114,7 @@ __all__ = [
     "SurveyResponse",
     "TeamMember",
     "User",
+    "ViewerMute",
     "WarmupCampaign",
+    "WatchPin",
 ]

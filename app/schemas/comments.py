@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StrictStr
@@ -33,3 +34,55 @@ class ClassifyResult(BaseModel):
 
 class ClassifyOut(BaseModel):
     results: list[ClassifyResult]
+
+
+class CommentOut(BaseModel):
+    id: int
+    viewer_id: str
+    text: str
+    kind: str
+    topic: str
+    sentiment: str
+    blocked: bool
+    block_reason: str | None
+    hidden: bool
+    item_id: int | None
+    created_at: datetime
+
+
+class WordsIn(StrictInput):
+    words: list[Annotated[StrictStr, Field(min_length=1, max_length=64)]] = Field(
+        min_length=1, max_length=2000, examples=[["竞品店", "加微"]]
+    )
+
+
+class WordOut(BaseModel):
+    id: int
+    stream_id: int | None
+    word: str
+    created_at: datetime
+
+
+class MuteIn(StrictInput):
+    viewer_id: str = Field(min_length=1, max_length=128)
+    minutes: int = Field(ge=1, le=7 * 24 * 60, description="How long the viewer stays muted")
+    reason: str = Field(default="", max_length=200)
+
+
+class MuteOut(BaseModel):
+    viewer_id: str
+    until: datetime
+    reason: str
+
+
+class PinOut(BaseModel):
+    id: int
+    kind: str
+    text: str
+    comment_id: int | None
+    item_id: int | None
+    pinned_at: datetime
+
+
+class CurrentPinOut(BaseModel):
+    pin: PinOut | None

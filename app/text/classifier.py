@@ -67,6 +67,7 @@ def _build_automaton() -> ahocorasick.Automaton:
     return automaton
 
 
+_CUES = parse_lexicon()
 _AUTOMATON = _build_automaton()
 # A clause that ends with a question particle (after trailing 啊/呀/啦…) asks something.
 _QMARK = r"[?？]"
@@ -205,6 +206,26 @@ def classify_normalized(
     else:
         topic = "none"
     return Classification(kind, topic, _sentiment(kind, scores, moderation, n.compact), False)
+
+
+def topic_keywords(n: Normalized, topic: str) -> frozenset[str]:
+    """The topic's cue words (two characters or more) found in the text: what a question
+    is about (「发货」「尺码」「优惠券」), used to merge similar questions."""
+    tag = "t:" + topic
+    found = set()
+    for end, tags in _AUTOMATON.iter(n.text):
+        for t, weight in tags:
+            if t == tag and weight >= 2:
+                found.add(end)
+    words = set()
+    for end in found:
+        # The automaton reports where a word ends; take the longest cue ending there.
+        for length in range(min(6, end + 1), 1, -1):
+            word = n.text[end - length + 1 : end + 1]
+            if any(t == tag for t, _ in _CUES.get(word, ())):
+                words.add(word)
+                break
+    return frozenset(words)
 
 
 @lru_cache(maxsize=65536)

@@ -1,0 +1,429 @@
+"""Comment intake and moderation: classify, block, mute, hide, pin.
+
+`intake_comments` is the one entry point for comments, whatever their source (the
+ingest endpoint of platform connectors, the watch page): it classifies each comment
+with the stream's moderator, stores it, feeds questions and complaints to the service
+queue (app/services/queue.py) and announces the comments after commit:
+
+* comments that pass moderation go to everyone (`comment.new`, audience incl. viewers);
+* blocked comments (moderation, or a muted viewer) go only to the controller and admin,
+  marked `blocked` with the reason — never to the host or the watch page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db import utcnow
+from app.errors import Conflict, NotFound, Unprocessable
+from app.models import BlockedWord, Comment, Stream, User, ViewerMute, WatchPin
+from app.realtime.outbox import queue_event
+from app.text import Moderator, classify
+
+VIEWER = "viewer"
+# Who sees what (the hub delivers an event to the consoles whose role is listed; the
+# watch page is the "viewer" audience).
+PUBLIC = frozenset({VIEWER, "admin", "host", "controller", "service", "analyst"})
+MODERATORS = frozenset({"admin", "controller"})
+MAX_TEXT = 500
+MAX_WORDS = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingComment:
+    viewer_id: str
+    text: str
+    event_id: str | None = None
+    ts: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeResult:
+    accepted: int
+    duplicates: int
+    comments: list[Comment]
+
+
+# ----------------------------------------------------------------------- moderation
+
+
+# A stream's moderator is rebuilt only when its word list changes (an automaton for a
+# few hundred words takes a millisecond or two; a comment batch must not pay it).
+_moderators: dict[int, tuple[tuple[str, ...], Moderator]] = {}
+
+
+async def stream_words(session: AsyncSession, stream_id: int) -> tuple[str, ...]:
+    rows = await session.scalars(
+        select(BlockedWord.word).where(
+            or_(BlockedWord.stream_id == stream_id, BlockedWord.stream_id.is_(None))
+        )
+    )
+    return tuple(sorted(set(rows.all())))
+
+
+async def stream_moderator(session: AsyncSession, stream_id: int) -> Moderator:
+    words = await stream_words(session, stream_id)
+    cached = _moderators.get(stream_id)
+    if cached is not None and cached[0] == words:
+        return cached[1]
+    moderator = Moderator(words)
+    if len(_moderators) > 1000:  # bounded: old streams fall out
+        _moderators.clear()
+    _moderators[stream_id] = (words, moderator)
+    return moderator
+
+
+async def list_words(session: AsyncSession, stream_id: int) -> list[BlockedWord]:
+    rows = await session.scalars(
+        select(BlockedWord)
+        .where(or_(BlockedWord.stream_id == stream_id, BlockedWord.stream_id.is_(None)))
+        .order_by(BlockedWord.id)
+    )
+    return list(rows.all())
+
+
+async def add_words(
+    session: AsyncSession, stream_id: int | None, words: Iterable[str], user: User
+) -> list[BlockedWord]:
+    """Add blocked words to a stream (or globally with `stream_id` None); existing ones
+    are kept, so adding twice is harmless."""
+    wanted = {w.strip() for w in words if w.strip()}
+    if not wanted:
+        raise Unprocessable("no words given", code="no_words")
+    scope = (
+        BlockedWord.stream_id.is_(None) if stream_id is None else BlockedWord.stream_id == stream_id
+    )
+    if len(wanted) > MAX_WORDS:
+        raise Unprocessable(f"at most {MAX_WORDS} words at once", code="too_many_words")
+    existing = set(
+        (
+            await session.scalars(
+                select(BlockedWord.word).where(scope, BlockedWord.word.in_(wanted))
+            )
+        ).all()
+    )
+    added = [
+        BlockedWord(stream_id=stream_id, word=w, created_by=user.id)
+        for w in sorted(wanted - existing)
+    ]
+    session.add_all(added)
+    await session.flush()
+    return added
+
+
+async def remove_word(session: AsyncSession, stream_id: int, word_id: int) -> None:
+    row = await session.get(BlockedWord, word_id)
+    if row is None or row.stream_id != stream_id:
+        raise NotFound(f"blocked word {word_id} not found on this stream", code="word_not_found")
+    await session.delete(row)
+    await session.flush()
+
+
+async def mute_viewer(
+    session: AsyncSession, stream: Stream, viewer_id: str, minutes: int, reason: str, user: User
+) -> ViewerMute:
+    until = utcnow() + timedelta(minutes=minutes)
+    mute = ViewerMute(
+        stream_id=stream.id, viewer_id=viewer_id, until=until, reason=reason, created_by=user.id
+    )
+    session.add(mute)
+    await session.flush()
+    queue_event(
+        session,
+        stream.id,
+        "viewer.muted",
+        {"viewer_id": viewer_id, "until": until.isoformat(), "reason": reason},
+        roles=MODERATORS | {"service"},
+    )
+    return mute
+
+
+async def unmute_viewer(session: AsyncSession, stream: Stream, viewer_id: str) -> int:
+    now = utcnow()
+    result = await session.execute(
+        update(ViewerMute)
+        .where(
+            ViewerMute.stream_id == stream.id,
+            ViewerMute.viewer_id == viewer_id,
+            ViewerMute.until > now,
+        )
+        .values(until=now)
+        .execution_options(synchronize_session=False)
+    )
+    ended: int = getattr(result, "rowcount", 0) or 0
+    return ended
+
+
+async def muted_viewers(
+    session: AsyncSession, stream_id: int, viewer_ids: Iterable[str]
+) -> set[str]:
+    ids = set(viewer_ids)
+    if not ids:
+        return set()
+    rows = await session.scalars(
+        select(ViewerMute.viewer_id).where(
+            ViewerMute.stream_id == stream_id,
+            ViewerMute.viewer_id.in_(ids),
+            ViewerMute.until > utcnow(),
+        )
+    )
+    return set(rows.all())
+
+
+async def get_comment(session: AsyncSession, stream_id: int, comment_id: int) -> Comment:
+    comment = await session.get(Comment, comment_id)
+    if comment is None or comment.stream_id != stream_id:
+        raise NotFound(f"comment {comment_id} not found on this stream", code="comment_not_found")
+    return comment
+
+
+async def hide_comment(
+    session: AsyncSession, stream_id: int, comment_id: int, hidden: bool = True
+) -> Comment:
+    comment = await get_comment(session, stream_id, comment_id)
+    if comment.hidden != hidden:
+        comment.hidden = hidden
+        await session.flush()
+        queue_event(
+            session,
+            stream_id,
+            "comment.hidden" if hidden else "comment.shown",
+            {"id": comment.id},
+            roles=PUBLIC,
+        )
+    return comment
+
+
+def pin_payload(pin: WatchPin | None) -> dict[str, Any] | None:
+    if pin is None:
+        return None
+    return {
+        "id": pin.id,
+        "kind": pin.kind,
+        "text": pin.text,
+        "comment_id": pin.comment_id,
+        "item_id": pin.item_id,
+        "pinned_at": pin.pinned_at.isoformat(),
+    }
+
+
+async def current_pin(session: AsyncSession, stream_id: int) -> WatchPin | None:
+    pin: WatchPin | None = await session.scalar(
+        select(WatchPin)
+        .where(WatchPin.stream_id == stream_id, WatchPin.unpinned_at.is_(None))
+        .order_by(WatchPin.id.desc())
+        .limit(1)
+    )
+    return pin
+
+
+async def set_pin(
+    session: AsyncSession,
+    stream_id: int,
+    *,
+    kind: str,
+    text: str,
+    user: User,
+    comment_id: int | None = None,
+    item_id: int | None = None,
+) -> WatchPin:
+    """Pin something on the watch page; the previous pin comes down (one at a time)."""
+    now = utcnow()
+    await session.execute(
+        update(WatchPin)
+        .where(WatchPin.stream_id == stream_id, WatchPin.unpinned_at.is_(None))
+        .values(unpinned_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    pin = WatchPin(
+        stream_id=stream_id,
+        kind=kind,
+        text=text,
+        comment_id=comment_id,
+        item_id=item_id,
+        pinned_by=user.id,
+        pinned_at=now,
+    )
+    session.add(pin)
+    await session.flush()
+    queue_event(session, stream_id, "pin.changed", {"pin": pin_payload(pin)}, roles=PUBLIC)
+    return pin
+
+
+async def pin_comment(
+    session: AsyncSession, stream_id: int, comment_id: int, user: User
+) -> WatchPin:
+    comment = await get_comment(session, stream_id, comment_id)
+    if comment.blocked or comment.hidden:
+        raise Conflict("a blocked or hidden comment cannot be pinned", code="comment_not_visible")
+    return await set_pin(
+        session, stream_id, kind="comment", text=comment.text, user=user, comment_id=comment.id
+    )
+
+
+async def unpin(session: AsyncSession, stream_id: int) -> None:
+    result = await session.execute(
+        update(WatchPin)
+        .where(WatchPin.stream_id == stream_id, WatchPin.unpinned_at.is_(None))
+        .values(unpinned_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(result, "rowcount", 0):
+        queue_event(session, stream_id, "pin.changed", {"pin": None}, roles=PUBLIC)
+
+
+# --------------------------------------------------------------------------- intake
+
+
+def comment_payload(c: Comment) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "viewer_id": c.viewer_id,
+        "text": c.text,
+        "kind": c.kind,
+        "topic": c.topic,
+        "sentiment": c.sentiment,
+        "blocked": c.blocked,
+        "block_reason": c.block_reason,
+        "hidden": c.hidden,
+        "item_id": c.item_id,
+        "created_at": c.created_at.isoformat(),
+    }
+
+
+async def _existing_event_ids(
+    session: AsyncSession, stream_id: int, event_ids: Sequence[str]
+) -> set[str]:
+    if not event_ids:
+        return set()
+    rows = await session.scalars(
+        select(Comment.event_id).where(
+            Comment.stream_id == stream_id, Comment.event_id.in_(event_ids)
+        )
+    )
+    return {r for r in rows.all() if r is not None}
+
+
+async def intake_comments(
+    session: AsyncSession,
+    stream_id: int,
+    incoming: Sequence[IncomingComment],
+    source: str,
+) -> IntakeResult:
+    """Classify, store and announce comments; feed questions/complaints to the queue.
+
+    A comment whose `event_id` was taken in before (this batch or an earlier one) is a
+    duplicate and ignored. Runs in the caller's transaction (flush only).
+    """
+    from app.services import queue as queue_service
+
+    seen: set[str] = set()
+    fresh: list[IncomingComment] = []
+    existing = await _existing_event_ids(
+        session, stream_id, [c.event_id for c in incoming if c.event_id]
+    )
+    for c in incoming:
+        if c.event_id is not None:
+            if c.event_id in seen or c.event_id in existing:
+                continue
+            seen.add(c.event_id)
+        fresh.append(c)
+    if not fresh:
+        return IntakeResult(0, len(incoming), [])
+
+    moderator = await stream_moderator(session, stream_id)
+    muted = await muted_viewers(session, stream_id, (c.viewer_id for c in fresh))
+    now = utcnow()
+    rows: list[Comment] = []
+    for c in fresh:
+        text = c.text[:MAX_TEXT]
+        result = classify(text, moderator)
+        blocked, reason = result.blocked, result.reason
+        if c.viewer_id in muted:
+            blocked, reason = True, "muted"
+        rows.append(
+            Comment(
+                stream_id=stream_id,
+                viewer_id=c.viewer_id,
+                text=text,
+                source=source,
+                event_id=c.event_id,
+                kind=result.kind,
+                topic=result.topic,
+                sentiment=result.sentiment,
+                blocked=blocked,
+                block_reason=reason,
+                hidden=False,
+                created_at=c.ts or now,
+            )
+        )
+    try:
+        async with session.begin_nested():
+            session.add_all(rows)
+            await session.flush()
+    except IntegrityError:
+        # A concurrent batch took in the same event ids between our check and insert:
+        # keep only the comments that are still new.
+        existing = await _existing_event_ids(
+            session, stream_id, [r.event_id for r in rows if r.event_id]
+        )
+        rows = [
+            Comment(**{k: getattr(r, k) for k in _COPY_FIELDS})
+            for r in rows
+            if r.event_id is None or r.event_id not in existing
+        ]
+        session.add_all(rows)
+        await session.flush()
+
+    await queue_service.feed(session, stream_id, rows)
+    public = [comment_payload(r) for r in rows if not r.blocked]
+    blocked_rows = [comment_payload(r) for r in rows if r.blocked]
+    if public:
+        queue_event(session, stream_id, "comment.new", {"comments": public}, roles=PUBLIC)
+    if blocked_rows:
+        queue_event(session, stream_id, "comment.new", {"comments": blocked_rows}, roles=MODERATORS)
+    return IntakeResult(len(rows), len(incoming) - len(rows), rows)
+
+
+_COPY_FIELDS = (
+    "stream_id",
+    "viewer_id",
+    "text",
+    "source",
+    "event_id",
+    "kind",
+    "topic",
+    "sentiment",
+    "blocked",
+    "block_reason",
+    "hidden",
+    "created_at",
+)
+
+
+async def list_comments(
+    session: AsyncSession,
+    stream_id: int,
+    *,
+    include_blocked: bool,
+    after_id: int | None = None,
+    limit: int = 100,
+    kinds: Sequence[str] | None = None,
+) -> list[Comment]:
+    """Newest first. Blocked and hidden comments only for moderators."""
+    query = select(Comment).where(Comment.stream_id == stream_id)
+    if not include_blocked:
+        query = query.where(Comment.blocked.is_(False), Comment.hidden.is_(False))
+    if after_id is not None:
+        query = query.where(Comment.id > after_id)
+    if kinds:
+        query = query.where(Comment.kind.in_(kinds))
+    rows = await session.scalars(query.order_by(Comment.id.desc()).limit(limit))
+    return list(rows.all())
