@@ -1,7 +1,7 @@
 """comments moderation and service queue
 
 Revision ID: 0400
-Revises: 0600
+Revises: 0300
 Create Date: 2026-11-24 02:45:44.592995
 """
 
@@ -13,7 +13,7 @@ import app.db
 from alembic import op
 
 revision: str = "0400"
-down_revision: str | Sequence[str] | None = "0600"
+down_revision: str | Sequence[str] | None = "0300"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
