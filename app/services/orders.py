@@ -189,7 +189,7 @@ async def _place_with_redis(
 
     after_rollback(session, _give_back)
     try:
-        order = await _book(session, settings, stream_id, viewer_id, data, key, buyer, take, rs)
+        order = await _book_after_redis(session, stream_id, viewer_id, data, key, buyer, take, rs)
     except IntegrityError:
         # The key already names an order that this Redis did not know about (e.g. Redis
         # lost its data): undo ours, give the units back, answer with that order.
@@ -281,7 +281,7 @@ async def _place_in_db(
     if flash is not None and flash.quantity - flash.sold < data.quantity:
         raise sold_out()
     try:
-        order = await _book(session, settings, stream_id, viewer_id, data, key, buyer, None, None)
+        order = await _book(session, settings, stream_id, viewer_id, data, key, buyer)
     except _Replay as twin:
         await rollback_now(session)
         _check_same(twin.order, viewer_id, data)
@@ -296,67 +296,76 @@ async def _place_in_db(
     return Placed(order, replayed=False)
 
 
-async def _book(
+async def _book_after_redis(
     session: AsyncSession,
-    settings: Settings,
     stream_id: int,
     viewer_id: str,
     data: OrderCreate,
     key: str,
     buyer: Buyer,
-    take: Take | None,
-    rs: RedisStock | None,
+    take: Take,
+    rs: RedisStock,
 ) -> Order:
-    """Write the order. With `take` (Redis decided) the database re-checks stock; without
-    it, this is where idempotency, the flash sale and the per-viewer limit are decided."""
-    product_id, qty = data.product_id, data.quantity
-    row = await _take_lineup_units(session, stream_id, product_id, qty)
-    if row is None:
-        if rs is not None:  # the mirror disagreed with the database: rebuild it next time
-
-            async def _drop() -> None:
-                await rs.drop(stream_id, product_id)
-
-            after_rollback(session, _drop)
-        raise await _refusal(session, stream_id, product_id)
-    unit_price: Decimal = row.live_price
-    flash: FlashSale | None = None
-    flash_id: int | None
-    if take is None:
-        twin = await _order_by_key(session, stream_id, key)  # now under the row lock
-        if twin is not None:
-            raise _Replay(twin)
-        flash = await flash_sales.running_for(session, stream_id, product_id)
-        if data.flash_sale_id is not None and (flash is None or flash.id != data.flash_sale_id):
-            raise sold_out("this flash sale is over")
-        flash_id = flash.id if flash else None
+    """Write an order whose units Redis has taken. The database checks the stock again,
+    with the two contended rows (lineup item, flash sale) updated last, so each order
+    holds their locks only for those updates and its commit."""
+    product_id, qty, flash_id = data.product_id, data.quantity, take.flash_id
+    if flash_id is not None:
+        unit_price = await session.scalar(select(FlashSale.price).where(FlashSale.id == flash_id))
     else:
-        flash_id = take.flash_id
-    flash_row: Row[Decimal, int, int, int] | None = None
+        unit_price = await session.scalar(
+            select(LineupItem.live_price).where(
+                LineupItem.stream_id == stream_id, LineupItem.product_id == product_id
+            )
+        )
+    if unit_price is None:
+        raise not_listed(product_id)
+    order = await _insert_order(
+        session, stream_id, viewer_id, data, key, buyer, unit_price, flash_id
+    )
+    await record(session, "order_created", order)
+
+    async def _drop() -> None:  # the mirror disagreed with the database: rebuild it
+        await rs.drop(stream_id, product_id)
+
+    flash_row = None
     if flash_id is not None:
         flash_row = await flash_sales.take_units(session, flash_id, qty)
         if flash_row is None:
+            after_rollback(session, _drop)
             raise sold_out()
-        unit_price = flash_row.price
-    if take is None:
-        limit = flash_row.per_user_limit if flash_row else settings.order_units_per_viewer
-        if (
-            limit
-            and await _units_held(session, stream_id, product_id, viewer_id, flash_id) + qty > limit
-        ):
-            raise limit_exceeded(limit)
-    subtotal = unit_price * qty
+    row = await _take_lineup_units(session, stream_id, product_id, qty)
+    if row is None:
+        after_rollback(session, _drop)
+        raise await _refusal(session, stream_id, product_id)
+    if flash_row is not None and flash_id is not None and flash_row.sold >= flash_row.quantity:
+        await flash_sales.end_sale(session, flash_id, "sold_out")
+    _stock_changed(session, stream_id, product_id, row.allotted_stock, row.sold_units)
+    return order
+
+
+async def _insert_order(
+    session: AsyncSession,
+    stream_id: int,
+    viewer_id: str,
+    data: OrderCreate,
+    key: str,
+    buyer: Buyer,
+    unit_price: Decimal,
+    flash_id: int | None,
+) -> Order:
+    subtotal = unit_price * data.quantity
     claim_id: int | None = None
     discount = Decimal("0.00")
     if data.coupon_id is not None:
         claim_id, discount = await coupons_service.prepare_redemption(
-            session, stream_id, data.coupon_id, viewer_id, product_id, subtotal
+            session, stream_id, data.coupon_id, viewer_id, data.product_id, subtotal
         )
     order = Order(
         stream_id=stream_id,
-        product_id=product_id,
+        product_id=data.product_id,
         viewer_id=viewer_id,
-        quantity=qty,
+        quantity=data.quantity,
         unit_price=unit_price,
         discount=discount,
         amount=subtotal - discount,
@@ -372,6 +381,46 @@ async def _book(
     await session.flush()
     if claim_id is not None:
         await coupons_service.mark_used(session, claim_id, order.id)
+    return order
+
+
+async def _book(
+    session: AsyncSession,
+    settings: Settings,
+    stream_id: int,
+    viewer_id: str,
+    data: OrderCreate,
+    key: str,
+    buyer: Buyer,
+) -> Order:
+    """Write an order without Redis: the conditional UPDATE takes the units and the row
+    lock first; idempotency, the flash sale and the per-viewer limit are decided under
+    that lock."""
+    product_id, qty = data.product_id, data.quantity
+    row = await _take_lineup_units(session, stream_id, product_id, qty)
+    if row is None:
+        raise await _refusal(session, stream_id, product_id)
+    twin = await _order_by_key(session, stream_id, key)  # now under the row lock
+    if twin is not None:
+        raise _Replay(twin)
+    flash = await flash_sales.running_for(session, stream_id, product_id)
+    if data.flash_sale_id is not None and (flash is None or flash.id != data.flash_sale_id):
+        raise sold_out("this flash sale is over")
+    flash_id = flash.id if flash else None
+    unit_price: Decimal = row.live_price
+    flash_row: Row[Decimal, int, int, int] | None = None
+    if flash_id is not None:
+        flash_row = await flash_sales.take_units(session, flash_id, qty)
+        if flash_row is None:
+            raise sold_out()
+        unit_price = flash_row.price
+    limit = flash_row.per_user_limit if flash_row else settings.order_units_per_viewer
+    held = await _units_held(session, stream_id, product_id, viewer_id, flash_id)
+    if limit and held + qty > limit:
+        raise limit_exceeded(limit)
+    order = await _insert_order(
+        session, stream_id, viewer_id, data, key, buyer, unit_price, flash_id
+    )
     if flash_row is not None and flash_id is not None and flash_row.sold >= flash_row.quantity:
         await flash_sales.end_sale(session, flash_id, "sold_out")
     _stock_changed(session, stream_id, product_id, row.allotted_stock, row.sold_units)
@@ -497,6 +546,8 @@ async def _relist_if_listed(
 def _stock_changed(
     session: AsyncSession, stream_id: int, product_id: int, allotted: int, sold: int
 ) -> None:
+    if _record_events is not None:
+        return  # the live path announces stock.changed once it has counted the order
     queue_event(
         session,
         stream_id,
@@ -511,9 +562,46 @@ def _stock_changed(
 
 
 async def record(session: AsyncSession, kind: str, order: Order) -> None:
-    """Feed an order transition to the live counters (orders, paid_orders, units_sold,
-    gmv, stock_left). Wired to the live path's counters once they exist."""
-    return None
+    """Feed an order transition to the live path (durable event log + live counters:
+    orders, paid_orders, units_sold, gmv, stock_left), in this transaction; counted once
+    it commits. The event id names the order, so a connector reporting the same order
+    (e.g. `order_paid` with event_id `order:<id>:paid`) is not counted twice."""
+    if _record_events is None or _EventIn is None:
+        return
+    live = session.info.get(LIVE_KEY)
+    if live is None:
+        return
+    suffix = kind.removeprefix("order_")
+    events = [
+        _EventIn(
+            kind,
+            order.viewer_id,
+            event_id=f"order:{order.id}:{suffix}",
+            product_id=order.product_id,
+            quantity=order.quantity,
+            amount=order.amount,
+        )
+    ]
+    if kind == "order_refunded":
+        # A refund puts the units back on sale too: the counters' stock held drops.
+        events.append(
+            _EventIn(
+                "order_cancelled",
+                order.viewer_id,
+                event_id=f"order:{order.id}:cancelled",
+                product_id=order.product_id,
+                quantity=order.quantity,
+            )
+        )
+    await _record_events(live, session, order.stream_id, events)
+
+
+try:  # the live path (issue 4): present once it is merged
+    from app.schemas.events import EventIn as _EventIn  # type: ignore[import-not-found,unused-ignore]
+    from app.services.ingest import record_events as _record_events  # type: ignore[import-not-found,unused-ignore]
+except ImportError:  # pragma: no cover - depends on what is installed
+    _EventIn = None
+    _record_events = None
 
 
 # ----------------------------------------------------------------------------- reading
