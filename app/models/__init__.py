@@ -1,7 +1,18 @@
 """All ORM models, imported here so Alembic and the app see the whole metadata."""
 
 from app.db import Base
-from app.models.aftersales import Survey, SurveyResponse
+from app.models.aftersales import (
+    Complaint,
+    ComplaintCategory,
+    ComplaintStatus,
+    ReturnKind,
+    ReturnRequest,
+    ReturnStatus,
+    Shipment,
+    ShipmentStatus,
+    Survey,
+    SurveyResponse,
+)
 from app.models.alerts import Alert, AlertLevel, AlertThresholds
 from app.models.checklist import ChecklistItem, ChecklistKind, CheckStatus
 from app.models.comments import BlockedWord, Comment, ViewerMute, WatchPin
@@ -64,6 +75,9 @@ __all__ = [
     "ChecklistItem",
     "ChecklistKind",
     "Comment",
+    "Complaint",
+    "ComplaintCategory",
+    "ComplaintStatus",
     "ContingencyPlan",
     "ControlAction",
     "Coupon",
@@ -100,6 +114,9 @@ __all__ = [
     "QueueItem",
     "QuickReply",
     "Reservation",
+    "ReturnKind",
+    "ReturnRequest",
+    "ReturnStatus",
     "ReviewAction",
     "ReviewFinding",
     "Role",
@@ -108,6 +125,8 @@ __all__ = [
     "SegmentCursor",
     "SegmentKind",
     "SelectionWeight",
+    "Shipment",
+    "ShipmentStatus",
     "Stream",
     "StreamStatus",
     "Survey",

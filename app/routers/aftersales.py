@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query, Response
 
 from app.deps import CurrentUser, SessionDep, stream_access
-from app.models import Role, Stream
+from app.models import Complaint, ComplaintStatus, Role, Stream
+from app.schemas.aftersales import (
+    ComplaintIn,
+    ComplaintOut,
+    ComplaintPatch,
+    ReturnIn,
+    ReturnOut,
+    ReturnPatch,
+    ShipmentIn,
+    ShipmentOut,
+)
 from app.schemas.review import (
     SurveyIn,
     SurveyOut,
@@ -16,6 +26,7 @@ from app.schemas.review import (
     SurveyResultsOut,
 )
 from app.services import aftersales as aftersales_service
+from app.services import exports
 
 router = APIRouter(prefix="/api/v1/streams", tags=["after-sales"])
 
@@ -83,3 +94,176 @@ async def list_responses(survey_id: int, stream: AfterSalesStream, session: Sess
 )
 async def survey_results(survey_id: int, stream: AfterSalesStream, session: SessionDep) -> object:
     return await aftersales_service.survey_results(session, stream.id, survey_id)
+
+
+# ----------------------------------------------------------------------------- shipments
+
+
+@router.put(
+    "/{stream_id}/orders/{order_id}/shipment",
+    response_model=ShipmentOut,
+    summary="Set an order's shipment: carrier and tracking number (发货)",
+    description=(
+        "Creates or updates the order's one shipment. Only a paid order ships (409 "
+        "`order_not_paid`); an order of another stream is 404." + _ROLES
+    ),
+)
+async def set_shipment(
+    order_id: int,
+    body: ShipmentIn,
+    stream: AfterSalesStream,
+    session: SessionDep,
+    user: CurrentUser,
+) -> object:
+    return await aftersales_service.set_shipment(session, stream, order_id, body, user)
+
+
+@router.get(
+    "/{stream_id}/orders/{order_id}/shipment",
+    response_model=ShipmentOut,
+    summary="An order's shipment and tracking number",
+    description="404 `no_shipment` before it is set." + _ROLES,
+)
+async def get_shipment(order_id: int, stream: AfterSalesStream, session: SessionDep) -> object:
+    return await aftersales_service.get_shipment(session, stream.id, order_id)
+
+
+@router.get(
+    "/{stream_id}/shipments",
+    response_model=list[ShipmentOut],
+    summary="The stream's shipments",
+    description=_ROLES,
+)
+async def list_shipments(stream: AfterSalesStream, session: SessionDep) -> object:
+    return await aftersales_service.list_shipments(session, stream.id)
+
+
+# ----------------------------------------------------------------------------- returns
+
+
+@router.post(
+    "/{stream_id}/orders/{order_id}/returns",
+    response_model=ReturnOut,
+    status_code=201,
+    summary="Open a return or exchange request for an order (退换货)",
+    description=(
+        "Only for a paid order (409 `order_not_paid`); one open request per order (409 "
+        "`request_open`)." + _ROLES
+    ),
+)
+async def request_return(
+    order_id: int,
+    body: ReturnIn,
+    stream: AfterSalesStream,
+    session: SessionDep,
+    user: CurrentUser,
+) -> object:
+    return await aftersales_service.request_return(session, stream, order_id, body, user)
+
+
+@router.patch(
+    "/{stream_id}/returns/{request_id}",
+    response_model=ReturnOut,
+    summary="Move a return/exchange request on (approved, rejected, received, completed)",
+    description=(
+        "requested → approved | rejected; approved → received | completed; received → "
+        "completed. Anything else is 409 `bad_transition` with the allowed moves." + _ROLES
+    ),
+)
+async def decide_return(
+    request_id: int,
+    body: ReturnPatch,
+    stream: AfterSalesStream,
+    session: SessionDep,
+    user: CurrentUser,
+) -> object:
+    return await aftersales_service.decide_return(session, stream, request_id, body, user)
+
+
+@router.get(
+    "/{stream_id}/returns",
+    response_model=list[ReturnOut],
+    summary="The stream's return and exchange requests",
+    description=_ROLES,
+)
+async def list_returns(stream: AfterSalesStream, session: SessionDep) -> object:
+    return await aftersales_service.list_returns(session, stream.id)
+
+
+# ----------------------------------------------------------------------------- complaints
+
+
+def _complaint_out(c: Complaint) -> ComplaintOut:
+    out = ComplaintOut.model_validate(c)
+    out.overdue = aftersales_service.complaint_overdue(c)
+    return out
+
+
+@router.post(
+    "/{stream_id}/complaints",
+    response_model=ComplaintOut,
+    status_code=201,
+    summary="Take in a complaint (quality / logistics / service) with a deadline",
+    description="The deadline defaults to 48 hours from now." + _ROLES,
+)
+async def add_complaint(
+    body: ComplaintIn, stream: AfterSalesStream, session: SessionDep, user: CurrentUser
+) -> ComplaintOut:
+    return _complaint_out(await aftersales_service.add_complaint(session, stream, body, user))
+
+
+@router.patch(
+    "/{stream_id}/complaints/{complaint_id}",
+    response_model=ComplaintOut,
+    summary="Work on a complaint: status, resolution (the feedback given), deadline",
+    description="`resolved` needs a resolution (422)." + _ROLES,
+)
+async def update_complaint(
+    complaint_id: int,
+    body: ComplaintPatch,
+    stream: AfterSalesStream,
+    session: SessionDep,
+    user: CurrentUser,
+) -> ComplaintOut:
+    c = await aftersales_service.update_complaint(session, stream, complaint_id, body, user)
+    return _complaint_out(c)
+
+
+@router.get(
+    "/{stream_id}/complaints",
+    response_model=list[ComplaintOut],
+    summary="The stream's complaints, earliest deadline first, with `overdue`",
+    description=_ROLES,
+)
+async def list_complaints(
+    stream: AfterSalesStream, session: SessionDep, status: ComplaintStatus | None = None
+) -> list[ComplaintOut]:
+    rows = await aftersales_service.list_complaints(session, stream.id, status)
+    return [_complaint_out(c) for c in rows]
+
+
+# ----------------------------------------------------------------------------- export
+
+
+@router.get(
+    "/{stream_id}/exports/orders",
+    summary="Download the order list as CSV or XLSX (with shipment and return status)",
+    description="One row per order of the stream." + _ROLES,
+    response_class=Response,
+    responses={200: {"content": {v: {} for v in exports.FORMATS.values()}}},
+)
+async def export_orders(
+    stream: AfterSalesStream,
+    session: SessionDep,
+    format: Annotated[str, Query(pattern="^(csv|xlsx)$")] = "csv",
+) -> Response:
+    rows = await aftersales_service.order_rows(session, stream.id)
+    columns = list(aftersales_service.ORDER_COLUMNS)
+    body = exports.render(
+        format, [("Orders", columns, [[exports.cell(v) for v in r] for r in rows])]
+    )
+    return Response(
+        content=body,
+        media_type=exports.FORMATS[format],
+        headers={"Content-Disposition": f'attachment; filename="orders-{stream.id}.{format}"'},
+    )

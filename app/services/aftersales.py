@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import utcnow
 from app.errors import Conflict, NotFound, Unprocessable
-from app.models import Stream, User
-from app.models.aftersales import Survey, SurveyResponse
+from app.models import Order, OrderStatus, Product, Stream, User
+from app.models.aftersales import (
+    RETURN_TRANSITIONS,
+    Complaint,
+    ComplaintStatus,
+    ReturnRequest,
+    ReturnStatus,
+    Shipment,
+    ShipmentStatus,
+    Survey,
+    SurveyResponse,
+)
+from app.schemas.aftersales import ComplaintIn, ComplaintPatch, ReturnIn, ReturnPatch, ShipmentIn
+from app.schemas.common import format_money
 from app.schemas.review import QuestionResult, SurveyIn, SurveyResponseIn, SurveyResultsOut
 
 
@@ -155,3 +169,242 @@ async def survey_results(session: AsyncSession, stream_id: int, survey_id: int) 
         average_score=mean2(all_scores),
         questions=results,
     )
+
+
+# ----------------------------------------------------------------------------- orders
+
+COMPLAINT_DEFAULT_HOURS = 48
+
+
+async def get_order(session: AsyncSession, stream_id: int, order_id: int) -> Order:
+    order = await session.get(Order, order_id)
+    if order is None or order.stream_id != stream_id:
+        raise NotFound(f"order {order_id} not found in this stream", code="order_not_found")
+    return order
+
+
+async def set_shipment(
+    session: AsyncSession, stream: Stream, order_id: int, data: ShipmentIn, user: User
+) -> Shipment:
+    order = await get_order(session, stream.id, order_id)
+    if order.status != OrderStatus.paid:
+        raise Conflict(
+            f"only a paid order ships (this one is {order.status})", code="order_not_paid"
+        )
+    shipment = await session.scalar(select(Shipment).where(Shipment.order_id == order.id))
+    now = utcnow()
+    if shipment is None:
+        shipment = Shipment(stream_id=stream.id, order_id=order.id, created_at=now)
+        session.add(shipment)
+    shipment.carrier = data.carrier
+    shipment.tracking_number = data.tracking_number
+    shipment.status = data.status
+    shipment.updated_by = user.id
+    shipment.updated_at = now
+    if data.status in (ShipmentStatus.shipped, ShipmentStatus.delivered):
+        shipment.shipped_at = shipment.shipped_at or now
+    if data.status == ShipmentStatus.delivered:
+        shipment.delivered_at = shipment.delivered_at or now
+    await session.flush()
+    return shipment
+
+
+async def get_shipment(session: AsyncSession, stream_id: int, order_id: int) -> Shipment:
+    await get_order(session, stream_id, order_id)
+    shipment = await session.scalar(select(Shipment).where(Shipment.order_id == order_id))
+    if shipment is None:
+        raise NotFound(f"order {order_id} has no shipment yet", code="no_shipment")
+    return shipment
+
+
+async def list_shipments(session: AsyncSession, stream_id: int) -> list[Shipment]:
+    rows = await session.scalars(
+        select(Shipment).where(Shipment.stream_id == stream_id).order_by(Shipment.order_id)
+    )
+    return list(rows)
+
+
+async def request_return(
+    session: AsyncSession, stream: Stream, order_id: int, data: ReturnIn, user: User
+) -> ReturnRequest:
+    order = await get_order(session, stream.id, order_id)
+    if order.status != OrderStatus.paid:
+        raise Conflict(
+            f"only a paid order can be returned or exchanged (this one is {order.status})",
+            code="order_not_paid",
+        )
+    open_one = await session.scalar(
+        select(ReturnRequest.id).where(
+            ReturnRequest.order_id == order.id,
+            ReturnRequest.status.in_(
+                (ReturnStatus.requested, ReturnStatus.approved, ReturnStatus.received)
+            ),
+        )
+    )
+    if open_one is not None:
+        raise Conflict(
+            f"order {order.id} already has an open request ({open_one})", code="request_open"
+        )
+    now = utcnow()
+    req = ReturnRequest(
+        stream_id=stream.id,
+        order_id=order.id,
+        kind=data.kind,
+        reason=data.reason,
+        created_by=user.id,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(req)
+    await session.flush()
+    return req
+
+
+async def decide_return(
+    session: AsyncSession, stream: Stream, request_id: int, data: ReturnPatch, user: User
+) -> ReturnRequest:
+    req = await session.get(ReturnRequest, request_id, with_for_update=True)
+    if req is None or req.stream_id != stream.id:
+        raise NotFound(f"request {request_id} not found", code="request_not_found")
+    if data.status not in RETURN_TRANSITIONS[req.status]:
+        raise Conflict(
+            f"a {req.status} request cannot become {data.status}",
+            code="bad_transition",
+            allowed=sorted(RETURN_TRANSITIONS[req.status]),
+        )
+    req.status = data.status
+    if data.note:
+        req.note = data.note
+    req.decided_by = user.id
+    req.updated_at = utcnow()
+    await session.flush()
+    return req
+
+
+async def list_returns(session: AsyncSession, stream_id: int) -> list[ReturnRequest]:
+    rows = await session.scalars(
+        select(ReturnRequest).where(ReturnRequest.stream_id == stream_id).order_by(ReturnRequest.id)
+    )
+    return list(rows)
+
+
+def complaint_overdue(c: Complaint, now: datetime | None = None) -> bool:
+    return c.status != ComplaintStatus.resolved and c.deadline < (now or utcnow())
+
+
+async def add_complaint(
+    session: AsyncSession, stream: Stream, data: ComplaintIn, user: User
+) -> Complaint:
+    if data.order_id is not None:
+        await get_order(session, stream.id, data.order_id)
+    now = utcnow()
+    complaint = Complaint(
+        stream_id=stream.id,
+        order_id=data.order_id,
+        viewer_id=data.viewer_id,
+        category=data.category,
+        description=data.description,
+        deadline=data.deadline or now + timedelta(hours=COMPLAINT_DEFAULT_HOURS),
+        handled_by=user.id,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(complaint)
+    await session.flush()
+    return complaint
+
+
+async def update_complaint(
+    session: AsyncSession, stream: Stream, complaint_id: int, data: ComplaintPatch, user: User
+) -> Complaint:
+    c = await session.get(Complaint, complaint_id, with_for_update=True)
+    if c is None or c.stream_id != stream.id:
+        raise NotFound(f"complaint {complaint_id} not found", code="complaint_not_found")
+    fields = data.model_fields_set
+    if "resolution" in fields and data.resolution is not None:
+        c.resolution = data.resolution
+    if "deadline" in fields and data.deadline is not None:
+        c.deadline = data.deadline
+    if "status" in fields and data.status is not None:
+        if data.status == ComplaintStatus.resolved and not c.resolution.strip():
+            raise Unprocessable(
+                "a resolved complaint needs a resolution", code="resolution_required"
+            )
+        c.resolved_at = utcnow() if data.status == ComplaintStatus.resolved else None
+        c.status = data.status
+    c.handled_by = user.id
+    c.updated_at = utcnow()
+    await session.flush()
+    return c
+
+
+async def list_complaints(
+    session: AsyncSession, stream_id: int, status: ComplaintStatus | None = None
+) -> list[Complaint]:
+    query = select(Complaint).where(Complaint.stream_id == stream_id)
+    if status is not None:
+        query = query.where(Complaint.status == status)
+    rows = await session.scalars(query.order_by(Complaint.deadline, Complaint.id))
+    return list(rows)
+
+
+ORDER_COLUMNS = (
+    "order_id",
+    "created_at",
+    "paid_at",
+    "status",
+    "viewer_id",
+    "product_id",
+    "sku",
+    "product_name",
+    "quantity",
+    "unit_price",
+    "discount",
+    "amount",
+    "carrier",
+    "tracking_number",
+    "shipment_status",
+    "return_status",
+)
+
+
+async def order_rows(session: AsyncSession, stream_id: int) -> list[list[Any]]:
+    """The order list with product, shipment and latest return status."""
+    latest_return = (
+        select(ReturnRequest.order_id, func.max(ReturnRequest.id).label("rid"))
+        .where(ReturnRequest.stream_id == stream_id)
+        .group_by(ReturnRequest.order_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(Order, Product.sku, Product.name, Shipment, ReturnRequest.status)
+        .join(Product, Product.id == Order.product_id)
+        .outerjoin(Shipment, Shipment.order_id == Order.id)
+        .outerjoin(latest_return, latest_return.c.order_id == Order.id)
+        .outerjoin(ReturnRequest, ReturnRequest.id == latest_return.c.rid)
+        .where(Order.stream_id == stream_id)
+        .order_by(Order.id)
+    )
+    out: list[list[Any]] = []
+    for order, sku, name, shipment, return_status in rows:
+        out.append(
+            [
+                order.id,
+                order.created_at,
+                order.paid_at,
+                str(order.status),
+                order.viewer_id,
+                order.product_id,
+                sku,
+                name,
+                order.quantity,
+                format_money(order.unit_price),
+                format_money(order.discount),
+                format_money(order.amount),
+                shipment.carrier if shipment else "",
+                shipment.tracking_number if shipment else "",
+                str(shipment.status) if shipment else "",
+                str(return_status) if return_status else "",
+            ]
+        )
+    return out
