@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
@@ -285,10 +285,17 @@ def _segment_now(position: controls_service.SegmentPosition) -> SegmentNowOut:
     )
 
 
+def _guard(body: SegmentMoveIn | None) -> dict[str, Any]:
+    """Guard only when the console said what it showed (an explicit null included)."""
+    if body is None or "expected_current" not in body.model_fields_set:
+        return {}
+    return {"guard": True, "expected_current": body.expected_current}
+
+
 _SEGMENT_NOTE = (
-    ' Pushes `segment.changed`. Optional body `{"expected_current": id}`: refused with 409 '
-    "`segment_moved` if someone else moved the script meanwhile. The stream must be "
-    "scheduled or live." + _ROLE_NOTE
+    ' Pushes `segment.changed`. Optional body `{"expected_current": id or null}` (null: no '
+    "segment yet): refused with 409 `segment_moved` if someone else moved the script "
+    "meanwhile. The stream must be scheduled or live." + _ROLE_NOTE
 )
 
 
@@ -314,9 +321,7 @@ async def next_segment(
     user: CurrentUser,
     body: SegmentMoveIn | None = None,
 ) -> SegmentNowOut:
-    position = await controls_service.move_segment(
-        session, stream, user, step=1, expected_current=body.expected_current if body else None
-    )
+    position = await controls_service.move_segment(session, stream, user, step=1, **_guard(body))
     return _segment_now(position)
 
 
@@ -332,9 +337,7 @@ async def previous_segment(
     user: CurrentUser,
     body: SegmentMoveIn | None = None,
 ) -> SegmentNowOut:
-    position = await controls_service.move_segment(
-        session, stream, user, step=-1, expected_current=body.expected_current if body else None
-    )
+    position = await controls_service.move_segment(session, stream, user, step=-1, **_guard(body))
     return _segment_now(position)
 
 
@@ -356,6 +359,6 @@ async def jump_to_segment(
         stream,
         user,
         segment_id=segment_id,
-        expected_current=body.expected_current if body else None,
+        **_guard(body),
     )
     return _segment_now(position)

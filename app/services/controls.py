@@ -531,18 +531,20 @@ async def move_segment(
     *,
     step: int | None = None,
     segment_id: int | None = None,
+    guard: bool = False,
     expected_current: int | None = None,
 ) -> SegmentPosition:
     """Go to the next (`step=1`) or previous (`step=-1`) segment, or jump to one.
 
-    `expected_current` is the segment the console showed when the user clicked: if
+    With `guard`, `expected_current` is the segment the console showed when the user
+    clicked (None: no segment yet): if
     someone else moved meanwhile, the click is refused (409 `segment_moved`) instead of
     skipping a segment because host and controller both pressed "next".
     """
     require_active(stream)
     cursor = await _locked_cursor(session, stream.id)
     segments = await _segments(session, stream.id)
-    if expected_current is not None and cursor.segment_id != expected_current:
+    if guard and cursor.segment_id != expected_current:
         raise Conflict(
             "the segment was moved meanwhile",
             code="segment_moved",

@@ -101,7 +101,11 @@ async def test_segment_guard_roles_and_bad_input(
     other = await make_stream(client, other_ctl, "别的场")
     foreign = (await add_script(sessionmaker, other))[0]
     url = f"/api/v1/streams/{room.stream_id}/segments"
-    await client.post(f"{url}/next", headers=room.ctl)
+    # an explicit null means "the console shows no segment yet"
+    r = await client.post(f"{url}/next", json={"expected_current": None}, headers=room.ctl)
+    assert r.status_code == 200 and r.json()["current"]["id"] == s1
+    r = await client.post(f"{url}/next", json={"expected_current": None}, headers=room.host)
+    assert r.status_code == 409 and r.json()["code"] == "segment_moved"
     # a console that still shows "no segment" is refused instead of skipping s2
     r = await client.post(f"{url}/next", json={"expected_current": 999}, headers=room.host)
     assert r.status_code == 409 and r.json()["code"] == "segment_moved"
@@ -141,7 +145,8 @@ async def test_racing_next_clicks_move_one_segment(
     )
     # without a guard, racing first clicks never fail with 500 and create one cursor
     assert sorted(r.status_code for r in first) == [200, 200, 200, 409, 409, 409]
-    await committed_client.post(f"{url}/{s1}/jump", headers=admin)
+    r = await committed_client.post(f"{url}/{s1}/jump", headers=admin)
+    assert r.status_code == 200
     results = await asyncio.gather(
         *(
             committed_client.post(f"{url}/next", json={"expected_current": s1}, headers=admin)
