@@ -343,3 +343,45 @@ async def test_concurrent_explains_leave_exactly_one_product_explained(
         assert all(r.status_code == 200 for r in results), [r.text for r in results]
         items = await lineup(maker, sid)
         assert sum(it.explaining for it in items.values()) == 1
+
+
+async def test_orders_follow_listing_and_stock_changes(
+    app: FastAPI, client: httpx.AsyncClient, room: Room
+) -> None:
+    """The order path's Redis copy of the stock moves with the controller's actions."""
+    from tests.orders.helpers import viewer_headers
+
+    p1 = room.product_ids[0]
+    url = f"{base(room)}/orders"
+
+    async def order(viewer: str) -> httpx.Response:
+        headers = viewer_headers(app, room.stream_id, viewer, uuid.uuid4().hex)
+        return await client.post(url, json={"product_id": p1, "quantity": 1}, headers=headers)
+
+    r = await order("v0")
+    assert r.status_code == 409 and r.json()["code"] == "not_listed"
+    await client.post(f"{base(room)}/lineup/{p1}/list", headers=room.ctl)
+    await client.post(
+        f"{base(room)}/lineup/{p1}/stock",
+        json={"allotted_stock": 1, "reason": "x"},
+        headers=room.ctl,
+    )
+    assert (await order("v1")).status_code == 201
+    r = await order("v2")
+    assert r.status_code == 409 and r.json()["code"] == "sold_out"
+    r = await client.post(
+        f"{base(room)}/lineup/{p1}/stock", json={"delta": -1, "reason": "x"}, headers=room.ctl
+    )
+    assert r.status_code == 409 and r.json()["code"] == "below_sold"
+    await client.post(
+        f"{base(room)}/lineup/{p1}/stock", json={"delta": 1, "reason": "补货"}, headers=room.ctl
+    )
+    assert (await order("v2")).status_code == 201
+    await client.post(
+        f"{base(room)}/lineup/{p1}/stock", json={"delta": 5, "reason": "补货"}, headers=room.ctl
+    )
+    await client.post(f"{base(room)}/lineup/{p1}/delist", headers=room.ctl)
+    r = await order("v3")
+    assert r.status_code == 409 and r.json()["code"] == "not_listed"
+    await client.post(f"{base(room)}/lineup/{p1}/list", headers=room.ctl)
+    assert (await order("v3")).status_code == 201
