@@ -42,6 +42,11 @@ ACTIVE_STATUSES = frozenset({StreamStatus.scheduled, StreamStatus.live})
 # Incidents may still be written up after the end, for the review; not once archived.
 OPEN_STATUSES = frozenset(set(StreamStatus) - {StreamStatus.archived})
 
+# Product and lottery events also reach the watch page (the live path shows viewers only
+# events whose roles include "viewer"); their payloads therefore carry nothing internal:
+# no actor, no allotment, no reasons. The action log keeps who did what.
+PUBLIC_ROLES = frozenset({"viewer", "admin", "host", "controller", "service", "analyst"})
+
 StockHook = Callable[[AsyncSession, LineupItem], Awaitable[None]]
 _stock_hooks: list[StockHook] = []
 
@@ -108,6 +113,16 @@ def lineup_state(item: LineupItem) -> dict[str, Any]:
     }
 
 
+def public_state(item: LineupItem) -> dict[str, Any]:
+    """A lineup row as the watch page may see it."""
+    return {
+        "product_id": item.product_id,
+        "status": str(item.status),
+        "explaining": item.explaining,
+        "stock_left": item.allotted_stock - item.sold_units,
+    }
+
+
 async def get_lineup_item(
     session: AsyncSession, stream_id: int, product_id: int, *, lock: bool = False
 ) -> LineupItem:
@@ -142,9 +157,7 @@ async def list_product(
     item.status = ListingStatus.listed
     log_action(session, stream.id, actor, "list", product_id, previous=str(previous))
     await session.flush()
-    queue_event(
-        session, stream.id, "product.listed", {**lineup_state(item), "by": actor_ref(actor)}
-    )
+    queue_event(session, stream.id, "product.listed", public_state(item), PUBLIC_ROLES)
     await alerts.check_stock(session, stream.id, item)
     return item
 
@@ -172,14 +185,14 @@ async def delist_product(
         stopped_explaining=was_explaining,
     )
     await session.flush()
-    by = actor_ref(actor)
-    queue_event(session, stream.id, "product.delisted", {**lineup_state(item), "by": by})
+    queue_event(session, stream.id, "product.delisted", public_state(item), PUBLIC_ROLES)
     if was_explaining:
         queue_event(
             session,
             stream.id,
             "product.explaining",
-            {"product_id": None, "previous_product_id": product_id, "by": by},
+            {"product_id": None, "previous_product_id": product_id},
+            PUBLIC_ROLES,
         )
     await alerts.check_stock(session, stream.id, item)
     return item
@@ -221,7 +234,8 @@ async def explain_product(
         session,
         stream.id,
         "product.explaining",
-        {**lineup_state(item), "previous_product_id": previous, "by": actor_ref(actor)},
+        {**public_state(item), "previous_product_id": previous},
+        PUBLIC_ROLES,
     )
     return item
 
