@@ -32,7 +32,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.browser)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def prerequisites() -> None:
     problem = missing_prerequisites()
     if problem is None:
@@ -42,7 +42,7 @@ def prerequisites() -> None:
     pytest.skip(f"browser tests skipped: {problem} (set REQUIRE_BROWSER=1 to fail instead)")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def server(prerequisites: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     with running_server(Path(tmp_path_factory.mktemp("browser-server"))) as s:
         yield s

@@ -143,6 +143,8 @@ def running_server(tmp: Path) -> Iterator[Server]:
         "DATA_DIR": str(tmp / "data"),
         "STATIC_DIR": str(DIST),
         "LOG_LEVEL": "WARNING",
+        # The suite shares PostgreSQL with everything else: a small pool is plenty here.
+        "DB_POOL_SIZE": "4",
     }
     log_path = tmp / "server.log"
     log = log_path.open("wb")
