@@ -22,10 +22,22 @@ class StorefrontProduct(Schema):
     image_urls: list[str]
 
 
+class StorefrontFlashSale(Schema):
+    id: int
+    product_id: int
+    price: Money
+    quantity: int
+    remaining: int
+    per_user_limit: int
+    starts_at: datetime
+    ends_at: datetime
+
+
 class StorefrontOut(Schema):
     stream_id: int
     title: str
     status: StreamStatus
     started_at: datetime | None
     products: list[StorefrontProduct]
+    flash_sales: list[StorefrontFlashSale]
     server_time: datetime

@@ -7,8 +7,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import utcnow
 from app.errors import NotFound
-from app.models import LineupItem, ListingStatus, Product, Stream, StreamStatus
-from app.schemas.storefront import StorefrontOut, StorefrontProduct
+from app.models import (
+    FlashSale,
+    FlashSaleStatus,
+    LineupItem,
+    ListingStatus,
+    Product,
+    Stream,
+    StreamStatus,
+)
+from app.schemas.storefront import StorefrontFlashSale, StorefrontOut, StorefrontProduct
 
 # A draft is still being planned: nothing of it is public yet.
 PUBLIC_STATUSES = frozenset(set(StreamStatus) - {StreamStatus.draft})
@@ -40,11 +48,35 @@ async def storefront(session: AsyncSession, stream_id: int) -> StorefrontOut:
         )
         for item, product in rows.tuples()
     ]
+    now = utcnow()
+    sales = await session.scalars(
+        select(FlashSale)
+        .where(
+            FlashSale.stream_id == stream_id,
+            FlashSale.status == FlashSaleStatus.active,
+            FlashSale.ends_at > now,
+        )
+        .order_by(FlashSale.ends_at)
+    )
+    flash_sales = [
+        StorefrontFlashSale(
+            id=fs.id,
+            product_id=fs.product_id,
+            price=fs.price,
+            quantity=fs.quantity,
+            remaining=max(0, fs.quantity - fs.sold),
+            per_user_limit=fs.per_user_limit,
+            starts_at=fs.starts_at,
+            ends_at=fs.ends_at,
+        )
+        for fs in sales
+    ]
     return StorefrontOut(
         stream_id=stream.id,
         title=stream.title,
         status=stream.status,
         started_at=stream.started_at,
         products=products,
-        server_time=utcnow(),
+        flash_sales=flash_sales,
+        server_time=now,
     )

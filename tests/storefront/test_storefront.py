@@ -33,6 +33,23 @@ async def test_storefront_shows_only_listed_products_explaining_first_with_stock
     assert second["stock_left"] == 13 and first["stock_left"] == 20
     assert first["live_price"] == "59.90" and first["list_price"] == "99.00"
     assert c not in {p["product_id"] for p in body["products"]}
+    assert body["flash_sales"] == []
+
+    r = await client.post(
+        f"/api/v1/streams/{sid}/flash-sales",
+        json={
+            "product_id": a,
+            "price": "39.90",
+            "quantity": 5,
+            "per_user_limit": 1,
+            "duration_seconds": 120,
+        },
+        headers=staff.admin,
+    )
+    assert r.status_code == 201, r.text
+    (sale,) = (await client.get(f"/api/v1/streams/{sid}/storefront")).json()["flash_sales"]
+    assert sale["product_id"] == a and sale["price"] == "39.90"
+    assert sale["remaining"] == 5 and sale["per_user_limit"] == 1
 
     r = await client.post(f"/api/v1/streams/{sid}/lineup/{b}/delist", headers=staff.admin)
     assert r.status_code == 200, r.text

@@ -110,7 +110,7 @@ export function Launchers({ streamId }: { streamId: number }) {
           {flash.isSuccess && <span className="muted">{t("common.done")}</span>}
         </form>
         <form className="launcher" onSubmit={submit(lottery)} data-testid="launch-lottery">
-          <h3>🎁 {t("lottery.title")}</h3>
+          <h3>◆ {t("lottery.title")}</h3>
           <input placeholder={t("lottery.prize")} value={lot.prize} onChange={(e) => setLot({ ...lot, prize: e.target.value })} required />
           <div className="row">
             <label className="inline">
@@ -135,7 +135,7 @@ export function Launchers({ streamId }: { streamId: number }) {
           {lottery.isSuccess && <span className="muted">{t("common.done")}</span>}
         </form>
         <form className="launcher" onSubmit={submit(coupon)} data-testid="launch-coupon">
-          <h3>🎟 {t("coupon.title")}</h3>
+          <h3>◆ {t("coupon.title")}</h3>
           <input placeholder={t("coupon.name")} value={cp.title} onChange={(e) => setCp({ ...cp, title: e.target.value })} />
           <ProductSelect rows={rows} value={cp.product} onChange={(v) => setCp({ ...cp, product: v })} allowAny />
           <div className="row">

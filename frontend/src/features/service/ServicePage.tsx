@@ -180,7 +180,7 @@ function QueueCard({ item, streamId, replies }: { item: QueueItem; streamId: num
             <div className="quick-replies">
               {suggestions.map((s, i) => (
                 <button key={`s${i}`} className="small" onClick={() => setAnswer(s)} title={t("service.suggestion")}>
-                  💡 {s.length > 24 ? `${s.slice(0, 24)}…` : s}
+                  ✦ {s.length > 24 ? `${s.slice(0, 24)}…` : s}
                 </button>
               ))}
               {replies.slice(0, 6).map((r) => (
@@ -209,7 +209,7 @@ function QueueCard({ item, streamId, replies }: { item: QueueItem; streamId: num
             </button>
             <span className="spacer" />
             <button className="small" onClick={() => act.mutate("cue")} disabled={act.isPending} title={t("service.cueHost")}>
-              📣 {t("service.cueHost")}
+              ◆ {t("service.cueHost")}
             </button>
           </div>
         </>

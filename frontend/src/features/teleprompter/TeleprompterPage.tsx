@@ -128,7 +128,7 @@ export function TeleprompterPage() {
       <ConnectionBanner live={live} />
       {(cues.data ?? []).map((c) => (
         <div key={c.id} className={`p-cue flash ${c.priority}`} role="alert" data-testid="prompter-cue">
-          <span>📣 {c.text}</span>
+          <span>◆ {c.text}</span>
           <button onClick={() => ack.mutate(c.id)} disabled={ack.isPending} data-testid="cue-ack">
             {t("prompter.ack")}
           </button>

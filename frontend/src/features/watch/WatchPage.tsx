@@ -3,7 +3,7 @@
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent } from "react";
 import { useParams } from "react-router";
-import { ApiError, newIdempotencyKey, rawApi } from "../../api/client";
+import { api, ApiError, newIdempotencyKey, unwrap, type Schemas } from "../../api/client";
 import { LanguageSwitch } from "../../components/layout";
 import { formatDuration, useNow } from "../../components/ui";
 import { useI18n } from "../../i18n";
@@ -11,24 +11,7 @@ import type { LiveEvent } from "../../live/types";
 import { useLive } from "../../live/useLive";
 import { asViewer, forgetViewer, openViewer, type ViewerSession } from "./viewer";
 
-interface StoreProduct {
-  product_id: number;
-  position: number;
-  name: string;
-  live_price: string;
-  list_price: string;
-  stock_left: number;
-  explaining: boolean;
-  gifts: string[];
-  selling_points: string[];
-  image_urls: string[];
-}
-interface Storefront {
-  stream_id: number;
-  title: string;
-  status: string;
-  products: StoreProduct[];
-}
+type StoreProduct = Schemas["StorefrontProduct"];
 interface Order {
   id: number;
   status: string;
@@ -72,7 +55,7 @@ export function WatchPage() {
 
   const store = useQuery({
     queryKey: ["storefront", streamId],
-    queryFn: () => rawApi<Storefront>("GET", `/api/v1/streams/${streamId}/storefront`),
+    queryFn: () => unwrap(api.GET("/api/v1/streams/{stream_id}/storefront", { params: { path: { stream_id: streamId } } })),
     // Product events reach the watch page's socket only when the backend marks them for
     // viewers; until then (and while disconnected) the storefront is polled briskly.
     refetchInterval: () => (liveOpen.current ? 10_000 : 3_000),
@@ -164,8 +147,11 @@ export function WatchPage() {
   const products = store.data?.products ?? [];
   const main = products.find((p) => p.explaining) ?? products[0] ?? null;
   const others = products.filter((p) => p !== main);
-  const flashLeft = flash?.ends_at ? (Date.parse(flash.ends_at) - now) / 1000 : null;
-  const activeFlash = flash && (flashLeft === null || flashLeft > 0) ? flash : null;
+  const listedSale = store.data?.flash_sales[0];
+  const sale: FlashInfo | null =
+    flash ?? (listedSale ? { product_id: listedSale.product_id, price: listedSale.price, ends_at: listedSale.ends_at, remaining: listedSale.remaining } : null);
+  const flashLeft = sale?.ends_at ? (Date.parse(sale.ends_at) - now) / 1000 : null;
+  const activeFlash = sale && (flashLeft === null || flashLeft > 0) ? sale : null;
   const online = live.metrics?.online ?? null;
 
   async function sendComment(e: FormEvent) {
@@ -207,7 +193,7 @@ export function WatchPage() {
         <div className="watch-comments">
           {pinned && (
             <div className="watch-pinned" data-testid="watch-pinned">
-              📌 {pinned}
+              ▲ {pinned}
             </div>
           )}
           {feed.map((c) => (
@@ -239,7 +225,7 @@ export function WatchPage() {
         )}
         {lottery && (
           <div className="w-answers" data-testid="watch-lottery">
-            🎁 {t("watch.lottery", { prize: lottery.prize })}
+            ◆ {t("watch.lottery", { prize: lottery.prize })}
             {lottery.draw_at && <span> · {formatDuration((Date.parse(lottery.draw_at) - now) / 1000)}</span>}
             <div className="row" style={{ marginTop: 6 }}>
               {lottery.condition === "comment" && lottery.keyword ? (

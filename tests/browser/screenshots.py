@@ -1,0 +1,181 @@
+"""Screenshots of every console for the README: `python -m tests.browser.screenshots`.
+
+Starts a real server (fresh PostgreSQL database, Redis), fills a demo room through the
+API, drives Debian's Chromium through each console and writes docs/screenshots/*.png.
+Needs the built frontend (`make frontend`).
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Page, sync_playwright
+
+from tests.browser.harness import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    REPO,
+    Server,
+    make_room,
+    missing_prerequisites,
+    running_server,
+)
+from tests.browser.steps import set_language, sign_in
+
+OUT = REPO / "docs" / "screenshots"
+
+SCRIPT = [
+    (
+        "opening",
+        "开场：欢迎 + 今日福利预告",
+        300,
+        ["欢迎来到直播间，今天三款爆品全场最低价", "关注主播，10 分钟后抽福袋"],
+    ),
+    (
+        "product",
+        "保湿面霜讲解",
+        900,
+        [
+            "痛点：换季皮肤干、起皮、上妆卡粉",
+            "价值：三重玻尿酸，24 小时锁水，敏感肌实测不刺激",
+            "效果：上脸即吸收，第二天早上皮肤还是软的",
+            "直播间专属价 59.9，比日常价便宜 69 元，再送同款小样",
+        ],
+    ),
+    ("interaction", "福袋 + 问答互动", 300, ["评论「面霜」参与福袋", "回答大家关于肤质的问题"]),
+    ("promotion", "秒杀：防晒喷雾", 600, ["限时 2 分钟，50 件，每人限购 1 件"]),
+    ("closing", "收尾 + 下期预告", 300, ["感谢大家，下周三晚 8 点不见不散"]),
+]
+
+
+def _try(server: Server, method: str, path: str, **kw: Any) -> Any:
+    """Best effort: a part whose backend is missing is simply not shown."""
+    with server.client() as c:
+        r = c.request(method, path, **kw)
+    return r.json() if r.status_code < 300 and r.content else None
+
+
+def seed(server: Server) -> int:
+    room = make_room(server, "demo", products=3, stock=200)
+    sid = room.stream_id
+    for i, (kind, title, seconds, points) in enumerate(SCRIPT):
+        _try(
+            server,
+            "POST",
+            f"/api/v1/streams/{sid}/script/segments",
+            json={
+                "kind": kind,
+                "title": title,
+                "duration_seconds": seconds,
+                "talking_points": points,
+                "product_id": room.product_ids[0] if i == 1 else None,
+            },
+        )
+    _try(server, "POST", f"/api/v1/streams/{sid}/checklist/defaults")
+    _try(server, "POST", f"/api/v1/streams/{sid}/segments/next", json={})
+    _try(server, "POST", f"/api/v1/streams/{sid}/segments/next", json={})
+    for pid in room.product_ids[:2]:
+        _try(server, "POST", f"/api/v1/streams/{sid}/lineup/{pid}/list")
+    _try(server, "POST", f"/api/v1/streams/{sid}/lineup/{room.product_ids[0]}/explain")
+    _try(
+        server,
+        "POST",
+        f"/api/v1/streams/{sid}/flash-sales",
+        json={
+            "product_id": room.product_ids[1],
+            "price": "39.90",
+            "quantity": 50,
+            "per_user_limit": 1,
+            "duration_seconds": 600,
+        },
+    )
+    _try(
+        server,
+        "POST",
+        f"/api/v1/streams/{sid}/cues",
+        json={"text": "37 位观众在问尺码，讲一下适合什么肤质", "priority": "high"},
+    )
+    _try(
+        server,
+        "POST",
+        f"/api/v1/streams/{sid}/incidents",
+        json={"type": "technical", "note": "推流短暂卡顿，已切换备用网络"},
+    )
+    return sid
+
+
+def shot(page: Page, name: str) -> None:
+    page.wait_for_timeout(1200)  # charts and live figures settle
+    path = OUT / f"{name}.png"
+    page.screenshot(path=str(path), full_page=False)
+    print(f"wrote {path.relative_to(REPO)}")
+
+
+def main() -> int:
+    problem = missing_prerequisites()
+    if problem:
+        print(f"cannot take screenshots: {problem}", file=sys.stderr)
+        return 1
+    OUT.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp, running_server(Path(tmp)) as server:
+        sid = seed(server)
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            desk = browser.new_context(
+                base_url=server.base_url, viewport={"width": 1440, "height": 900}
+            )
+            page = desk.new_page()
+            page.goto("/login")
+            shot(page, "login")
+            sign_in(page, "admin")
+            shot(page, "streams")
+            for path, name in (
+                (f"/streams/{sid}/plan/lineup", "planning-lineup"),
+                (f"/streams/{sid}/plan/script", "planning-script"),
+                (f"/streams/{sid}/plan/readiness", "planning-readiness"),
+                (f"/streams/{sid}/control", "control"),
+                (f"/streams/{sid}/service", "service"),
+                (f"/streams/{sid}/review", "review"),
+            ):
+                page.goto(path)
+                if name == "planning-script":
+                    page.locator("[data-testid=timeline-seg]").nth(1).click()
+                shot(page, name)
+
+            tablet = browser.new_context(
+                base_url=server.base_url, viewport={"width": 1280, "height": 800}
+            )
+            prompter = tablet.new_page()
+            sign_in(prompter, "host_demo", path=f"/streams/{sid}/teleprompter")
+            prompter.get_by_test_id("prompter-product").wait_for()
+            shot(prompter, "teleprompter")
+
+            phone = browser.new_context(
+                base_url=server.base_url,
+                viewport={"width": 390, "height": 844},
+                device_scale_factor=2,
+                is_mobile=True,
+            )
+            watch = phone.new_page()
+            watch.goto(f"/watch/{sid}")
+            watch.get_by_test_id("watch-page").wait_for()
+            time.sleep(1)
+            shot(watch, "watch")
+
+            english = browser.new_context(
+                base_url=server.base_url, viewport={"width": 1440, "height": 900}
+            )
+            en = english.new_page()
+            set_language(en, "en")
+            sign_in(en, "ctl_demo", path=f"/streams/{sid}/control")
+            shot(en, "control-en")
+            browser.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
