@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
-from app.deps import SessionDep
-from app.schemas.storefront import StorefrontOut
+from fastapi import APIRouter, Depends
+from fastapi.security import HTTPAuthorizationCredentials
+
+from app.deps import SessionDep, SettingsDep, Viewer, _viewer_bearer, viewer_from_token
+from app.schemas.storefront import StorefrontOut, WatchCommentIn, WatchCommentOut
 from app.services import storefront as storefront_service
 
 router = APIRouter(prefix="/api/v1/streams", tags=["watch page"])
@@ -24,3 +27,35 @@ router = APIRouter(prefix="/api/v1/streams", tags=["watch page"])
 )
 async def get_storefront(stream_id: int, session: SessionDep) -> object:
     return await storefront_service.storefront(session, stream_id)
+
+
+async def watch_viewer(
+    stream_id: int,
+    settings: SettingsDep,
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_viewer_bearer)],
+) -> Viewer:
+    return viewer_from_token(settings, creds.credentials if creds else None, stream_id)
+
+
+@router.post(
+    "/{stream_id}/comments",
+    response_model=WatchCommentOut,
+    status_code=202,
+    summary="Send a comment from the watch page (viewer token)",
+    description=(
+        "Moderated and classified like ingested comments; questions and complaints reach "
+        "the service queue. A blocked comment is accepted but shown only to moderators. "
+        "409 `stream_not_live` when the stream is not live, 403 `muted` for a muted viewer, "
+        "401 without a viewer token. A repeated `event_id` counts once."
+    ),
+)
+async def post_watch_comment(
+    stream_id: int,
+    body: WatchCommentIn,
+    session: SessionDep,
+    viewer: Annotated[Viewer, Depends(watch_viewer)],
+) -> WatchCommentOut:
+    accepted, duplicates = await storefront_service.post_comment(
+        session, stream_id, viewer.viewer_id, body.text, body.event_id
+    )
+    return WatchCommentOut(accepted=accepted, duplicates=duplicates)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from pydantic import Field
+
 from app.models import ListingStatus, StreamStatus
-from app.schemas.common import Money, Schema
+from app.schemas.common import Money, Schema, StrictInput
 
 
 class StorefrontProduct(Schema):
@@ -41,3 +43,15 @@ class StorefrontOut(Schema):
     products: list[StorefrontProduct]
     flash_sales: list[StorefrontFlashSale]
     server_time: datetime
+
+
+class WatchCommentIn(StrictInput):
+    text: str = Field(min_length=1, max_length=200)
+    event_id: str | None = Field(
+        default=None, min_length=1, max_length=64, description="Makes a retried send count once"
+    )
+
+
+class WatchCommentOut(Schema):
+    accepted: int
+    duplicates: int

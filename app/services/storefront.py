@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import utcnow
-from app.errors import NotFound
+from app.errors import Conflict, Forbidden, NotFound
 from app.models import (
     FlashSale,
     FlashSaleStatus,
@@ -80,3 +80,28 @@ async def storefront(session: AsyncSession, stream_id: int) -> StorefrontOut:
         flash_sales=flash_sales,
         server_time=now,
     )
+
+
+async def post_comment(
+    session: AsyncSession, stream_id: int, viewer_id: str, text: str, event_id: str | None
+) -> tuple[int, int]:
+    """A comment typed on the watch page: moderated, classified and queued like any other.
+
+    Refused while the stream is not live (409) or the viewer is muted (403 `muted`).
+    """
+    from app.services import comments as comments_service
+
+    stream = await session.get(Stream, stream_id)
+    if stream is None:
+        raise NotFound(f"stream {stream_id} not found", code="stream_not_found")
+    if stream.status != StreamStatus.live:
+        raise Conflict("comments are open only while the stream is live", code="stream_not_live")
+    if viewer_id in await comments_service.muted_viewers(session, stream_id, [viewer_id]):
+        raise Forbidden("you are muted in this room for a while", code="muted")
+    result = await comments_service.intake_comments(
+        session,
+        stream_id,
+        [comments_service.IncomingComment(viewer_id=viewer_id, text=text, event_id=event_id)],
+        source="watch",
+    )
+    return result.accepted, result.duplicates

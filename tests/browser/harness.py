@@ -16,12 +16,14 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
+
+from app.security import create_token
 
 REPO = Path(__file__).resolve().parents[2]
 DIST = REPO / "frontend" / "dist"
@@ -79,6 +81,7 @@ def _pg_admin(sql: str) -> None:
 class Server:
     base_url: str
     admin_token: str
+    secret_key: str
     users: dict[str, int] = field(default_factory=dict)
 
     def client(self, token: str | None = None) -> httpx.Client:
@@ -113,6 +116,21 @@ class Server:
             "PUT", f"/api/v1/streams/{stream_id}/team/{self.users[username]}", json={"role": role}
         )
 
+    def viewer_session(self, stream_id: int, viewer_id: str) -> dict[str, str]:
+        """A viewer session for the watch page, as POST .../viewers would hand out.
+
+        Minted with the server's key so the watch-page scenarios run even on a backend
+        without the viewer-session endpoint; the page stores it like its own.
+        """
+        token, expires = create_token(
+            self.secret_key, viewer_id, "viewer", timedelta(hours=2), stream_id=stream_id
+        )
+        return {
+            "viewer_id": viewer_id,
+            "viewer_token": token,
+            "expires_at": expires.isoformat(),
+        }
+
     def has_path(self, path: str) -> bool:
         """Whether the backend (as built into this server) serves an API path."""
         with httpx.Client(base_url=self.base_url, timeout=15) as c:
@@ -131,12 +149,13 @@ def running_server(tmp: Path) -> Iterator[Server]:
     db = f"lcr_browser_{uuid.uuid4().hex[:10]}"
     _pg_admin(f'CREATE DATABASE "{db}"')
     port = free_port()
+    secret = uuid.uuid4().hex + uuid.uuid4().hex
     env = {
         **os.environ,
         "DATABASE_URL": f"postgresql+asyncpg://postgres@127.0.0.1:5432/{db}",
         "REDIS_URL": REDIS_URL,
         "REDIS_PREFIX": f"lcrbrowser:{uuid.uuid4().hex[:8]}:",
-        "SECRET_KEY": uuid.uuid4().hex + uuid.uuid4().hex,
+        "SECRET_KEY": secret,
         "ADMIN_PASSWORD": PASSWORD,
         "HOST": "127.0.0.1",
         "PORT": str(port),
@@ -173,7 +192,7 @@ def running_server(tmp: Path) -> Iterator[Server]:
             f"{base}/api/v1/auth/login", json={"username": "admin", "password": PASSWORD}
         )
         assert r.status_code == 200, r.text
-        yield Server(base_url=base, admin_token=str(r.json()["access_token"]))
+        yield Server(base_url=base, admin_token=str(r.json()["access_token"]), secret_key=secret)
     finally:
         proc.terminate()
         try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from playwright.sync_api import Page, expect
 
 from tests.browser.harness import PASSWORD
@@ -19,3 +21,10 @@ def sign_in(page: Page, username: str, password: str = PASSWORD, path: str = "/"
 def set_language(page: Page, lang: str) -> None:
     """Pick the console language before the app loads (the choice is remembered)."""
     page.add_init_script(f"try {{ localStorage.setItem('lcr.lang', '{lang}') }} catch (e) {{}}")
+
+
+def as_viewer(page: Page, stream_id: int, session: dict[str, str]) -> None:
+    """Give the watch page a viewer session before it loads (see Server.viewer_session)."""
+    page.add_init_script(
+        f"localStorage.setItem('lcr.viewer.{stream_id}', JSON.stringify({json.dumps(session)}))"
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.browser.harness import Server, make_room
-from tests.browser.steps import sign_in
+from tests.browser.steps import as_viewer, sign_in
 
 
 def test_controller_lists_and_explains_a_product_teleprompter_and_watch_page_show_it(
@@ -55,3 +55,45 @@ def test_controller_lists_and_explains_a_product_teleprompter_and_watch_page_sho
     finally:
         host.close()
         viewer.close()
+
+
+def test_a_viewer_buys_and_the_control_console_sees_the_order_and_the_stock_fall(
+    context: BrowserContext, page: Page, server: Server
+) -> None:
+    room = make_room(server, "buy", products=1, stock=10)
+    pid, sid = room.product_ids[0], room.stream_id
+    server.call("POST", f"/api/v1/streams/{sid}/lineup/{pid}/list")
+
+    sign_in(page, "ctl_buy", path=f"/streams/{sid}/control")
+    row = page.get_by_test_id(f"lineup-row-{pid}")
+    expect(row.get_by_test_id("stock-left")).to_contain_text("10")
+    expect(page.get_by_test_id("order-row")).to_have_count(0)
+
+    phone = context.browser.new_context(  # type: ignore[union-attr]
+        base_url=server.base_url, viewport={"width": 390, "height": 844}, is_mobile=True
+    )
+    try:
+        watch = phone.new_page()
+        as_viewer(watch, sid, server.viewer_session(sid, "v-buyer"))
+        watch.goto(f"/watch/{sid}")
+        card = watch.get_by_test_id(f"watch-product-{pid}")
+        expect(card.get_by_test_id("watch-stock")).to_contain_text("10")
+        card.get_by_test_id("watch-buy").click()
+        sheet = watch.get_by_test_id("buy-sheet")
+        sheet.get_by_role("button", name="+").click()
+        expect(sheet.get_by_test_id("buy-qty")).to_have_text("2")
+        sheet.get_by_test_id("buy-confirm").click()
+        expect(sheet.get_by_test_id("order-created")).to_contain_text("¥119.80")
+        sheet.get_by_test_id("buy-pay").click()
+        expect(sheet.get_by_test_id("order-paid")).to_be_visible()
+
+        # The controller sees the order (paid) and the stock left fall by two.
+        order = page.get_by_test_id("order-row")
+        expect(order).to_have_count(1)
+        expect(order).to_contain_text("×2")
+        expect(order.get_by_test_id("order-status")).to_have_text("已支付")
+        expect(row.get_by_test_id("stock-left")).to_contain_text("8")
+        # ...and so does the viewer's storefront.
+        expect(card.get_by_test_id("watch-stock")).to_contain_text("8")
+    finally:
+        phone.close()

@@ -6,6 +6,10 @@ import type { components, paths } from "./schema";
 
 export type Schemas = components["schemas"];
 
+type JsonOk<O> = O extends { responses: { 200: { content: { "application/json": infer R } } } } ? R : never;
+/** The JSON a GET answers with, by path: stable even when schema names get prefixed. */
+export type GetResult<P extends keyof paths> = paths[P] extends { get: infer O } ? JsonOk<O> : never;
+
 /** A 4xx/5xx answer: the backend's `{detail, code}` body, kept for the UI to show. */
 export class ApiError extends Error {
   readonly status: number;

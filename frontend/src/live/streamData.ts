@@ -6,7 +6,7 @@
 // a page shows "not available yet" when the server answers 404/405 for them.
 import { useQuery, useQueryClient, type QueryClient } from "@tanstack/react-query";
 import { useCallback, useEffect } from "react";
-import { api, ApiError, rawApi, unwrap, type Schemas } from "../api/client";
+import { api, ApiError, rawApi, unwrap, type GetResult, type Schemas } from "../api/client";
 import { auth } from "../auth/store";
 import type { LiveEvent, Metrics } from "./types";
 import { useLive, type LiveState } from "./useLive";
@@ -14,7 +14,7 @@ import { useLive, type LiveState } from "./useLive";
 export type ListingStatus = Schemas["ListingStatus"];
 export type SegmentNow = Schemas["SegmentNowOut"];
 export type Segment = Schemas["SegmentBrief"];
-export type Cue = Schemas["CueOut"];
+export type Cue = GetResult<"/api/v1/streams/{stream_id}/cues">[number];
 export type Incident = Schemas["IncidentOut"];
 
 /** A lineup row as the planning API lists it (GET /streams/{id}/lineup). */

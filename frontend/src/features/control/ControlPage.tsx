@@ -5,7 +5,7 @@ import { useMinutes, useCurrentMetrics, useStreamLive } from "../../live/streamD
 import { MetricTiles, MinuteCharts, useMinuteSeries } from "../shared/Figures";
 import { Launchers } from "./Launchers";
 import { LineupControl } from "./Lineup";
-import { Alerts, CommentStream, CueSender, IncidentLog, SegmentControl } from "./Panels";
+import { Alerts, CommentStream, CueSender, IncidentLog, RecentOrders, SegmentControl } from "./Panels";
 
 export function ControlPage() {
   const streamId = useStreamId();
@@ -30,6 +30,7 @@ export function ControlPage() {
         <div className="col-side">
           <SegmentControl streamId={streamId} />
           <Alerts streamId={streamId} events={live.events} />
+          <RecentOrders streamId={streamId} />
           <CueSender streamId={streamId} />
           <IncidentLog streamId={streamId} />
         </div>

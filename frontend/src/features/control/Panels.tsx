@@ -1,10 +1,10 @@
 // Side panels of the control console: segment control, cues, incidents, alerts, comments.
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
-import { api, rawApi, unwrap, type Schemas } from "../../api/client";
+import { api, unwrap, type Schemas } from "../../api/client";
 import { Card, ErrorText, formatDuration, isMissing, Pending, useNow } from "../../components/ui";
 import { useI18n, type MessageKey } from "../../i18n";
-import { useCues, useIncidents, useLineup, useSegmentNow } from "../../live/streamData";
+import { pollUnlessLive, useCues, useIncidents, useLineup, useSegmentNow } from "../../live/streamData";
 import type { LiveEvent } from "../../live/types";
 
 export function SegmentControl({ streamId, canMove = true }: { streamId: number; canMove?: boolean }) {
@@ -246,32 +246,18 @@ export function Alerts({ streamId, events }: { streamId: number; events: LiveEve
   );
 }
 
-interface CommentRow {
-  id: number | string;
-  viewer_id?: string;
-  nickname?: string;
-  text: string;
-  blocked?: boolean;
-  hidden?: boolean;
-  pinned?: boolean;
-  created_at?: string;
-}
+type CommentRow = Schemas["CommentOut"];
 
-function commentFromEvent(e: LiveEvent): CommentRow | null {
-  const d = e.data;
-  const text = d["text"];
-  if (typeof text !== "string") return null;
-  const id = d["id"] ?? d["comment_id"] ?? `e${e.seq}`;
-  return {
-    id: typeof id === "number" || typeof id === "string" ? id : `e${e.seq}`,
-    viewer_id: typeof d["viewer_id"] === "string" ? d["viewer_id"] : typeof d["user_id"] === "string" ? d["user_id"] : undefined,
-    nickname: typeof d["nickname"] === "string" ? d["nickname"] : undefined,
-    text,
-    blocked: d["blocked"] === true,
-    hidden: d["hidden"] === true,
-    pinned: d["pinned"] === true,
-    created_at: e.ts,
-  };
+/** Comments pushed as `comment.new` events (`data.comments`), newest last. */
+function pushedComments(events: LiveEvent[]): CommentRow[] {
+  const out: CommentRow[] = [];
+  for (const e of events) {
+    if (e.type !== "comment.new" || !Array.isArray(e.data["comments"])) continue;
+    for (const c of e.data["comments"] as unknown[]) {
+      if (c && typeof c === "object" && "id" in c && "text" in c) out.push(c as CommentRow);
+    }
+  }
+  return out;
 }
 
 export function CommentStream({ streamId, events }: { streamId: number; events: LiveEvent[] }) {
@@ -279,47 +265,83 @@ export function CommentStream({ streamId, events }: { streamId: number; events: 
   const qc = useQueryClient();
   const stored = useQuery({
     queryKey: ["comments", streamId],
-    queryFn: () => rawApi<CommentRow[] | { items: CommentRow[] }>("GET", `/api/v1/streams/${streamId}/comments?limit=100`),
-    select: (d) => (Array.isArray(d) ? d : d.items),
+    queryFn: () => unwrap(api.GET("/api/v1/streams/{stream_id}/comments", { params: { path: { stream_id: streamId }, query: { limit: 100 } } })),
+    refetchInterval: pollUnlessLive(streamId),
   });
-  const pushed = events.filter((e) => e.type === "comment" || e.type === "comment.new").map(commentFromEvent).filter((c): c is CommentRow => c !== null);
-  const byId = new Map<string, CommentRow>();
-  for (const c of stored.data ?? []) byId.set(String(c.id), c);
-  for (const c of pushed) if (!byId.has(String(c.id))) byId.set(String(c.id), c);
-  const rows = [...byId.values()].sort((a, b) => (b.created_at ?? "").localeCompare(a.created_at ?? "")).slice(0, 100);
+  const byId = new Map<number, CommentRow>();
+  for (const c of pushedComments(events)) byId.set(c.id, c);
+  for (const c of stored.data ?? []) byId.set(c.id, c); // the stored row knows about hide
+  const rows = [...byId.values()].sort((a, b) => b.id - a.id).slice(0, 100);
   const act = useMutation({
-    mutationFn: ({ c, action }: { c: CommentRow; action: "hide" | "pin" | "mute" }) =>
-      action === "mute"
-        ? rawApi("POST", `/api/v1/streams/${streamId}/mutes`, { viewer_id: c.viewer_id, minutes: 10 })
-        : rawApi("POST", `/api/v1/streams/${streamId}/comments/${c.id}/${action}`),
+    mutationFn: ({ c, action }: { c: CommentRow; action: "hide" | "unhide" | "pin" | "mute" }): Promise<unknown> => {
+      const ids = { params: { path: { stream_id: streamId, comment_id: c.id } } };
+      if (action === "mute") {
+        return unwrap(
+          api.POST("/api/v1/streams/{stream_id}/mutes", { params: { path: { stream_id: streamId } }, body: { viewer_id: c.viewer_id, minutes: 10 } }),
+        );
+      }
+      if (action === "pin") return unwrap(api.POST("/api/v1/streams/{stream_id}/comments/{comment_id}/pin", ids));
+      if (action === "unhide") return unwrap(api.POST("/api/v1/streams/{stream_id}/comments/{comment_id}/unhide", ids));
+      return unwrap(api.POST("/api/v1/streams/{stream_id}/comments/{comment_id}/hide", ids));
+    },
     onSettled: () => void qc.invalidateQueries({ queryKey: ["comments", streamId] }),
   });
   return (
     <Card title={t("comments.title")} testId="comments">
-      {isMissing(stored.error) && rows.length === 0 ? <Pending what={t("comments.title")} /> : null}
-      <ErrorText error={act.error} />
+      <ErrorText error={stored.error ?? act.error} />
       <div className="feed">
         {rows.map((c) => (
-          <div key={c.id} className={`feed-item${c.blocked ? " blocked" : ""}${c.hidden ? " hidden-c" : ""}${c.pinned ? " pinned" : ""}`}>
+          <div key={c.id} className={`feed-item${c.blocked ? " blocked" : ""}${c.hidden ? " hidden-c" : ""}`} data-testid="comment-row">
             <span className="feed-time">{time(c.created_at)}</span>
-            <span className="muted small">{c.nickname ?? c.viewer_id?.slice(0, 8) ?? ""}</span>
+            <span className="muted small">{c.viewer_id.slice(0, 10)}</span>
             <span className="text">
-              {c.blocked && <span className="badge badge-bad">{t("comments.blocked")}</span>} {c.text}
+              {c.blocked && <span className="badge badge-bad">{t("comments.blocked")}</span>}{" "}
+              {(c.kind === "question" || c.kind === "complaint") && <span className="badge">{t(`qkind.${c.kind}` as MessageKey)}</span>} {c.text}
             </span>
-            <button className="small" title={t("comments.hide")} onClick={() => act.mutate({ c, action: "hide" })} disabled={c.hidden}>
-              {t("comments.hide")}
+            <button className="small" onClick={() => act.mutate({ c, action: c.hidden ? "unhide" : "hide" })}>
+              {c.hidden ? t("comments.unhide") : t("comments.hide")}
             </button>
-            <button className="small" title={t("comments.pin")} onClick={() => act.mutate({ c, action: "pin" })} disabled={c.blocked}>
+            <button className="small" onClick={() => act.mutate({ c, action: "pin" })} disabled={c.blocked || c.hidden}>
               {t("comments.pin")}
             </button>
-            {c.viewer_id && (
-              <button className="small" title={t("comments.mute")} onClick={() => act.mutate({ c, action: "mute" })}>
-                {t("comments.mute")}
-              </button>
-            )}
+            <button className="small" onClick={() => act.mutate({ c, action: "mute" })}>
+              {t("comments.mute")}
+            </button>
           </div>
         ))}
-        {rows.length === 0 && !isMissing(stored.error) && <span className="muted">{t("comments.none")}</span>}
+        {rows.length === 0 && <span className="muted">{t("comments.none")}</span>}
+      </div>
+    </Card>
+  );
+}
+
+/** The newest orders: what viewers just bought (and whether they paid). */
+export function RecentOrders({ streamId }: { streamId: number }) {
+  const { t, time, money } = useI18n();
+  const orders = useQuery({
+    queryKey: ["orders", streamId],
+    queryFn: () => unwrap(api.GET("/api/v1/streams/{stream_id}/orders", { params: { path: { stream_id: streamId }, query: { limit: 30 } } })),
+    refetchInterval: pollUnlessLive(streamId, 15_000),
+  });
+  const lineup = useLineup(streamId);
+  const names = new Map((lineup.data ?? []).map((r) => [r.product_id, r.name]));
+  return (
+    <Card title={t("orders.title")} testId="recent-orders">
+      <ErrorText error={orders.error} />
+      <div className="feed" style={{ maxHeight: 220 }}>
+        {(orders.data ?? []).map((o) => (
+          <div className="feed-item" key={o.id} data-testid="order-row">
+            <span className="feed-time">{time(o.created_at)}</span>
+            <span className="text">
+              #{o.id} {names.get(o.product_id) || `#${o.product_id}`} ×{o.quantity}
+            </span>
+            <strong>{money(o.amount)}</strong>
+            <span className={`badge ${o.status === "paid" ? "badge-listed" : o.status === "cancelled" || o.status === "refunded" ? "badge-delisted" : ""}`} data-testid="order-status">
+              {t(`ostatus.${o.status}`)}
+            </span>
+          </div>
+        ))}
+        {orders.data?.length === 0 && <span className="muted">{t("orders.none")}</span>}
       </div>
     </Card>
   );

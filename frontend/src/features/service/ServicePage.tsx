@@ -3,39 +3,15 @@
 // suggestions; order requests; a filter by topic; a cue to the host in one click.
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
-import { api, rawApi, unwrap } from "../../api/client";
+import { api, rawApi, unwrap, type Schemas } from "../../api/client";
 import { useSession } from "../../auth/useAuth";
 import { useStreamId } from "../../components/layout";
 import { Card, ConnectionBanner, ErrorText, formatDuration, isMissing, Pending, useNow } from "../../components/ui";
 import { useI18n, type MessageKey } from "../../i18n";
-import { useStreamLive } from "../../live/streamData";
+import { pollUnlessLive, useStreamLive } from "../../live/streamData";
 
-export interface QueueItem {
-  id: number;
-  kind?: string; // question | complaint | order_request
-  topic?: string | null;
-  sentiment?: string | null;
-  text: string;
-  count?: number;
-  askers?: unknown[];
-  status?: string; // open | claimed | answered | dismissed
-  claimed_by?: number | null;
-  claimed_by_name?: string | null;
-  first_at?: string;
-  created_at?: string;
-  first_asked_at?: string;
-  waiting_seconds?: number;
-  answer?: string | null;
-  suggestions?: (string | { text: string })[];
-  product_id?: number | null;
-}
-
-interface QuickReply {
-  id: number;
-  text: string;
-  title?: string;
-  product_id?: number | null;
-}
+export type QueueItem = Schemas["QueueItemOut"];
+type QuickReply = Schemas["ReplyOut"];
 
 interface OrderRequest {
   id: number;
@@ -47,16 +23,12 @@ interface OrderRequest {
   created_at: string;
 }
 
-const TOPICS = ["product", "promotion", "logistics", "after_sales", "order", "other"] as const;
+const TOPICS = ["product", "promo", "logistics", "after_sales", "order", "none"] as const;
 
 function asList<T>(raw: unknown): T[] {
   if (Array.isArray(raw)) return raw as T[];
   if (raw && typeof raw === "object" && Array.isArray((raw as { items?: unknown }).items)) return (raw as { items: T[] }).items;
   return [];
-}
-
-export function waitingSince(q: QueueItem): string | undefined {
-  return q.first_asked_at ?? q.first_at ?? q.created_at;
 }
 
 export function ServicePage() {
@@ -65,17 +37,16 @@ export function ServicePage() {
   const live = useStreamLive(streamId);
   const [topic, setTopic] = useState<string>("");
   const [showDone, setShowDone] = useState(false);
+  const path = { params: { path: { stream_id: streamId } } };
   const items = useQuery({
     queryKey: ["questions", streamId, showDone],
-    queryFn: () => rawApi<unknown>("GET", `/api/v1/streams/${streamId}/questions${showDone ? "?status=all" : ""}`),
-    select: (raw) => asList<QueueItem>(raw),
-    refetchInterval: 10_000,
+    queryFn: () =>
+      unwrap(api.GET("/api/v1/streams/{stream_id}/queue", { params: { path: { stream_id: streamId }, query: showDone ? { status: ["open", "claimed", "answered", "dismissed"] } : {} } })),
+    refetchInterval: pollUnlessLive(streamId, 15_000),
   });
   const replies = useQuery({
     queryKey: ["quick-replies", streamId],
-    queryFn: () => rawApi<unknown>("GET", `/api/v1/streams/${streamId}/quick-replies`),
-    select: (raw) => asList<QuickReply>(raw),
-    retry: false,
+    queryFn: () => unwrap(api.GET("/api/v1/streams/{stream_id}/quick-replies", path)),
   });
   const shown = (items.data ?? []).filter((q) => !topic || q.topic === topic);
   return (
@@ -103,7 +74,7 @@ export function ServicePage() {
               </div>
             }
           >
-            {isMissing(items.error) ? <Pending what={t("service.queue")} /> : <ErrorText error={items.error} />}
+            <ErrorText error={items.error} />
             <div className="queue">
               {shown.map((q) => (
                 <QueueCard key={q.id} item={q} streamId={streamId} replies={replies.data ?? []} />
@@ -128,44 +99,58 @@ function QueueCard({ item, streamId, replies }: { item: QueueItem; streamId: num
   const now = useNow(1000);
   const [answer, setAnswer] = useState(item.answer ?? "");
   const [publicAnswer, setPublicAnswer] = useState(true);
-  const since = waitingSince(item);
-  const waited = since ? (now - Date.parse(since)) / 1000 : item.waiting_seconds ?? null;
-  const mine = item.claimed_by !== null && item.claimed_by !== undefined && item.claimed_by === session?.user.id;
+  const [open, setOpen] = useState(false);
+  const ids = { params: { path: { stream_id: streamId, item_id: item.id } } };
+  // Suggestions (FAQ matches) and the askers come with the item's detail, fetched on demand.
+  const detail = useQuery({
+    queryKey: ["questions", streamId, "detail", item.id],
+    enabled: open,
+    queryFn: () => unwrap(api.GET("/api/v1/streams/{stream_id}/queue/{item_id}", ids)),
+  });
+  const waited = (now - Date.parse(item.first_at)) / 1000;
+  const mine = item.claimed_by !== null && item.claimed_by === session?.user.id;
   const done = item.status === "answered" || item.status === "dismissed";
   const refresh = () => void qc.invalidateQueries({ queryKey: ["questions", streamId] });
   const act = useMutation({
-    mutationFn: (action: "claim" | "answer" | "dismiss" | "reopen" | "cue") => {
-      if (action === "cue") {
-        return unwrap(
-          api.POST("/api/v1/streams/{stream_id}/cues", {
-            params: { path: { stream_id: streamId } },
-            body: { text: t("service.cueText", { n: item.count ?? 1, text: item.text }).slice(0, 500), priority: (item.count ?? 1) >= 10 ? "high" : "normal", product_id: item.product_id ?? null },
-          }),
-        );
+    mutationFn: (action: "claim" | "answer" | "dismiss" | "reopen" | "cue"): Promise<unknown> => {
+      switch (action) {
+        case "claim":
+          return unwrap(api.POST("/api/v1/streams/{stream_id}/queue/{item_id}/claim", ids));
+        case "answer":
+          return unwrap(api.POST("/api/v1/streams/{stream_id}/queue/{item_id}/answer", { ...ids, body: { text: answer, public: publicAnswer } }));
+        case "dismiss":
+          return unwrap(api.POST("/api/v1/streams/{stream_id}/queue/{item_id}/dismiss", ids));
+        case "reopen":
+          return unwrap(api.POST("/api/v1/streams/{stream_id}/queue/{item_id}/reopen", ids));
+        case "cue":
+          return unwrap(api.POST("/api/v1/streams/{stream_id}/queue/{item_id}/cue", ids));
       }
-      const body = action === "answer" ? { text: answer, public: publicAnswer } : undefined;
-      return rawApi("POST", `/api/v1/streams/${streamId}/questions/${item.id}/${action}`, body);
     },
     onSettled: refresh,
   });
-  const suggestions = (item.suggestions ?? []).map((s) => (typeof s === "string" ? s : s.text));
+  const suggestions = (detail.data?.suggestions ?? []).map((s) => s.answer);
+  const itemReplies = detail.data?.quick_replies ?? replies;
   return (
-    <div className={`q-item${mine ? " claimed-mine" : ""}${!done && waited !== null && waited > 120 ? " late" : ""}`} data-testid="queue-item">
+    <div className={`q-item${mine ? " claimed-mine" : ""}${!done && item.overdue ? " late" : ""}`} data-testid="queue-item" onFocus={() => setOpen(true)} onMouseEnter={() => setOpen(true)}>
       <div className="q-head">
-        <span className="q-count" data-testid="queue-count">×{item.count ?? 1}</span>
-        {item.kind && <span className={`badge ${item.kind === "complaint" ? "badge-bad" : ""}`}>{t(`qkind.${item.kind}` as MessageKey)}</span>}
-        {item.topic && <span className="badge">{t(`topic.${item.topic}` as MessageKey)}</span>}
-        {item.sentiment === "negative" && <span className="badge badge-warn">{t("service.negative")}</span>}
+        <span className="q-count" data-testid="queue-count">
+          ×{item.asker_count}
+        </span>
+        <span className={`badge ${item.kind === "complaint" ? "badge-bad" : ""}`}>{t(`qkind.${item.kind}` as MessageKey)}</span>
+        <span className="badge">{t(`topic.${item.topic}` as MessageKey)}</span>
+        {item.negative_count > 0 && <span className="badge badge-warn">{t("service.negative")}</span>}
         <span className="spacer" />
-        {waited !== null && !done && (
-          <span className={waited > 120 ? "bad" : "muted"} data-testid="queue-waiting">
+        {!done && (
+          <span className={item.overdue ? "bad" : "muted"} data-testid="queue-waiting">
             {t("service.waiting", { t: formatDuration(waited) })}
           </span>
         )}
-        {item.status && <span className="badge">{t(`qstatus.${item.status}` as MessageKey)}</span>}
+        <span className="badge" data-testid="queue-status">{t(`qstatus.${item.status}` as MessageKey)}</span>
       </div>
-      <div className="q-text" data-testid="queue-text">{item.text}</div>
-      {item.claimed_by_name && !mine && <div className="muted small">{t("service.claimedBy", { name: item.claimed_by_name })}</div>}
+      <div className="q-text" data-testid="queue-text">
+        {item.title}
+      </div>
+      {item.claimed_by !== null && !mine && !done && <div className="muted small">{t("service.claimedByOther")}</div>}
       {done ? (
         <div className="row">
           {item.answer && <span className="muted">A: {item.answer}</span>}
@@ -176,16 +161,16 @@ function QueueCard({ item, streamId, replies }: { item: QueueItem; streamId: num
         </div>
       ) : (
         <>
-          {(suggestions.length > 0 || replies.length > 0) && (
+          {(suggestions.length > 0 || itemReplies.length > 0) && (
             <div className="quick-replies">
               {suggestions.map((s, i) => (
                 <button key={`s${i}`} className="small" onClick={() => setAnswer(s)} title={t("service.suggestion")}>
                   ✦ {s.length > 24 ? `${s.slice(0, 24)}…` : s}
                 </button>
               ))}
-              {replies.slice(0, 6).map((r) => (
-                <button key={r.id} className="small" onClick={() => setAnswer(r.text)}>
-                  {r.title || (r.text.length > 16 ? `${r.text.slice(0, 16)}…` : r.text)}
+              {itemReplies.slice(0, 6).map((r) => (
+                <button key={r.id} className="small" onClick={() => setAnswer(r.rendered || r.body)}>
+                  {r.title}
                 </button>
               ))}
             </div>
@@ -208,8 +193,8 @@ function QueueCard({ item, streamId, replies }: { item: QueueItem; streamId: num
               {t("service.dismiss")}
             </button>
             <span className="spacer" />
-            <button className="small" onClick={() => act.mutate("cue")} disabled={act.isPending} title={t("service.cueHost")}>
-              ◆ {t("service.cueHost")}
+            <button className="small" onClick={() => act.mutate("cue")} disabled={act.isPending || !!item.cue_sent_at} title={t("service.cueHost")}>
+              ◆ {item.cue_sent_at ? t("service.cueSent") : t("service.cueHost")}
             </button>
           </div>
         </>
@@ -263,7 +248,13 @@ function QuickReplies({ streamId, replies, error }: { streamId: number; replies:
   const qc = useQueryClient();
   const [text, setText] = useState("");
   const add = useMutation({
-    mutationFn: () => rawApi("POST", `/api/v1/streams/${streamId}/quick-replies`, { text }),
+    mutationFn: () =>
+      unwrap(
+        api.POST("/api/v1/streams/{stream_id}/quick-replies", {
+          params: { path: { stream_id: streamId } },
+          body: { title: text.slice(0, 12), body: text },
+        }),
+      ),
     onSuccess: () => {
       setText("");
       void qc.invalidateQueries({ queryKey: ["quick-replies", streamId] });
@@ -275,7 +266,9 @@ function QuickReplies({ streamId, replies, error }: { streamId: number; replies:
       <div className="feed" style={{ maxHeight: 220 }}>
         {(replies ?? []).map((r) => (
           <div className="feed-item" key={r.id}>
-            <span className="text">{r.text}</span>
+            <span className="text">
+              <strong>{r.title}</strong> {r.body}
+            </span>
           </div>
         ))}
       </div>

@@ -44,8 +44,6 @@ export function WatchPage() {
   const [viewer, setViewer] = useState<ViewerSession | null>(null);
   const [viewerError, setViewerError] = useState<unknown>(null);
   const [feed, setFeed] = useState<Shown[]>([]);
-  const [pinned, setPinned] = useState<string | null>(null);
-  const [answers, setAnswers] = useState<Shown[]>([]);
   const [flash, setFlash] = useState<FlashInfo | null>(null);
   const [lottery, setLottery] = useState<{ id: number | null; prize: string; keyword: string | null; condition: string; draw_at: string | null } | null>(null);
   const [buying, setBuying] = useState<StoreProduct | null>(null);
@@ -107,43 +105,40 @@ export function WatchPage() {
         const winners = Array.isArray(d["winners"]) ? (d["winners"] as unknown[]).map(String) : [];
         setLottery(null);
         setNotice(viewer && winners.includes(viewer.viewer_id) ? t("watch.youWon", { prize: str(d["prize"]) ?? "" }) : t("watch.lotteryDrawn"));
-      } else if (e.type === "comment.pinned" || (e.type.startsWith("comment") && d["pinned"] === true)) {
-        setPinned(str(d["text"]));
-      } else if (e.type === "comment.unpinned") setPinned(null);
-      else if (e.type.startsWith("question") || e.type === "answer.public") {
-        const answer = str(d["answer"]) ?? str(d["answer_text"]);
-        if (answer) {
-          setAnswers((a) => [{ key: `a${e.seq}`, text: answer, question: str(d["text"]) ?? str(d["question"]) ?? undefined, kind: "answer" as const }, ...a].slice(0, 5));
-        }
-      } else if (e.type === "comment" || e.type === "comment.new") {
-        const text = str(d["text"]);
-        if (text) setFeed((f) => [...f, { key: `c${e.seq}`, text, kind: "comment" as const }].slice(-8));
+      } else if (e.type === "pin.changed") {
+        void qc.invalidateQueries({ queryKey: ["pin", streamId] });
+      } else if (e.type === "comment.new" && Array.isArray(d["comments"])) {
+        const texts = (d["comments"] as unknown[])
+          .map((c) => (c && typeof c === "object" ? str((c as Record<string, unknown>)["text"]) : null))
+          .filter((x): x is string => !!x);
+        setFeed((f) => [...f, ...texts.map((text, i) => ({ key: `c${e.seq}-${i}`, text, kind: "comment" as const }))].slice(-8));
       }
     },
     [qc, streamId, t, viewer],
   );
   const onSnapshot = useCallback((snap: Record<string, unknown>) => {
-    const p = snap["pinned"] ?? snap["pinned_comment"];
-    if (p && typeof p === "object" && "text" in p) setPinned(String((p as { text: unknown }).text));
     const fs = snap["flash_sale"] ?? (Array.isArray(snap["flash_sales"]) ? (snap["flash_sales"] as unknown[])[0] : null);
     if (fs && typeof fs === "object") {
       const d = fs as Record<string, unknown>;
       setFlash({ product_id: Number(d["product_id"]), price: str(d["price"]) ?? "", ends_at: str(d["ends_at"]), remaining: typeof d["remaining"] === "number" ? d["remaining"] : null });
-    }
-    const ans = snap["answers"] ?? snap["public_answers"];
-    if (Array.isArray(ans)) {
-      setAnswers(
-        ans
-          .filter((a): a is Record<string, unknown> => typeof a === "object" && a !== null)
-          .map((a, i) => ({ key: `s${i}`, kind: "answer" as const, text: str(a["answer"]) ?? "", question: str(a["text"]) ?? str(a["question"]) ?? undefined }))
-          .filter((a) => a.text),
-      );
     }
   }, []);
   const token = useCallback(() => viewer?.viewer_token ?? null, [viewer]);
   const live = useLive(viewer ? streamId : null, { path: `/ws/streams/${streamId}/watch`, token, onEvent, onSnapshot });
 
   liveOpen.current = live.status === "open";
+  // What the room shows pinned: a comment, or a public answer from customer service.
+  const pin = useQuery({
+    queryKey: ["pin", streamId],
+    queryFn: () => unwrap(api.GET("/api/v1/streams/{stream_id}/pin", { params: { path: { stream_id: streamId } } })),
+    refetchInterval: () => (liveOpen.current ? 30_000 : 3_000),
+  }).data?.pin;
+  const pinned = pin && pin.kind !== "answer" ? pin.text : null;
+  const answers: Shown[] = [];
+  if (pin && pin.kind === "answer") {
+    const [question, ...rest] = pin.text.split("\n");
+    answers.push({ key: `pin${pin.id}`, kind: "answer", question: rest.length ? question : undefined, text: rest.length ? rest.join("\n") : pin.text });
+  }
   const products = store.data?.products ?? [];
   const main = products.find((p) => p.explaining) ?? products[0] ?? null;
   const others = products.filter((p) => p !== main);
@@ -159,11 +154,19 @@ export function WatchPage() {
     if (!viewer || !comment.trim()) return;
     const text = comment.trim();
     try {
-      await asViewer(viewer, "POST", `/api/v1/streams/${streamId}/comments`, { text });
+      await asViewer(viewer, "POST", `/api/v1/streams/${streamId}/comments`, { text, event_id: newIdempotencyKey().slice(0, 64) });
       setFeed((f) => [...f, { key: `me${Date.now()}`, text, kind: "comment" as const }].slice(-8));
       setComment("");
     } catch (err) {
-      setNotice(err instanceof ApiError ? (err.missing ? t("common.backendMissing") : err.message) : t("common.networkError"));
+      setNotice(
+        err instanceof ApiError
+          ? err.code === "muted"
+            ? t("watch.muted")
+            : err.missing
+              ? t("common.backendMissing")
+              : err.message
+          : t("common.networkError"),
+      );
     }
   }
 
