@@ -108,10 +108,15 @@ async def _validate_split(
             total=f"{total:.2f}",
             gmv_target=f"{target:.2f}",
         )
+    # Lock the streams, so a concurrent split cannot claim them at the same time.
+    await session.execute(
+        select(Stream.id).where(Stream.id.in_(ids)).order_by(Stream.id).with_for_update()
+    )
     streams = []
     for part in parts:
         # Planning a stream's target is a controller's job on that stream's team.
         stream = await authorize_stream(session, user, part.stream_id, frozenset({Role.controller}))
+        await session.refresh(stream)  # read campaign_id after the lock
         if stream.campaign_id is not None and stream.campaign_id != campaign_id:
             raise Conflict(
                 f"stream {stream.id} already belongs to campaign {stream.campaign_id}",

@@ -17,7 +17,7 @@ from app.errors import Conflict, NotFound, Unprocessable
 from app.models import LineupItem, ListingStatus, Product, QCStatus, Stream, StreamStatus
 from app.realtime.outbox import queue_event
 from app.schemas.lineup import LineupIn, LineupOut, LineupUpdate
-from app.services.streams import ensure_plannable
+from app.services.streams import ensure_plannable, lock_stream
 
 
 def ineligibility(product: Product) -> str | None:
@@ -101,6 +101,7 @@ async def add_item(session: AsyncSession, stream: Stream, data: LineupIn) -> Lin
             product_id=product.id,
         )
     await _check_bundle_products(session, data.bundles)
+    await lock_stream(session, stream.id)
     count = await session.scalar(
         select(func.count()).select_from(LineupItem).where(LineupItem.stream_id == stream.id)
     )
@@ -216,6 +217,7 @@ async def _renumber(session: AsyncSession, stream_id: int, order: list[int] | No
 async def reorder(session: AsyncSession, stream: Stream, product_ids: list[int]) -> list[LineupOut]:
     """Set the explanation order in one call: `product_ids` must name the whole lineup."""
     ensure_plannable(stream)
+    await lock_stream(session, stream.id)
     current = set(
         (
             await session.scalars(

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import AppError, Conflict, NotFound, Unprocessable
@@ -52,8 +53,13 @@ async def create_product(session: AsyncSession, data: ProductCreate) -> Product:
     if await session.scalar(select(Product.id).where(Product.sku == data.sku)) is not None:
         raise Conflict(f"SKU '{data.sku}' already exists", code="sku_taken", sku=data.sku)
     product = Product(**data.model_dump())
-    session.add(product)
-    await session.flush()
+    try:
+        # A savepoint: a concurrent insert of the same SKU is a 409, not a broken session.
+        async with session.begin_nested():
+            session.add(product)
+            await session.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"SKU '{data.sku}' already exists", code="sku_taken", sku=data.sku) from exc
     return product
 
 
@@ -226,7 +232,15 @@ async def import_csv(session: AsyncSession, raw: bytes) -> ImportOut:
                 setattr(product, name, value)
             updated += 1
         products.append(product)
-    await session.flush()
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:
+        raise Conflict(
+            "another import created some of these SKUs meanwhile; nothing was imported, "
+            "send the file again",
+            code="sku_taken",
+        ) from exc
     return ImportOut(
         rows=len(rows), created=created, updated=updated, product_ids=[p.id for p in products]
     )

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.errors import Conflict, NotFound, Unprocessable
 from app.models import Product, ScriptSegment, Stream
 from app.schemas.script import Gap, Overlap, ScriptOut, SegmentIn, SegmentOut, SegmentUpdate
-from app.services.streams import ensure_plannable
+from app.services.streams import ensure_plannable, lock_stream
 
 
 async def segments(session: AsyncSession, stream_id: int) -> list[ScriptSegment]:
@@ -97,6 +97,7 @@ async def _check_products(session: AsyncSession, product_ids: set[int]) -> None:
 
 
 async def _renumber(session: AsyncSession, stream_id: int) -> None:
+    await lock_stream(session, stream_id)
     for i, seg in enumerate(await segments(session, stream_id), start=1):
         seg.position = i
     await session.flush()

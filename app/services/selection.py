@@ -8,9 +8,10 @@ from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import Unprocessable
+from app.errors import Conflict, Unprocessable
 from app.models import Criterion, Product, ProductScore, SelectionWeight, User
 from app.schemas.selection import RankedProduct
 from app.services.lineup import ineligibility
@@ -45,14 +46,24 @@ async def set_weights(
     merged = {**(await weights(session)), **new}
     if not any(merged.values()):
         raise Unprocessable("at least one weight must be above 0", code="all_weights_zero")
-    for criterion, weight in new.items():
-        row = await session.get(SelectionWeight, criterion)
-        if row is None:
-            session.add(SelectionWeight(criterion=criterion, weight=weight))
-        else:
-            row.weight = weight
-    await session.flush()
+    try:
+        async with session.begin_nested():
+            for criterion, weight in new.items():
+                row = await session.get(SelectionWeight, criterion)
+                if row is None:
+                    session.add(SelectionWeight(criterion=criterion, weight=weight))
+                else:
+                    row.weight = weight
+            await session.flush()
+    except IntegrityError as exc:
+        raise _concurrent_edit() from exc
     return merged
+
+
+def _concurrent_edit() -> Conflict:
+    return Conflict(
+        "someone else saved the same scores meanwhile; try again", code="concurrent_edit"
+    )
 
 
 async def scores(session: AsyncSession, product_id: int) -> list[ProductScore]:
@@ -85,15 +96,19 @@ async def set_scores(
                 criterion=criterion.value,
             )
     existing = {s.criterion: s for s in await scores(session, product_id)}
-    for criterion, score in new.items():
-        row = existing.get(criterion)
-        if row is None:
-            row = ProductScore(product_id=product_id, criterion=criterion, score=score)
-            session.add(row)
-        row.score, row.scored_by = score, user.id
-        if note is not None:
-            row.note = note
-    await session.flush()
+    try:
+        async with session.begin_nested():
+            for criterion, score in new.items():
+                row = existing.get(criterion)
+                if row is None:
+                    row = ProductScore(product_id=product_id, criterion=criterion, score=score)
+                    session.add(row)
+                row.score, row.scored_by = score, user.id
+                if note is not None:
+                    row.note = note
+            await session.flush()
+    except IntegrityError as exc:
+        raise _concurrent_edit() from exc
     return await scores(session, product_id)
 
 

@@ -84,6 +84,12 @@ async def get_stream(session: AsyncSession, stream_id: int) -> Stream:
     return stream
 
 
+async def lock_stream(session: AsyncSession, stream_id: int) -> None:
+    """Serialize plan edits that renumber (lineup, script) per stream: a row lock on
+    PostgreSQL; SQLite has a single writer anyway."""
+    await session.execute(select(Stream.id).where(Stream.id == stream_id).with_for_update())
+
+
 def ensure_plannable(stream: Stream) -> None:
     """Plans of an ended or archived stream are history: they no longer change."""
     if stream.status in CLOSED:

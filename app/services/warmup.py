@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import utcnow
@@ -68,16 +69,23 @@ async def reserve(
             f"stream {stream.id} is {stream.status}: reservations are taken before it starts",
             code="reservations_closed",
         )
-    existing = await session.scalar(
-        select(Reservation).where(
-            Reservation.stream_id == stream.id, Reservation.viewer_ref == data.viewer_ref
-        )
+    query = select(Reservation).where(
+        Reservation.stream_id == stream.id, Reservation.viewer_ref == data.viewer_ref
     )
+    existing = await session.scalar(query)
     if existing is not None:
         return existing, False
     reservation = Reservation(stream_id=stream.id, **data.model_dump())
-    session.add(reservation)
-    await session.flush()
+    try:
+        async with session.begin_nested():
+            session.add(reservation)
+            await session.flush()
+    except IntegrityError:
+        # The same viewer reserved concurrently: theirs is the one reservation.
+        existing = await session.scalar(query)
+        if existing is None:
+            raise
+        return existing, False
     return reservation, True
 
 

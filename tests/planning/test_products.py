@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+import uuid
 
 import httpx
 
-from tests.conftest import Staff
+from tests.conftest import Staff, bearer, login
 from tests.planning.helpers import product
 
 HEADER = "sku,name,category,list_price,cost,stock,licensed,qc_status,selling_points,supplier\n"
@@ -208,3 +210,18 @@ async def test_csv_export_round_trips(client: httpx.AsyncClient, staff: Staff) -
     )
     assert r2.status_code == 200 and r2.json()["created"] == 0, r2.text
     assert (await client.get("/api/v1/products/export", headers=host)).status_code == 403
+
+
+async def test_concurrent_creates_of_one_sku_give_one_product(
+    committed_client: httpx.AsyncClient,
+) -> None:
+    admin = bearer(await login(committed_client, "admin"))
+    sku = f"RACE-{uuid.uuid4().hex[:8]}"
+    body = {"sku": sku, "name": "并发", "list_price": "1.00", "stock": 1}
+    results = await asyncio.gather(
+        *(committed_client.post("/api/v1/products", json=body, headers=admin) for _ in range(8))
+    )
+    assert sorted(r.status_code for r in results) == [201] + [409] * 7, [r.text for r in results]
+    assert {r.json()["code"] for r in results if r.status_code == 409} == {"sku_taken"}
+    found = (await committed_client.get(f"/api/v1/products?q={sku}", headers=admin)).json()
+    assert len(found) == 1
