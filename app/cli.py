@@ -104,6 +104,23 @@ def demo() -> None:
     asyncio.run(run_demo(get_settings()))
 
 
+@cli.command()
+def simulate(
+    stream: Annotated[int, typer.Argument(help="The live stream's id")],
+    key: Annotated[str, typer.Option(help="The stream's ingest key", envvar="INGEST_KEY")],
+    url: Annotated[str, typer.Option(help="The running server")] = "http://127.0.0.1:8000",
+    viewers: Annotated[int, typer.Option(help="Viewers online at the peak")] = 300,
+    rate: Annotated[float, typer.Option(help="Events per second")] = 100.0,
+    duration: Annotated[float, typer.Option(help="Seconds to run")] = 60.0,
+    seed: Annotated[int | None, typer.Option(help="Random seed, for a repeatable run")] = None,
+) -> None:
+    """Simulate a live audience (joins, comments, likes, clicks, carts, orders) via ingest."""
+    from app.simulate import run_simulation
+
+    summary = asyncio.run(run_simulation(stream, url, key, viewers, rate, duration, seed=seed))
+    typer.echo(" ".join(f"{k}={v}" for k, v in summary.items()))
+
+
 def main() -> None:
     cli()
 

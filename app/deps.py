@@ -199,3 +199,15 @@ async def current_buyer(
 
 
 CurrentBuyer = Annotated[Buyer, Depends(current_buyer)]
+
+
+async def current_viewer(
+    stream_id: int,
+    settings: SettingsDep,
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_viewer_bearer)],
+) -> Viewer:
+    """The watch-page viewer of this stream (viewer token, typ "viewer")."""
+    return viewer_from_token(settings, creds.credentials if creds else None, stream_id)
+
+
+CurrentViewer = Annotated[Viewer, Depends(current_viewer)]

@@ -17,7 +17,9 @@ from app.config import Settings, get_settings
 from app.db import create_engine, make_sessionmaker
 from app.errors import install_error_handlers
 from app.observability import RequestContextMiddleware, configure_logging
+from app.realtime.hub import Hub
 from app.realtime.state import start_live_services
+from app.realtime.ticker import Ticker
 from app.routers import (
     aftersales,
     alerts,
@@ -30,8 +32,10 @@ from app.routers import (
     coupons,
     flash_sales,
     health,
+    ingest,
     inventory,
     lineup,
+    live,
     orders,
     products,
     queue,
@@ -41,9 +45,11 @@ from app.routers import (
     storefront,
     streams,
     users,
+    viewers,
     warmup,
 )
 from app.services import flash_sales as flash_sales_service
+from app.services.ingest import restore_counters
 from app.services.users import bootstrap_admin
 
 log = structlog.get_logger(__name__)
@@ -74,6 +80,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         flash_ticker = flash_sales_service.start_ticker(
             make_sessionmaker(engine), app.state.live, settings.flash_sale_tick_seconds
         )
+        app.state.live.hub = Hub(
+            app.state.live,
+            # Read the sessionmaker at tick time: tests swap it after start-up.
+            lambda hub, stream_id: Ticker(
+                hub, stream_id, app.state.sessionmaker, settings.metrics_hz
+            ),
+        )
+        await restore_counters(app.state.live, app.state.sessionmaker)
         generated = None
         try:
             async with app.state.sessionmaker() as session:
@@ -129,6 +143,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         aftersales,
         alerts,
         storefront,
+        ingest,
+        viewers,
+        live,
     ):
         app.include_router(module.router)
     app.include_router(comments.router)  # comments, moderation, the classifier

@@ -25,6 +25,7 @@ from app.models.controls import (
     IncidentType,
     SegmentCursor,
 )
+from app.models.events import IngestKey, StreamEvent, StreamMinute, StreamViewer
 from app.models.lineup import LineupItem, ListingStatus
 from app.models.lottery import Lottery, LotteryCondition, LotteryEntrant, LotteryStatus
 from app.models.orders import (
@@ -94,6 +95,7 @@ __all__ = [
     "Highlight",
     "Incident",
     "IncidentType",
+    "IngestKey",
     "ItemStatus",
     "LineupItem",
     "ListingStatus",
@@ -128,7 +130,10 @@ __all__ = [
     "Shipment",
     "ShipmentStatus",
     "Stream",
+    "StreamEvent",
+    "StreamMinute",
     "StreamStatus",
+    "StreamViewer",
     "Survey",
     "SurveyResponse",
     "TeamMember",

@@ -5,6 +5,7 @@ never hears of something the database then rolled back.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,3 +40,12 @@ def take_events(session: AsyncSession) -> list[PendingEvent]:
 
 def drop_events(session: AsyncSession) -> None:
     session.info.pop(OUTBOX_KEY, None)
+
+
+def after_commit(session: AsyncSession, hook: Callable[[], Awaitable[None]]) -> None:
+    """Run `hook()` once the session's transaction has committed (never on rollback).
+    The same mechanism as `app.db.after_commit`; outside a request use
+    `app.db.unit_of_work(maker, live)` so hooks and queued events run after commit."""
+    from app.db import after_commit as _after_commit
+
+    _after_commit(session, hook)

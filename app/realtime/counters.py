@@ -1,0 +1,326 @@
+"""Exact live counters per stream, per product and per minute.
+
+One interface, two backends chosen at start-up: `RedisCounters` (production, shared by
+every instance: one Lua script per batch, so a batch is counted atomically and in one
+round trip) and `MemoryCounters` (embedded mode, one process).
+
+Counting rules (the same in both backends and in `app.services.eventlog.log_totals`,
+which recomputes them from the durable log):
+
+* Counting is idempotent per `event_id`: the backend keeps the set of ids it counted,
+  so an event counted once is never counted again, even if the log write and the
+  count are retried separately after a crash.
+* `viewers` (unique) is exact: a set of the `user_id`s seen in any event.
+* `online` is a set of present viewers: `viewer_join` adds (however many joins, once),
+  `viewer_leave` removes (a leave of someone not present is ignored). Arrival order,
+  not `ts`, decides, since that is the order the platform reports presence in.
+* `orders` counts `order_created`; `paid_orders`, `units_sold` (quantity, default 1)
+  and `gmv` (amount) count `order_paid`; `order_refunded` adds to `refunds` and
+  `refunded_orders` and leaves `gmv` alone (gmv is before refunds);
+  `order_cancelled` adds to `cancelled_orders`. Per product, `held` = units of
+  `order_created` minus units of `order_cancelled` (what the stock left subtracts).
+* Money is kept in cents (integers), never floats.
+* Per-minute figures are bucketed by the event's own `ts` (floored to the minute), so
+  late events land in the minute they happened; `online` per minute is the peak.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from app.schemas.events import EventIn
+
+TOTAL_FIELDS = (
+    "joins",
+    "leaves",
+    "comments",
+    "likes",
+    "shares",
+    "follows",
+    "product_clicks",
+    "add_to_cart",
+    "orders",
+    "paid_orders",
+    "cancelled_orders",
+    "refunded_orders",
+    "units_sold",
+    "gmv",
+    "refunds",
+    "peak_online",
+)
+PRODUCT_FIELDS = ("clicks", "add_to_cart", "orders", "units_sold", "gmv", "held")
+# event type -> the total it increments by one
+TYPE_TOTAL = {
+    "viewer_join": "joins",
+    "viewer_leave": "leaves",
+    "comment": "comments",
+    "like": "likes",
+    "share": "shares",
+    "follow": "follows",
+    "product_click": "product_clicks",
+    "add_to_cart": "add_to_cart",
+    "order_created": "orders",
+    "order_paid": "paid_orders",
+    "order_cancelled": "cancelled_orders",
+    "order_refunded": "refunded_orders",
+}
+DEDUP_TTL_SECONDS = 3 * 24 * 3600
+
+
+def cents(amount: Decimal | None) -> int:
+    return int(amount * 100) if amount is not None else 0
+
+
+def minute_of(ev: EventIn) -> int:
+    return int(ev.ts.timestamp()) // 60
+
+
+@dataclass
+class CounterState:
+    """What the counters hold for one stream (money in cents)."""
+
+    totals: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TOTAL_FIELDS, 0))
+    products: dict[int, dict[str, int]] = field(default_factory=dict)
+    viewers: int = 0
+    online: int = 0
+
+
+class Counters(ABC):
+    @abstractmethod
+    async def apply(self, stream_id: int, events: Sequence[EventIn]) -> int:
+        """Count the events not counted before (by event_id); return how many were new."""
+
+    @abstractmethod
+    async def read(self, stream_id: int) -> CounterState: ...
+
+    @abstractmethod
+    async def minutes(self, stream_id: int) -> dict[int, dict[str, int]]:
+        """Per-minute figures keyed by epoch minute: event type counts, units, gmv, online."""
+
+    @abstractmethod
+    async def reset(self, stream_id: int) -> None:
+        """Forget a stream's counters (before rebuilding them from the log)."""
+
+
+# --------------------------------------------------------------------------- memory
+
+
+@dataclass
+class _MemStream:
+    seen: set[str] = field(default_factory=set)
+    totals: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TOTAL_FIELDS, 0))
+    products: defaultdict[int, dict[str, int]] = field(
+        default_factory=lambda: defaultdict(lambda: dict.fromkeys(PRODUCT_FIELDS, 0))
+    )
+    viewers: set[str] = field(default_factory=set)
+    online: set[str] = field(default_factory=set)
+    minutes: defaultdict[int, defaultdict[str, int]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(int))
+    )
+
+
+class MemoryCounters(Counters):
+    """Embedded mode. Every method runs without awaiting, so a batch is atomic."""
+
+    def __init__(self) -> None:
+        self._streams: defaultdict[int, _MemStream] = defaultdict(_MemStream)
+
+    async def apply(self, stream_id: int, events: Sequence[EventIn]) -> int:
+        st = self._streams[stream_id]
+        fresh = 0
+        for ev in events:
+            if ev.event_id is not None:
+                if ev.event_id in st.seen:
+                    continue
+                st.seen.add(ev.event_id)
+            fresh += 1
+            self._count(st, ev)
+        return fresh
+
+    @staticmethod
+    def _count(st: _MemStream, ev: EventIn) -> None:
+        t = st.totals
+        kind = ev.type
+        minute = st.minutes[minute_of(ev)]
+        minute[kind] += 1
+        t[TYPE_TOTAL[kind]] += 1
+        st.viewers.add(ev.user_id)
+        if kind == "viewer_join":
+            if ev.user_id not in st.online:
+                st.online.add(ev.user_id)
+                n = len(st.online)
+                t["peak_online"] = max(t["peak_online"], n)
+                minute["online"] = max(minute["online"], n)
+        elif kind == "viewer_leave":
+            st.online.discard(ev.user_id)
+        elif kind == "order_paid":
+            t["units_sold"] += ev.units
+            t["gmv"] += cents(ev.amount)
+            minute["units_sold"] += ev.units
+            minute["gmv"] += cents(ev.amount)
+        elif kind == "order_refunded":
+            t["refunds"] += cents(ev.amount)
+        if ev.product_id is not None:
+            p = st.products[ev.product_id]
+            if kind == "product_click":
+                p["clicks"] += 1
+            elif kind == "add_to_cart":
+                p["add_to_cart"] += 1
+            elif kind == "order_created":
+                p["orders"] += 1
+                p["held"] += ev.units
+            elif kind == "order_cancelled":
+                p["held"] -= ev.units
+            elif kind == "order_paid":
+                p["units_sold"] += ev.units
+                p["gmv"] += cents(ev.amount)
+
+    async def read(self, stream_id: int) -> CounterState:
+        st = self._streams.get(stream_id)
+        if st is None:
+            return CounterState()
+        return CounterState(
+            totals=dict(st.totals),
+            products={pid: dict(p) for pid, p in st.products.items()},
+            viewers=len(st.viewers),
+            online=len(st.online),
+        )
+
+    async def minutes(self, stream_id: int) -> dict[int, dict[str, int]]:
+        st = self._streams.get(stream_id)
+        if st is None:
+            return {}
+        return {m: dict(v) for m, v in st.minutes.items()}
+
+    async def reset(self, stream_id: int) -> None:
+        self._streams.pop(stream_id, None)
+
+
+# --------------------------------------------------------------------------- redis
+
+# KEYS: seen, totals, products, minutes, viewers, online
+# ARGV: ttl, then 7 per event: event_id ('' = none), type, user_id, product_id ('' = none),
+#       units, amount in cents, epoch minute
+_APPLY_LUA = """
+local seen, tot, prod, mins, viewers, online = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local total_of = {
+  viewer_join='joins', viewer_leave='leaves', comment='comments', like='likes',
+  share='shares', follow='follows', product_click='product_clicks',
+  add_to_cart='add_to_cart', order_created='orders', order_paid='paid_orders',
+  order_cancelled='cancelled_orders', order_refunded='refunded_orders'}
+local fresh = 0
+for i = 2, #ARGV, 7 do
+  local eid = ARGV[i]
+  if eid == '' or redis.call('SADD', seen, eid) == 1 then
+    fresh = fresh + 1
+    local kind, uid, pid = ARGV[i+1], ARGV[i+2], ARGV[i+3]
+    local units, amount, m = tonumber(ARGV[i+4]), tonumber(ARGV[i+5]), ARGV[i+6]
+    redis.call('HINCRBY', mins, m .. ':' .. kind, 1)
+    redis.call('HINCRBY', tot, total_of[kind], 1)
+    redis.call('SADD', viewers, uid)
+    if kind == 'viewer_join' then
+      if redis.call('SADD', online, uid) == 1 then
+        local n = redis.call('SCARD', online)
+        if n > tonumber(redis.call('HGET', tot, 'peak_online') or '0') then
+          redis.call('HSET', tot, 'peak_online', n)
+        end
+        if n > tonumber(redis.call('HGET', mins, m .. ':online') or '0') then
+          redis.call('HSET', mins, m .. ':online', n)
+        end
+      end
+    elseif kind == 'viewer_leave' then
+      redis.call('SREM', online, uid)
+    elseif kind == 'order_paid' then
+      redis.call('HINCRBY', tot, 'units_sold', units)
+      redis.call('HINCRBY', tot, 'gmv', amount)
+      redis.call('HINCRBY', mins, m .. ':units_sold', units)
+      redis.call('HINCRBY', mins, m .. ':gmv', amount)
+    elseif kind == 'order_refunded' then
+      redis.call('HINCRBY', tot, 'refunds', amount)
+    end
+    if pid ~= '' then
+      if kind == 'product_click' then redis.call('HINCRBY', prod, pid .. ':clicks', 1)
+      elseif kind == 'add_to_cart' then redis.call('HINCRBY', prod, pid .. ':add_to_cart', 1)
+      elseif kind == 'order_created' then
+        redis.call('HINCRBY', prod, pid .. ':orders', 1)
+        redis.call('HINCRBY', prod, pid .. ':held', units)
+      elseif kind == 'order_cancelled' then redis.call('HINCRBY', prod, pid .. ':held', -units)
+      elseif kind == 'order_paid' then
+        redis.call('HINCRBY', prod, pid .. ':units_sold', units)
+        redis.call('HINCRBY', prod, pid .. ':gmv', amount)
+      end
+    end
+  end
+end
+for k = 1, 6 do redis.call('EXPIRE', KEYS[k], tonumber(ARGV[1])) end
+return fresh
+"""
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+class RedisCounters(Counters):
+    """Production: counters in Redis, so every instance reads the same numbers."""
+
+    def __init__(self, client: aioredis.Redis, prefix: str) -> None:
+        self._redis = client
+        self._prefix = prefix
+        self._apply = client.register_script(_APPLY_LUA)
+
+    def _keys(self, stream_id: int) -> list[str]:
+        # One hash tag per stream keeps a stream's keys in one Redis Cluster slot.
+        base = f"{self._prefix}live:{{{stream_id}}}:"
+        return [base + k for k in ("seen", "totals", "products", "minutes", "viewers", "online")]
+
+    async def apply(self, stream_id: int, events: Sequence[EventIn]) -> int:
+        if not events:
+            return 0
+        args: list[Any] = [DEDUP_TTL_SECONDS]
+        for ev in events:
+            args += (
+                ev.event_id or "",
+                ev.type,
+                ev.user_id,
+                ev.product_id if ev.product_id is not None else "",
+                ev.units,
+                cents(ev.amount),
+                minute_of(ev),
+            )
+        return int(await self._apply(keys=self._keys(stream_id), args=args))
+
+    async def read(self, stream_id: int) -> CounterState:
+        _, tot_key, prod_key, _, viewers_key, online_key = self._keys(stream_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hgetall(tot_key)
+            pipe.hgetall(prod_key)
+            pipe.scard(viewers_key)
+            pipe.scard(online_key)
+            raw_tot, raw_prod, viewers, online = await pipe.execute()
+        state = CounterState(viewers=int(viewers), online=int(online))
+        for k, v in raw_tot.items():
+            state.totals[_text(k)] = int(v)
+        for k, v in raw_prod.items():
+            pid, name = _text(k).split(":", 1)
+            prod = state.products.setdefault(int(pid), dict.fromkeys(PRODUCT_FIELDS, 0))
+            prod[name] = int(v)
+        return state
+
+    async def minutes(self, stream_id: int) -> dict[int, dict[str, int]]:
+        raw = await self._redis.hgetall(self._keys(stream_id)[3])
+        out: dict[int, dict[str, int]] = defaultdict(dict)
+        for k, v in raw.items():
+            minute, name = _text(k).split(":", 1)
+            out[int(minute)][name] = int(v)
+        return dict(out)
+
+    async def reset(self, stream_id: int) -> None:
+        await self._redis.delete(*self._keys(stream_id))

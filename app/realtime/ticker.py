@@ -1,0 +1,96 @@
+"""The per-stream ticker: turns counters into one `metrics` message a few times a second.
+
+One ticker runs per stream that has sockets on this instance. Each tick reads the
+counters (from Redis in production, so every instance shows the same numbers), builds
+the metrics object, and only when it differs from the last one sent encodes it once and
+hands it to the hub; after `KEEPALIVE_SECONDS` without a change it sends a `ping`
+instead, so idle consoles and proxies see the connection alive. The lineup's stock is
+re-read from the database once a second, not every tick.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import Any
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.realtime.hub import Hub
+from app.realtime.protocol import KEEPALIVE_SECONDS, PING, metrics_message, prepare
+
+log = structlog.get_logger(__name__)
+
+STOCK_REFRESH_SECONDS = 1.0
+
+
+class Ticker:
+    def __init__(
+        self,
+        hub: Hub,
+        stream_id: int,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        hz: float,
+    ) -> None:
+        self.hub = hub
+        self.stream_id = stream_id
+        self.sessionmaker = sessionmaker
+        self.interval = 1.0 / hz if hz > 0 else 0.25
+        self._task: asyncio.Task[None] | None = None
+        self._last: dict[str, Any] | None = None
+        self._stock: list[Any] = []
+        self._stock_at = 0.0
+        self._sent_at = time.monotonic()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"ticker-{self.stream_id}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def tick(self) -> bool:
+        """One tick; returns whether a metrics message went out."""
+        from app.services.metrics import build_metrics, load_stock, public_metrics
+
+        now = time.monotonic()
+        if now - self._stock_at >= STOCK_REFRESH_SECONDS:
+            async with self.sessionmaker() as session:
+                self._stock = await load_stock(session, self.stream_id)
+            self._stock_at = now
+        state = await self.hub.live.counters.read(self.stream_id)
+        metrics = build_metrics(self.stream_id, state, self._stock)
+        if metrics == self._last:
+            if now - self._sent_at >= KEEPALIVE_SECONDS:
+                self.hub.broadcast_control(self.stream_id, PING)
+                self._sent_at = now
+            return False
+        self._last = metrics
+        public = None
+        if self.hub.has_viewers(self.stream_id):
+            public = prepare(metrics_message(public_metrics(metrics)))
+        self.hub.broadcast_metrics(self.stream_id, prepare(metrics_message(metrics)), public)
+        self._sent_at = now
+        return True
+
+    async def _run(self) -> None:
+        next_at = time.monotonic()
+        while True:
+            next_at += self.interval
+            try:
+                await self.tick()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("ticker_failed", stream_id=self.stream_id)
+            # Fixed-rate schedule; if a tick overran, skip ahead rather than burst.
+            delay = next_at - time.monotonic()
+            if delay < 0:
+                next_at = time.monotonic()
+                delay = 0
+            await asyncio.sleep(delay)

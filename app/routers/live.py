@@ -1,0 +1,114 @@
+"""The live websockets: staff consoles and the viewers' watch page (see protocol.py)."""
+
+from __future__ import annotations
+
+import orjson
+from fastapi import APIRouter, WebSocket
+
+from app.deps import authorize_stream, stream_role, user_from_token, viewer_from_token
+from app.errors import AppError, Forbidden, NotFound, Unauthorized
+from app.models import Stream
+from app.realtime.hub import Connection
+from app.realtime.protocol import CLOSE_FORBIDDEN, CLOSE_UNAUTHORIZED, VIEWER, prepare, visible_to
+from app.realtime.snapshot import SnapshotContext, build_snapshot
+from app.realtime.state import LiveServices
+
+router = APIRouter(tags=["live"])
+
+
+def _since(raw: str | None) -> int | None:
+    try:
+        return int(raw) if raw is not None else None
+    except ValueError:
+        return None
+
+
+@router.websocket("/ws/streams/{stream_id}")
+async def console_socket(
+    websocket: WebSocket, stream_id: int, token: str | None = None, since: str | None = None
+) -> None:
+    """Staff console feed: `?token=<access_token>[&since=<seq>]`.
+
+    Closes 4401 for a missing/invalid token, 4403 for a stream or role the user may not see.
+    """
+    await websocket.accept()
+    app = websocket.app
+    live: LiveServices = app.state.live
+    async with app.state.sessionmaker() as session:
+        try:
+            user = await user_from_token(session, app.state.settings, token)
+            stream = await authorize_stream(session, user, stream_id)
+            role = await stream_role(session, user, stream_id)
+        except Unauthorized as exc:
+            await websocket.close(CLOSE_UNAUTHORIZED, str(exc.detail))
+            return
+        except (Forbidden, NotFound) as exc:
+            await websocket.close(CLOSE_FORBIDDEN, str(exc.detail))
+            return
+        assert role is not None
+        ctx = SnapshotContext(session, live, stream, str(role), user_id=user.id)
+        conn = await _start(websocket, live, ctx, _since(since))
+    if conn is not None:
+        await _serve(live, conn)
+
+
+@router.websocket("/ws/streams/{stream_id}/watch")
+async def watch_socket(
+    websocket: WebSocket, stream_id: int, token: str | None = None, since: str | None = None
+) -> None:
+    """Watch-page feed for a viewer token: public events and public metrics only."""
+    await websocket.accept()
+    app = websocket.app
+    live: LiveServices = app.state.live
+    try:
+        viewer = viewer_from_token(app.state.settings, token, stream_id)
+    except AppError as exc:
+        code = CLOSE_UNAUTHORIZED if isinstance(exc, Unauthorized) else CLOSE_FORBIDDEN
+        await websocket.close(code, str(exc.detail))
+        return
+    async with app.state.sessionmaker() as session:
+        stream = await session.get(Stream, stream_id)
+        if stream is None:
+            await websocket.close(CLOSE_FORBIDDEN, "stream not found")
+            return
+        ctx = SnapshotContext(session, live, stream, VIEWER, viewer_id=viewer.viewer_id)
+        conn = await _start(websocket, live, ctx, _since(since))
+    if conn is not None:
+        await _serve(live, conn)
+
+
+async def _start(
+    websocket: WebSocket, live: LiveServices, ctx: SnapshotContext, since: int | None
+) -> Connection | None:
+    """Attach to the hub first (so nothing published meanwhile is missed), then send
+    the snapshot and any missed events; live events with a seq already covered are
+    skipped by the connection."""
+    assert live.hub is not None
+    conn = Connection(websocket, ctx.stream.id, ctx.audience)
+    await live.hub.attach(conn)
+    try:
+        seq = await live.current_seq(ctx.stream.id)
+        snapshot = await build_snapshot(ctx, seq)
+        missed = await live.history_since(ctx.stream.id, since) if since is not None else None
+        snapshot["resumed"] = missed is not None
+        await websocket.send(prepare(snapshot))
+        conn.last_seq = seq
+        for raw in missed or ():
+            msg = orjson.loads(raw)
+            msg_seq = int(msg["seq"])
+            if visible_to(msg.get("roles"), ctx.audience):
+                await websocket.send(prepare(raw))
+            conn.last_seq = max(conn.last_seq, msg_seq)
+        conn.start()
+    except Exception:
+        await live.hub.detach(conn)
+        raise
+    return conn
+
+
+async def _serve(live: LiveServices, conn: Connection) -> None:
+    assert live.hub is not None
+    try:
+        await conn.run()
+    finally:
+        await live.hub.detach(conn)

@@ -1,0 +1,414 @@
+"""The durable event log: batch writes with de-duplication, rollups, and recomputation.
+
+`write_events` stores a batch in the caller's transaction and returns the events that
+were new (not already logged under their `event_id`). On PostgreSQL it is one
+`INSERT ... SELECT FROM unnest(...) ON CONFLICT DO NOTHING RETURNING` for the events
+and one set-based upsert per rollup table (never one INSERT per event); on SQLite a
+multi-row INSERT with the same semantics. The rollups (`stream_viewers`,
+`stream_minutes`) are updated from exactly the new events in the same transaction, so
+they always agree with the log.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select, text
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models import StreamEvent, StreamMinute, StreamViewer
+from app.models.events import ROLLUP_COLUMNS
+from app.realtime.counters import (
+    PRODUCT_FIELDS,
+    TYPE_TOTAL,
+    Counters,
+    CounterState,
+    cents,
+)
+from app.schemas.events import EventIn
+
+ZERO = Decimal("0.00")
+
+_PG_INSERT_EVENTS = text(
+    """
+    INSERT INTO stream_events
+        (stream_id, event_id, type, viewer_id, ts, received_at,
+         product_id, quantity, amount, text, source)
+    SELECT :sid, u.eid, u.typ, u.vid, u.ts, :now, u.pid, u.qty, u.amt, u.txt, u.src
+    FROM unnest(
+        CAST(:eid AS VARCHAR[]), CAST(:typ AS VARCHAR[]), CAST(:vid AS VARCHAR[]),
+        CAST(:ts AS TIMESTAMPTZ[]), CAST(:pid AS INTEGER[]), CAST(:qty AS INTEGER[]),
+        CAST(:amt AS NUMERIC[]), CAST(:txt AS TEXT[]), CAST(:src AS VARCHAR[])
+    ) AS u(eid, typ, vid, ts, pid, qty, amt, txt, src)
+    ON CONFLICT (stream_id, event_id) DO NOTHING
+    RETURNING event_id
+    """
+)
+
+_COUNT_COLS = ROLLUP_COLUMNS
+_VIEWER_COLS = (*_COUNT_COLS, "units_bought", "paid_amount", "refunded_amount")
+_MINUTE_COLS = (*_COUNT_COLS, "units_sold", "gmv", "refunds")
+_MONEY_COLS = frozenset({"paid_amount", "refunded_amount", "gmv", "refunds"})
+
+
+def _pg_upsert(
+    table: str, key: str, key_type: str, extra: dict[str, str], cols: Sequence[str]
+) -> Any:
+    """A set-based upsert that adds counts (and merges `extra` columns) per key."""
+    names = [key, *extra, *cols]
+    casts = [f"CAST(:{key} AS {key_type}[])"]
+    casts += [f"CAST(:{c} AS {t}[])" for c, t in extra.items()]
+    casts += [f"CAST(:{c} AS {'NUMERIC' if c in _MONEY_COLS else 'INTEGER'}[])" for c in cols]
+    merges = {
+        "source": f"COALESCE({table}.source, EXCLUDED.source)",
+        "first_seen": f"LEAST({table}.first_seen, EXCLUDED.first_seen)",
+        "last_seen": f"GREATEST({table}.last_seen, EXCLUDED.last_seen)",
+    }
+    sets = [f"{c} = {merges[c]}" for c in extra]
+    sets += [f"{c} = {table}.{c} + EXCLUDED.{c}" for c in cols]
+    return text(
+        f"INSERT INTO {table} (stream_id, {', '.join(names)}) "
+        f"SELECT :sid, * FROM unnest({', '.join(casts)}) "
+        f"ON CONFLICT (stream_id, {key}) DO UPDATE SET {', '.join(sets)}"
+    )
+
+
+_PG_UPSERT_VIEWERS = _pg_upsert(
+    "stream_viewers",
+    "viewer_id",
+    "VARCHAR",
+    {"source": "VARCHAR", "first_seen": "TIMESTAMPTZ", "last_seen": "TIMESTAMPTZ"},
+    _VIEWER_COLS,
+)
+_PG_UPSERT_MINUTES = _pg_upsert("stream_minutes", "minute", "TIMESTAMPTZ", {}, _MINUTE_COLS)
+
+
+def unique_in_batch(events: Sequence[EventIn]) -> list[EventIn]:
+    """The batch without repeats of an event_id inside it (the first one wins)."""
+    seen: set[str] = set()
+    out: list[EventIn] = []
+    for ev in events:
+        if ev.event_id is not None:
+            if ev.event_id in seen:
+                continue
+            seen.add(ev.event_id)
+        out.append(ev)
+    return out
+
+
+def _viewer_rollup(events: Sequence[EventIn]) -> dict[str, dict[str, Any]]:
+    rows: dict[str, dict[str, Any]] = {}
+    for ev in events:
+        row = rows.get(ev.user_id)
+        if row is None:
+            row = rows[ev.user_id] = {
+                "source": None,
+                "first_seen": ev.ts,
+                "last_seen": ev.ts,
+                **dict.fromkeys(_COUNT_COLS, 0),
+                "units_bought": 0,
+                "paid_amount": ZERO,
+                "refunded_amount": ZERO,
+            }
+        row["first_seen"] = min(row["first_seen"], ev.ts)
+        row["last_seen"] = max(row["last_seen"], ev.ts)
+        if ev.source is not None and row["source"] is None:
+            row["source"] = ev.source
+        row[TYPE_TOTAL[ev.type]] += 1
+        if ev.type == "order_paid":
+            row["units_bought"] += ev.units
+            row["paid_amount"] += ev.amount or ZERO
+        elif ev.type == "order_refunded":
+            row["refunded_amount"] += ev.amount or ZERO
+    return rows
+
+
+def _minute_rollup(events: Sequence[EventIn]) -> dict[datetime, dict[str, Any]]:
+    rows: dict[datetime, dict[str, Any]] = {}
+    for ev in events:
+        minute = ev.ts.replace(second=0, microsecond=0)
+        row = rows.get(minute)
+        if row is None:
+            row = rows[minute] = {
+                **dict.fromkeys(_COUNT_COLS, 0),
+                "units_sold": 0,
+                "gmv": ZERO,
+                "refunds": ZERO,
+            }
+        row[TYPE_TOTAL[ev.type]] += 1
+        if ev.type == "order_paid":
+            row["units_sold"] += ev.units
+            row["gmv"] += ev.amount or ZERO
+        elif ev.type == "order_refunded":
+            row["refunds"] += ev.amount or ZERO
+    return rows
+
+
+def _columns(rows: dict[Any, dict[str, Any]], key: str) -> dict[str, list[Any]]:
+    # Sorted keys: concurrent batches lock rollup rows in one order, so they cannot deadlock.
+    keys = sorted(rows)
+    cols: dict[str, list[Any]] = {key: keys}
+    for name in next(iter(rows.values())):
+        cols[name] = [rows[k][name] for k in keys]
+    return cols
+
+
+async def write_events(
+    session: AsyncSession, stream_id: int, events: Sequence[EventIn]
+) -> list[EventIn]:
+    """Log the events in the session's transaction; return those that were new."""
+    batch = unique_in_batch(events)
+    if not batch:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        new = await _write_pg(session, stream_id, batch)
+    else:
+        new = await _write_generic(session, stream_id, batch)
+    if new:
+        await _write_rollups(session, stream_id, new)
+    return new
+
+
+async def _write_pg(session: AsyncSession, stream_id: int, batch: list[EventIn]) -> list[EventIn]:
+    params = {
+        "sid": stream_id,
+        "now": datetime.now(UTC),
+        "eid": [e.event_id for e in batch],
+        "typ": [e.type for e in batch],
+        "vid": [e.user_id for e in batch],
+        "ts": [e.ts for e in batch],
+        "pid": [e.product_id for e in batch],
+        "qty": [e.quantity for e in batch],
+        "amt": [e.amount for e in batch],
+        "txt": [e.text for e in batch],
+        "src": [e.source for e in batch],
+    }
+    result = await session.execute(_PG_INSERT_EVENTS, params)
+    stored = {row[0] for row in result}
+    return [e for e in batch if e.event_id is None or e.event_id in stored]
+
+
+async def _write_generic(
+    session: AsyncSession, stream_id: int, batch: list[EventIn]
+) -> list[EventIn]:
+    now = datetime.now(UTC)
+    rows = [
+        {
+            "stream_id": stream_id,
+            "event_id": e.event_id,
+            "type": e.type,
+            "viewer_id": e.user_id,
+            "ts": e.ts,
+            "received_at": now,
+            "product_id": e.product_id,
+            "quantity": e.quantity,
+            "amount": e.amount,
+            "text": e.text,
+            "source": e.source,
+        }
+        for e in batch
+    ]
+    stored: set[str | None] = set()
+    # SQLite caps bound parameters per statement; 11 columns x 500 rows stays under it.
+    for start in range(0, len(rows), 500):
+        stmt = (
+            sqlite_insert(StreamEvent)
+            .values(rows[start : start + 500])
+            .on_conflict_do_nothing(index_elements=["stream_id", "event_id"])
+            .returning(StreamEvent.event_id)
+        )
+        stored.update((await session.execute(stmt)).scalars())
+    return [e for e in batch if e.event_id is None or e.event_id in stored]
+
+
+async def _write_rollups(session: AsyncSession, stream_id: int, new: list[EventIn]) -> None:
+    viewers = _viewer_rollup(new)
+    minutes = _minute_rollup(new)
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(
+            _PG_UPSERT_VIEWERS, {"sid": stream_id, **_columns(viewers, "viewer_id")}
+        )
+        await session.execute(_PG_UPSERT_MINUTES, {"sid": stream_id, **_columns(minutes, "minute")})
+        return
+    v_ins = sqlite_insert(StreamViewer)
+    v_stmt = v_ins.on_conflict_do_update(
+        index_elements=["stream_id", "viewer_id"],
+        set_={
+            "source": func.coalesce(StreamViewer.source, v_ins.excluded.source),
+            "first_seen": func.min(StreamViewer.first_seen, v_ins.excluded.first_seen),
+            "last_seen": func.max(StreamViewer.last_seen, v_ins.excluded.last_seen),
+            **{c: getattr(StreamViewer, c) + getattr(v_ins.excluded, c) for c in _VIEWER_COLS},
+        },
+    )
+    await session.execute(
+        v_stmt,
+        [{"stream_id": stream_id, "viewer_id": k, **v} for k, v in sorted(viewers.items())],
+    )
+    m_ins = sqlite_insert(StreamMinute)
+    m_stmt = m_ins.on_conflict_do_update(
+        index_elements=["stream_id", "minute"],
+        set_={c: getattr(StreamMinute, c) + getattr(m_ins.excluded, c) for c in _MINUTE_COLS},
+    )
+    await session.execute(
+        m_stmt, [{"stream_id": stream_id, "minute": k, **v} for k, v in sorted(minutes.items())]
+    )
+
+
+# --------------------------------------------------------------------------- recompute
+
+
+def _row_event(row: Any) -> EventIn:
+    return EventIn(
+        row.type,
+        row.viewer_id,
+        row.event_id,
+        row.ts,
+        row.product_id,
+        None,
+        row.quantity,
+        row.amount,
+        row.source,
+    )
+
+
+async def iter_logged_events(session: AsyncSession, stream_id: int, chunk: int = 5000) -> Any:
+    """The stream's logged events in arrival order, in chunks (an async generator)."""
+    last_id = 0
+    cols = (
+        StreamEvent.id,
+        StreamEvent.type,
+        StreamEvent.viewer_id,
+        StreamEvent.event_id,
+        StreamEvent.ts,
+        StreamEvent.product_id,
+        StreamEvent.quantity,
+        StreamEvent.amount,
+        StreamEvent.source,
+    )
+    while True:
+        rows = (
+            await session.execute(
+                select(*cols)
+                .where(StreamEvent.stream_id == stream_id, StreamEvent.id > last_id)
+                .order_by(StreamEvent.id)
+                .limit(chunk)
+            )
+        ).all()
+        if not rows:
+            return
+        last_id = rows[-1].id
+        yield [_row_event(r) for r in rows]
+
+
+async def rebuild_counters(counters: Counters, session: AsyncSession, stream_id: int) -> None:
+    """Recount a stream from its log (embedded mode after a restart, or a lost Redis)."""
+    await counters.reset(stream_id)
+    async for events in iter_logged_events(session, stream_id):
+        await counters.apply(stream_id, events)
+
+
+async def log_totals(session: AsyncSession, stream_id: int) -> CounterState:
+    """The counters recomputed from the durable log with SQL aggregates.
+
+    Independent of the live counters (it shares only the definitions), so comparing
+    the two checks the invariant "counters agree with the log".
+    """
+    state = CounterState()
+    e = StreamEvent
+    where = e.stream_id == stream_id
+    by_type = await session.execute(
+        select(
+            e.type,
+            func.count(),
+            func.coalesce(func.sum(func.coalesce(e.quantity, 1)), 0),
+            func.coalesce(func.sum(e.amount), 0),
+        )
+        .where(where)
+        .group_by(e.type)
+    )
+    for kind, n, units, amount in by_type:
+        state.totals[TYPE_TOTAL[kind]] += int(n)
+        if kind == "order_paid":
+            state.totals["units_sold"] += int(units)
+            state.totals["gmv"] += cents(Decimal(str(amount)))
+        elif kind == "order_refunded":
+            state.totals["refunds"] += cents(Decimal(str(amount)))
+    state.viewers = int(
+        await session.scalar(select(func.count(func.distinct(e.viewer_id))).where(where)) or 0
+    )
+    by_product = await session.execute(
+        select(
+            e.product_id,
+            e.type,
+            func.count(),
+            func.coalesce(func.sum(func.coalesce(e.quantity, 1)), 0),
+            func.coalesce(func.sum(e.amount), 0),
+        )
+        .where(where, e.product_id.is_not(None))
+        .group_by(e.product_id, e.type)
+    )
+    for pid, kind, n, units, amount in by_product:
+        p = state.products.setdefault(int(str(pid)), dict.fromkeys(PRODUCT_FIELDS, 0))
+        if kind == "product_click":
+            p["clicks"] += int(n)
+        elif kind == "add_to_cart":
+            p["add_to_cart"] += int(n)
+        elif kind == "order_created":
+            p["orders"] += int(n)
+            p["held"] += int(units)
+        elif kind == "order_cancelled":
+            p["held"] -= int(units)
+        elif kind == "order_paid":
+            p["units_sold"] += int(units)
+            p["gmv"] += cents(Decimal(str(amount)))
+    # Presence depends on arrival order: replay joins and leaves in log order.
+    online: set[str] = set()
+    peak = 0
+    presence = await session.stream(
+        select(e.type, e.viewer_id)
+        .where(where, e.type.in_(("viewer_join", "viewer_leave")))
+        .order_by(e.id)
+    )
+    async for kind, viewer in presence:
+        if kind == "viewer_join":
+            online.add(viewer)
+            peak = max(peak, len(online))
+        else:
+            online.discard(viewer)
+    state.online = len(online)
+    state.totals["peak_online"] = peak
+    return state
+
+
+async def viewer_watch_seconds(
+    session: AsyncSession, stream_id: int, until: datetime
+) -> dict[str, float]:
+    """Watch time per viewer from join→leave sessions in the log (by `ts`).
+
+    A join while already present does not restart the session; a leave without a
+    join is ignored; a session still open is closed at `until` (e.g. the stream's end).
+    """
+    rows = await session.stream(
+        select(StreamEvent.viewer_id, StreamEvent.type, StreamEvent.ts)
+        .where(
+            StreamEvent.stream_id == stream_id,
+            StreamEvent.type.in_(("viewer_join", "viewer_leave")),
+        )
+        .order_by(StreamEvent.viewer_id, StreamEvent.ts, StreamEvent.id)
+    )
+    watch: defaultdict[str, float] = defaultdict(float)
+    open_since: dict[str, datetime] = {}
+    async for viewer, kind, ts in rows:
+        watch[viewer] += 0.0
+        if kind == "viewer_join":
+            open_since.setdefault(viewer, ts)
+        elif viewer in open_since:
+            watch[viewer] += max(0.0, (ts - open_since.pop(viewer)).total_seconds())
+    for viewer, since in open_since.items():
+        watch[viewer] += max(0.0, (until - since).total_seconds())
+    return dict(watch)

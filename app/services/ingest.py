@@ -1,0 +1,178 @@
+"""Viewer events in: the one entry point that logs and counts them, and ingest keys.
+
+Everyone who creates viewer events calls `record_events` — the ingest endpoint, the
+watch page, the orders service (order_created / order_paid / order_cancelled /
+order_refunded for orders placed through the API), the comment service. It
+de-duplicates by `event_id`, writes the durable log in the caller's transaction, and
+counts the new events once that transaction has committed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.errors import Conflict, NotFound, Unauthorized
+from app.models import IngestKey, Stream, StreamStatus, User
+from app.realtime.counters import MemoryCounters
+from app.realtime.outbox import PendingEvent, after_commit
+from app.realtime.protocol import PUBLIC_ROLES
+from app.realtime.state import LiveServices
+from app.schemas.events import EventIn
+from app.services.eventlog import rebuild_counters, write_events
+
+KEY_PREFIX = "lcr_ik_"
+STOCK_EVENTS = frozenset({"order_created", "order_cancelled"})
+
+
+@dataclass(frozen=True, slots=True)
+class IngestOutcome:
+    accepted: int
+    duplicates: int
+
+
+async def record_events(
+    live: LiveServices, session: AsyncSession, stream_id: int, events: Sequence[EventIn]
+) -> IngestOutcome:
+    """Log and count viewer events for a stream; returns (accepted, duplicates).
+
+    * `live` is `request.app.state.live`; `session` is the request's session (the
+      request owns the transaction: this only writes, it never commits).
+    * The events are written to the durable log now, inside your transaction, and
+      counted in the live counters only after it commits (via `after_commit`), so a
+      rolled-back request changes no number. Outside a request, commit with
+      `app.db.unit_of_work(maker, live)` so the counting runs.
+    * An event whose `event_id` was recorded before (in this batch, an earlier one, or
+      on another instance) is a duplicate: neither logged nor counted again. Give
+      your own events stable ids, e.g. `f"order:{order.id}:paid"`, so a retried
+      request counts once.
+    * It does not check that the stream is live; callers decide (ingest answers 409).
+    """
+    new = await write_events(session, stream_id, events)
+    if new:
+
+        async def _count() -> None:
+            await live.counters.apply(stream_id, new)
+            touched = {
+                e.product_id for e in new if e.type in STOCK_EVENTS and e.product_id is not None
+            }
+            if touched:
+                await announce_stock(live, session, stream_id, touched)
+
+        after_commit(session, _count)
+    return IngestOutcome(accepted=len(new), duplicates=len(events) - len(new))
+
+
+async def announce_stock(
+    live: LiveServices, session: AsyncSession, stream_id: int, product_ids: set[int]
+) -> None:
+    """Publish `stock.changed` {product_id, stock_left} for lineup products whose held
+    units moved (runs after commit, on the committed session)."""
+    from app.services.metrics import build_metrics, load_stock
+
+    metrics = build_metrics(
+        stream_id, await live.counters.read(stream_id), await load_stock(session, stream_id)
+    )
+    for p in metrics["products"]:
+        if p["product_id"] in product_ids and p["stock_left"] is not None:
+            await live.publish_event(
+                PendingEvent(
+                    stream_id,
+                    "stock.changed",
+                    {"product_id": p["product_id"], "stock_left": p["stock_left"]},
+                    PUBLIC_ROLES,
+                )
+            )
+
+
+# --------------------------------------------------------------------------- keys
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+async def create_key(
+    session: AsyncSession, stream: Stream, creator: User, label: str = ""
+) -> tuple[IngestKey, str]:
+    """A new random key for the stream; the plain key is returned this once only."""
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    row = IngestKey(
+        stream_id=stream.id,
+        key_hash=hash_key(key),
+        prefix=key[: len(KEY_PREFIX) + 4],
+        label=label,
+        created_by=creator.id,
+    )
+    session.add(row)
+    await session.flush()
+    return row, key
+
+
+async def list_keys(session: AsyncSession, stream_id: int) -> list[IngestKey]:
+    rows = await session.scalars(
+        select(IngestKey).where(IngestKey.stream_id == stream_id).order_by(IngestKey.id)
+    )
+    return list(rows.all())
+
+
+async def revoke_key(session: AsyncSession, stream_id: int, key_id: int) -> IngestKey:
+    row = await session.get(IngestKey, key_id)
+    if row is None or row.stream_id != stream_id:
+        raise NotFound(f"ingest key {key_id} not found", code="ingest_key_not_found")
+    if row.revoked_at is None:
+        row.revoked_at = datetime.now(UTC)
+        await session.flush()
+    return row
+
+
+async def stream_for_key(session: AsyncSession, stream_id: int, key: str | None) -> int:
+    """The id of the live stream this key may feed: 401 for a wrong key, 409 if not live."""
+    if not key:
+        raise Unauthorized("missing X-Ingest-Key header", code="ingest_key_missing")
+    found = (
+        await session.execute(
+            select(IngestKey.id, IngestKey.last_used_at, Stream.status)
+            .join(Stream, IngestKey.stream_id == Stream.id)
+            .where(
+                IngestKey.key_hash == hash_key(key),
+                IngestKey.stream_id == stream_id,
+                IngestKey.revoked_at.is_(None),
+            )
+        )
+    ).first()
+    if found is None:
+        raise Unauthorized("invalid or revoked ingest key", code="ingest_key_invalid")
+    if found.status != StreamStatus.live:
+        raise Conflict(
+            f"stream {stream_id} is not live (status {found.status})", code="stream_not_live"
+        )
+    now = datetime.now(UTC)
+    # At most once a minute: a write per batch would serialise concurrent batches on
+    # the key's row lock.
+    if found.last_used_at is None or now - found.last_used_at > timedelta(minutes=1):
+        await session.execute(
+            update(IngestKey).where(IngestKey.id == found.id).values(last_used_at=now)
+        )
+    return stream_id
+
+
+async def restore_counters(
+    live: LiveServices, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """Embedded mode keeps counters in memory: after a restart, recount every live
+    stream from its log before serving. (Redis keeps them across restarts.)"""
+    if not isinstance(live.counters, MemoryCounters):
+        return
+    async with sessionmaker() as session:
+        live_ids = (
+            await session.scalars(select(Stream.id).where(Stream.status == StreamStatus.live))
+        ).all()
+        for stream_id in live_ids:
+            await rebuild_counters(live.counters, session, stream_id)

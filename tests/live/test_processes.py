@@ -1,0 +1,236 @@
+"""Real `controlroom serve` processes on one PostgreSQL + Redis: several instances,
+and an acknowledged batch surviving `kill -9`."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+import httpx
+import orjson
+import pytest
+from websockets.asyncio.client import ClientConnection, connect
+
+from app.config import PROJECT_ROOT
+from app.db import create_engine, make_sessionmaker
+from app.migrate import upgrade
+from app.models import LineupItem, ListingStatus, Product, Stream, StreamStatus
+from tests.conftest import PG_ADMIN_DSN, REDIS_URL, TEST_PASSWORD, free_port
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def private_db() -> Iterator[str]:
+    """A database of its own: these servers commit, and other tests count rows."""
+    name = f"lcr_proc_{uuid.uuid4().hex[:10]}"
+
+    async def _admin(sql: str) -> None:
+        conn = await asyncpg.connect(PG_ADMIN_DSN)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+    upgrade(url)
+    try:
+        yield url
+    finally:
+        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@contextmanager
+def server(db_url: str, prefix: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "REDIS_URL": REDIS_URL,
+        "REDIS_PREFIX": prefix,
+        "SECRET_KEY": "process-test-secret-0123456789abcdef",
+        "ADMIN_PASSWORD": TEST_PASSWORD,
+        "LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(PROJECT_ROOT),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 40
+        while True:
+            assert proc.poll() is None, "server exited early"
+            assert time.monotonic() < deadline, "server did not start"
+            try:
+                if httpx.get(f"http://{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        yield base, proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=10)
+
+
+async def _live_stream(db_url: str, allotted: int = 20) -> tuple[int, int]:
+    """A live stream with one listed product, written straight to the database
+    (going live and the lineup API belong to other parts of the app)."""
+    engine = create_engine(db_url, pool_size=2)
+    try:
+        async with make_sessionmaker(engine)() as s:
+            stream = Stream(title="多实例", status=StreamStatus.live)
+            product = Product(
+                sku=f"P-{uuid.uuid4().hex[:8]}", name="保温杯", list_price=Decimal("99"), stock=100
+            )
+            s.add_all([stream, product])
+            await s.flush()
+            s.add(
+                LineupItem(
+                    stream_id=stream.id,
+                    product_id=product.id,
+                    live_price=Decimal("59.90"),
+                    allotted_stock=allotted,
+                    status=ListingStatus.listed,
+                )
+            )
+            await s.commit()
+            return stream.id, product.id
+    finally:
+        await engine.dispose()
+
+
+async def _admin_token(client: httpx.AsyncClient, base: str) -> str:
+    r = await client.post(
+        f"http://{base}/api/v1/auth/login", json={"username": "admin", "password": TEST_PASSWORD}
+    )
+    assert r.status_code == 200, r.text
+    return str(r.json()["access_token"])
+
+
+async def _until(ws: ClientConnection, check: Any) -> Any:
+    async with asyncio.timeout(10):
+        while True:
+            msg = orjson.loads(await ws.recv())
+            if check(msg):
+                return msg
+
+
+@pytest.fixture
+async def two_servers(private_db: str) -> AsyncIterator[tuple[str, str, str]]:
+    prefix = f"lcrtest:{uuid.uuid4().hex[:8]}:"
+    with server(private_db, prefix) as (a, _), server(private_db, prefix) as (b, _):
+        yield private_db, a, b
+
+
+async def test_two_instances_share_events_and_numbers(two_servers: tuple[str, str, str]) -> None:
+    db_url, a, b = two_servers
+    stream_id, pid = await _live_stream(db_url)
+    async with httpx.AsyncClient(timeout=10) as client:
+        token = await _admin_token(client, a)
+        r = await client.post(
+            f"http://{a}/api/v1/streams/{stream_id}/ingest-keys",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        key = r.json()["key"]
+        path = f"/ws/streams/{stream_id}?token={token}"
+        async with connect(f"ws://{a}{path}") as ws_a, connect(f"ws://{b}{path}") as ws_b:
+            for ws in (ws_a, ws_b):
+                assert (await _until(ws, lambda m: True))["type"] == "snapshot"
+            events: list[dict[str, Any]] = [
+                {"type": "viewer_join", "user_id": f"v{i}"} for i in range(30)
+            ]
+            events += [{"type": "like", "user_id": "v1", "event_id": f"l{i}"} for i in range(50)]
+            events.append(
+                {"type": "order_created", "user_id": "v2", "product_id": pid, "quantity": 4}
+            )
+            r = await client.post(
+                f"http://{a}/api/v1/streams/{stream_id}/events",
+                json={"events": events},
+                headers={"X-Ingest-Key": key},
+            )
+            assert r.status_code == 202, r.text
+            # the same likes again on the other instance: counted once across instances
+            r = await client.post(
+                f"http://{b}/api/v1/streams/{stream_id}/events",
+                json={"events": events[30:80]},
+                headers={"X-Ingest-Key": key},
+            )
+            assert r.json() == {"accepted": 0, "duplicates": 50}
+            got = []
+            for ws in (ws_a, ws_b):
+                stock = await _until(ws, lambda m: m["type"] == "stock.changed")
+                assert stock["data"] == {"product_id": pid, "stock_left": 16}
+                metrics = await _until(
+                    ws, lambda m: m["type"] == "metrics" and m["metrics"]["likes"] == 50
+                )
+                got.append(metrics["metrics"])
+            assert got[0] == got[1]
+            assert got[0]["online"] == 30 and got[0]["orders"] == 1
+        rest = [
+            (
+                await client.get(
+                    f"http://{base}/api/v1/streams/{stream_id}/metrics",
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+            ).json()
+            for base in (a, b)
+        ]
+        assert rest[0] == rest[1] == got[0]
+
+
+async def test_acknowledged_events_survive_kill_9(private_db: str) -> None:
+    prefix = f"lcrtest:{uuid.uuid4().hex[:8]}:"
+    stream_id, _ = await _live_stream(private_db)
+    with server(private_db, prefix) as (base, proc):
+        async with httpx.AsyncClient(timeout=10) as client:
+            token = await _admin_token(client, base)
+            r = await client.post(
+                f"http://{base}/api/v1/streams/{stream_id}/ingest-keys",
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            key = r.json()["key"]
+            events = [
+                {"type": "comment", "user_id": f"u{i}", "event_id": f"k{i}", "text": "好看"}
+                for i in range(500)
+            ]
+            r = await client.post(
+                f"http://{base}/api/v1/streams/{stream_id}/events",
+                json={"events": events},
+                headers={"X-Ingest-Key": key},
+            )
+            assert r.status_code == 202
+            os.kill(proc.pid, signal.SIGKILL)  # right after the acknowledgement
+        proc.wait(timeout=10)
+    with server(private_db, prefix) as (base, _):
+        conn = await asyncpg.connect(private_db.replace("+asyncpg", ""))
+        try:
+            n = await conn.fetchval(
+                "SELECT count(*) FROM stream_events WHERE stream_id = $1", stream_id
+            )
+        finally:
+            await conn.close()
+        assert n == 500
+        async with httpx.AsyncClient(timeout=10) as client:
+            token = await _admin_token(client, base)
+            m = await client.get(
+                f"http://{base}/api/v1/streams/{stream_id}/metrics",
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            assert m.json()["comments"] == 500
