@@ -17,7 +17,7 @@ from app.errors import Conflict, NotFound, Unprocessable
 from app.models import LineupItem, ListingStatus, Product, QCStatus, Stream, StreamStatus
 from app.realtime.outbox import queue_event
 from app.schemas.lineup import LineupIn, LineupOut, LineupUpdate
-from app.services.streams import ensure_plannable, lock_stream
+from app.services.streams import ensure_plannable, lock_stream, model_values
 
 
 def ineligibility(product: Product) -> str | None:
@@ -106,7 +106,7 @@ async def add_item(session: AsyncSession, stream: Stream, data: LineupIn) -> Lin
         select(func.count()).select_from(LineupItem).where(LineupItem.stream_id == stream.id)
     )
     position = min(data.position or (count or 0) + 1, (count or 0) + 1)
-    values = data.model_dump(exclude={"position"})
+    values = model_values(data, exclude=frozenset({"position"}))
     _json_offers(values, data)
     item = LineupItem(stream_id=stream.id, position=position, **values)
     try:
@@ -142,7 +142,7 @@ async def update_item(
 ) -> LineupOut:
     ensure_plannable(stream)
     item = await get_item(session, stream.id, product_id)
-    changes = data.model_dump(exclude_unset=True)
+    changes = model_values(data, only_set=True)
     for name in ("live_price", "allotted_stock", "flash_sale_allotment"):
         if name in changes and changes[name] is None:
             raise Unprocessable(f"{name} cannot be null", code="field_required", field=name)
@@ -160,6 +160,14 @@ async def update_item(
         raise Unprocessable(
             f"flash_sale_allotment {flash} cannot exceed allotted_stock {allotted}",
             code="flash_allotment_too_large",
+        )
+    discount = changes.get("coupon_discount", item.coupon_discount)
+    min_spend = changes.get("coupon_min_spend", item.coupon_min_spend)
+    if discount is not None and min_spend and discount >= min_spend:
+        # Checked on the merged values: a change to one side alone can break the pair.
+        raise Unprocessable(
+            f"coupon_discount {discount} must be below coupon_min_spend {min_spend}",
+            code="bad_coupon",
         )
     if changes.get("bundles"):
         await _check_bundle_products(session, data.bundles or [])

@@ -20,6 +20,7 @@ from app.errors import AppError, Conflict, NotFound, Unprocessable
 from app.models import Product, QCStatus
 from app.schemas.common import format_money
 from app.schemas.products import ImportOut, ProductCreate, ProductUpdate
+from app.services.streams import model_values
 
 LIST_FIELDS = ("selling_points", "usage_scenes", "competitor_differences", "image_urls")
 CSV_COLUMNS = (
@@ -52,7 +53,7 @@ class PayloadTooLarge(AppError):
 async def create_product(session: AsyncSession, data: ProductCreate) -> Product:
     if await session.scalar(select(Product.id).where(Product.sku == data.sku)) is not None:
         raise Conflict(f"SKU '{data.sku}' already exists", code="sku_taken", sku=data.sku)
-    product = Product(**data.model_dump())
+    product = Product(**model_values(data))
     try:
         # A savepoint: a concurrent insert of the same SKU is a 409, not a broken session.
         async with session.begin_nested():
@@ -72,7 +73,7 @@ async def get_product(session: AsyncSession, product_id: int) -> Product:
 
 async def update_product(session: AsyncSession, product_id: int, data: ProductUpdate) -> Product:
     product = await get_product(session, product_id)
-    changes = data.model_dump(exclude_unset=True)
+    changes = model_values(data, only_set=True)
     for name in ("name", "list_price", "stock", "licensed", "qc_status"):
         if name in changes and changes[name] is None:
             raise Unprocessable(f"{name} cannot be null", code="field_required", field=name)
@@ -224,11 +225,11 @@ async def import_csv(session: AsyncSession, raw: bytes) -> ImportOut:
     for _, data in rows:
         product = existing.get(data.sku)
         if product is None:
-            product = Product(**data.model_dump())
+            product = Product(**model_values(data))
             session.add(product)
             created += 1
         else:
-            for name, value in data.model_dump().items():
+            for name, value in model_values(data).items():
                 setattr(product, name, value)
             updated += 1
         products.append(product)

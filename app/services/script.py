@@ -212,4 +212,5 @@ async def copy_script(
         values["cues"] = list(seg.cues)
         session.add(ScriptSegment(stream_id=stream.id, **values))
     await session.flush()
+    await _renumber(session, stream.id)
     return await segments(session, stream.id)

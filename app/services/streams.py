@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,12 +25,23 @@ from app.models import (
 from app.realtime.outbox import queue_event
 from app.schemas.streams import StreamCreate, StreamUpdate
 
+
+def model_values(
+    model: BaseModel, *, only_set: bool = False, exclude: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """The validated field values as Python objects (Decimal stays Decimal).
+
+    `model_dump()` would apply the `Money` serializer and hand strings to the ORM."""
+    names = model.model_fields_set if only_set else type(model).model_fields.keys()
+    return {name: getattr(model, name) for name in names if name not in exclude}
+
+
 CLOSED = frozenset({StreamStatus.ended, StreamStatus.archived})
 FORCE_ROLES = frozenset({Role.admin, Role.controller})
 
 
 async def create_stream(session: AsyncSession, data: StreamCreate, creator: User) -> Stream:
-    stream = Stream(**data.model_dump(), created_by=creator.id)
+    stream = Stream(**model_values(data), created_by=creator.id)
     session.add(stream)
     await session.flush()
     if creator.role != Role.admin:
@@ -41,7 +53,7 @@ async def create_stream(session: AsyncSession, data: StreamCreate, creator: User
 
 async def update_stream(session: AsyncSession, stream: Stream, data: StreamUpdate) -> Stream:
     ensure_plannable(stream)
-    changes = data.model_dump(exclude_unset=True)
+    changes = model_values(data, only_set=True)
     for name in ("title", "theme", "target_audience", "description"):
         if name in changes and changes[name] is None:
             if name == "title":

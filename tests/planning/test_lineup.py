@@ -147,6 +147,16 @@ async def test_bad_lineup_input_changes_nothing(client: httpx.AsyncClient, staff
     )
     assert r.status_code == 422 and r.json()["code"] == "flash_allotment_too_large"
     r = await client.patch(
+        f"/api/v1/streams/{sid}/lineup/{a}",
+        json={"coupon_discount": "20", "coupon_min_spend": "100"},
+        headers=ctl,
+    )
+    assert r.status_code == 200, r.text
+    r = await client.patch(
+        f"/api/v1/streams/{sid}/lineup/{a}", json={"coupon_min_spend": "15"}, headers=ctl
+    )
+    assert r.status_code == 422 and r.json()["code"] == "bad_coupon"
+    r = await client.patch(
         f"/api/v1/streams/{sid}/lineup/{b}", json={"live_price": "1"}, headers=ctl
     )
     assert r.status_code == 404 and r.json()["code"] == "not_in_lineup"
@@ -154,6 +164,7 @@ async def test_bad_lineup_input_changes_nothing(client: httpx.AsyncClient, staff
     assert [(i["product_id"], i["allotted_stock"], i["flash_sale_allotment"]) for i in items] == [
         (a, 10, 0)
     ]
+    assert items[0]["coupon_min_spend"] == "100.00"
 
 
 async def test_inventory_check_reports_allotted_vs_warehouse(
