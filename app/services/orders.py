@@ -49,10 +49,12 @@ from app.models import (
     User,
 )
 from app.realtime.outbox import queue_event
+from app.schemas.events import EventIn
 from app.schemas.orders import OrderCreate
 from app.services import controls as controls_service
 from app.services import coupons as coupons_service
 from app.services import flash_sales
+from app.services.ingest import record_events
 from app.services.stock import Mirror, RedisStock, Take, redis_stock
 
 HELD = (OrderStatus.created, OrderStatus.paid)  # statuses whose units are taken
@@ -340,7 +342,6 @@ async def _book_after_redis(
         raise await _refusal(session, stream_id, product_id)
     if flash_row is not None and flash_id is not None and flash_row.sold >= flash_row.quantity:
         await flash_sales.end_sale(session, flash_id, "sold_out")
-    _stock_changed(session, stream_id, product_id, row.allotted_stock, row.sold_units)
     return order
 
 
@@ -423,7 +424,6 @@ async def _book(
     )
     if flash_row is not None and flash_id is not None and flash_row.sold >= flash_row.quantity:
         await flash_sales.end_sale(session, flash_id, "sold_out")
-    _stock_changed(session, stream_id, product_id, row.allotted_stock, row.sold_units)
     await record(session, "order_created", order)
     return order
 
@@ -543,37 +543,17 @@ async def _relist_if_listed(
     return True
 
 
-def _stock_changed(
-    session: AsyncSession, stream_id: int, product_id: int, allotted: int, sold: int
-) -> None:
-    if _record_events is not None:
-        return  # the live path announces stock.changed once it has counted the order
-    queue_event(
-        session,
-        stream_id,
-        "stock.changed",
-        {
-            "product_id": product_id,
-            "allotted_stock": allotted,
-            "sold_units": sold,
-            "stock_left": allotted - sold,
-        },
-    )
-
-
 async def record(session: AsyncSession, kind: str, order: Order) -> None:
     """Feed an order transition to the live path (durable event log + live counters:
     orders, paid_orders, units_sold, gmv, stock_left), in this transaction; counted once
     it commits. The event id names the order, so a connector reporting the same order
     (e.g. `order_paid` with event_id `order:<id>:paid`) is not counted twice."""
-    if _record_events is None or _EventIn is None:
-        return
     live = session.info.get(LIVE_KEY)
     if live is None:
         return
     suffix = kind.removeprefix("order_")
     events = [
-        _EventIn(
+        EventIn(
             kind,
             order.viewer_id,
             event_id=f"order:{order.id}:{suffix}",
@@ -585,7 +565,7 @@ async def record(session: AsyncSession, kind: str, order: Order) -> None:
     if kind == "order_refunded":
         # A refund puts the units back on sale too: the counters' stock held drops.
         events.append(
-            _EventIn(
+            EventIn(
                 "order_cancelled",
                 order.viewer_id,
                 event_id=f"order:{order.id}:cancelled",
@@ -593,15 +573,7 @@ async def record(session: AsyncSession, kind: str, order: Order) -> None:
                 quantity=order.quantity,
             )
         )
-    await _record_events(live, session, order.stream_id, events)
-
-
-try:  # the live path (issue 4): present once it is merged
-    from app.schemas.events import EventIn as _EventIn  # type: ignore[import-not-found,unused-ignore]
-    from app.services.ingest import record_events as _record_events  # type: ignore[import-not-found,unused-ignore]
-except ImportError:  # pragma: no cover - depends on what is installed
-    _EventIn = None
-    _record_events = None
+    await record_events(live, session, order.stream_id, events)
 
 
 # ----------------------------------------------------------------------------- reading
@@ -699,7 +671,7 @@ async def release_order(
         .returning(LineupItem.allotted_stock, LineupItem.sold_units)
         .execution_options(synchronize_session=False)
     )
-    row = result.one()
+    result.one()
     flash_id = order.flash_sale_id
     if flash_id is not None:  # back to the sale while it runs, else to ordinary stock
         await flash_sales.give_back_units(session, flash_id, order.quantity)
@@ -715,7 +687,6 @@ async def release_order(
             await rs.give_back(*args)
 
         after_commit(session, _give_back)
-    _stock_changed(session, order.stream_id, order.product_id, row.allotted_stock, row.sold_units)
     fresh = await get_order(session, order.stream_id, order.id)
     await record(
         session, "order_refunded" if to == OrderStatus.refunded else "order_cancelled", fresh
