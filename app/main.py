@@ -36,6 +36,7 @@ from app.routers import (
     inventory,
     lineup,
     live,
+    lottery,
     orders,
     products,
     queue,
@@ -50,6 +51,7 @@ from app.routers import (
 )
 from app.services import flash_sales as flash_sales_service
 from app.services.ingest import restore_counters
+from app.services.lottery import LotteryScheduler
 from app.services.users import bootstrap_admin
 
 log = structlog.get_logger(__name__)
@@ -102,9 +104,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 flush=True,
             )
         log.info("started", database=engine.url.render_as_string(hide_password=True))
+        # Draws lotteries when due; safe to run in every instance (the draw is claimed).
+        lottery_scheduler = LotteryScheduler(make_sessionmaker(engine), app.state.live)
+        lottery_scheduler.start()
         try:
             yield
         finally:
+            await lottery_scheduler.stop()
             await flash_sales_service.stop_ticker(flash_ticker)
             await app.state.live.close()
             await engine.dispose()
@@ -146,6 +152,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ingest,
         viewers,
         live,
+        lottery,
     ):
         app.include_router(module.router)
     app.include_router(comments.router)  # comments, moderation, the classifier

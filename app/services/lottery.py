@@ -1,0 +1,397 @@
+"""Lucky-bag lotteries (福袋) whose draw anyone can check.
+
+How a draw is made verifiable (commit–reveal):
+
+1. At the start the server draws a random 32-byte `seed` and publishes only
+   `seed_hash = sha256(seed)` (the commitment), with the prize, the condition and the
+   draw time. The seed cannot be changed afterwards without the hash showing it.
+2. At the draw, the eligible viewers are read from the persisted event log (see
+   `eligible_viewers`), de-duplicated and sorted; that list is frozen and published
+   with `eligible_hash = sha256("\\n".join(sorted_viewer_ids))` (UTF-8).
+3. Winners = `draw_winners(seed, eligible, k)`: every eligible viewer id is scored with
+   `HMAC-SHA256(key=seed, message=viewer_id as UTF-8)`; viewers are ranked by the
+   score's hex digest ascending (ties, practically impossible, by viewer id) and the
+   first `k` win, in that order. The seed is revealed with the winners.
+
+Anyone holding the seed and the eligible list recomputes the winners with a few lines
+in any language; `GET .../verify` does it on the server. The ranking does not depend
+on the list's order, and each viewer's score is fixed by the seed before anyone can
+know who will be eligible.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import secrets
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import structlog
+from sqlalchemy import Column, Integer, String, Text, func, insert, select, table, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.db import UTCDateTime, utcnow
+from app.errors import AppError, Conflict, NotFound
+from app.models import (
+    Lottery,
+    LotteryCondition,
+    LotteryEntrant,
+    LotteryStatus,
+    Stream,
+    StreamStatus,
+    User,
+)
+from app.realtime.outbox import PendingEvent, queue_event, take_events
+from app.realtime.state import LiveServices
+from app.services.controls import actor_ref, log_action
+
+log = structlog.get_logger(__name__)
+
+ALGORITHM = (
+    "winners = the first winners_count eligible viewer ids ranked by "
+    "hex(HMAC-SHA256(key=bytes.fromhex(seed), msg=viewer_id.encode('utf-8'))) ascending, "
+    "ties by viewer_id; eligible_hash = sha256('\\n'.join(sorted(eligible)).encode('utf-8')); "
+    "seed_hash = sha256(bytes.fromhex(seed))"
+)
+
+# The live path's durable event log, read through a table clause so this module only
+# depends on the columns it needs.
+stream_events = table(
+    "stream_events",
+    Column("id", Integer),
+    Column("stream_id", Integer),
+    Column("type", String),
+    Column("viewer_id", String),
+    Column("ts", UTCDateTime()),
+    Column("text", Text),
+)
+
+
+# ----------------------------------------------------------------------------- the draw
+
+
+def seed_hash(seed_hex: str) -> str:
+    return hashlib.sha256(bytes.fromhex(seed_hex)).hexdigest()
+
+
+def eligible_hash(eligible: Sequence[str]) -> str:
+    return hashlib.sha256("\n".join(sorted(eligible)).encode("utf-8")).hexdigest()
+
+
+def draw_winners(seed_hex: str, eligible: Sequence[str], k: int) -> list[str]:
+    """The winners: a deterministic function of the seed and the eligible set only."""
+    key = bytes.fromhex(seed_hex)
+    scored = sorted(
+        (hmac.new(key, viewer.encode("utf-8"), hashlib.sha256).hexdigest(), viewer)
+        for viewer in set(eligible)
+    )
+    return [viewer for _, viewer in scored[:k]]
+
+
+def new_seed() -> str:
+    return secrets.token_bytes(32).hex()
+
+
+# ----------------------------------------------------------------------------- eligibility
+
+
+async def eligible_viewers(session: AsyncSession, lottery: Lottery) -> list[str]:
+    """The eligible viewer ids, sorted, from the persisted event log, as of `draw_at`.
+
+    * comment_keyword: commented text containing the keyword between the start of the
+      lottery and the draw time;
+    * follow: followed the room in this stream up to the draw time;
+    * present: in the room at the draw time — the viewer's last join/leave event at or
+      before `draw_at` (by event time) is a join, as the live `online` counter counts.
+
+    No condition looks at orders: a lottery must not require a purchase.
+    """
+    ev = stream_events.c
+    base = [ev.stream_id == lottery.stream_id, ev.ts <= lottery.draw_at]
+    if lottery.condition == LotteryCondition.comment_keyword:
+        query = select(ev.viewer_id).where(
+            *base,
+            ev.type == "comment",
+            ev.ts >= lottery.created_at,
+            ev.text.contains(lottery.keyword or "", autoescape=True),
+        )
+    elif lottery.condition == LotteryCondition.follow:
+        query = select(ev.viewer_id).where(*base, ev.type == "follow")
+    else:
+        ranked = (
+            select(
+                ev.viewer_id,
+                ev.type,
+                func.row_number()
+                .over(partition_by=ev.viewer_id, order_by=(ev.ts.desc(), ev.id.desc()))
+                .label("rn"),
+            )
+            .where(*base, ev.type.in_(("viewer_join", "viewer_leave")))
+            .subquery()
+        )
+        query = select(ranked.c.viewer_id).where(ranked.c.rn == 1, ranked.c.type == "viewer_join")
+    rows = await session.scalars(query.distinct())
+    return sorted(rows.all())
+
+
+# ----------------------------------------------------------------------------- workflow
+
+
+async def create_lottery(
+    session: AsyncSession,
+    stream: Stream,
+    actor: User,
+    *,
+    prize: str,
+    winners_count: int,
+    condition: LotteryCondition,
+    keyword: str | None,
+    draw_at: datetime,
+) -> Lottery:
+    if stream.status != StreamStatus.live:
+        raise Conflict(
+            f"stream is {stream.status}; a lottery runs on a live stream", code="stream_not_live"
+        )
+    seed = new_seed()
+    lottery = Lottery(
+        stream_id=stream.id,
+        prize=prize,
+        winners_count=winners_count,
+        condition=condition,
+        keyword=keyword if condition == LotteryCondition.comment_keyword else None,
+        draw_at=draw_at,
+        seed=seed,
+        seed_hash=seed_hash(seed),
+        winners=[],
+        created_by=actor.id,
+        created_at=utcnow(),
+    )
+    session.add(lottery)
+    await session.flush()
+    log_action(session, stream.id, actor, "lottery", lottery_id=lottery.id, prize=prize)
+    queue_event(
+        session, stream.id, "lottery.started", {**public_view(lottery), "by": actor_ref(actor)}
+    )
+    return lottery
+
+
+def public_view(lottery: Lottery) -> dict[str, Any]:
+    """What anyone may see: the seed only once drawn, the commitment always."""
+    drawn = lottery.status == LotteryStatus.drawn
+    return {
+        "id": lottery.id,
+        "stream_id": lottery.stream_id,
+        "prize": lottery.prize,
+        "winners_count": lottery.winners_count,
+        "condition": str(lottery.condition),
+        "keyword": lottery.keyword,
+        "status": str(lottery.status),
+        "draw_at": lottery.draw_at.isoformat(),
+        "created_at": lottery.created_at.isoformat(),
+        "seed_hash": lottery.seed_hash,
+        "seed": lottery.seed if drawn else None,
+        "eligible_count": lottery.eligible_count,
+        "eligible_hash": lottery.eligible_hash,
+        "winners": list(lottery.winners) if drawn else [],
+        "drawn_at": lottery.drawn_at.isoformat() if lottery.drawn_at else None,
+        "algorithm": ALGORITHM,
+    }
+
+
+async def get_lottery(session: AsyncSession, stream_id: int, lottery_id: int) -> Lottery:
+    lottery = await session.scalar(
+        select(Lottery)
+        .where(Lottery.id == lottery_id, Lottery.stream_id == stream_id)
+        .execution_options(populate_existing=True)
+    )
+    if lottery is None:
+        raise NotFound(f"lottery {lottery_id} not found on this stream", code="lottery_not_found")
+    return lottery
+
+
+async def list_lotteries(session: AsyncSession, stream_id: int) -> list[Lottery]:
+    rows = await session.scalars(
+        select(Lottery).where(Lottery.stream_id == stream_id).order_by(Lottery.id.desc())
+    )
+    return list(rows.all())
+
+
+async def draw(
+    session: AsyncSession,
+    stream_id: int,
+    lottery_id: int,
+    actor: User | None,
+    *,
+    early: bool = False,
+) -> tuple[Lottery, bool]:
+    """Draw the lottery once; return it and whether this call made the draw.
+
+    The claim is one conditional UPDATE (`status = 'open'` → `'drawn'`), so when two
+    instances (or the scheduler and a controller) race, exactly one draws; the other
+    waits for its row lock, matches nothing and returns the drawn result. `early` (a
+    controller's "开奖") moves the draw time to now; the scheduler draws only when due.
+    """
+    now = utcnow()
+    current = await get_lottery(session, stream_id, lottery_id)
+    conditions = [
+        Lottery.id == lottery_id,
+        Lottery.stream_id == stream_id,
+        Lottery.status == LotteryStatus.open,
+    ]
+    values: dict[str, Any] = {"status": LotteryStatus.drawn, "drawn_at": now}
+    values["drawn_by"] = actor.id if actor else None
+    if early:
+        if current.draw_at > now:
+            values["draw_at"] = now
+    else:
+        conditions.append(Lottery.draw_at <= now)
+    claimed = (
+        await session.execute(
+            update(Lottery).where(*conditions).values(**values).returning(Lottery.id)
+        )
+    ).scalar_one_or_none()
+    lottery = await get_lottery(session, stream_id, lottery_id)
+    if claimed is None:
+        if lottery.status == LotteryStatus.drawn:
+            return lottery, False
+        if lottery.status == LotteryStatus.cancelled:
+            raise Conflict("the lottery was cancelled", code="lottery_cancelled")
+        raise Conflict(
+            f"the draw is due at {lottery.draw_at.isoformat()}",
+            code="not_due",
+            draw_at=lottery.draw_at.isoformat(),
+        )
+    eligible = await eligible_viewers(session, lottery)
+    winners = draw_winners(lottery.seed, eligible, lottery.winners_count)
+    rank = {viewer: i + 1 for i, viewer in enumerate(winners)}
+    if eligible:
+        await session.execute(
+            insert(LotteryEntrant),
+            [{"lottery_id": lottery.id, "viewer_id": v, "rank": rank.get(v)} for v in eligible],
+        )
+    lottery.eligible_count = len(eligible)
+    lottery.eligible_hash = eligible_hash(eligible)
+    lottery.winners = winners
+    if actor is not None:
+        log_action(session, stream_id, actor, "lottery_draw", lottery_id=lottery.id)
+    await session.flush()
+    queue_event(session, stream_id, "lottery.drawn", public_view(lottery))
+    return lottery, True
+
+
+async def cancel(session: AsyncSession, stream_id: int, lottery_id: int, actor: User) -> Lottery:
+    result = await session.execute(
+        update(Lottery)
+        .where(
+            Lottery.id == lottery_id,
+            Lottery.stream_id == stream_id,
+            Lottery.status == LotteryStatus.open,
+        )
+        .values(status=LotteryStatus.cancelled)
+        .returning(Lottery.id)
+    )
+    lottery = await get_lottery(session, stream_id, lottery_id)
+    if result.scalar_one_or_none() is None:
+        raise Conflict(f"the lottery is already {lottery.status}", code="lottery_closed")
+    log_action(session, stream_id, actor, "lottery_cancel", lottery_id=lottery.id)
+    queue_event(session, stream_id, "lottery.cancelled", {"id": lottery.id, "by": actor_ref(actor)})
+    return lottery
+
+
+async def eligible_list(session: AsyncSession, lottery: Lottery) -> list[str]:
+    rows = await session.scalars(
+        select(LotteryEntrant.viewer_id)
+        .where(LotteryEntrant.lottery_id == lottery.id)
+        .order_by(LotteryEntrant.viewer_id)
+    )
+    return list(rows.all())
+
+
+async def verify(session: AsyncSession, lottery: Lottery) -> dict[str, Any]:
+    """Recompute everything from the published seed and eligible list."""
+    if lottery.status != LotteryStatus.drawn:
+        raise Conflict("the lottery has not been drawn yet", code="not_drawn")
+    eligible = sorted(await eligible_list(session, lottery))
+    recomputed = draw_winners(lottery.seed, eligible, lottery.winners_count)
+    checks = {
+        "seed_matches_commitment": seed_hash(lottery.seed) == lottery.seed_hash,
+        "eligible_list_matches_hash": eligible_hash(eligible) == lottery.eligible_hash,
+        "winners_match": recomputed == list(lottery.winners),
+    }
+    return {
+        **public_view(lottery),
+        "valid": all(checks.values()),
+        "checks": checks,
+        "recomputed_winners": recomputed,
+    }
+
+
+# ----------------------------------------------------------------------------- scheduler
+
+
+async def draw_due(
+    maker: async_sessionmaker[AsyncSession], live: LiveServices, now: datetime | None = None
+) -> list[int]:
+    """Draw every open lottery whose time has come; return the ids this process drew."""
+    async with maker() as session:
+        due = (
+            await session.scalars(
+                select(Lottery.id)
+                .where(Lottery.status == LotteryStatus.open, Lottery.draw_at <= (now or utcnow()))
+                .order_by(Lottery.draw_at)
+                .limit(100)
+            )
+        ).all()
+    drawn = []
+    for lottery_id in due:
+        async with maker() as session:
+            lottery = await session.get(Lottery, lottery_id)
+            if lottery is None:
+                continue
+            try:
+                _, made = await draw(session, lottery.stream_id, lottery_id, None)
+            except AppError as exc:  # cancelled or moved meanwhile: nothing to do
+                log.info("lottery_not_drawn", lottery_id=lottery_id, reason=exc.code)
+                continue
+            await session.commit()
+            events: list[PendingEvent] = take_events(session)
+        for event in events:
+            await live.publish_event(event)
+        if made:
+            drawn.append(lottery_id)
+    return drawn
+
+
+class LotteryScheduler:
+    """Draws due lotteries every `interval` seconds. Safe with several instances."""
+
+    def __init__(
+        self, maker: async_sessionmaker[AsyncSession], live: LiveServices, interval: float = 1.0
+    ) -> None:
+        self._maker = maker
+        self._live = live
+        self._interval = interval
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="lottery-scheduler")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await draw_due(self._maker, self._live)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("lottery_scheduler_failed")
+            await asyncio.sleep(self._interval)
