@@ -6,7 +6,9 @@ import asyncio
 import hashlib
 import hmac
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -46,6 +48,16 @@ def reference_winners(seed_hex: str, eligible: list[str], k: int) -> list[str]:
     key = bytes.fromhex(seed_hex)
     scores = {v: hmac.new(key, v.encode(), hashlib.sha256).hexdigest() for v in eligible}
     return sorted(eligible, key=lambda v: (scores[v], v))[:k]
+
+
+def documented_checker() -> Callable[[dict[str, Any], list[str]], bool]:
+    """The check_draw snippet from docs/live-controls.md, run as a reader would."""
+    doc = (Path(__file__).parents[2] / "docs" / "live-controls.md").read_text("utf-8")
+    code = doc.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict[str, Any] = {}
+    exec(compile(code, "live-controls.md", "exec"), namespace)
+    checker: Callable[[dict[str, Any], list[str]], bool] = namespace["check_draw"]
+    return checker
 
 
 def test_draw_is_a_documented_function_of_seed_and_eligible_set() -> None:
@@ -127,6 +139,9 @@ async def test_keyword_lottery_commits_draws_once_and_verifies(
     check = (await client.get(f"{url}/verify")).json()
     assert check["valid"] is True and all(check["checks"].values())
     assert check["recomputed_winners"] == drawn["winners"]
+    check_draw = documented_checker()
+    assert check_draw(check, listed["viewer_ids"]) is True
+    assert check_draw(check, listed["viewer_ids"][:-1]) is False
     log = (await client.get(f"/api/v1/streams/{room.stream_id}/actions", headers=room.ctl)).json()
     assert [a["action"] for a in log] == ["lottery_draw", "lottery"]
 
