@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -69,3 +71,31 @@ async def test_controls_segments_and_alerts_work_embedded(
     assert sorted(a["kind"] for a in alerts) == ["sold_out", "stock_low"]
     seqs = [m["seq"] for m in events.messages]
     assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
+
+
+async def test_lottery_draws_and_verifies_embedded(
+    embedded_app: FastAPI, embedded_client: httpx.AsyncClient
+) -> None:
+    from tests.controls.test_lottery import log_events, reference_winners
+
+    client = embedded_client
+    admin = bearer(await login(client, "admin"))
+    sid = await make_stream(client, admin, "本地福袋")
+    maker = embedded_app.state.sessionmaker
+    await set_status(maker, sid, StreamStatus.live)
+    base = f"/api/v1/streams/{sid}/lotteries"
+    body = {"prize": "红包", "winners_count": 2, "condition": "present", "duration_seconds": 60}
+    lottery = (await client.post(base, json=body, headers=admin)).json()
+    t0 = datetime.now(UTC) - timedelta(minutes=5)
+    await log_events(
+        maker,
+        sid,
+        [("viewer_join", f"v{i}", t0 + timedelta(seconds=i), None) for i in range(6)]
+        + [("viewer_leave", "v0", t0 + timedelta(seconds=30), None)],
+    )
+    drawn = (await client.post(f"{base}/{lottery['id']}/draw", headers=admin)).json()
+    eligible = [f"v{i}" for i in range(1, 6)]
+    assert drawn["eligible_count"] == 5
+    assert drawn["winners"] == reference_winners(drawn["seed"], eligible, 2)
+    check = (await client.get(f"{base}/{lottery['id']}/verify")).json()
+    assert check["valid"] is True

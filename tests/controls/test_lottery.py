@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 import hmac
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ NOW = datetime.now(UTC)
 async def log_events(
     maker: async_sessionmaker[AsyncSession],
     stream_id: int,
-    events: list[tuple[str, str, datetime, str | None]],
+    events: Sequence[tuple[str, str, datetime, str | None]],
 ) -> None:
     """Rows in the live path's durable event log: (type, viewer_id, ts, text)."""
     async with maker() as s:
@@ -272,9 +272,7 @@ async def test_racing_draws_on_two_instances_draw_once(
     base = f"/api/v1/streams/{sid}/lotteries"
     body = {"prize": "杯子", "winners_count": 3, "condition": "follow", "duration_seconds": 600}
     lottery = (await committed_client.post(base, json=body, headers=admin)).json()
-    follows: list[tuple[str, str, datetime, str | None]] = [
-        ("follow", f"f{i}", NOW - timedelta(minutes=1), None) for i in range(40)
-    ]
+    follows = [("follow", f"f{i}", NOW - timedelta(minutes=1), None) for i in range(40)]
     await log_events(maker, sid, follows)
     async with maker() as s:  # due now, so the schedulers race the controller too
         past = datetime.now(UTC) - timedelta(seconds=1)
