@@ -47,7 +47,7 @@ from app.models import (
 )
 from app.realtime.outbox import PendingEvent, queue_event, take_events
 from app.realtime.state import LiveServices
-from app.services.controls import actor_ref, log_action
+from app.services.controls import PUBLIC_ROLES, log_action
 
 log = structlog.get_logger(__name__)
 
@@ -173,9 +173,7 @@ async def create_lottery(
     session.add(lottery)
     await session.flush()
     log_action(session, stream.id, actor, "lottery", lottery_id=lottery.id, prize=prize)
-    queue_event(
-        session, stream.id, "lottery.started", {**public_view(lottery), "by": actor_ref(actor)}
-    )
+    queue_event(session, stream.id, "lottery.started", public_view(lottery), PUBLIC_ROLES)
     return lottery
 
 
@@ -279,7 +277,7 @@ async def draw(
     if actor is not None:
         log_action(session, stream_id, actor, "lottery_draw", lottery_id=lottery.id)
     await session.flush()
-    queue_event(session, stream_id, "lottery.drawn", public_view(lottery))
+    queue_event(session, stream_id, "lottery.drawn", public_view(lottery), PUBLIC_ROLES)
     return lottery, True
 
 
@@ -298,7 +296,7 @@ async def cancel(session: AsyncSession, stream_id: int, lottery_id: int, actor: 
     if result.scalar_one_or_none() is None:
         raise Conflict(f"the lottery is already {lottery.status}", code="lottery_closed")
     log_action(session, stream_id, actor, "lottery_cancel", lottery_id=lottery.id)
-    queue_event(session, stream_id, "lottery.cancelled", {"id": lottery.id, "by": actor_ref(actor)})
+    queue_event(session, stream_id, "lottery.cancelled", {"id": lottery.id}, PUBLIC_ROLES)
     return lottery
 
 
