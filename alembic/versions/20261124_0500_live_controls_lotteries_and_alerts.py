@@ -213,7 +213,7 @@ def upgrade() -> None:
         sa.Column(
             "condition",
             sa.Enum(
-                "comment_keyword",
+                "comment",
                 "follow",
                 "present",
                 name="lottery_condition",

@@ -12,7 +12,7 @@ from app.db import Base, utcnow
 
 
 class LotteryCondition(enum.StrEnum):
-    comment_keyword = "comment_keyword"  # commented the keyword between start and draw
+    comment = "comment"  # commented the keyword between start and draw
     follow = "follow"  # followed the room (a `follow` event) before the draw
     present = "present"  # online in the room at draw time
 

@@ -24,7 +24,7 @@ TeamStream = Annotated[Stream, Depends(stream_access())]
     status_code=201,
     summary="Start a lottery (福袋) — controller",
     description=(
-        "Prize, number of winners, condition (`comment_keyword` with a `keyword`, "
+        "Prize, number of winners, condition (`comment` with a `keyword`, "
         "`follow`, or `present`) and the draw time (`draw_at` or `duration_seconds`). "
         "A purchase condition is refused (422). The stream must be live (409 "
         "`stream_not_live`). The answer and the `lottery.started` event carry "

@@ -19,7 +19,7 @@ class LotteryIn(StrictInput):
     prize: str = Field(min_length=1, max_length=200, examples=["品牌保温杯 1 个"])
     winners_count: int = Field(ge=1, le=1000)
     condition: LotteryCondition = Field(
-        description="`comment_keyword` (needs `keyword`), `follow` or `present`; "
+        description="`comment` (needs `keyword`), `follow` or `present`; "
         "a purchase condition is refused"
     )
     keyword: str | None = Field(default=None, min_length=1, max_length=50, examples=["想要"])
@@ -33,6 +33,8 @@ class LotteryIn(StrictInput):
     def _no_purchase(cls, value: Any) -> Any:
         if isinstance(value, str) and value.strip().lower() in PURCHASE_WORDS:
             raise ValueError("a lottery may not require a purchase")
+        if value == "comment_keyword":  # the long spelling of the same condition
+            return LotteryCondition.comment
         return value
 
     @model_validator(mode="after")
@@ -43,10 +45,10 @@ class LotteryIn(StrictInput):
             ahead = self.draw_at - datetime.now(UTC)
             if ahead < timedelta(seconds=5) or ahead > timedelta(hours=6):
                 raise ValueError("draw_at must be between 5 seconds and 6 hours from now")
-        if self.condition == LotteryCondition.comment_keyword and not self.keyword:
-            raise ValueError("a comment_keyword lottery needs a keyword")
-        if self.condition != LotteryCondition.comment_keyword and self.keyword:
-            raise ValueError("keyword only goes with the comment_keyword condition")
+        if self.condition == LotteryCondition.comment and not self.keyword:
+            raise ValueError("a comment lottery needs a keyword")
+        if self.condition != LotteryCondition.comment and self.keyword:
+            raise ValueError("keyword only goes with the comment condition")
         return self
 
     def resolved_draw_at(self) -> datetime:

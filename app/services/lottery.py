@@ -102,7 +102,7 @@ def new_seed() -> str:
 async def eligible_viewers(session: AsyncSession, lottery: Lottery) -> list[str]:
     """The eligible viewer ids, sorted, from the persisted event log, as of `draw_at`.
 
-    * comment_keyword: commented text containing the keyword between the start of the
+    * comment: commented text containing the keyword between the start of the
       lottery and the draw time;
     * follow: followed the room in this stream up to the draw time;
     * present: in the room at the draw time — the viewer's last join/leave event at or
@@ -112,7 +112,7 @@ async def eligible_viewers(session: AsyncSession, lottery: Lottery) -> list[str]
     """
     ev = stream_events.c
     base = [ev.stream_id == lottery.stream_id, ev.ts <= lottery.draw_at]
-    if lottery.condition == LotteryCondition.comment_keyword:
+    if lottery.condition == LotteryCondition.comment:
         query = select(ev.viewer_id).where(
             *base,
             ev.type == "comment",
@@ -162,7 +162,7 @@ async def create_lottery(
         prize=prize,
         winners_count=winners_count,
         condition=condition,
-        keyword=keyword if condition == LotteryCondition.comment_keyword else None,
+        keyword=keyword if condition == LotteryCondition.comment else None,
         draw_at=draw_at,
         seed=seed,
         seed_hash=seed_hash(seed),

@@ -90,7 +90,7 @@ async def test_keyword_lottery_commits_draws_once_and_verifies(
         room,
         prize="保温杯",
         winners_count=2,
-        condition="comment_keyword",
+        condition="comment",
         keyword="想要",
         duration_seconds=300,
     )
@@ -201,7 +201,7 @@ async def test_bad_lotteries_are_refused_and_nothing_is_created(
         assert "purchase" in r.json()["detail"][0]["msg"]
     past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
     for bad in (
-        {**good, "condition": "comment_keyword"},  # no keyword
+        {**good, "condition": "comment"},  # no keyword
         {**good, "keyword": "想要"},  # keyword without its condition
         {**good, "draw_at": (NOW + timedelta(minutes=5)).isoformat()},  # both times
         {k: v for k, v in good.items() if k != "duration_seconds"},  # no time
