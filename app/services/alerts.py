@@ -34,14 +34,23 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db import utcnow
 from app.errors import NotFound
-from app.models import Alert, AlertLevel, AlertThresholds, LineupItem, ListingStatus
+from app.models import (
+    Alert,
+    AlertLevel,
+    AlertThresholds,
+    Comment,
+    ItemStatus,
+    LineupItem,
+    ListingStatus,
+    QueueItem,
+)
 from app.realtime.outbox import PendingEvent, queue_event
 from app.realtime.state import LiveServices
 
@@ -561,3 +570,22 @@ async def observe_live_metrics(
             session, stream_id, metrics, time.monotonic() if ts is None else ts
         )
     return await engine.observe(maker, live, stream_id, point)
+
+
+@register_inputs
+async def _service_queue_inputs(session: AsyncSession, stream_id: int) -> dict[str, Any]:
+    """Negative comments so far and the oldest unanswered question, from the service queue."""
+    negative = await session.scalar(
+        select(func.count())
+        .select_from(Comment)
+        .where(Comment.stream_id == stream_id, Comment.sentiment == "negative")
+    )
+    oldest = await session.scalar(
+        select(func.min(QueueItem.first_at)).where(
+            QueueItem.stream_id == stream_id,
+            QueueItem.kind == "question",
+            QueueItem.status.in_((ItemStatus.open, ItemStatus.claimed)),
+        )
+    )
+    wait = None if oldest is None else max(0.0, (utcnow() - oldest).total_seconds())
+    return {"negative_comments": int(negative or 0), "oldest_question_wait_seconds": wait}

@@ -152,3 +152,49 @@ async def test_live_metrics_sequence_raises_drop_and_click_spike(
         "window_seconds": 10,
         "baseline_per_minute": 60.0,
     }
+
+
+async def test_service_queue_feeds_negative_spike_and_question_wait(
+    app: FastAPI,
+    room: Room,
+    events: EventLog,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    from datetime import timedelta
+
+    from app.db import utcnow
+    from app.models import Comment, QueueItem
+
+    engine = AlertEngine()
+    live, sid = app.state.live, room.stream_id
+    await observe_live_metrics(engine, sessionmaker, live, sid, {"online": 50}, 0)
+    async with sessionmaker() as s:
+        s.add_all(
+            Comment(
+                stream_id=sid,
+                viewer_id=f"v{i}",
+                text="太差了，退货",
+                source="ingest",
+                kind="complaint",
+                topic="after_sales",
+                sentiment="negative",
+            )
+            for i in range(12)
+        )
+        s.add(
+            QueueItem(
+                stream_id=sid,
+                kind="question",
+                topic="product",
+                title="尺码怎么选",
+                norm="尺码怎么选",
+                first_at=utcnow() - timedelta(seconds=300),
+            )
+        )
+        await s.commit()
+    await observe_live_metrics(engine, sessionmaker, live, sid, {"online": 50}, 5)
+    await events.wait_for("alert", count=2)
+    kinds = sorted(m["data"]["kind"] for m in events.of("alert"))
+    assert kinds == ["negative_spike", "question_wait"]
+    waited = next(m for m in events.of("alert") if m["data"]["kind"] == "question_wait")
+    assert waited["data"]["data"]["waiting_seconds"] >= 300
