@@ -10,7 +10,13 @@ from fastapi import FastAPI
 
 from app.models import ScriptSegment, SegmentKind, StreamStatus
 from tests.conftest import bearer, login
-from tests.controls.conftest import _listen, add_lineup, make_stream, set_status
+from tests.controls.conftest import (
+    _listen,
+    add_lineup,
+    make_stream,
+    needs_event_log,
+    set_status,
+)
 
 pytestmark = pytest.mark.embedded
 
@@ -73,6 +79,7 @@ async def test_controls_segments_and_alerts_work_embedded(
     assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
 
 
+@needs_event_log
 async def test_lottery_draws_and_verifies_embedded(
     embedded_app: FastAPI, embedded_client: httpx.AsyncClient
 ) -> None:

@@ -20,7 +20,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.models import Lottery, StreamStatus
 from app.services.lottery import draw_due, draw_winners, eligible_hash, seed_hash
 from tests.conftest import bearer, login
-from tests.controls.conftest import Crew, EventLog, Room, make_stream, set_status
+from tests.controls.conftest import (
+    Crew,
+    EventLog,
+    Room,
+    make_stream,
+    needs_event_log,
+    set_status,
+)
 
 NOW = datetime.now(UTC)
 
@@ -78,6 +85,7 @@ async def create(client: httpx.AsyncClient, room: Room, **body: Any) -> httpx.Re
     )
 
 
+@needs_event_log
 async def test_keyword_lottery_commits_draws_once_and_verifies(
     client: httpx.AsyncClient,
     room: Room,
@@ -153,6 +161,7 @@ async def test_keyword_lottery_commits_draws_once_and_verifies(
     assert check["valid"] is False and check["checks"]["winners_match"] is False
 
 
+@needs_event_log
 async def test_follow_and_present_conditions_read_the_event_log(
     client: httpx.AsyncClient, room: Room, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
@@ -261,6 +270,7 @@ async def live_stream(
     return sid, admin
 
 
+@needs_event_log
 async def test_racing_draws_on_two_instances_draw_once(
     committed_app: FastAPI,
     committed_client: httpx.AsyncClient,
@@ -308,6 +318,7 @@ async def test_racing_draws_on_two_instances_draw_once(
     assert check["valid"] is True
 
 
+@needs_event_log
 async def test_the_scheduler_draws_when_due(
     committed_app: FastAPI,
     committed_client: httpx.AsyncClient,
