@@ -24,6 +24,7 @@ from app.realtime.protocol import KEEPALIVE_SECONDS, PING, metrics_message, prep
 log = structlog.get_logger(__name__)
 
 STOCK_REFRESH_SECONDS = 1.0
+ALERT_SECONDS = 1.0
 
 
 class Ticker:
@@ -43,6 +44,10 @@ class Ticker:
         self._stock: list[Any] = []
         self._stock_at = 0.0
         self._sent_at = time.monotonic()
+        from app.services.alerts import AlertEngine  # services import realtime: stay lazy
+
+        self.alerts = AlertEngine()
+        self._alerts_at = 0.0
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"ticker-{self.stream_id}")
@@ -53,6 +58,18 @@ class Ticker:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+
+    async def _evaluate_alerts(self, metrics: dict[str, Any], now: float) -> None:
+        """The control console's alerts (app/services/alerts.py), about once a second,
+        whether or not the metrics changed: some conditions are about time passing."""
+        from app.services.alerts import observe_live_metrics
+
+        try:
+            await observe_live_metrics(
+                self.alerts, self.sessionmaker, self.hub.live, self.stream_id, metrics, now
+            )
+        except Exception:
+            log.exception("alerts_failed", stream_id=self.stream_id)
 
     async def tick(self) -> bool:
         """One tick; returns whether a metrics message went out."""
@@ -65,6 +82,9 @@ class Ticker:
             self._stock_at = now
         state = await self.hub.live.counters.read(self.stream_id)
         metrics = build_metrics(self.stream_id, state, self._stock)
+        if now - self._alerts_at >= ALERT_SECONDS:
+            self._alerts_at = now
+            await self._evaluate_alerts(metrics, now)
         if metrics == self._last:
             if now - self._sent_at >= KEEPALIVE_SECONDS:
                 self.hub.broadcast_control(self.stream_id, PING)

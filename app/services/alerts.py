@@ -52,6 +52,7 @@ from app.models import (
     QueueItem,
 )
 from app.realtime.outbox import PendingEvent, queue_event
+from app.realtime.snapshot import SnapshotContext, snapshot_contributor
 from app.realtime.state import LiveServices
 
 CONSOLE_ROLES = frozenset({"admin", "controller"})
@@ -589,3 +590,12 @@ async def _service_queue_inputs(session: AsyncSession, stream_id: int) -> dict[s
     )
     wait = None if oldest is None else max(0.0, (utcnow() - oldest).total_seconds())
     return {"negative_comments": int(negative or 0), "oldest_question_wait_seconds": wait}
+
+
+@snapshot_contributor("alerts", roles={"host", "controller"})
+async def _alerts_part(ctx: SnapshotContext) -> list[dict[str, Any]]:
+    rows = await list_alerts(ctx.session, ctx.stream.id, open_only=True)
+    host_kinds = {"online_drop", "click_spike", "stock_low", "sold_out"}
+    if ctx.audience == "host":  # the host sees what the events showed them
+        rows = [a for a in rows if a.kind in host_kinds]
+    return [alert_payload(a) for a in rows]

@@ -33,6 +33,7 @@ from app.models import (
     User,
 )
 from app.realtime.outbox import queue_event
+from app.realtime.snapshot import SnapshotContext, snapshot_contributor
 from app.services import alerts
 
 # Listing, explaining and stock changes make sense before the stream starts (预上架,
@@ -611,3 +612,28 @@ async def move_segment(
         },
     )
     return position
+
+
+# ----------------------------------------------------------------------------- snapshot
+
+
+@snapshot_contributor("segment", roles={"host", "controller", "service", "analyst"})
+async def _segment_part(ctx: SnapshotContext) -> dict[str, Any]:
+    position = await current_segment(ctx.session, ctx.stream.id)
+    return {
+        "current": segment_payload(position.current),
+        "next": segment_payload(position.next),
+        "started_at": position.started_at,
+        "total_segments": position.total,
+    }
+
+
+@snapshot_contributor("cues", roles={"host", "controller", "service"})
+async def _cues_part(ctx: SnapshotContext) -> list[dict[str, Any]]:
+    return [cue_payload(c) for c in await list_cues(ctx.session, ctx.stream.id, open_only=True)]
+
+
+@snapshot_contributor("incidents", roles={"host", "controller", "analyst"})
+async def _incidents_part(ctx: SnapshotContext) -> list[dict[str, Any]]:
+    rows = await list_incidents(ctx.session, ctx.stream.id, open_only=True)
+    return [incident_payload(i) for i in rows]

@@ -46,6 +46,7 @@ from app.models import (
     User,
 )
 from app.realtime.outbox import PendingEvent, queue_event, take_events
+from app.realtime.snapshot import SnapshotContext, snapshot_contributor
 from app.realtime.state import LiveServices
 from app.services.controls import PUBLIC_ROLES, log_action
 
@@ -393,3 +394,12 @@ class LotteryScheduler:
             except Exception:
                 log.exception("lottery_scheduler_failed")
             await asyncio.sleep(self._interval)
+
+
+@snapshot_contributor("lotteries", roles={"host", "controller", "service", "analyst", "viewer"})
+async def _lotteries_part(ctx: SnapshotContext) -> list[dict[str, Any]]:
+    """Open lotteries and the last drawn one: what a (re)connecting console shows."""
+    rows = await list_lotteries(ctx.session, ctx.stream.id)
+    shown = [x for x in rows if x.status == LotteryStatus.open]
+    shown += [x for x in rows if x.status == LotteryStatus.drawn][:1]
+    return [public_view(x) for x in shown]

@@ -198,3 +198,32 @@ async def test_service_queue_feeds_negative_spike_and_question_wait(
     assert kinds == ["negative_spike", "question_wait"]
     waited = next(m for m in events.of("alert") if m["data"]["kind"] == "question_wait")
     assert waited["data"]["data"]["waiting_seconds"] >= 300
+
+
+async def test_the_live_ticker_raises_an_online_drop_from_ingested_events(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    room: Room,
+    events: EventLog,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """End to end: viewers join and leave through ingest; the ticker's evaluation alerts."""
+    from app.realtime.ticker import Ticker
+    from tests.live.helpers import ingest_key, send
+
+    sid = room.stream_id
+    key = await ingest_key(client, room.ctl, sid)
+    joins = [{"type": "viewer_join", "user_id": f"v{i}"} for i in range(100)]
+    assert (await send(client, sid, key, joins)).status_code == 202
+    ticker = Ticker(app.state.live.hub, sid, sessionmaker, 4.0)
+    await ticker.tick()
+    leaves = [{"type": "viewer_leave", "user_id": f"v{i}"} for i in range(60)]
+    assert (await send(client, sid, key, leaves)).status_code == 202
+    ticker._alerts_at = 0.0  # the next tick evaluates at once instead of a second later
+    await ticker.tick()
+    await events.wait_for("alert")
+    alert = events.of("alert")[0]["data"]
+    assert alert["kind"] == "online_drop"
+    assert alert["data"] == {"peak": 100, "online": 40, "drop_pct": 60.0}
+    r = await client.get(f"/api/v1/streams/{sid}/alerts?open=true", headers=room.host)
+    assert [a["kind"] for a in r.json()] == ["online_drop"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
@@ -391,3 +392,50 @@ async def test_orders_follow_listing_and_stock_changes(
     assert r.status_code == 409 and r.json()["code"] == "not_listed"
     await client.post(f"{base(room)}/lineup/{p1}/list", headers=room.ctl)
     assert (await order("v3")).status_code == 201
+
+
+async def test_a_reconnecting_console_gets_controls_state_in_its_snapshot(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    room: Room,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    from app.models import Stream
+    from app.realtime.snapshot import SnapshotContext, build_snapshot
+
+    p1 = room.product_ids[0]
+    await client.post(f"{base(room)}/cues", json={"text": "讲尺码"}, headers=room.ctl)
+    await client.post(
+        f"{base(room)}/incidents", json={"type": "technical", "note": "卡顿"}, headers=room.ctl
+    )
+    await client.post(f"{base(room)}/lineup/{p1}/list", headers=room.ctl)
+    await client.post(
+        f"{base(room)}/lineup/{p1}/stock",
+        json={"allotted_stock": 3, "reason": "x"},
+        headers=room.ctl,
+    )
+    body = {"prize": "杯子", "winners_count": 1, "condition": "follow", "duration_seconds": 60}
+    await client.post(f"{base(room)}/lotteries", json=body, headers=room.ctl)
+
+    async def snapshot(audience: str) -> dict[str, Any]:
+        async with sessionmaker() as s:
+            stream = await s.get(Stream, room.stream_id)
+            assert stream is not None
+            ctx = SnapshotContext(session=s, live=app.state.live, stream=stream, audience=audience)
+            return await build_snapshot(ctx, 1)
+
+    host = await snapshot("host")
+    assert [c["text"] for c in host["cues"]] == ["讲尺码"]
+    assert [i["note"] for i in host["incidents"]] == ["卡顿"]
+    assert [a["kind"] for a in host["alerts"]] == ["stock_low"]
+    assert host["segment"] == {
+        "current": None,
+        "next": None,
+        "started_at": None,
+        "total_segments": 0,
+    }
+    viewer = await snapshot("viewer")
+    assert "cues" not in viewer and "alerts" not in viewer and "incidents" not in viewer
+    lotteries = viewer["lotteries"]
+    assert [x["prize"] for x in lotteries] == ["杯子"]
+    assert lotteries[0]["seed"] is None
