@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -215,15 +214,3 @@ class _listen:
 async def events(app: FastAPI, room: Room) -> AsyncIterator[EventLog]:
     async with _listen(app, room.stream_id) as log:
         yield log
-
-
-def _has_event_log() -> bool:
-    versions = Path(__file__).parents[2] / "alembic" / "versions"
-    return any('"stream_events"' in p.read_text("utf-8") for p in versions.glob("*.py"))
-
-
-# Lottery eligibility reads the live path's durable event log; until that migration is
-# in the tree, the draws that need it cannot run (everything else still does).
-needs_event_log = pytest.mark.skipif(
-    not _has_event_log(), reason="the live path's stream_events table is not migrated yet"
-)

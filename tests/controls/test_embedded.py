@@ -14,7 +14,6 @@ from tests.controls.conftest import (
     _listen,
     add_lineup,
     make_stream,
-    needs_event_log,
     set_status,
 )
 
@@ -79,7 +78,6 @@ async def test_controls_segments_and_alerts_work_embedded(
     assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
 
 
-@needs_event_log
 async def test_lottery_draws_and_verifies_embedded(
     embedded_app: FastAPI, embedded_client: httpx.AsyncClient
 ) -> None:

@@ -25,7 +25,6 @@ from tests.controls.conftest import (
     EventLog,
     Room,
     make_stream,
-    needs_event_log,
     set_status,
 )
 
@@ -85,7 +84,6 @@ async def create(client: httpx.AsyncClient, room: Room, **body: Any) -> httpx.Re
     )
 
 
-@needs_event_log
 async def test_keyword_lottery_commits_draws_once_and_verifies(
     client: httpx.AsyncClient,
     room: Room,
@@ -161,7 +159,6 @@ async def test_keyword_lottery_commits_draws_once_and_verifies(
     assert check["valid"] is False and check["checks"]["winners_match"] is False
 
 
-@needs_event_log
 async def test_follow_and_present_conditions_read_the_event_log(
     client: httpx.AsyncClient, room: Room, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
@@ -270,7 +267,6 @@ async def live_stream(
     return sid, admin
 
 
-@needs_event_log
 async def test_racing_draws_on_two_instances_draw_once(
     committed_app: FastAPI,
     committed_client: httpx.AsyncClient,
@@ -318,7 +314,6 @@ async def test_racing_draws_on_two_instances_draw_once(
     assert check["valid"] is True
 
 
-@needs_event_log
 async def test_the_scheduler_draws_when_due(
     committed_app: FastAPI,
     committed_client: httpx.AsyncClient,
