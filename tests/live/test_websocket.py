@@ -84,6 +84,11 @@ async def test_token_checks_close_4401_and_4403(setup: Any) -> None:
 async def test_snapshot_then_metrics_and_role_filtered_events(setup: Any) -> None:
     app, addr, client, stream_id, key, admin = setup
     pid = await add_product(app, stream_id, f"WS-{stream_id}", allotted=5)
+    # This test counts every event; keep the ticker's alerts (e.g. stock low) out of it.
+    r = await client.put(
+        f"/api/v1/streams/{stream_id}/alert-thresholds", json={"enabled": False}, headers=admin
+    )
+    assert r.status_code == 200, r.text
     ctl = await _member(client, admin, stream_id, "ws_ctl", "controller")
     host = await _member(client, admin, stream_id, "ws_host", "host")
     live = live_of(app)
