@@ -7,8 +7,8 @@ import re
 import httpx
 from playwright.sync_api import Page, expect
 
-from tests.browser.harness import Server
-from tests.browser.steps import sign_in
+from tests.browser.harness import Server, make_room
+from tests.browser.steps import set_language, sign_in
 
 
 def test_sign_in_lists_streams_in_chinese_then_english_and_remembers(
@@ -60,3 +60,25 @@ def test_service_user_cannot_open_the_control_console(page: Page, server: Server
             headers={"Authorization": f"Bearer {token}"},
         )
     assert r.status_code == 403, r.text
+
+
+def test_every_console_renders_in_english_too(page: Page, server: Server) -> None:
+    room = make_room(server, "en", products=1)
+    sid = room.stream_id
+    set_language(page, "en")
+    sign_in(page, "admin", path=f"/streams/{sid}/control")
+    console = page.get_by_test_id("control-console")
+    for text in ("Lineup and stock", "Conversion tools", "Cue the host", "Incident log"):
+        expect(console).to_contain_text(text)
+    expect(page.get_by_test_id(f"lineup-row-{room.product_ids[0]}")).to_contain_text("Pending")
+    page.goto(f"/streams/{sid}/service")
+    expect(page.get_by_test_id("service-console")).to_contain_text("Viewer question queue")
+    page.goto(f"/streams/{sid}/plan/readiness")
+    expect(page.get_by_test_id("readiness")).to_contain_text("Go live")
+    page.goto(f"/streams/{sid}/teleprompter")
+    expect(page.get_by_test_id("teleprompter")).to_contain_text("Teleprompter")
+    page.goto(f"/watch/{sid}")
+    expect(page.get_by_test_id("watch-page")).to_contain_text("LIVE")
+    # And back to Chinese with one click.
+    page.get_by_test_id("lang-switch").click()
+    expect(page.get_by_test_id("watch-page")).to_contain_text("直播中")
