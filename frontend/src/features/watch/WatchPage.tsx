@@ -80,6 +80,20 @@ export function WatchPage() {
     });
   }, [viewer, streamId]);
 
+  // Leaving counts too (online viewers): a keepalive request survives the page closing.
+  useEffect(() => {
+    if (!viewer) return;
+    const leave = () =>
+      void fetch(`/api/v1/streams/${streamId}/viewer-events`, {
+        method: "POST",
+        keepalive: true,
+        headers: { "Content-Type": "application/json", Authorization: `Bearer ${viewer.viewer_token}` },
+        body: JSON.stringify({ type: "viewer_leave" }),
+      }).catch(() => undefined);
+    window.addEventListener("pagehide", leave);
+    return () => window.removeEventListener("pagehide", leave);
+  }, [viewer, streamId]);
+
   const onEvent = useCallback(
     (e: LiveEvent) => {
       const d = e.data;
