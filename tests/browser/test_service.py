@@ -22,6 +22,8 @@ def test_a_viewer_asks_service_answers_publicly_and_the_watch_page_shows_it(
         watch = phone.new_page()
         as_viewer(watch, sid, server.viewer_session(sid, "v-asker"))
         watch.goto(f"/watch/{sid}")
+        # In the room: the viewer session is in use and the live feed counts us.
+        expect(watch.get_by_test_id("watch-online")).not_to_contain_text("—")
         watch.get_by_test_id("watch-comment").fill("这款面霜敏感肌可以用吗？")
         watch.get_by_test_id("watch-send").click()
         expect(watch.get_by_test_id("watch-comment")).to_have_value("")

@@ -46,7 +46,7 @@ export interface MinutePoint {
 // Which queries an event makes stale, by the event type's first part.
 const INVALIDATES: Record<string, string[]> = {
   product: ["lineup", "segment"],
-  stock: ["lineup"],
+  stock: ["lineup", "orders"], // an order took (or gave back) stock
   lineup: ["lineup"],
   segment: ["segment"],
   cue: ["cues"],

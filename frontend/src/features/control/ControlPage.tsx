@@ -1,4 +1,6 @@
 // The field controller's console (场控台): everything live in one screen.
+import { useQueryClient } from "@tanstack/react-query";
+import { useEffect } from "react";
 import { ConnectionBanner } from "../../components/ui";
 import { useStreamId } from "../../components/layout";
 import { useMinutes, useCurrentMetrics, useStreamLive } from "../../live/streamData";
@@ -14,6 +16,12 @@ export function ControlPage() {
   const minutes = useMinutes(streamId);
   const series = useMinuteSeries(minutes.data, metrics);
   const fresh = live.fresh && live.status === "open";
+  // Orders are not announced one by one; the counters say when there are new ones.
+  const qc = useQueryClient();
+  const orderCount = `${metrics?.orders ?? ""}/${metrics?.paid_orders ?? ""}`;
+  useEffect(() => {
+    void qc.invalidateQueries({ queryKey: ["orders", streamId] });
+  }, [qc, streamId, orderCount]);
   return (
     <div className="page" data-testid="control-console">
       <ConnectionBanner live={live} />

@@ -140,12 +140,13 @@ export function WatchPage() {
   const token = useCallback(() => viewer?.viewer_token ?? null, [viewer]);
   const live = useLive(viewer ? streamId : null, { path: `/ws/streams/${streamId}/watch`, token, onEvent, onSnapshot });
 
-  liveOpen.current = live.status === "open";
+  // Only a feed that has delivered its snapshot counts: until then, poll.
+  liveOpen.current = live.status === "open" && live.fresh;
   // What the room shows pinned: a comment, or a public answer from customer service.
   const pin = useQuery({
     queryKey: ["pin", streamId],
     queryFn: () => unwrap(api.GET("/api/v1/streams/{stream_id}/pin", { params: { path: { stream_id: streamId } } })),
-    refetchInterval: () => (liveOpen.current ? 30_000 : 3_000),
+    refetchInterval: () => (liveOpen.current ? 10_000 : 3_000),
   }).data?.pin;
   const pinned = pin && pin.kind !== "answer" ? pin.text : null;
   const answers: Shown[] = [];
