@@ -209,6 +209,23 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
             proc.wait()
 
 
+def group_cpu_seconds(pgid: int) -> float:
+    """CPU seconds (user + system) used so far by every process of the server's group:
+    on a shared machine this is the figure that neighbours do not distort."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # fields[2] is the process group
+            total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
 def server_env(url: str, prefix: str, pool: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env.update(
@@ -254,6 +271,7 @@ class Result:
     orders_in_db: int
     units_in_db: int
     viewers_over_limit: int
+    server_cpu: float = 0.0
 
     @property
     def rate(self) -> float:
@@ -266,7 +284,9 @@ class Result:
             f"p99 {self.p99_ms:>7.1f} ms  201: {self.created:>5}  sold_out: {self.sold_out:>6}  "
             f"other: {self.other or '-'}  orders in DB: {self.orders_in_db}  "
             f"units: {self.units_in_db}  oversold: {oversold}  "
-            f"viewers over limit: {self.viewers_over_limit}"
+            f"viewers over limit: {self.viewers_over_limit}  "
+            f"server CPU: {self.server_cpu:.1f} s = "
+            f"{self.attempts / max(self.server_cpu, 1e-9):,.0f} attempts per CPU-second"
         )
 
 
@@ -362,9 +382,11 @@ async def run_ours(url: str, args: argparse.Namespace, workers: int) -> Result:
         # a few warm-up requests so that every worker has its connections and scripts
         warm = viewer_attempts(stream_id, product_id + 10_000, 50, {})
         await fire(port, f"/api/v1/streams/{stream_id}/orders", warm, 10)
+        cpu0 = group_cpu_seconds(proc.pid)
         replies, seconds = await fire(
             port, f"/api/v1/streams/{stream_id}/orders", attempts, args.concurrency
         )
+        cpu = group_cpu_seconds(proc.pid) - cpu0
     finally:
         stop_server(proc)
         client = aioredis.from_url(REDIS_URL)
@@ -373,6 +395,7 @@ async def run_ours(url: str, args: argparse.Namespace, workers: int) -> Result:
             await client.delete(*keys)
         await client.aclose()
     result = summarize(f"ours ({workers} worker{'s' if workers > 1 else ''})", replies, seconds)
+    result.server_cpu = cpu
     result.orders_in_db, result.units_in_db, result.viewers_over_limit = await count_orders(
         url, "orders", stream_id
     )
@@ -402,12 +425,15 @@ async def run_naive(url: str, args: argparse.Namespace, workers: int) -> Result:
     proc = start_server(argv, server_env(url, "naive:", args.pool), port)
     try:
         attempts = viewer_attempts(stream_id, product_id, args.attempts, {})
+        cpu0 = group_cpu_seconds(proc.pid)
         replies, seconds = await fire(
             port, f"/naive/streams/{stream_id}/orders", attempts, args.concurrency
         )
+        cpu = group_cpu_seconds(proc.pid) - cpu0
     finally:
         stop_server(proc)
     result = summarize(f"naive read-then-write ({workers}w)", replies, seconds)
+    result.server_cpu = cpu
     result.orders_in_db, result.units_in_db, result.viewers_over_limit = await count_orders(
         url, "orders", stream_id
     )
