@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -10,7 +11,21 @@ from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
 ALGORITHM = "HS256"
-_hasher = PasswordHash((Argon2Hasher(),))
+
+
+def _make_hasher() -> PasswordHash:
+    """argon2 with the library's safe defaults.
+
+    The test suite (and only it) sets LCR_FAST_PASSWORD_HASH=1 for cheap parameters:
+    it creates hundreds of users on two shared cores. Hashes carry their parameters,
+    so either kind verifies with either hasher.
+    """
+    if os.environ.get("LCR_FAST_PASSWORD_HASH") == "1":
+        return PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
+    return PasswordHash((Argon2Hasher(),))
+
+
+_hasher = _make_hasher()
 # Verifying against this keeps the timing of "no such user" equal to "wrong password".
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 

@@ -12,6 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+
+# Cheap argon2 parameters for the suite's hundreds of users (see app/security.py);
+# set before the app is imported, and inherited by the servers the tests start.
+os.environ["LCR_FAST_PASSWORD_HASH"] = "1"
 import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
