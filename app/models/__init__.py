@@ -48,6 +48,12 @@ from app.models.review import (
     ReviewAction,
     ReviewFinding,
 )
+from app.models.rollups import (
+    StreamOnlineMinute,
+    StreamPresence,
+    StreamProductMinute,
+    StreamViewerPresence,
+)
 from app.models.script import ScriptSegment, SegmentKind
 from app.models.selection import Criterion, ProductScore, SelectionWeight
 from app.models.stream import (
@@ -132,8 +138,12 @@ __all__ = [
     "Stream",
     "StreamEvent",
     "StreamMinute",
+    "StreamOnlineMinute",
+    "StreamPresence",
+    "StreamProductMinute",
     "StreamStatus",
     "StreamViewer",
+    "StreamViewerPresence",
     "Survey",
     "SurveyResponse",
     "TeamMember",

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Query, Response
 
 from app.deps import CurrentUser, SessionDep, stream_access
+from app.errors import JSONBody
 from app.models import Role, Stream
 from app.models.review import ReviewAction
 from app.schemas.review import (
@@ -21,8 +23,9 @@ from app.schemas.review import (
     HighlightOut,
     MetricOut,
 )
-from app.services import metric_dictionary
+from app.services import exports, metric_dictionary, review_report
 from app.services import review as review_service
+from app.services import viewer_segments as viewer_segments_service
 
 router = APIRouter(prefix="/api/v1", tags=["review"])
 
@@ -194,3 +197,123 @@ async def delete_highlight(
 ) -> Response:
     await review_service.delete_highlight(session, stream.id, highlight_id)
     return Response(status_code=204)
+
+
+# ----------------------------------------------------------------------------- report
+
+
+@router.get(
+    "/streams/{stream_id}/review",
+    summary="The post-stream review report (复盘报告)",
+    description=(
+        "Computed from persisted data (the event log's rollups, kept as the stream runs): "
+        "audience (viewers, entries, peak/average online, watch time, interaction rate, "
+        "转粉率), sales (gmv paid before refunds, refunds, net GMV, orders, paid orders, "
+        "units, paying customers, AOV, GPM, refund rate), the funnel viewers → "
+        "product_clicks → add_to_cart → orders → paid_orders overall and per product, the "
+        "per-minute series, traffic sources, new vs returning viewers, targets vs actuals, "
+        "per script segment and per explanation window figures, incidents and alerts on a "
+        "timeline, rule-based diagnoses with their evidence, and the median of the team's "
+        "last `compare_last` ended streams. Every formula: `GET /api/v1/metrics/dictionary`."
+        + _READ
+    ),
+    response_class=JSONBody,
+)
+async def get_review(
+    stream: ReaderStream,
+    session: SessionDep,
+    compare_last: Annotated[int, Query(ge=1, le=20)] = review_report.COMPARE_LAST,
+) -> JSONBody:
+    report = await review_report.build_review(session, stream, compare_last=compare_last)
+    return JSONBody(report)
+
+
+def _attachment(body: bytes, fmt: str, filename: str) -> Response:
+    return Response(
+        content=body,
+        media_type=exports.FORMATS[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{filename}.{fmt}"'},
+    )
+
+
+FormatQuery = Annotated[str, Query(pattern="^(csv|xlsx)$", description="csv or xlsx")]
+
+
+@router.get(
+    "/streams/{stream_id}/review/export",
+    summary="Download the review report as CSV or XLSX",
+    description=(
+        "XLSX: one sheet per part (Summary, Funnel, Products, Minutes, Segments, "
+        "Explanations, Targets, Diagnoses). CSV: the same parts one after the other, each "
+        "introduced by a `# name` line (UTF-8 with BOM)." + _READ
+    ),
+    response_class=Response,
+    responses={200: {"content": {v: {} for v in exports.FORMATS.values()}}},
+)
+async def export_review(
+    stream: ReaderStream, session: SessionDep, format: FormatQuery = "csv"
+) -> Response:
+    report = await review_report.build_review(session, stream)
+    body = exports.render(format, exports.report_sections(report))
+    return _attachment(body, format, f"review-{stream.id}")
+
+
+# ----------------------------------------------------------------------------- segments
+
+SegmentStream = Annotated[
+    Stream, Depends(stream_access(Role.analyst, Role.controller, Role.service))
+]
+HighValueQuery = Annotated[
+    Decimal,
+    Query(ge=0, le=100_000_000, decimal_places=2, description="Paid amount for `high_value`"),
+]
+_SEGMENT_ROLES = " Allowed: admin, or the stream's analyst, controller or service."
+
+
+@router.get(
+    "/streams/{stream_id}/viewer-segments",
+    summary="Viewer tags and segment sizes (newcomer, buyer, repeat buyer, …)",
+    description=(
+        "Rule-based tags over the persisted per-viewer figures; `rules` states each rule. "
+        "`asked_about:<topic>` appears when the comment classifier is available." + _SEGMENT_ROLES
+    ),
+)
+async def viewer_segments(
+    stream: SegmentStream,
+    session: SessionDep,
+    high_value_min: HighValueQuery = viewer_segments_service.HIGH_VALUE_MIN,
+) -> dict[str, object]:
+    viewers = await viewer_segments_service.tag_viewers(session, stream, high_value_min)
+    return {
+        "stream_id": stream.id,
+        "viewers": len(viewers),
+        "rules": viewer_segments_service.TAG_RULES,
+        "segments": viewer_segments_service.segment_counts(viewers),
+    }
+
+
+@router.get(
+    "/streams/{stream_id}/viewer-segments/{tag}/export",
+    summary="Export one segment's viewers as CSV or XLSX (private-domain follow-up)",
+    description=(
+        "One row per viewer in the segment with their tags and figures, for community "
+        "operations (newcomer coupon, offer to watchers who did not buy, member perks) and "
+        "customer-care visits. Unknown segment → 404 `unknown_segment`." + _SEGMENT_ROLES
+    ),
+    response_class=Response,
+    responses={200: {"content": {v: {} for v in exports.FORMATS.values()}}},
+)
+async def export_segment(
+    tag: str,
+    stream: SegmentStream,
+    session: SessionDep,
+    format: FormatQuery = "csv",
+    high_value_min: HighValueQuery = viewer_segments_service.HIGH_VALUE_MIN,
+) -> Response:
+    viewers = await viewer_segments_service.tag_viewers(session, stream, high_value_min)
+    chosen = viewer_segments_service.members(viewers, tag)
+    columns = list(viewer_segments_service.EXPORT_COLUMNS)
+    rows = [[exports.cell(tv.row()[c]) for c in columns] for tv in chosen]
+    body = exports.render(format, [(tag.replace(":", "-")[:31], columns, rows)])
+    safe = "".join(ch if ch.isalnum() else "-" for ch in tag)
+    return _attachment(body, format, f"segment-{stream.id}-{safe}")

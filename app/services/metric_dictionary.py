@@ -245,17 +245,38 @@ METRICS: tuple[Metric, ...] = (
         "分段数据",
         "count",
         "for each script segment, the window [started_at + start_offset, + duration) at "
-        "minute resolution (minutes whose start lies in the window): product_clicks, orders, "
-        "paid_orders, gmv, and online at the window's first and last minute",
+        "minute resolution (the minutes from the one holding the window's start up to, not "
+        "including, its end): product_clicks, add_to_cart, orders, paid_orders, gmv, "
+        "comments; online_start = online at the end of the minute before the window, "
+        "online_end = online at the end of its last minute",
     ),
     Metric(
         "explanations",
         "Per explanation window",
         "讲解窗口",
         "count",
-        "for each `explain` action in the control log, the window until the next explain "
-        "or the stream's end, at minute resolution: the explained product's clicks, "
-        "add_to_cart, orders, paid_orders and gmv",
+        "for each `explain` action in the control log, the window until the next explain, "
+        "the delisting of the explained product, or the stream's end, at minute resolution "
+        "(as segments): the explained product's clicks, add_to_cart, orders, paid_orders, "
+        "units_sold and gmv",
+    ),
+    Metric(
+        "questions",
+        "Top questions and sentiment",
+        "高频问题与情绪",
+        "count",
+        "the stream's last 1,000 comments with text, labelled by the comment classifier "
+        "(app/text): sentiment counts (positive / negative / neutral; blocked comments "
+        "left out), questions per topic, and the 10 most repeated questions (same text "
+        "after folding case and spaces)",
+    ),
+    Metric(
+        "timeline",
+        "Incidents and alerts",
+        "事故与告警时间线",
+        "count",
+        "incidents logged by the control room and alerts raised, by time, with their "
+        "offset from the stream's start",
     ),
     Metric(
         "targets",

@@ -1,12 +1,1017 @@
-"""The review report (复盘报告), computed from persisted data. Filled in below."""
+"""The review report (复盘报告), computed from persisted data.
+
+Reads only rollups kept as the stream runs (`stream_viewers`, `stream_minutes` from the
+event log writer; `stream_product_minutes`, `stream_presence`, `stream_viewer_presence`,
+`stream_online_minutes` from app/services/rollups.py) plus the planning and control
+tables, so a stream of a million events is reviewed from a few thousand rows. Every
+formula is in app/services/metric_dictionary.py and docs/metrics.md.
+"""
 
 from __future__ import annotations
 
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlalchemy import case, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
-from app.models import Stream
+from app.db import utcnow
+from app.models import (
+    Alert,
+    ControlAction,
+    Incident,
+    LineupItem,
+    Product,
+    ScriptSegment,
+    Stream,
+    StreamEvent,
+    StreamStatus,
+)
+from app.models.events import StreamMinute, StreamViewer
+from app.models.rollups import (
+    StreamOnlineMinute,
+    StreamPresence,
+    StreamProductMinute,
+    StreamViewerPresence,
+)
+from app.schemas.common import format_money
 from app.schemas.review import HighlightOut
+from app.services.review import offset_seconds, team_stream_ids
+from app.services.rollups import PRODUCT_SUMS, elapsed_ms, minute_of
+from app.text.classifier import classify_many
+
+ZERO = Decimal("0")
+CENT = Decimal("0.01")
+RATIO = Decimal("0.0001")
+MINUTE = timedelta(minutes=1)
+MAX_SERIES_MINUTES = 24 * 60
+
+MINUTE_COUNTS = (
+    "comments",
+    "likes",
+    "shares",
+    "follows",
+    "product_clicks",
+    "add_to_cart",
+    "orders",
+    "paid_orders",
+    "cancelled_orders",
+    "refunded_orders",
+    "units_sold",
+)
+SOURCES = ("feed", "short_video", "follow", "search", "private", "ads", "other", "unknown")
+
+# Diagnosis thresholds (documented in docs/metrics.md).
+CART_MIN = 10  # add_to_cart events before "carts high, payment low" can fire
+CART_TO_PAID_MAX = Decimal("0.3")
+NEW_VIEWERS_MIN = 10
+EARLY_LEAVE_SECONDS = 60
+EARLY_LEAVE_SHARE = Decimal("0.5")
+CLICKS_MIN = 10
+CLICK_TO_ORDER_MAX = Decimal("0.02")
+REFUND_PAID_MIN = 3
+REFUND_RATE_MAX = Decimal("0.2")
+ONLINE_MIN = 10
+ONLINE_DROP = Decimal("0.3")
+COMPARE_LAST = 5
 
 
-async def minute_peaks(session: AsyncSession, stream: Stream) -> list[HighlightOut]:
-    return []
+def money(value: Decimal) -> str:
+    return format_money(value)
+
+
+def ratio(num: Decimal | int, den: Decimal | int) -> float:
+    """num ÷ den rounded half-up to 4 places; 0 when den is 0."""
+    if not den:
+        return 0.0
+    return float((Decimal(num) / Decimal(den)).quantize(RATIO, rounding=ROUND_HALF_UP))
+
+
+def div_money(num: Decimal, den: Decimal | int) -> Decimal:
+    if not den:
+        return ZERO.quantize(CENT)
+    return (Decimal(num) / Decimal(den)).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def round2(value: Decimal) -> float:
+    return float(value.quantize(CENT, rounding=ROUND_HALF_UP))
+
+
+def review_until(stream: Stream, now: datetime | None = None) -> datetime:
+    """Where open sessions end: the stream's end, or now while it runs."""
+    return stream.ended_at or now or utcnow()
+
+
+# ----------------------------------------------------------------------------- headline
+
+
+@dataclass(slots=True)
+class Headline:
+    """The stream-level figures (everything but the lists)."""
+
+    viewers: int = 0
+    entries: int = 0
+    peak_online: int = 0
+    peak_at: datetime | None = None
+    online_now: int = 0
+    total_watch_ms: int = 0
+    interacting_viewers: int = 0
+    new_followers: int = 0
+    paying_customers: int = 0
+    clicking_viewers: int = 0
+    carting_viewers: int = 0
+    ordering_viewers: int = 0
+    duration_seconds: int | None = None
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(MINUTE_COUNTS, 0))
+    sources: dict[str, int] = field(default_factory=dict)
+    gmv: Decimal = ZERO
+    refunds: Decimal = ZERO
+
+    def figures(self) -> dict[str, Any]:
+        c = self.counts
+        watch = Decimal(self.total_watch_ms) / 1000
+        avg_online = round2(watch / self.duration_seconds) if self.duration_seconds else 0.0
+        return {
+            "viewers": self.viewers,
+            "entries": self.entries,
+            "peak_online": self.peak_online,
+            "peak_online_at": self.peak_at,
+            "online_at_end": self.online_now,
+            "avg_online": avg_online,
+            "total_watch_seconds": round2(watch),
+            "avg_watch_seconds": round2(watch / self.viewers) if self.viewers else 0.0,
+            "comments": c["comments"],
+            "likes": c["likes"],
+            "shares": c["shares"],
+            "follows": c["follows"],
+            "new_followers": self.new_followers,
+            "interacting_viewers": self.interacting_viewers,
+            "interaction_rate": ratio(self.interacting_viewers, self.viewers),
+            "follower_conversion_rate": ratio(self.new_followers, self.viewers),
+            "product_clicks": c["product_clicks"],
+            "add_to_cart": c["add_to_cart"],
+            "orders": c["orders"],
+            "paid_orders": c["paid_orders"],
+            "cancelled_orders": c["cancelled_orders"],
+            "refunded_orders": c["refunded_orders"],
+            "units_sold": c["units_sold"],
+            "gmv": money(self.gmv),
+            "refunds": money(self.refunds),
+            "net_gmv": money(self.gmv - self.refunds),
+            "paying_customers": self.paying_customers,
+            "aov": money(div_money(self.gmv, self.paying_customers)),
+            "gpm": money(div_money(self.gmv * 1000, self.viewers)),
+            "conversion_rate": ratio(self.paying_customers, self.viewers),
+            "refund_rate": ratio(self.refunds, self.gmv),
+            "refund_order_rate": ratio(c["refunded_orders"], c["paid_orders"]),
+            "payment_rate": ratio(c["paid_orders"], c["orders"]),
+        }
+
+    def funnel(self) -> list[dict[str, Any]]:
+        c = self.counts
+        steps = [
+            ("viewers", self.viewers, self.viewers),
+            ("product_clicks", c["product_clicks"], self.clicking_viewers),
+            ("add_to_cart", c["add_to_cart"], self.carting_viewers),
+            ("orders", c["orders"], self.ordering_viewers),
+            ("paid_orders", c["paid_orders"], self.paying_customers),
+        ]
+        out: list[dict[str, Any]] = []
+        previous: int | None = None
+        for step, count, viewers in steps:
+            out.append(
+                {
+                    "step": step,
+                    "count": count,
+                    "viewers": viewers,
+                    "rate": None if previous is None else ratio(count, previous),
+                }
+            )
+            previous = count
+        return out
+
+
+def _flag(column: Any) -> Any:
+    return func.count().filter(column > 0)
+
+
+async def _viewer_figures(session: AsyncSession, stream_id: int, h: Headline) -> None:
+    """One pass over the stream's viewers: the distinct-viewer figures per source."""
+    v = StreamViewer
+    rows = await session.execute(
+        select(
+            v.source,
+            func.count(),
+            _flag(v.comments + v.likes + v.shares),
+            _flag(v.follows),
+            _flag(v.paid_orders),
+            _flag(v.product_clicks),
+            _flag(v.add_to_cart),
+            _flag(v.orders),
+        )
+        .where(v.stream_id == stream_id)
+        .group_by(v.source)
+    )
+    for source, *counts in rows:
+        key = str(source) if source else "unknown"
+        n, interacting, followers, paying, clicking, carting, ordering = (int(x) for x in counts)
+        h.sources[key] = h.sources.get(key, 0) + n
+        h.viewers += n
+        h.interacting_viewers += interacting
+        h.new_followers += followers
+        h.paying_customers += paying
+        h.clicking_viewers += clicking
+        h.carting_viewers += carting
+        h.ordering_viewers += ordering
+
+
+async def _minute_rows(session: AsyncSession, stream_id: int) -> list[Any]:
+    return list(
+        (
+            await session.execute(
+                select(StreamMinute)
+                .where(StreamMinute.stream_id == stream_id)
+                .order_by(StreamMinute.minute)
+            )
+        ).scalars()
+    )
+
+
+def _fold_minutes(rows: Sequence[Any], h: Headline) -> None:
+    for r in rows:
+        h.entries += r.joins
+        for c in MINUTE_COUNTS:
+            h.counts[c] += getattr(r, c)
+        h.gmv += r.gmv
+        h.refunds += r.refunds
+
+
+async def _presence(session: AsyncSession, stream: Stream, h: Headline, until: datetime) -> None:
+    pres = await session.get(StreamPresence, stream.id)
+    if pres is None:
+        return
+    h.peak_online, h.peak_at, h.online_now = pres.peak_online, pres.peak_at, pres.online
+    h.total_watch_ms = int(pres.watch_ms) + await _open_watch_ms(session, stream.id, until)
+
+
+def _ms_since(column: Any, until: datetime) -> Any:
+    """SQL (PostgreSQL): whole milliseconds from `column` to `until`, as elapsed_ms."""
+    return func.floor(func.extract("epoch", until - column) * 1000)
+
+
+async def _open_watch_ms(
+    session: AsyncSession, stream_id: int, until: datetime, viewer_ids: Any = None
+) -> int:
+    """Watch time of sessions still open, closed at `until`."""
+    p = StreamViewerPresence
+    where = [p.stream_id == stream_id, p.present_since.is_not(None)]
+    if viewer_ids is not None:
+        where.append(p.viewer_id.in_(viewer_ids))
+    if session.get_bind().dialect.name == "postgresql":
+        total = await session.scalar(
+            select(
+                func.coalesce(
+                    func.sum(func.greatest(_ms_since(p.present_since, until), 0)),
+                    0,
+                )
+            ).where(*where)
+        )
+        return int(total or 0)
+    rows = await session.scalars(select(p.present_since).where(*where))
+    return sum(elapsed_ms(since, until) for since in rows if since)
+
+
+async def headline(
+    session: AsyncSession, stream: Stream, now: datetime | None = None
+) -> tuple[Headline, list[Any]]:
+    until = review_until(stream, now)
+    h = Headline()
+    if stream.started_at is not None:
+        h.duration_seconds = max(0, int((until - stream.started_at).total_seconds()))
+    await _viewer_figures(session, stream.id, h)
+    minutes = await _minute_rows(session, stream.id)
+    _fold_minutes(minutes, h)
+    await _presence(session, stream, h, until)
+    return h, minutes
+
+
+# ----------------------------------------------------------------------------- audience
+
+
+def traffic_sources(h: Headline) -> list[dict[str, Any]]:
+    counts = h.sources
+    return [
+        {"source": src, "viewers": counts[src], "share": ratio(counts[src], h.viewers)}
+        for src in sorted(counts, key=lambda s: (-counts[s], _source_rank(s)))
+    ]
+
+
+def _source_rank(source: str) -> int:
+    return SOURCES.index(source) if source in SOURCES else len(SOURCES)
+
+
+async def earlier_stream_ids(session: AsyncSession, stream: Stream, until: datetime) -> list[int]:
+    """Streams (of any team) that started before this one: "returning" looks there."""
+    started = stream.started_at or until
+    rows = await session.scalars(
+        select(Stream.id).where(
+            Stream.id != stream.id, Stream.started_at.is_not(None), Stream.started_at < started
+        )
+    )
+    return list(rows)
+
+
+def seen_before(viewer_id: Any, earlier: list[int]) -> Any:
+    """EXISTS: the viewer is in the log of one of the `earlier` streams."""
+    other = aliased(StreamViewer)
+    return exists(
+        select(1)
+        .select_from(other)
+        .where(other.viewer_id == viewer_id, other.stream_id.in_(earlier))
+    )
+
+
+async def returning_viewers(session: AsyncSession, stream_id: int, earlier: list[int]) -> int:
+    if not earlier:
+        return 0
+    n = await session.scalar(
+        select(func.count())
+        .select_from(StreamViewer)
+        .where(StreamViewer.stream_id == stream_id, seen_before(StreamViewer.viewer_id, earlier))
+    )
+    return int(n or 0)
+
+
+async def new_viewer_retention(
+    session: AsyncSession, stream_id: int, until: datetime, earlier: list[int]
+) -> dict[str, Any]:
+    """New viewers' watch time: how many left within EARLY_LEAVE_SECONDS.
+
+    Only viewers who joined have a presence row, so this reads `stream_viewer_presence`.
+    """
+    p = StreamViewerPresence
+    where = [p.stream_id == stream_id]
+    if earlier:
+        where.append(~seen_before(p.viewer_id, earlier))
+    if session.get_bind().dialect.name == "postgresql":
+        # Aggregated in the database: a big stream has tens of thousands of new viewers.
+        total = p.watch_ms + func.coalesce(func.greatest(_ms_since(p.present_since, until), 0), 0)
+        sub = select(total.label("ms")).where(*where).subquery()
+        n, early, ms_sum = (
+            await session.execute(
+                select(
+                    func.count(),
+                    func.coalesce(
+                        func.sum(case((sub.c.ms < EARLY_LEAVE_SECONDS * 1000, 1), else_=0)), 0
+                    ),
+                    func.coalesce(func.sum(sub.c.ms), 0),
+                )
+            )
+        ).one()
+        n, early, ms_total = int(n), int(early), int(ms_sum)
+    else:
+        watched = [
+            int(ms) + (elapsed_ms(since, until) if since is not None else 0)
+            for ms, since in await session.execute(
+                select(p.watch_ms, p.present_since).where(*where)
+            )
+        ]
+        n, ms_total = len(watched), sum(watched)
+        early = sum(1 for ms in watched if ms < EARLY_LEAVE_SECONDS * 1000)
+    avg = round2(Decimal(ms_total) / 1000 / n) if n else 0.0
+    return {
+        "new_viewers_with_presence": n,
+        "left_within_seconds": EARLY_LEAVE_SECONDS,
+        "left_early": early,
+        "left_early_share": ratio(early, n),
+        "avg_watch_seconds": avg,
+    }
+
+
+# ----------------------------------------------------------------------------- series
+
+
+async def minute_series(
+    session: AsyncSession, stream_id: int, minutes: Sequence[Any]
+) -> list[dict[str, Any]]:
+    online_rows = {
+        r.minute: r
+        for r in (
+            await session.execute(
+                select(StreamOnlineMinute).where(StreamOnlineMinute.stream_id == stream_id)
+            )
+        ).scalars()
+    }
+    by_minute = {r.minute: r for r in minutes}
+    keys = sorted(set(by_minute) | set(online_rows))
+    if not keys:
+        return []
+    first, last = keys[0], keys[-1]
+    span = int((last - first) / MINUTE) + 1
+    if span > MAX_SERIES_MINUTES:
+        first = last - (MAX_SERIES_MINUTES - 1) * MINUTE
+    out: list[dict[str, Any]] = []
+    online = 0
+    m = first
+    while m <= last:
+        r = by_minute.get(m)
+        o = online_rows.get(m)
+        if o is not None:
+            online = o.online_end
+        row: dict[str, Any] = {
+            "minute": m,
+            "entries": r.joins if r else 0,
+            "leaves": r.leaves if r else 0,
+            "online": online,
+            "peak_online": o.peak_online if o else online,
+        }
+        for c in MINUTE_COUNTS:
+            if c not in ("cancelled_orders", "refunded_orders"):
+                row[c] = getattr(r, c) if r else 0
+        row["gmv"] = money(r.gmv if r else ZERO)
+        row["refunds"] = money(r.refunds if r else ZERO)
+        out.append(row)
+        m += MINUTE
+    return out
+
+
+# ----------------------------------------------------------------------------- products
+
+
+def _product_figures(values: dict[str, Any]) -> dict[str, Any]:
+    gmv, refunds = values["gmv"], values["refunds"]
+    return {
+        "product_clicks": values["product_clicks"],
+        "add_to_cart": values["add_to_cart"],
+        "orders": values["orders"],
+        "paid_orders": values["paid_orders"],
+        "cancelled_orders": values["cancelled_orders"],
+        "refunded_orders": values["refunded_orders"],
+        "units_sold": values["units_sold"],
+        "gmv": money(gmv),
+        "refunds": money(refunds),
+        "net_gmv": money(gmv - refunds),
+        "click_to_order_rate": ratio(values["orders"], values["product_clicks"]),
+        "refund_rate": ratio(refunds, gmv),
+        "funnel": [
+            {"step": s, "count": values[s]}
+            for s in ("product_clicks", "add_to_cart", "orders", "paid_orders")
+        ],
+    }
+
+
+def _empty_product() -> dict[str, Any]:
+    return {**dict.fromkeys(PRODUCT_SUMS, 0), "gmv": ZERO, "refunds": ZERO}
+
+
+async def product_totals(session: AsyncSession, stream_id: int) -> dict[int, dict[str, Any]]:
+    """Per-product sums over the stream's product minutes (one row per product)."""
+    t = StreamProductMinute
+    rows = await session.execute(
+        select(t.product_id, *(func.sum(getattr(t, c)) for c in PRODUCT_SUMS))
+        .where(t.stream_id == stream_id)
+        .group_by(t.product_id)
+    )
+    out: dict[int, dict[str, Any]] = {}
+    for pid, *sums in rows:
+        values = dict(zip(PRODUCT_SUMS, sums, strict=True))
+        for c in PRODUCT_SUMS:
+            values[c] = Decimal(values[c] or 0) if c in ("gmv", "refunds") else int(values[c] or 0)
+        out[int(pid)] = values
+    return out
+
+
+async def products(
+    session: AsyncSession, stream_id: int, totals: dict[int, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    lineup = {
+        item.product_id: item
+        for item in (
+            await session.execute(select(LineupItem).where(LineupItem.stream_id == stream_id))
+        ).scalars()
+    }
+    ids = sorted(set(totals) | set(lineup))
+    names = {
+        p.id: p
+        for p in (await session.execute(select(Product).where(Product.id.in_(ids)))).scalars()
+    }
+    out: list[dict[str, Any]] = []
+    for pid in ids:
+        product = names.get(pid)
+        item = lineup.get(pid)
+        out.append(
+            {
+                "product_id": pid,
+                "sku": product.sku if product else None,
+                "name": product.name if product else None,
+                "position": item.position if item else None,
+                "live_price": money(item.live_price) if item else None,
+                **_product_figures(totals.get(pid, _empty_product())),
+            }
+        )
+    out.sort(key=lambda p: (-Decimal(p["gmv"]), p["product_id"]))
+    return out
+
+
+# ----------------------------------------------------------------------------- windows
+
+
+def _window_minutes(start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    """Minutes from the one holding `start` up to, not including, `end`."""
+    return minute_of(start), end
+
+
+def _in_window(minute: datetime, window: tuple[datetime, datetime]) -> bool:
+    return window[0] <= minute < window[1]
+
+
+def _online_before(series: Sequence[dict[str, Any]], minute: datetime) -> int:
+    online = 0
+    for row in series:
+        if row["minute"] >= minute:
+            break
+        online = row["online"]
+    return online
+
+
+async def segments(
+    session: AsyncSession,
+    stream: Stream,
+    minutes: Sequence[Any],
+    series: Sequence[dict[str, Any]],
+) -> list[dict[str, Any]]:
+    if stream.started_at is None:
+        return []
+    rows = (
+        await session.execute(
+            select(ScriptSegment)
+            .where(ScriptSegment.stream_id == stream.id)
+            .order_by(ScriptSegment.start_offset_seconds, ScriptSegment.position)
+        )
+    ).scalars()
+    out: list[dict[str, Any]] = []
+    for seg in rows:
+        start = stream.started_at + timedelta(seconds=seg.start_offset_seconds)
+        end = start + timedelta(seconds=seg.duration_seconds)
+        window = _window_minutes(start, end)
+        inside = [m for m in minutes if _in_window(m.minute, window)]
+        in_series = [r for r in series if _in_window(r["minute"], window)]
+        online_start = _online_before(series, window[0])
+        online_end = in_series[-1]["online"] if in_series else online_start
+        out.append(
+            {
+                "segment_id": seg.id,
+                "position": seg.position,
+                "kind": str(seg.kind),
+                "title": seg.title,
+                "product_id": seg.product_id,
+                "start": start,
+                "end": end,
+                "product_clicks": sum(m.product_clicks for m in inside),
+                "add_to_cart": sum(m.add_to_cart for m in inside),
+                "orders": sum(m.orders for m in inside),
+                "paid_orders": sum(m.paid_orders for m in inside),
+                "gmv": money(sum((m.gmv for m in inside), ZERO)),
+                "comments": sum(m.comments for m in inside),
+                "online_start": online_start,
+                "online_end": online_end,
+            }
+        )
+    return out
+
+
+async def explanations(
+    session: AsyncSession, stream: Stream, until: datetime
+) -> list[dict[str, Any]]:
+    """Explanation windows from the control log: explain → next explain, delist or end."""
+    actions = list(
+        (
+            await session.execute(
+                select(ControlAction)
+                .where(
+                    ControlAction.stream_id == stream.id,
+                    ControlAction.action.in_(("explain", "delist")),
+                )
+                .order_by(ControlAction.created_at, ControlAction.id)
+            )
+        ).scalars()
+    )
+    windows: list[tuple[int, datetime, datetime]] = []
+    current: tuple[int, datetime] | None = None
+    for a in actions:
+        if a.action == "explain" and a.product_id is not None:
+            if current is not None:
+                windows.append((current[0], current[1], a.created_at))
+            current = (a.product_id, a.created_at)
+        elif (
+            a.action == "delist"
+            and current is not None
+            and a.product_id == current[0]
+            and a.detail.get("stopped_explaining")
+        ):
+            windows.append((current[0], current[1], a.created_at))
+            current = None
+    if current is not None:
+        windows.append((current[0], current[1], max(until, current[1])))
+    t = StreamProductMinute
+    sums = ("product_clicks", "add_to_cart", "orders", "paid_orders", "units_sold", "gmv")
+    out: list[dict[str, Any]] = []
+    for pid, start, end in windows:
+        first, stop = _window_minutes(start, end)
+        row = (
+            await session.execute(
+                select(*(func.coalesce(func.sum(getattr(t, c)), 0) for c in sums)).where(
+                    t.stream_id == stream.id,
+                    t.product_id == pid,
+                    t.minute >= first,
+                    t.minute < stop,
+                )
+            )
+        ).one()
+        figures = dict(zip(sums, row, strict=True))
+        out.append(
+            {
+                "product_id": pid,
+                "start": start,
+                "end": end,
+                "duration_seconds": int((end - start).total_seconds()),
+                **{c: int(figures[c]) for c in sums[:-1]},
+                "gmv": money(Decimal(figures["gmv"])),
+            }
+        )
+    return out
+
+
+# ----------------------------------------------------------------------------- context
+
+
+def targets(stream: Stream, fig: dict[str, Any]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    pairs: list[tuple[str, Any, Any]] = [
+        ("gmv", stream.target_gmv, fig["gmv"]),
+        ("viewers", stream.target_viewers, fig["viewers"]),
+        ("conversion_rate", stream.target_conversion_rate, fig["conversion_rate"]),
+        ("new_followers", stream.target_new_followers, fig["new_followers"]),
+    ]
+    for metric, target, actual in pairs:
+        if target is None:
+            continue
+        if metric == "gmv":
+            shown_target: Any = money(target)
+        elif metric == "conversion_rate":
+            shown_target = float(target)
+        else:
+            shown_target = int(target)
+        out.append(
+            {
+                "metric": metric,
+                "target": shown_target,
+                "actual": actual,
+                "achievement": ratio(Decimal(str(actual)), Decimal(str(target))),
+                "met": Decimal(str(actual)) >= Decimal(str(target)),
+            }
+        )
+    return out
+
+
+async def timeline(session: AsyncSession, stream: Stream) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    for inc in (
+        await session.execute(select(Incident).where(Incident.stream_id == stream.id))
+    ).scalars():
+        items.append(
+            {
+                "at": inc.created_at,
+                "offset_seconds": offset_seconds(stream, inc.created_at),
+                "kind": "incident",
+                "type": str(inc.type),
+                "text": inc.note,
+                "resolved_at": inc.resolved_at,
+                "resolution": inc.resolution,
+            }
+        )
+    for al in (await session.execute(select(Alert).where(Alert.stream_id == stream.id))).scalars():
+        items.append(
+            {
+                "at": al.created_at,
+                "offset_seconds": offset_seconds(stream, al.created_at),
+                "kind": "alert",
+                "type": al.kind,
+                "level": str(al.level),
+                "text": al.message,
+                "resolved_at": al.resolved_at,
+            }
+        )
+    items.sort(key=lambda i: (i["at"], i["kind"]))
+    return items
+
+
+# ----------------------------------------------------------------------------- questions
+
+QUESTION_SAMPLE = 1000
+TOP_QUESTIONS = 10
+
+
+async def questions(session: AsyncSession, stream_id: int) -> dict[str, Any]:
+    """Top questions and the sentiment of the last QUESTION_SAMPLE comments."""
+    texts = list(
+        (
+            await session.execute(
+                select(StreamEvent.text)
+                .where(
+                    StreamEvent.stream_id == stream_id,
+                    StreamEvent.type == "comment",
+                    StreamEvent.text.is_not(None),
+                )
+                .order_by(StreamEvent.id.desc())
+                .limit(QUESTION_SAMPLE)
+            )
+        ).scalars()
+    )
+    labels = classify_many([str(t) for t in texts])
+    sentiment = {"positive": 0, "negative": 0, "neutral": 0}
+    topics: dict[str, int] = {}
+    asked: dict[str, dict[str, Any]] = {}
+    for text, label in zip(texts, labels, strict=True):
+        if label.blocked:
+            continue
+        sentiment[label.sentiment] = sentiment.get(label.sentiment, 0) + 1
+        if label.kind != "question":
+            continue
+        topics[label.topic] = topics.get(label.topic, 0) + 1
+        key = " ".join(str(text).split()).lower()
+        entry = asked.setdefault(key, {"text": str(text).strip(), "topic": label.topic, "count": 0})
+        entry["count"] += 1
+    top = sorted(asked.values(), key=lambda q: (-q["count"], q["text"]))[:TOP_QUESTIONS]
+    return {
+        "comments_classified": len(texts),
+        "sentiment": sentiment,
+        "question_topics": [
+            {"topic": t, "questions": n} for t, n in sorted(topics.items(), key=lambda x: -x[1])
+        ],
+        "top_questions": top,
+    }
+
+
+# ----------------------------------------------------------------------------- diagnoses
+
+
+def diagnoses(
+    fig: dict[str, Any],
+    product_list: Sequence[dict[str, Any]],
+    retention: dict[str, Any],
+    segment_list: Sequence[dict[str, Any]],
+) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    carts, paid = fig["add_to_cart"], fig["paid_orders"]
+    if carts >= CART_MIN and Decimal(paid) / carts < CART_TO_PAID_MAX:
+        out.append(
+            {
+                "code": "carts_high_payment_low",
+                "severity": "warning",
+                "message": "Many add-to-carts but few paid orders (加购高、支付低)",
+                "suggestion": "Check the price against competitors and the payment step "
+                "(coupon rules, payment failures, unpaid orders).",
+                "evidence": {
+                    "add_to_cart": carts,
+                    "orders": fig["orders"],
+                    "paid_orders": paid,
+                    "cart_to_paid_rate": ratio(paid, carts),
+                    "payment_rate": fig["payment_rate"],
+                },
+            }
+        )
+    n = retention["new_viewers_with_presence"]
+    if n >= NEW_VIEWERS_MIN and Decimal(retention["left_early"]) / n >= EARLY_LEAVE_SHARE:
+        out.append(
+            {
+                "code": "new_viewers_leave_early",
+                "severity": "warning",
+                "message": "New viewers leave within a minute (新观众留存低)",
+                "suggestion": "Improve newcomer guidance: greet new arrivals, pin the welfare "
+                "and the current product, repeat the theme every few minutes.",
+                "evidence": {
+                    "new_viewers": n,
+                    "left_within_seconds": EARLY_LEAVE_SECONDS,
+                    "left_early": retention["left_early"],
+                    "left_early_share": retention["left_early_share"],
+                    "new_viewers_avg_watch_seconds": retention["avg_watch_seconds"],
+                },
+            }
+        )
+    for p in product_list:
+        clicks, orders = p["product_clicks"], p["orders"]
+        if clicks >= CLICKS_MIN and Decimal(orders) / clicks <= CLICK_TO_ORDER_MAX:
+            out.append(
+                {
+                    "code": "clicks_without_orders",
+                    "severity": "warning",
+                    "product_id": p["product_id"],
+                    "message": f"Product {p['name'] or p['product_id']} is clicked but "
+                    "hardly ordered (有点击无转化)",
+                    "suggestion": "Check its price, offer and card; explain its selling "
+                    "points again or swap it for a better-fitting product.",
+                    "evidence": {
+                        "product_clicks": clicks,
+                        "orders": orders,
+                        "click_to_order_rate": p["click_to_order_rate"],
+                    },
+                }
+            )
+        if (
+            p["paid_orders"] >= REFUND_PAID_MIN
+            and Decimal(str(p["refund_rate"])) >= REFUND_RATE_MAX
+        ):
+            out.append(
+                {
+                    "code": "high_refunds",
+                    "severity": "critical",
+                    "product_id": p["product_id"],
+                    "message": f"High refunds on {p['name'] or p['product_id']} (退款率高)",
+                    "suggestion": "Check quality complaints and whether the explanation "
+                    "over-promised; review the supplier.",
+                    "evidence": {
+                        "paid_orders": p["paid_orders"],
+                        "refunded_orders": p["refunded_orders"],
+                        "gmv": p["gmv"],
+                        "refunds": p["refunds"],
+                        "refund_rate": p["refund_rate"],
+                    },
+                }
+            )
+    for s in segment_list:
+        start, end = s["online_start"], s["online_end"]
+        if start >= ONLINE_MIN and Decimal(start - end) / start >= ONLINE_DROP:
+            out.append(
+                {
+                    "code": "online_falling_in_segment",
+                    "severity": "warning",
+                    "segment_id": s["segment_id"],
+                    "message": f"Online viewers fell during “{s['title']}” (在线下滑)",
+                    "suggestion": "Shorten this segment, add an interaction or welfare in "
+                    "it, or move it later in the rundown.",
+                    "evidence": {
+                        "online_start": start,
+                        "online_end": end,
+                        "drop_rate": ratio(start - end, start),
+                    },
+                }
+            )
+    return out
+
+
+# ----------------------------------------------------------------------------- comparison
+
+COMPARED = (
+    "viewers",
+    "peak_online",
+    "avg_watch_seconds",
+    "interaction_rate",
+    "follower_conversion_rate",
+    "gmv",
+    "paid_orders",
+    "paying_customers",
+    "aov",
+    "gpm",
+    "conversion_rate",
+    "refund_rate",
+)
+
+
+async def comparison(
+    session: AsyncSession, stream: Stream, fig: dict[str, Any], last: int, now: datetime
+) -> dict[str, Any]:
+    ids = await team_stream_ids(session, stream)
+    started = stream.started_at or now
+    earlier = list(
+        (
+            await session.execute(
+                select(Stream)
+                .where(
+                    Stream.id.in_(ids),
+                    Stream.started_at.is_not(None),
+                    Stream.started_at < started,
+                    Stream.status.in_((StreamStatus.ended, StreamStatus.archived)),
+                )
+                .order_by(Stream.started_at.desc(), Stream.id.desc())
+                .limit(last)
+            )
+        ).scalars()
+    )
+    figures: dict[str, Any] = {}
+    others = [(await headline(session, s, now))[0].figures() for s in earlier]
+    for key in COMPARED:
+        if not others:
+            break
+        values = [Decimal(str(o[key])) for o in others]
+        median = Decimal(str(statistics.median(values)))
+        this = Decimal(str(fig[key]))
+        shown: Any = money(median) if isinstance(fig[key], str) else float(median)
+        figures[key] = {
+            "value": fig[key],
+            "median": shown,
+            "change": ratio(this - median, median) if median else None,
+        }
+    return {"last": last, "stream_ids": [s.id for s in earlier], "figures": figures}
+
+
+# ----------------------------------------------------------------------------- report
+
+
+async def build_review(
+    session: AsyncSession,
+    stream: Stream,
+    *,
+    compare_last: int = COMPARE_LAST,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    now = now or utcnow()
+    until = review_until(stream, now)
+    h, minute_rows = await headline(session, stream, now)
+    fig = h.figures()
+    earlier = await earlier_stream_ids(session, stream, until)
+    returning = await returning_viewers(session, stream.id, earlier)
+    fig["returning_viewers"] = returning
+    fig["new_viewers"] = h.viewers - returning
+    series = await minute_series(session, stream.id, minute_rows)
+    product_list = await products(session, stream.id, await product_totals(session, stream.id))
+    segment_list = await segments(session, stream, minute_rows, series)
+    retention = await new_viewer_retention(session, stream.id, until, earlier)
+    report: dict[str, Any] = {
+        "stream_id": stream.id,
+        "title": stream.title,
+        "status": str(stream.status),
+        "started_at": stream.started_at,
+        "ended_at": stream.ended_at,
+        "duration_seconds": h.duration_seconds,
+        "generated_at": now,
+        **fig,
+        "funnel": h.funnel(),
+        "products": product_list,
+        "minutes": series,
+        "traffic_sources": traffic_sources(h),
+        "new_vs_returning": {
+            "new_viewers": fig["new_viewers"],
+            "returning_viewers": returning,
+            "returning_share": ratio(returning, h.viewers),
+            "new_viewer_retention": retention,
+        },
+        "targets": targets(stream, fig),
+        "segments": segment_list,
+        "explanations": await explanations(session, stream, until),
+        "questions": await questions(session, stream.id),
+        "timeline": await timeline(session, stream),
+        "diagnoses": diagnoses(fig, product_list, retention, segment_list),
+        "comparison": await comparison(session, stream, fig, compare_last, now),
+    }
+    return report
+
+
+# ----------------------------------------------------------------------------- highlights
+
+
+async def minute_peaks(session: AsyncSession, stream: Stream, top: int = 3) -> list[HighlightOut]:
+    """The minutes with the highest GMV and the most comments (non-zero), top `top` each."""
+    m = StreamMinute
+    gmv_rows = await session.execute(
+        select(m.minute, m.gmv)
+        .where(m.stream_id == stream.id, m.gmv > 0)
+        .order_by(m.gmv.desc(), m.minute)
+        .limit(top)
+    )
+    comment_rows = await session.execute(
+        select(m.minute, m.comments)
+        .where(m.stream_id == stream.id, m.comments > 0)
+        .order_by(m.comments.desc(), m.minute)
+        .limit(top)
+    )
+    out = [
+        HighlightOut(
+            id=None,
+            kind="gmv_peak",
+            at=minute,
+            offset_seconds=offset_seconds(stream, minute),
+            duration_seconds=60,
+            note=f"GMV peak: {money(gmv)} in this minute",
+            value=money(gmv),
+        )
+        for minute, gmv in gmv_rows
+    ]
+    out += [
+        HighlightOut(
+            id=None,
+            kind="comment_peak",
+            at=minute,
+            offset_seconds=offset_seconds(stream, minute),
+            duration_seconds=60,
+            note=f"Comment peak: {n} comments in this minute",
+            value=str(n),
+        )
+        for minute, n in comment_rows
+    ]
+    return out

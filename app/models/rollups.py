@@ -1,0 +1,88 @@
+"""The review's rollups, kept per ingest batch beside `live`'s `stream_viewers` and
+`stream_minutes`, so the post-stream review reads a few thousand rows instead of
+scanning the event log.
+
+* `stream_product_minutes`: per product per minute (per-product funnel, explanation
+  windows).
+* `stream_presence`, `stream_viewer_presence`, `stream_online_minutes`: joins and leaves
+  replayed in arrival order (who is present, since when; online now and its peak; watch
+  time), which a sum of joins and leaves cannot give (a second join of a present viewer
+  changes nothing).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import BigInteger, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base
+from app.models.events import StreamViewer
+from app.models.product import MONEY
+
+
+class StreamProductMinute(Base):
+    __tablename__ = "stream_product_minutes"
+
+    stream_id: Mapped[int] = mapped_column(
+        ForeignKey("streams.id", ondelete="CASCADE"), primary_key=True
+    )
+    # No foreign key: a platform may report products outside the catalog.
+    product_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    minute: Mapped[datetime] = mapped_column(primary_key=True)
+    product_clicks: Mapped[int] = mapped_column(default=0)
+    add_to_cart: Mapped[int] = mapped_column(default=0)
+    orders: Mapped[int] = mapped_column(default=0)
+    paid_orders: Mapped[int] = mapped_column(default=0)
+    cancelled_orders: Mapped[int] = mapped_column(default=0)
+    refunded_orders: Mapped[int] = mapped_column(default=0)
+    units_sold: Mapped[int] = mapped_column(default=0)
+    gmv: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
+    refunds: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
+
+
+class StreamPresence(Base):
+    """Per stream: viewers present now, the peak, and the watch time of closed sessions."""
+
+    __tablename__ = "stream_presence"
+
+    stream_id: Mapped[int] = mapped_column(
+        ForeignKey("streams.id", ondelete="CASCADE"), primary_key=True
+    )
+    online: Mapped[int] = mapped_column(default=0)
+    peak_online: Mapped[int] = mapped_column(default=0)
+    peak_at: Mapped[datetime | None] = mapped_column(default=None)
+    watch_ms: Mapped[int] = mapped_column(BigInteger, default=0, doc="Closed sessions only")
+
+
+class StreamViewerPresence(Base):
+    __tablename__ = "stream_viewer_presence"
+
+    stream_id: Mapped[int] = mapped_column(
+        ForeignKey("streams.id", ondelete="CASCADE"), primary_key=True
+    )
+    viewer_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    present_since: Mapped[datetime | None] = mapped_column(default=None)
+    watch_ms: Mapped[int] = mapped_column(BigInteger, default=0, doc="Closed sessions only")
+
+
+class StreamOnlineMinute(Base):
+    """Online viewers at the end of a minute (after the last join/leave logged in it)
+    and the most seen during it."""
+
+    __tablename__ = "stream_online_minutes"
+
+    stream_id: Mapped[int] = mapped_column(
+        ForeignKey("streams.id", ondelete="CASCADE"), primary_key=True
+    )
+    minute: Mapped[datetime] = mapped_column(primary_key=True)
+    online_end: Mapped[int] = mapped_column(default=0)
+    peak_online: Mapped[int] = mapped_column(default=0)
+
+
+# "Returning viewer" looks a viewer up on other streams; without this index that is a
+# scan of every stream's viewers. Declared here (the table is the event log's) so the
+# review owns what it needs.
+Index("ix_stream_viewers_viewer_id", StreamViewer.viewer_id)

@@ -1,0 +1,341 @@
+"""Keep the review's rollups (app/models/rollups.py) as each ingest batch is logged.
+
+Called by the event log's batch writer with exactly the events that were new, in the
+same transaction, so the rollups always agree with the log. Upserts are set-based and
+sorted by key, so concurrent batches lock rows in one order and cannot deadlock; the
+presence replay takes the stream's `stream_presence` row lock first, so batches of one
+stream replay joins and leaves one after the other, in arrival order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, Protocol
+
+from sqlalchemy import func, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db import UTCDateTime
+from app.models.rollups import (
+    StreamOnlineMinute,
+    StreamPresence,
+    StreamProductMinute,
+    StreamViewerPresence,
+)
+
+ZERO = Decimal("0.00")
+
+PRODUCT_COLUMNS = {
+    "product_click": "product_clicks",
+    "add_to_cart": "add_to_cart",
+    "order_created": "orders",
+    "order_paid": "paid_orders",
+    "order_cancelled": "cancelled_orders",
+    "order_refunded": "refunded_orders",
+}
+PRODUCT_SUMS = (*PRODUCT_COLUMNS.values(), "units_sold", "gmv", "refunds")
+PRESENCE_TYPES = frozenset({"viewer_join", "viewer_leave"})
+
+
+class EventLike(Protocol):
+    """What the rollups read of an event (the event log's `EventIn` has it)."""
+
+    @property
+    def type(self) -> str: ...
+    @property
+    def user_id(self) -> str: ...
+    @property
+    def ts(self) -> datetime: ...
+    @property
+    def product_id(self) -> int | None: ...
+    @property
+    def amount(self) -> Decimal | None: ...
+    @property
+    def units(self) -> int: ...
+
+
+def elapsed_ms(since: datetime, until: datetime) -> int:
+    """Whole milliseconds from `since` to `until` (floored; 0 if negative).
+
+    Every watch-time figure uses this one rounding, in Python and in SQL
+    (`floor(extract(epoch …) * 1000)`), so the figures add up exactly however they are
+    summed.
+    """
+    return max(0, (until - since) // timedelta(milliseconds=1))
+
+
+def minute_of(ts: datetime) -> datetime:
+    return ts.replace(second=0, microsecond=0)
+
+
+def _insert(session: AsyncSession, model: Any) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        return pg_insert(model)
+    return sqlite_insert(model)
+
+
+def _greatest(session: AsyncSession, a: Any, b: Any) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        return func.greatest(a, b)
+    return func.max(a, b)
+
+
+async def lock_presence(session: AsyncSession, stream_id: int) -> Any:
+    """Take the stream's presence row lock (creating the row) and return its figures.
+
+    The batch writer calls this BEFORE it logs a batch with joins or leaves, so batches
+    of one stream get their log ids and their presence replay in the same order: the
+    rollups then agree exactly with a replay of the log (peak, watch time).
+    """
+    await session.execute(
+        _insert(session, StreamPresence)
+        .values(stream_id=stream_id, online=0, peak_online=0, watch_ms=0)
+        .on_conflict_do_nothing(index_elements=["stream_id"])
+    )
+    return (
+        await session.execute(
+            select(
+                StreamPresence.online,
+                StreamPresence.peak_online,
+                StreamPresence.peak_at,
+                StreamPresence.watch_ms,
+            )
+            .where(StreamPresence.stream_id == stream_id)
+            .with_for_update()
+        )
+    ).one()
+
+
+async def prepare_review_rollups(
+    session: AsyncSession, stream_id: int, events: Sequence[EventLike]
+) -> None:
+    """Called by the batch writer before it logs `events` (see lock_presence)."""
+    if any(e.type in PRESENCE_TYPES for e in events):
+        await lock_presence(session, stream_id)
+
+
+async def apply_review_rollups(
+    session: AsyncSession, stream_id: int, events: Sequence[EventLike]
+) -> None:
+    """Fold newly logged events into the review's rollups."""
+    if not events:
+        return
+    await _apply_products(session, stream_id, events)
+    await _apply_presence(session, stream_id, [e for e in events if e.type in PRESENCE_TYPES])
+
+
+async def _apply_products(
+    session: AsyncSession, stream_id: int, events: Sequence[EventLike]
+) -> None:
+    rows: dict[tuple[int, datetime], dict[str, Any]] = {}
+    for ev in events:
+        column = PRODUCT_COLUMNS.get(ev.type)
+        if column is None or ev.product_id is None:
+            continue
+        key = (ev.product_id, minute_of(ev.ts))
+        row = rows.get(key)
+        if row is None:
+            row = rows[key] = {**dict.fromkeys(PRODUCT_SUMS, 0), "gmv": ZERO, "refunds": ZERO}
+        row[column] += 1
+        if ev.type == "order_paid":
+            row["units_sold"] += ev.units
+            row["gmv"] += ev.amount or ZERO
+        elif ev.type == "order_refunded":
+            row["refunds"] += ev.amount or ZERO
+    if not rows:
+        return
+    keys = sorted(rows)
+    if session.get_bind().dialect.name == "postgresql":
+        params: dict[str, Any] = {
+            "sid": stream_id,
+            "pid": [k[0] for k in keys],
+            "minute": [k[1] for k in keys],
+        }
+        params.update({c: [rows[k][c] for k in keys] for c in PRODUCT_SUMS})
+        await session.execute(_PG_PRODUCT_MINUTES, params)
+        return
+    ins = _insert(session, StreamProductMinute)
+    stmt = ins.on_conflict_do_update(
+        index_elements=["stream_id", "product_id", "minute"],
+        set_={c: getattr(StreamProductMinute, c) + getattr(ins.excluded, c) for c in PRODUCT_SUMS},
+    )
+    await session.execute(
+        stmt,
+        [{"stream_id": stream_id, "product_id": k[0], "minute": k[1], **rows[k]} for k in keys],
+    )
+
+
+def _product_upsert() -> Any:
+    money = {"gmv", "refunds"}
+    casts = ", ".join(
+        f"CAST(:{c} AS {'NUMERIC' if c in money else 'INTEGER'}[])" for c in PRODUCT_SUMS
+    )
+    sets = ", ".join(f"{c} = stream_product_minutes.{c} + EXCLUDED.{c}" for c in PRODUCT_SUMS)
+    return text(
+        f"INSERT INTO stream_product_minutes (stream_id, product_id, minute, "
+        f"{', '.join(PRODUCT_SUMS)}) "
+        f"SELECT :sid, * FROM unnest(CAST(:pid AS INTEGER[]), CAST(:minute AS TIMESTAMPTZ[]), "
+        f"{casts}) "
+        f"ON CONFLICT (stream_id, product_id, minute) DO UPDATE SET {sets}"
+    )
+
+
+_PG_PRODUCT_MINUTES = _product_upsert()
+
+
+async def _apply_presence(
+    session: AsyncSession, stream_id: int, events: Sequence[EventLike]
+) -> None:
+    if not events:
+        return
+    totals = await lock_presence(session, stream_id)
+    online, peak, peak_at, watch_total = totals
+    viewers = sorted({e.user_id for e in events})
+    state: dict[str, list[Any]] = {}
+    if session.get_bind().dialect.name == "postgresql":
+        # One statement whatever the batch size (an IN list would be a new prepared
+        # statement for every length).
+        found = await session.execute(_PG_PRESENCE_OF, {"sid": stream_id, "vid": viewers})
+        for vid, since, ms in found:
+            state[vid] = [since, int(ms)]
+    else:
+        for start in range(0, len(viewers), 500):  # SQLite's bound-parameter limit
+            chunk = viewers[start : start + 500]
+            found = await session.execute(
+                select(
+                    StreamViewerPresence.viewer_id,
+                    StreamViewerPresence.present_since,
+                    StreamViewerPresence.watch_ms,
+                ).where(
+                    StreamViewerPresence.stream_id == stream_id,
+                    StreamViewerPresence.viewer_id.in_(chunk),
+                )
+            )
+            for vid, since, ms in found:
+                state[vid] = [since, int(ms)]
+    minutes: dict[datetime, list[int]] = {}
+    for ev in events:
+        st = state.setdefault(ev.user_id, [None, 0])
+        if ev.type == "viewer_join":
+            if st[0] is None:
+                st[0] = ev.ts
+                online += 1
+                if online > peak:
+                    peak, peak_at = online, ev.ts
+        elif st[0] is not None:
+            ms = elapsed_ms(st[0], ev.ts)
+            st[1] += ms
+            watch_total += ms
+            st[0] = None
+            online -= 1
+        m = minutes.setdefault(minute_of(ev.ts), [online, online])
+        m[0] = online
+        m[1] = max(m[1], online)
+
+    if session.get_bind().dialect.name == "postgresql":
+        await _pg_presence_rows(session, stream_id, state, minutes)
+    else:
+        await _generic_presence_rows(session, stream_id, state, minutes)
+    await session.execute(
+        update(StreamPresence)
+        .where(StreamPresence.stream_id == stream_id)
+        .values(online=online, peak_online=peak, peak_at=peak_at, watch_ms=watch_total)
+    )
+
+
+_PG_PRESENCE_OF = text(
+    """
+    SELECT viewer_id, present_since, watch_ms FROM stream_viewer_presence
+    WHERE stream_id = :sid AND viewer_id = ANY(CAST(:vid AS VARCHAR[]))
+    """
+).columns(present_since=UTCDateTime())
+_PG_VIEWER_PRESENCE = text(
+    """
+    INSERT INTO stream_viewer_presence (stream_id, viewer_id, present_since, watch_ms)
+    SELECT :sid, * FROM unnest(
+        CAST(:vid AS VARCHAR[]), CAST(:since AS TIMESTAMPTZ[]), CAST(:ms AS BIGINT[]))
+    ON CONFLICT (stream_id, viewer_id) DO UPDATE
+    SET present_since = EXCLUDED.present_since, watch_ms = EXCLUDED.watch_ms
+    """
+)
+_PG_ONLINE_MINUTES = text(
+    """
+    INSERT INTO stream_online_minutes (stream_id, minute, online_end, peak_online)
+    SELECT :sid, * FROM unnest(
+        CAST(:minute AS TIMESTAMPTZ[]), CAST(:online_end AS INTEGER[]),
+        CAST(:peak AS INTEGER[]))
+    ON CONFLICT (stream_id, minute) DO UPDATE
+    SET online_end = EXCLUDED.online_end,
+        peak_online = GREATEST(stream_online_minutes.peak_online, EXCLUDED.peak_online)
+    """
+)
+
+
+async def _pg_presence_rows(
+    session: AsyncSession,
+    stream_id: int,
+    state: dict[str, list[Any]],
+    minutes: dict[datetime, list[int]],
+) -> None:
+    viewers = sorted(state)
+    await session.execute(
+        _PG_VIEWER_PRESENCE,
+        {
+            "sid": stream_id,
+            "vid": viewers,
+            "since": [state[v][0] for v in viewers],
+            "ms": [state[v][1] for v in viewers],
+        },
+    )
+    keys = sorted(minutes)
+    await session.execute(
+        _PG_ONLINE_MINUTES,
+        {
+            "sid": stream_id,
+            "minute": keys,
+            "online_end": [minutes[k][0] for k in keys],
+            "peak": [minutes[k][1] for k in keys],
+        },
+    )
+
+
+async def _generic_presence_rows(
+    session: AsyncSession,
+    stream_id: int,
+    state: dict[str, list[Any]],
+    minutes: dict[datetime, list[int]],
+) -> None:
+    v_ins = _insert(session, StreamViewerPresence)
+    await session.execute(
+        v_ins.on_conflict_do_update(
+            index_elements=["stream_id", "viewer_id"],
+            set_={
+                "present_since": v_ins.excluded.present_since,
+                "watch_ms": v_ins.excluded.watch_ms,
+            },
+        ),
+        [
+            {"stream_id": stream_id, "viewer_id": vid, "present_since": st[0], "watch_ms": st[1]}
+            for vid, st in sorted(state.items())
+        ],
+    )
+    m_ins = _insert(session, StreamOnlineMinute)
+    await session.execute(
+        m_ins.on_conflict_do_update(
+            index_elements=["stream_id", "minute"],
+            set_={
+                "online_end": m_ins.excluded.online_end,
+                "peak_online": _greatest(
+                    session, StreamOnlineMinute.peak_online, m_ins.excluded.peak_online
+                ),
+            },
+        ),
+        [
+            {"stream_id": stream_id, "minute": m, "online_end": v[0], "peak_online": v[1]}
+            for m, v in sorted(minutes.items())
+        ],
+    )
