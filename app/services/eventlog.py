@@ -31,6 +31,7 @@ from app.realtime.counters import (
     cents,
 )
 from app.schemas.events import EventIn
+from app.services.rollups import apply_review_rollups, prepare_review_rollups
 
 ZERO = Decimal("0.00")
 
@@ -165,12 +166,15 @@ async def write_events(
     batch = unique_in_batch(events)
     if not batch:
         return []
+    # The review's presence replay must see batches in log order: take its lock first.
+    await prepare_review_rollups(session, stream_id, batch)
     if session.get_bind().dialect.name == "postgresql":
         new = await _write_pg(session, stream_id, batch)
     else:
         new = await _write_generic(session, stream_id, batch)
     if new:
         await _write_rollups(session, stream_id, new)
+        await apply_review_rollups(session, stream_id, new)
     return new
 
 
