@@ -72,20 +72,26 @@ async def record_events(
 async def announce_stock(
     live: LiveServices, session: AsyncSession, stream_id: int, product_ids: set[int]
 ) -> None:
-    """Publish `stock.changed` {product_id, stock_left} for lineup products whose held
-    units moved (runs after commit, on the committed session)."""
+    """Publish `stock.changed` {product_id, stock_left, allotted_stock, sold_units} for
+    lineup products whose held units moved (runs after commit, on the committed session)."""
     from app.services.metrics import build_metrics, load_stock
 
-    metrics = build_metrics(
-        stream_id, await live.counters.read(stream_id), await load_stock(session, stream_id)
-    )
+    lines = {line.product_id: line for line in await load_stock(session, stream_id)}
+    metrics = build_metrics(stream_id, await live.counters.read(stream_id), list(lines.values()))
     for p in metrics["products"]:
-        if p["product_id"] in product_ids and p["stock_left"] is not None:
+        line = lines.get(p["product_id"])
+        if p["product_id"] in product_ids and line is not None:
             await live.publish_event(
                 PendingEvent(
                     stream_id,
                     "stock.changed",
-                    {"product_id": p["product_id"], "stock_left": p["stock_left"]},
+                    {
+                        "product_id": p["product_id"],
+                        "stock_left": p["stock_left"],
+                        "allotted_stock": line.allotted_stock,
+                        # units held by orders that are not cancelled
+                        "sold_units": line.allotted_stock - p["stock_left"],
+                    },
                     PUBLIC_ROLES,
                 )
             )

@@ -82,4 +82,9 @@ async def served(real_app: FastAPI) -> AsyncIterator[tuple[FastAPI, str]]:
         yield real_app, f"127.0.0.1:{port}"
     finally:
         server.should_exit = True
-        await task
+        try:
+            async with asyncio.timeout(10):
+                await asyncio.shield(task)
+        except TimeoutError:
+            server.force_exit = True  # a socket a failed test left open must not hang the run
+            await task

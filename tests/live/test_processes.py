@@ -176,7 +176,12 @@ async def test_two_instances_share_events_and_numbers(two_servers: tuple[str, st
             got = []
             for ws in (ws_a, ws_b):
                 stock = await _until(ws, lambda m: m["type"] == "stock.changed")
-                assert stock["data"] == {"product_id": pid, "stock_left": 16}
+                assert stock["data"] == {
+                    "product_id": pid,
+                    "stock_left": 16,
+                    "allotted_stock": 20,
+                    "sold_units": 4,
+                }
                 metrics = await _until(
                     ws, lambda m: m["type"] == "metrics" and m["metrics"]["likes"] == 50
                 )

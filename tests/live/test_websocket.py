@@ -44,7 +44,7 @@ async def _member(
 
 async def _next(ws: ClientConnection, want: str | None = None) -> Any:
     """The next message (of type `want`, skipping others such as metrics)."""
-    async with asyncio.timeout(3):
+    async with asyncio.timeout(10):
         while True:
             msg = orjson.loads(await ws.recv())
             if want is None or msg["type"] == want:
@@ -124,7 +124,12 @@ async def test_snapshot_then_metrics_and_role_filtered_events(setup: Any) -> Non
                 elif msg["type"] == "metrics":
                     m = msg
         assert m["metrics"]["orders"] == 1 and m["metrics"]["products"][0]["stock_left"] == 3
-        assert stock["data"] == {"product_id": pid, "stock_left": 3}
+        assert stock["data"] == {
+            "product_id": pid,
+            "stock_left": 3,
+            "allotted_stock": 5,
+            "sold_units": 2,
+        }
 
         await live.publish_event(PendingEvent(stream_id, "cue", {"text": "讲尺码"}))
         await live.publish_event(
@@ -209,27 +214,29 @@ async def test_a_console_that_does_not_read_is_disconnected(setup: Any) -> None:
     ctl = await _member(client, admin, stream_id, "ws_slow", "controller")
     live = live_of(app)
     reader, writer = await asyncio.open_connection(*addr.split(":"))
-    # a raw client that completes the handshake and then never reads
-    writer.write(
-        (
-            f"GET /ws/streams/{stream_id}?token={ctl} HTTP/1.1\r\nHost: {addr}\r\n"
-            "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        ).encode()
-    )
-    await writer.drain()
-    await reader.readuntil(b"\r\n\r\n")
-    hub = live.hub
-    assert hub is not None
-    async with asyncio.timeout(5):
-        while hub.connection_count(stream_id) == 0:  # noqa: ASYNC110 - polling server state
-            await asyncio.sleep(0.02)
-    blob = "x" * 60_000
-    for i in range(800):
-        await live.publish_event(PendingEvent(stream_id, "cue", {"i": i, "blob": blob}))
-        if hub.connection_count(stream_id) == 0:
-            break
-    async with asyncio.timeout(5):
-        while hub.connection_count(stream_id) != 0:  # noqa: ASYNC110 - polling server state
-            await asyncio.sleep(0.02)
-    writer.close()
+    try:
+        # a raw client that completes the handshake and then never reads
+        writer.write(
+            (
+                f"GET /ws/streams/{stream_id}?token={ctl} HTTP/1.1\r\nHost: {addr}\r\n"
+                "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            ).encode()
+        )
+        await writer.drain()
+        await reader.readuntil(b"\r\n\r\n")
+        hub = live.hub
+        assert hub is not None
+        async with asyncio.timeout(10):
+            while hub.connection_count(stream_id) == 0:  # noqa: ASYNC110 - polling server state
+                await asyncio.sleep(0.02)
+        blob = "x" * 60_000
+        for i in range(800):
+            await live.publish_event(PendingEvent(stream_id, "cue", {"i": i, "blob": blob}))
+            if hub.connection_count(stream_id) == 0:
+                break
+        async with asyncio.timeout(10):
+            while hub.connection_count(stream_id) != 0:  # noqa: ASYNC110 - polling server state
+                await asyncio.sleep(0.02)
+    finally:
+        writer.close()
