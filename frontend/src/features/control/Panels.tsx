@@ -321,7 +321,9 @@ export function RecentOrders({ streamId }: { streamId: number }) {
   const orders = useQuery({
     queryKey: ["orders", streamId],
     queryFn: () => unwrap(api.GET("/api/v1/streams/{stream_id}/orders", { params: { path: { stream_id: streamId }, query: { limit: 30 } } })),
-    refetchInterval: pollUnlessLive(streamId, 15_000),
+    // The counters trigger a refetch when orders change; the 5 s poll is the safety net
+    // for a busy ticker or orders that reach the list before the counters move.
+    refetchInterval: pollUnlessLive(streamId, 5_000),
   });
   const lineup = useLineup(streamId);
   const names = new Map((lineup.data ?? []).map((r) => [r.product_id, r.name]));
