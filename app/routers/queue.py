@@ -8,9 +8,12 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from app.deps import CurrentUser, SessionDep, stream_access
 from app.models import ItemStatus, Role, Stream
+from app.schemas.orders import OrderRequestOut
 from app.schemas.queue import (
     AnswerIn,
+    BoardOut,
     CueOut,
+    DecisionIn,
     FaqIn,
     FaqOut,
     QueueItemDetail,
@@ -18,6 +21,7 @@ from app.schemas.queue import (
     ReplyIn,
     ReplyOut,
 )
+from app.services import orders as orders_service
 from app.services import queue as queue_service
 
 router = APIRouter(prefix="/api/v1/streams/{stream_id}", tags=["service queue"])
@@ -42,6 +46,62 @@ async def list_queue(
     status: Annotated[list[ItemStatus] | None, Query()] = None,
 ) -> object:
     return await queue_service.list_items(session, stream.id, status)
+
+
+@router.get(
+    "/queue/board",
+    response_model=BoardOut,
+    summary="The service console's board: ranked items and pending order requests",
+    description=(
+        "`items` as in GET /queue; `order_requests` are viewers' cancellation and "
+        "address-change requests waiting for a decision, oldest first, as their own item "
+        "type. Decide them with POST /queue/order-requests/{id}/approve or /reject."
+    ),
+)
+async def board(stream: Agent, session: SessionDep) -> object:
+    return {
+        "items": await queue_service.list_items(session, stream.id),
+        "order_requests": await queue_service.order_request_items(session, stream.id),
+    }
+
+
+@router.post(
+    "/queue/order-requests/{request_id}/approve",
+    response_model=OrderRequestOut,
+    summary="Approve an order request from the queue (cancel/refund with stock back, or "
+    "change the address)",
+    description="Done by the orders service, in this request's transaction. 409 when "
+    "already decided or the order can no longer change.",
+)
+async def approve_order_request(
+    request_id: int,
+    stream: Agent,
+    session: SessionDep,
+    user: CurrentUser,
+    body: DecisionIn | None = None,
+) -> object:
+    req = await orders_service.approve_request(
+        session, stream.id, request_id, user, body.note if body else ""
+    )
+    return OrderRequestOut.model_validate(req)
+
+
+@router.post(
+    "/queue/order-requests/{request_id}/reject",
+    response_model=OrderRequestOut,
+    summary="Reject an order request from the queue (the order stays as it is)",
+)
+async def reject_order_request(
+    request_id: int,
+    stream: Agent,
+    session: SessionDep,
+    user: CurrentUser,
+    body: DecisionIn | None = None,
+) -> object:
+    req = await orders_service.reject_request(
+        session, stream.id, request_id, user, body.note if body else ""
+    )
+    return OrderRequestOut.model_validate(req)
 
 
 @router.get(

@@ -113,3 +113,29 @@ class ViewerAnswerOut(BaseModel):
     answer: str | None
     public: bool
     answered_at: datetime | None
+
+
+class OrderRequestItemOut(BaseModel):
+    id: int = Field(description="The order request's id (decide it with .../approve or .../reject)")
+    type: str = Field(description='Always "order_request"')
+    kind: str = Field(description="cancel | address_change")
+    order_id: int
+    viewer_id: str
+    product_id: int
+    quantity: int
+    amount: str
+    order_status: str
+    reason: str
+    address: dict[str, str] | None
+    created_at: datetime
+    waiting_seconds: float
+    overdue: bool
+
+
+class BoardOut(BaseModel):
+    items: list[QueueItemOut]
+    order_requests: list[OrderRequestItemOut]
+
+
+class DecisionIn(StrictInput):
+    note: str = Field(default="", max_length=500)

@@ -742,3 +742,46 @@ async def oldest_open_wait_seconds(session: AsyncSession, stream_id: int) -> flo
     if first is None:
         return None
     return max(0.0, (utcnow() - first).total_seconds())
+
+
+# ------------------------------------------------------------------- order requests
+
+
+async def order_request_items(session: AsyncSession, stream_id: int) -> list[dict[str, Any]]:
+    """Pending order requests (change address, cancel) as queue entries of their own type,
+    oldest first, with the same waiting/SLA clock as questions. They are decided with the
+    orders service (approve/reject), which changes the order and gives stock back."""
+    from app.models import Order, OrderRequest, OrderRequestStatus
+
+    rows = await session.execute(
+        select(OrderRequest, Order)
+        .join(Order, Order.id == OrderRequest.order_id)
+        .where(
+            OrderRequest.stream_id == stream_id,
+            OrderRequest.status == OrderRequestStatus.pending,
+        )
+        .order_by(OrderRequest.created_at, OrderRequest.id)
+    )
+    now = utcnow()
+    out = []
+    for req, order in rows.all():
+        waited = max(0.0, (now - req.created_at).total_seconds())
+        out.append(
+            {
+                "id": req.id,
+                "type": "order_request",
+                "kind": str(req.kind),
+                "order_id": order.id,
+                "viewer_id": order.viewer_id,
+                "product_id": order.product_id,
+                "quantity": order.quantity,
+                "amount": format_money(order.amount),
+                "order_status": str(order.status),
+                "reason": req.reason,
+                "address": req.address,
+                "created_at": req.created_at.isoformat(),
+                "waiting_seconds": round(waited, 1),
+                "overdue": waited > SLA_SECONDS,
+            }
+        )
+    return out
