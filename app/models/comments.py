@@ -22,6 +22,8 @@ class Comment(Base):
         UniqueConstraint("stream_id", "event_id", name="uq_comments_stream_event"),
         Index("ix_comments_stream_id_id", "stream_id", "id"),
         Index("ix_comments_stream_viewer", "stream_id", "viewer_id"),
+        # The alerts engine counts a stream's negative comments about once a second.
+        Index("ix_comments_stream_sentiment", "stream_id", "sentiment"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -46,6 +46,7 @@ from app.models import (
 )
 from app.realtime.outbox import queue_event
 from app.schemas.common import format_money
+from app.services import alerts as alerts_service
 from app.text.similarity import MERGE_THRESHOLD, bigrams, content, keywords, similar
 
 QUEUE_ROLES = frozenset({"admin", "controller", "service"})
@@ -785,3 +786,22 @@ async def order_request_items(session: AsyncSession, stream_id: int) -> list[dic
             }
         )
     return out
+
+
+# --------------------------------------------------------------------------- alerts
+
+
+@alerts_service.register_inputs
+async def alert_inputs(session: AsyncSession, stream_id: int) -> dict[str, Any]:
+    """What the alerts engine cannot read from the live metrics: the cumulative count of
+    negative comments (for `negative_spike`) and the oldest open question's wait (for
+    `question_wait`). Blocked abuse counts too: an abuse storm is 舆情 as well."""
+    negative = await session.scalar(
+        select(func.count(Comment.id)).where(
+            Comment.stream_id == stream_id, Comment.sentiment == "negative"
+        )
+    )
+    return {
+        "negative_comments": int(negative or 0),
+        "oldest_question_wait_seconds": await oldest_open_wait_seconds(session, stream_id),
+    }

@@ -159,3 +159,30 @@ async def test_hide_and_pin_a_comment(
     assert (
         await client.post(f"{base}/comments/{second}/hide", headers=room.host)
     ).status_code == 403
+
+
+async def test_alert_inputs_count_negative_comments_and_the_oldest_question(
+    app: FastAPI, room: Room
+) -> None:
+    from app.services import alerts
+    from app.services.queue import alert_inputs
+
+    assert alert_inputs in alerts._extra_inputs  # registered for the ticker's evaluator
+    async with app.state.sessionmaker() as s:
+        empty = await alert_inputs(s, room.stream_id)
+    assert empty == {"negative_comments": 0, "oldest_question_wait_seconds": None}
+    await take_in(
+        app,
+        room.stream_id,
+        [
+            ("v1", "快递一个礼拜了还没到 差评"),
+            ("v2", "什么破快递"),
+            ("v3", "尺码怎么选"),
+            ("v4", "好看"),
+        ],
+    )
+    async with app.state.sessionmaker() as s:
+        got = await alert_inputs(s, room.stream_id)
+    assert got["negative_comments"] == 2
+    assert got["oldest_question_wait_seconds"] is not None
+    assert 0 <= got["oldest_question_wait_seconds"] < 60
