@@ -1,7 +1,7 @@
 """comments sentiment index
 
 Revision ID: 0401
-Revises: 0400
+Revises: 0601
 Create Date: 2026-11-24 03:27:56.225965
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 
 
 revision: str = "0401"
-down_revision: str | Sequence[str] | None = "0400"
+down_revision: str | Sequence[str] | None = "0601"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
