@@ -7,11 +7,7 @@ Create Date: 2026-11-24 03:27:56.225965
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
-
-import app.db
 from alembic import op
-
 
 revision: str = "0401"
 down_revision: str | Sequence[str] | None = "0601"
