@@ -48,6 +48,7 @@ from app.routers import (
     users,
     viewers,
     warmup,
+    watch_comments,
 )
 from app.services import flash_sales as flash_sales_service
 from app.services.ingest import restore_counters
@@ -157,6 +158,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     app.include_router(comments.router)  # comments, moderation, the classifier
     app.include_router(queue.router)  # the service queue
+    app.include_router(watch_comments.router)  # comments and answers on the watch page
     _mount_frontend(app, settings.static_dir)
     return app
 

@@ -12,7 +12,7 @@ queue (app/services/queue.py) and announces the comments after commit:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -383,6 +383,8 @@ async def intake_comments(
         await session.flush()
 
     await queue_service.feed(session, stream_id, rows)
+    for hook in _comment_hooks:
+        await hook(session, stream_id, rows)
     public = [comment_payload(r) for r in rows if not r.blocked]
     blocked_rows = [comment_payload(r) for r in rows if r.blocked]
     if public:
@@ -427,3 +429,16 @@ async def list_comments(
         query = query.where(Comment.kind.in_(kinds))
     rows = await session.scalars(query.order_by(Comment.id.desc()).limit(limit))
     return list(rows.all())
+
+
+# ----------------------------------------------------------------------- watch page
+
+# Comment hooks: called with (session, stream_id, accepted comments) inside the request
+# (e.g. the live path registers one that counts the comments in the live metrics).
+CommentHook = Callable[[AsyncSession, int, list[Comment]], Awaitable[None]]
+_comment_hooks: list[CommentHook] = []
+
+
+def on_comments(hook: CommentHook) -> CommentHook:
+    _comment_hooks.append(hook)
+    return hook
