@@ -23,6 +23,7 @@ from app.schemas.events import (
     MinuteMetrics,
     parse_batch,
 )
+from app.services import comments as comments_service
 from app.services import ingest as ingest_service
 from app.services import metrics as metrics_service
 
@@ -100,6 +101,20 @@ async def ingest_events(
     except BatchError as exc:
         raise Unprocessable(exc.errors, code="invalid_batch") from exc
     outcome = await ingest_service.record_events(request.app.state.live, session, stream_id, events)
+    comments = [e for e in events if e.type == "comment"]
+    if comments:
+        # Moderation, classification and the service queue (same transaction).
+        await comments_service.intake_comments(
+            session,
+            stream_id,
+            [
+                comments_service.IncomingComment(
+                    e.user_id, e.text or "", f"ingest:{e.event_id}" if e.event_id else None, e.ts
+                )
+                for e in comments
+            ],
+            "ingest",
+        )
     return JSONBody(
         {"accepted": outcome.accepted, "duplicates": outcome.duplicates}, status_code=202
     )

@@ -186,3 +186,33 @@ async def test_alert_inputs_count_negative_comments_and_the_oldest_question(
     assert got["negative_comments"] == 2
     assert got["oldest_question_wait_seconds"] is not None
     assert 0 <= got["oldest_question_wait_seconds"] < 60
+
+
+async def test_ingested_comments_are_moderated_and_queued_once(
+    client: httpx.AsyncClient, room: Room
+) -> None:
+    sid = room.stream_id
+    r = await client.post(f"/api/v1/streams/{sid}/ingest-keys", headers=room.ctl)
+    assert r.status_code == 201, r.text
+    key = {"X-Ingest-Key": r.json()["key"]}
+    batch = {
+        "events": [
+            {"type": "comment", "user_id": "p1", "text": "运费多少", "event_id": "c1"},
+            {"type": "comment", "user_id": "p2", "text": "运费多少钱", "event_id": "c2"},
+            {"type": "comment", "user_id": "p3", "text": "加V看更多低价同款 vx：abc8866"},
+            {"type": "like", "user_id": "p4"},
+        ]
+    }
+    for _ in range(2):  # a retried batch changes nothing
+        r = await client.post(f"/api/v1/streams/{sid}/events", json=batch, headers=key)
+        assert r.status_code == 202, r.text
+    items = (await client.get(f"/api/v1/streams/{sid}/queue", headers=room.svc)).json()
+    assert [(i["topic"], i["asker_count"], i["mention_count"]) for i in items] == [
+        ("logistics", 2, 2)
+    ]
+    ctl = (await client.get(f"/api/v1/streams/{sid}/comments", headers=room.ctl)).json()
+    spam = [c for c in ctl if c["viewer_id"] == "p3"]
+    # no event_id: the retry is a second comment (the platform gave no key to dedupe by)
+    assert len(spam) == 2 and all(c["blocked"] for c in spam)
+    host = (await client.get(f"/api/v1/streams/{sid}/comments", headers=room.host)).json()
+    assert {c["viewer_id"] for c in host} == {"p1", "p2"}
