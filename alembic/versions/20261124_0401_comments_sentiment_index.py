@@ -1,7 +1,7 @@
 """comments sentiment index
 
 Revision ID: 0401
-Revises: 0200
+Revises: 0602
 Create Date: 2026-11-24 03:27:56.225965
 """
 
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0401"
-down_revision: str | Sequence[str] | None = "0200"
+down_revision: str | Sequence[str] | None = "0602"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
