@@ -162,8 +162,10 @@ def running_server(tmp: Path) -> Iterator[Server]:
         "DATA_DIR": str(tmp / "data"),
         "STATIC_DIR": str(DIST),
         "LOG_LEVEL": "WARNING",
-        # The suite shares PostgreSQL with everything else: a small pool is plenty here.
-        "DB_POOL_SIZE": "4",
+        # PostgreSQL is shared with the rest of the suite (100 connections), but the server's
+        # background work (tickers, alerts, schedulers) and the consoles' requests need
+        # more than 4: with 4 (+4 overflow) requests and snapshots waited for connections.
+        "DB_POOL_SIZE": "10",
     }
     log_path = tmp / "server.log"
     log = log_path.open("wb")
