@@ -4,9 +4,8 @@
 * Every broadcast is serialized once: the hub builds one prepared ASGI message and
   hands the same object to every connection; nothing is encoded per connection.
 * Each connection has a bounded queue and at most one writer task. Pushing never
-  awaits, so a slow console can never stall the others: the message is queued and the
-  connection's writer task (started on demand, gone when the queue is empty) sends it.
-  Metrics are
+  awaits, so a slow console can never stall the others: an idle, writable socket gets
+  the message at once; otherwise it is queued for the connection's writer. Metrics are
   latest-wins (a console that is behind skips stale ones); a console that falls
   `MAX_PENDING_EVENTS` discrete events behind is disconnected with close code 4408 and
   a reason.
@@ -20,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
+from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -46,8 +46,11 @@ log = structlog.get_logger(__name__)
 class Connection:
     """One websocket: a bounded event queue, a latest-wins metrics slot, one writer.
 
-    A push queues the message and starts the writer task if none runs; the writer
-    drains the queue and exits, so an idle console holds no task.
+    Most broadcasts find the connection idle and its socket writable; the message is
+    then written at once, in the broadcasting task (uvicorn's `send` only suspends when
+    the transport's buffer is full), so an idle console costs no task and a broadcast
+    no task switch per connection. Otherwise the message is queued and a writer task,
+    started on demand, drains the queue and exits.
     """
 
     __slots__ = (
@@ -87,8 +90,17 @@ class Connection:
         if self.events or self.metrics is not None or self.close_with is not None:
             self._ensure_writer()
 
+    @property
+    def idle(self) -> bool:
+        return self.started and self.writer is None and not self.events and self.metrics is None
+
     def push_event(self, seq: int, message: WireMessage) -> None:
         if self.close_with is not None or (seq and seq <= self.last_seq):
+            return
+        if self.idle:
+            if seq:
+                self.last_seq = seq
+            self._send_now(message)
             return
         if len(self.events) >= self.max_pending:
             self.events.clear()
@@ -101,8 +113,11 @@ class Connection:
     def push_metrics(self, message: WireMessage) -> None:
         if self.close_with is not None:
             return
-        self.metrics = message  # latest wins: an unsent older snapshot is dropped
-        self._ensure_writer()
+        if self.idle:
+            self._send_now(message)
+        else:
+            self.metrics = message  # latest wins: an unsent older snapshot is dropped
+            self._ensure_writer()
 
     def push_control(self, message: WireMessage) -> None:
         self.push_event(0, message)
@@ -111,6 +126,37 @@ class Connection:
         if self.close_with is None:
             self.close_with = (code, reason)
             self._ensure_writer()
+
+    def _send_now(self, message: WireMessage) -> None:
+        coro = self.ws.send(message)
+        try:
+            waiting = coro.send(None)
+        except StopIteration:
+            return  # written without suspending: the common case
+        except Exception:
+            coro.close()
+            self.close_with = (CLOSE_GOING_AWAY, "send failed")
+            return
+        # The socket is not writable right now: a task finishes this send, then drains.
+        self.writer = asyncio.get_running_loop().create_task(self._finish(coro, waiting))
+
+    async def _finish(self, coro: Coroutine[Any, Any, None], waiting: Any) -> None:
+        try:
+            while True:
+                # Drive the suspended send the way a Task would.
+                if waiting is None:
+                    await asyncio.sleep(0)
+                else:
+                    await waiting
+                try:
+                    waiting = coro.send(None)
+                except StopIteration:
+                    break
+        except BaseException:
+            coro.close()
+            self.writer = None
+            raise
+        await self._drain()
 
     def _ensure_writer(self) -> None:
         if self.writer is None and self.started:
