@@ -147,7 +147,10 @@ class Connection:
                 if waiting is None:
                     await asyncio.sleep(0)
                 else:
-                    await waiting
+                    # The send already yielded this future to us (marked as awaited);
+                    # awaiting it again raises "await wasn't used with future" once it
+                    # is pending, so wait on it through a done-callback instead.
+                    await asyncio.wait({waiting})
                 try:
                     waiting = coro.send(None)
                 except StopIteration:
