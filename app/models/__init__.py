@@ -52,6 +52,8 @@ from app.models.rollups import (
     StreamOnlineMinute,
     StreamPresence,
     StreamProductMinute,
+    StreamProductSecond,
+    StreamSecond,
     StreamViewerPresence,
 )
 from app.models.script import ScriptSegment, SegmentKind
@@ -141,6 +143,8 @@ __all__ = [
     "StreamOnlineMinute",
     "StreamPresence",
     "StreamProductMinute",
+    "StreamProductSecond",
+    "StreamSecond",
     "StreamStatus",
     "StreamViewer",
     "StreamViewerPresence",

@@ -2,8 +2,10 @@
 `stream_minutes`, so the post-stream review reads a few thousand rows instead of
 scanning the event log.
 
-* `stream_product_minutes`: per product per minute (per-product funnel, explanation
-  windows).
+* `stream_product_minutes`: per product per minute (per-product funnel).
+* `stream_seconds`, `stream_product_seconds`: per second (by event time), the figures
+  that script segments and explanation windows sum, so an event a few seconds before or
+  after a window's edge is attributed to the right side of it.
 * `stream_presence`, `stream_viewer_presence`, `stream_online_minutes`: joins and leaves
   replayed in arrival order (who is present, since when; online now and its peak; watch
   time), which a sum of joins and leaves cannot give (a second join of a present viewer
@@ -41,6 +43,44 @@ class StreamProductMinute(Base):
     units_sold: Mapped[int] = mapped_column(default=0)
     gmv: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
     refunds: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
+
+
+class StreamSecond(Base):
+    """Per stream per second (the event's own time, floored to the second): what a script
+    segment sums, whatever the product (or none)."""
+
+    __tablename__ = "stream_seconds"
+
+    stream_id: Mapped[int] = mapped_column(
+        ForeignKey("streams.id", ondelete="CASCADE"), primary_key=True
+    )
+    second: Mapped[datetime] = mapped_column(primary_key=True)
+    comments: Mapped[int] = mapped_column(default=0)
+    product_clicks: Mapped[int] = mapped_column(default=0)
+    add_to_cart: Mapped[int] = mapped_column(default=0)
+    orders: Mapped[int] = mapped_column(default=0)
+    paid_orders: Mapped[int] = mapped_column(default=0)
+    units_sold: Mapped[int] = mapped_column(default=0)
+    gmv: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
+
+
+class StreamProductSecond(Base):
+    """Per product per second: what an explanation window of that product sums."""
+
+    __tablename__ = "stream_product_seconds"
+
+    stream_id: Mapped[int] = mapped_column(
+        ForeignKey("streams.id", ondelete="CASCADE"), primary_key=True
+    )
+    # No foreign key: a platform may report products outside the catalog.
+    product_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    second: Mapped[datetime] = mapped_column(primary_key=True)
+    product_clicks: Mapped[int] = mapped_column(default=0)
+    add_to_cart: Mapped[int] = mapped_column(default=0)
+    orders: Mapped[int] = mapped_column(default=0)
+    paid_orders: Mapped[int] = mapped_column(default=0)
+    units_sold: Mapped[int] = mapped_column(default=0)
+    gmv: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
 
 
 class StreamPresence(Base):

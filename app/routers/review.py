@@ -275,7 +275,8 @@ _SEGMENT_ROLES = " Allowed: admin, or the stream's analyst, controller or servic
     summary="Viewer tags and segment sizes (newcomer, buyer, repeat buyer, …)",
     description=(
         "Rule-based tags over the persisted per-viewer figures; `rules` states each rule. "
-        "`asked_about:<topic>` appears when the comment classifier is available." + _SEGMENT_ROLES
+        "`asked_about:<topic>` for viewers who asked a question classified under that topic."
+        + _SEGMENT_ROLES
     ),
 )
 async def viewer_segments(

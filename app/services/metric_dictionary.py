@@ -6,9 +6,11 @@ report's field names), so a number on the review page can be checked by hand.
 
 Sources: `stream_events` (the durable log of accepted viewer events), its rollups
 `stream_viewers` (one row per viewer) and `stream_minutes` (one row per minute), the
-review's own rollups `stream_product_minutes` (per product per minute) and
-`stream_presence` / `stream_viewer_presence` (online and watch time replayed in log
-order), and the planning tables (targets, script segments).
+review's own rollups `stream_product_minutes` (per product per minute),
+`stream_seconds` / `stream_product_seconds` (per second, for segments and explanation
+windows) and `stream_presence` / `stream_viewer_presence` (online and watch time
+replayed in log order), the service queue (top questions), and the planning tables
+(targets, script segments).
 """
 
 from __future__ import annotations
@@ -244,11 +246,14 @@ METRICS: tuple[Metric, ...] = (
         "Per script segment",
         "分段数据",
         "count",
-        "for each script segment, the window [started_at + start_offset, + duration) at "
-        "minute resolution (the minutes from the one holding the window's start up to, not "
-        "including, its end): product_clicks, add_to_cart, orders, paid_orders, gmv, "
-        "comments; online_start = online at the end of the minute before the window, "
-        "online_end = online at the end of its last minute",
+        "for each script segment, the window [started_at + start_offset, + duration), "
+        "events attributed by the second they happened in (the seconds from the one the "
+        "window starts in up to, not including, the one it ends in; from stream_seconds): "
+        "comments, product_clicks, add_to_cart, orders, paid_orders, units_sold, gmv; "
+        "online_start = online at the end of the minute before the window's first minute, "
+        "online_end = online at the end of the last minute starting before its end",
+        "Events a second before a window's start belong to the window before it. Online "
+        "viewers are kept per minute, so the online figures are minute-resolution.",
     ),
     Metric(
         "explanations",
@@ -256,9 +261,10 @@ METRICS: tuple[Metric, ...] = (
         "讲解窗口",
         "count",
         "for each `explain` action in the control log, the window until the next explain, "
-        "the delisting of the explained product, or the stream's end, at minute resolution "
-        "(as segments): the explained product's clicks, add_to_cart, orders, paid_orders, "
-        "units_sold and gmv",
+        "the delisting of the explained product, or the stream's end, attributed by the "
+        "second as for segments (from stream_product_seconds): the explained product's "
+        "product_clicks, add_to_cart, orders, paid_orders, units_sold and gmv; "
+        "duration_seconds = end − start, whole seconds",
     ),
     Metric(
         "questions",

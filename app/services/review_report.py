@@ -23,13 +23,15 @@ from sqlalchemy.orm import aliased
 from app.db import utcnow
 from app.models import (
     Alert,
+    Comment,
     ControlAction,
     Incident,
+    ItemStatus,
     LineupItem,
     Product,
+    QueueItem,
     ScriptSegment,
     Stream,
-    StreamEvent,
     StreamStatus,
 )
 from app.models.events import StreamMinute, StreamViewer
@@ -37,13 +39,21 @@ from app.models.rollups import (
     StreamOnlineMinute,
     StreamPresence,
     StreamProductMinute,
+    StreamProductSecond,
+    StreamSecond,
     StreamViewerPresence,
 )
 from app.schemas.common import format_money
 from app.schemas.review import HighlightOut
 from app.services.review import offset_seconds, team_stream_ids
-from app.services.rollups import PRODUCT_SUMS, elapsed_ms, minute_of
-from app.text.classifier import classify_many
+from app.services.rollups import (
+    PRODUCT_SUMS,
+    SECOND_SUMS,
+    WINDOW_SUMS,
+    elapsed_ms,
+    minute_of,
+    second_of,
+)
 
 ZERO = Decimal("0")
 CENT = Decimal("0.01")
@@ -521,13 +531,34 @@ async def products(
 # ----------------------------------------------------------------------------- windows
 
 
-def _window_minutes(start: datetime, end: datetime) -> tuple[datetime, datetime]:
-    """Minutes from the one holding `start` up to, not including, `end`."""
-    return minute_of(start), end
+async def window_sums(
+    session: AsyncSession,
+    stream_id: int,
+    start: datetime,
+    end: datetime,
+    product_id: int | None = None,
+) -> dict[str, Any]:
+    """What happened in [start, end), attributed by the second each event happened in.
 
-
-def _in_window(minute: datetime, window: tuple[datetime, datetime]) -> bool:
-    return window[0] <= minute < window[1]
+    The window covers the seconds from the one `start` falls in up to, not including,
+    the one `end` falls in, so windows that follow one another share no event. Sums the
+    per-second rollups: `stream_product_seconds` for one product, else `stream_seconds`
+    (every product, orders without one, and comments).
+    """
+    t: Any = StreamSecond if product_id is None else StreamProductSecond
+    sums = SECOND_SUMS if product_id is None else WINDOW_SUMS
+    where = [t.stream_id == stream_id, t.second >= second_of(start), t.second < second_of(end)]
+    if product_id is not None:
+        where.append(t.product_id == product_id)
+    row = (
+        await session.execute(
+            select(*(func.coalesce(func.sum(getattr(t, c)), 0) for c in sums)).where(*where)
+        )
+    ).one()
+    figures: dict[str, Any] = {}
+    for column, value in zip(sums, row, strict=True):
+        figures[column] = money(Decimal(value)) if column == "gmv" else int(value)
+    return figures
 
 
 def _online_before(series: Sequence[dict[str, Any]], minute: datetime) -> int:
@@ -539,11 +570,19 @@ def _online_before(series: Sequence[dict[str, Any]], minute: datetime) -> int:
     return online
 
 
+def _online_during(
+    series: Sequence[dict[str, Any]], start: datetime, end: datetime
+) -> tuple[int, int]:
+    """Online viewers before the window's first minute and at the end of its last one
+    (presence is kept per minute)."""
+    first = minute_of(start)
+    inside = [r for r in series if first <= r["minute"] < end]
+    online_start = _online_before(series, first)
+    return online_start, inside[-1]["online"] if inside else online_start
+
+
 async def segments(
-    session: AsyncSession,
-    stream: Stream,
-    minutes: Sequence[Any],
-    series: Sequence[dict[str, Any]],
+    session: AsyncSession, stream: Stream, series: Sequence[dict[str, Any]]
 ) -> list[dict[str, Any]]:
     if stream.started_at is None:
         return []
@@ -558,11 +597,7 @@ async def segments(
     for seg in rows:
         start = stream.started_at + timedelta(seconds=seg.start_offset_seconds)
         end = start + timedelta(seconds=seg.duration_seconds)
-        window = _window_minutes(start, end)
-        inside = [m for m in minutes if _in_window(m.minute, window)]
-        in_series = [r for r in series if _in_window(r["minute"], window)]
-        online_start = _online_before(series, window[0])
-        online_end = in_series[-1]["online"] if in_series else online_start
+        online_start, online_end = _online_during(series, start, end)
         out.append(
             {
                 "segment_id": seg.id,
@@ -572,12 +607,7 @@ async def segments(
                 "product_id": seg.product_id,
                 "start": start,
                 "end": end,
-                "product_clicks": sum(m.product_clicks for m in inside),
-                "add_to_cart": sum(m.add_to_cart for m in inside),
-                "orders": sum(m.orders for m in inside),
-                "paid_orders": sum(m.paid_orders for m in inside),
-                "gmv": money(sum((m.gmv for m in inside), ZERO)),
-                "comments": sum(m.comments for m in inside),
+                **await window_sums(session, stream.id, start, end),
                 "online_start": online_start,
                 "online_end": online_end,
             }
@@ -618,33 +648,16 @@ async def explanations(
             current = None
     if current is not None:
         windows.append((current[0], current[1], max(until, current[1])))
-    t = StreamProductMinute
-    sums = ("product_clicks", "add_to_cart", "orders", "paid_orders", "units_sold", "gmv")
-    out: list[dict[str, Any]] = []
-    for pid, start, end in windows:
-        first, stop = _window_minutes(start, end)
-        row = (
-            await session.execute(
-                select(*(func.coalesce(func.sum(getattr(t, c)), 0) for c in sums)).where(
-                    t.stream_id == stream.id,
-                    t.product_id == pid,
-                    t.minute >= first,
-                    t.minute < stop,
-                )
-            )
-        ).one()
-        figures = dict(zip(sums, row, strict=True))
-        out.append(
-            {
-                "product_id": pid,
-                "start": start,
-                "end": end,
-                "duration_seconds": int((end - start).total_seconds()),
-                **{c: int(figures[c]) for c in sums[:-1]},
-                "gmv": money(Decimal(figures["gmv"])),
-            }
-        )
-    return out
+    return [
+        {
+            "product_id": pid,
+            "start": start,
+            "end": end,
+            "duration_seconds": int((end - start).total_seconds()),
+            **await window_sums(session, stream.id, start, end, pid),
+        }
+        for pid, start, end in windows
+    ]
 
 
 # ----------------------------------------------------------------------------- context
@@ -713,48 +726,89 @@ async def timeline(session: AsyncSession, stream: Stream) -> list[dict[str, Any]
 
 # ----------------------------------------------------------------------------- questions
 
-QUESTION_SAMPLE = 1000
 TOP_QUESTIONS = 10
+SENTIMENTS = ("positive", "negative", "neutral")
+
+
+def _item_summary(item: QueueItem) -> dict[str, Any]:
+    answered = item.status == ItemStatus.answered and item.answered_at is not None
+    return {
+        "item_id": item.id,
+        "text": item.title,
+        "topic": item.topic,
+        "count": item.mention_count,
+        "askers": item.asker_count,
+        "mentions": item.mention_count,
+        "negative": item.negative_count,
+        "product_id": item.product_id,
+        "status": str(item.status),
+        "answered": answered,
+        "first_at": item.first_at,
+        "answered_at": item.answered_at if answered else None,
+        "answer_seconds": round2(Decimal((item.answered_at - item.first_at).total_seconds()))
+        if answered and item.answered_at is not None
+        else None,
+    }
+
+
+def _top(items: Sequence[QueueItem]) -> list[dict[str, Any]]:
+    ranked = sorted(items, key=lambda i: (-i.asker_count, -i.mention_count, i.first_at, i.id))
+    return [_item_summary(i) for i in ranked[:TOP_QUESTIONS]]
 
 
 async def questions(session: AsyncSession, stream_id: int) -> dict[str, Any]:
-    """Top questions and the sentiment of the last QUESTION_SAMPLE comments."""
-    texts = list(
+    """Top questions and complaints from the service queue's merged items, and the
+    sentiment of the stream's comments (as classified on arrival)."""
+    c = Comment
+    sentiment = dict.fromkeys(SENTIMENTS, 0)
+    total = blocked = 0
+    for label, is_blocked, n in await session.execute(
+        select(c.sentiment, c.blocked, func.count())
+        .where(c.stream_id == stream_id)
+        .group_by(c.sentiment, c.blocked)
+    ):
+        total += n
+        if is_blocked:
+            blocked += n
+        else:
+            sentiment[label] = sentiment.get(label, 0) + n
+    items = list(
         (
             await session.execute(
-                select(StreamEvent.text)
-                .where(
-                    StreamEvent.stream_id == stream_id,
-                    StreamEvent.type == "comment",
-                    StreamEvent.text.is_not(None),
+                select(QueueItem).where(
+                    QueueItem.stream_id == stream_id, QueueItem.kind.in_(("question", "complaint"))
                 )
-                .order_by(StreamEvent.id.desc())
-                .limit(QUESTION_SAMPLE)
             )
         ).scalars()
     )
-    labels = classify_many([str(t) for t in texts])
-    sentiment = {"positive": 0, "negative": 0, "neutral": 0}
-    topics: dict[str, int] = {}
-    asked: dict[str, dict[str, Any]] = {}
-    for text, label in zip(texts, labels, strict=True):
-        if label.blocked:
-            continue
-        sentiment[label.sentiment] = sentiment.get(label.sentiment, 0) + 1
-        if label.kind != "question":
-            continue
-        topics[label.topic] = topics.get(label.topic, 0) + 1
-        key = " ".join(str(text).split()).lower()
-        entry = asked.setdefault(key, {"text": str(text).strip(), "topic": label.topic, "count": 0})
-        entry["count"] += 1
-    top = sorted(asked.values(), key=lambda q: (-q["count"], q["text"]))[:TOP_QUESTIONS]
+    asked = [i for i in items if i.kind == "question"]
+    topics: dict[str, list[int]] = {}
+    for i in asked:
+        t = topics.setdefault(i.topic, [0, 0])
+        t[0] += i.mention_count
+        t[1] += 1
+    answered = [s for s in map(_item_summary, asked) if s["answered"]]
+    waits = [Decimal(str(s["answer_seconds"])) for s in answered]
     return {
-        "comments_classified": len(texts),
+        "comments_classified": total,
+        "blocked": blocked,
         "sentiment": sentiment,
+        "negative_share": ratio(sentiment["negative"], total - blocked),
         "question_topics": [
-            {"topic": t, "questions": n} for t, n in sorted(topics.items(), key=lambda x: -x[1])
+            {"topic": t, "questions": v[0], "items": v[1]}
+            for t, v in sorted(topics.items(), key=lambda x: (-x[1][0], x[0]))
         ],
-        "top_questions": top,
+        "top_questions": _top(asked),
+        "top_complaints": _top([i for i in items if i.kind == "complaint"]),
+        "queue": {
+            "question_items": len(asked),
+            "askers": sum(i.asker_count for i in asked),
+            "answered": len(answered),
+            "unanswered": sum(i.status in (ItemStatus.open, ItemStatus.claimed) for i in asked),
+            "dismissed": sum(i.status == ItemStatus.dismissed for i in asked),
+            "answer_rate": ratio(len(answered), len(asked)),
+            "avg_answer_seconds": round2(sum(waits, ZERO) / len(waits)) if waits else None,
+        },
     }
 
 
@@ -940,7 +994,7 @@ async def build_review(
     fig["new_viewers"] = h.viewers - returning
     series = await minute_series(session, stream.id, minute_rows)
     product_list = await products(session, stream.id, await product_totals(session, stream.id))
-    segment_list = await segments(session, stream, minute_rows, series)
+    segment_list = await segments(session, stream, series)
     retention = await new_viewer_retention(session, stream.id, until, earlier)
     report: dict[str, Any] = {
         "stream_id": stream.id,

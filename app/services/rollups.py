@@ -9,7 +9,8 @@ stream replay joins and leaves one after the other, in arrival order.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
@@ -24,6 +25,8 @@ from app.models.rollups import (
     StreamOnlineMinute,
     StreamPresence,
     StreamProductMinute,
+    StreamProductSecond,
+    StreamSecond,
     StreamViewerPresence,
 )
 
@@ -38,6 +41,17 @@ PRODUCT_COLUMNS = {
     "order_refunded": "refunded_orders",
 }
 PRODUCT_SUMS = (*PRODUCT_COLUMNS.values(), "units_sold", "gmv", "refunds")
+# What script segments and explanation windows sum, per second (see second_of).
+WINDOW_COLUMNS = {
+    "product_click": "product_clicks",
+    "add_to_cart": "add_to_cart",
+    "order_created": "orders",
+    "order_paid": "paid_orders",
+}
+WINDOW_SUMS = (*WINDOW_COLUMNS.values(), "units_sold", "gmv")
+SECOND_COLUMNS = {"comment": "comments", **WINDOW_COLUMNS}
+SECOND_SUMS = ("comments", *WINDOW_SUMS)
+MONEY_SUMS = frozenset({"gmv", "refunds"})
 PRESENCE_TYPES = frozenset({"viewer_join", "viewer_leave"})
 
 
@@ -70,6 +84,11 @@ def elapsed_ms(since: datetime, until: datetime) -> int:
 
 def minute_of(ts: datetime) -> datetime:
     return ts.replace(second=0, microsecond=0)
+
+
+def second_of(ts: datetime) -> datetime:
+    """The second an event happened in: windows are attributed by it."""
+    return ts.replace(microsecond=0)
 
 
 def _insert(session: AsyncSession, model: Any) -> Any:
@@ -128,63 +147,118 @@ async def apply_review_rollups(
     await _apply_presence(session, stream_id, [e for e in events if e.type in PRESENCE_TYPES])
 
 
-async def _apply_products(
-    session: AsyncSession, stream_id: int, events: Sequence[EventLike]
-) -> None:
-    rows: dict[tuple[int, datetime], dict[str, Any]] = {}
+def _fold(
+    events: Sequence[EventLike],
+    columns: dict[str, str],
+    sums: Sequence[str],
+    key_of: Callable[[EventLike], tuple[Any, ...] | None],
+) -> dict[tuple[Any, ...], dict[str, Any]]:
+    """Sum `events` into rows by `key_of` (None: not counted): one per event in its
+    type's column, plus units and GMV of paid orders and refunded amounts."""
+    rows: dict[tuple[Any, ...], dict[str, Any]] = {}
     for ev in events:
-        column = PRODUCT_COLUMNS.get(ev.type)
-        if column is None or ev.product_id is None:
+        column = columns.get(ev.type)
+        if column is None:
             continue
-        key = (ev.product_id, minute_of(ev.ts))
+        key = key_of(ev)
+        if key is None:
+            continue
         row = rows.get(key)
         if row is None:
-            row = rows[key] = {**dict.fromkeys(PRODUCT_SUMS, 0), "gmv": ZERO, "refunds": ZERO}
+            row = rows[key] = {c: ZERO if c in MONEY_SUMS else 0 for c in sums}
         row[column] += 1
         if ev.type == "order_paid":
             row["units_sold"] += ev.units
             row["gmv"] += ev.amount or ZERO
-        elif ev.type == "order_refunded":
+        elif ev.type == "order_refunded" and "refunds" in row:
             row["refunds"] += ev.amount or ZERO
-    if not rows:
-        return
-    keys = sorted(rows)
+    return rows
+
+
+def _product_minute(ev: EventLike) -> tuple[Any, ...] | None:
+    return None if ev.product_id is None else (ev.product_id, minute_of(ev.ts))
+
+
+def _product_second(ev: EventLike) -> tuple[Any, ...] | None:
+    return None if ev.product_id is None else (ev.product_id, second_of(ev.ts))
+
+
+def _second(ev: EventLike) -> tuple[Any, ...]:
+    return (second_of(ev.ts),)
+
+
+async def _apply_products(
+    session: AsyncSession, stream_id: int, events: Sequence[EventLike]
+) -> None:
+    """Per product per minute, per product per second, and per second."""
+    for model, keys, columns, sums, key_of in (
+        (
+            StreamProductMinute,
+            ("product_id", "minute"),
+            PRODUCT_COLUMNS,
+            PRODUCT_SUMS,
+            _product_minute,
+        ),
+        (
+            StreamProductSecond,
+            ("product_id", "second"),
+            WINDOW_COLUMNS,
+            WINDOW_SUMS,
+            _product_second,
+        ),
+        (StreamSecond, ("second",), SECOND_COLUMNS, SECOND_SUMS, _second),
+    ):
+        rows = _fold(events, columns, sums, key_of)
+        if rows:
+            await _add_sums(session, model, stream_id, keys, sums, rows)
+
+
+async def _add_sums(
+    session: AsyncSession,
+    model: Any,
+    stream_id: int,
+    keys: tuple[str, ...],
+    sums: Sequence[str],
+    rows: dict[tuple[Any, ...], dict[str, Any]],
+) -> None:
+    """Add `rows` to the rollup `model` (upsert: existing rows are summed into)."""
+    ordered = sorted(rows)
     if session.get_bind().dialect.name == "postgresql":
-        params: dict[str, Any] = {
-            "sid": stream_id,
-            "pid": [k[0] for k in keys],
-            "minute": [k[1] for k in keys],
-        }
-        params.update({c: [rows[k][c] for k in keys] for c in PRODUCT_SUMS})
-        await session.execute(_PG_PRODUCT_MINUTES, params)
+        params: dict[str, Any] = {"sid": stream_id}
+        params.update({k: [key[i] for key in ordered] for i, k in enumerate(keys)})
+        params.update({c: [rows[key][c] for key in ordered] for c in sums})
+        await session.execute(_pg_add_sums(model.__tablename__, keys, tuple(sums)), params)
         return
-    ins = _insert(session, StreamProductMinute)
+    ins = _insert(session, model)
     stmt = ins.on_conflict_do_update(
-        index_elements=["stream_id", "product_id", "minute"],
-        set_={c: getattr(StreamProductMinute, c) + getattr(ins.excluded, c) for c in PRODUCT_SUMS},
+        index_elements=["stream_id", *keys],
+        set_={c: getattr(model, c) + getattr(ins.excluded, c) for c in sums},
     )
     await session.execute(
         stmt,
-        [{"stream_id": stream_id, "product_id": k[0], "minute": k[1], **rows[k]} for k in keys],
+        [
+            {"stream_id": stream_id, **dict(zip(keys, key, strict=True)), **rows[key]}
+            for key in ordered
+        ],
     )
 
 
-def _product_upsert() -> Any:
-    money = {"gmv", "refunds"}
-    casts = ", ".join(
-        f"CAST(:{c} AS {'NUMERIC' if c in money else 'INTEGER'}[])" for c in PRODUCT_SUMS
-    )
-    sets = ", ".join(f"{c} = stream_product_minutes.{c} + EXCLUDED.{c}" for c in PRODUCT_SUMS)
+_KEY_TYPES = {"product_id": "INTEGER", "minute": "TIMESTAMPTZ", "second": "TIMESTAMPTZ"}
+
+
+@functools.cache
+def _pg_add_sums(table: str, keys: tuple[str, ...], sums: tuple[str, ...]) -> Any:
+    """One `INSERT … SELECT FROM unnest(arrays) ON CONFLICT DO UPDATE` per rollup: one
+    statement whatever the batch size (a VALUES list would be a new prepared statement
+    for every length)."""
+    arrays = [f"CAST(:{k} AS {_KEY_TYPES[k]}[])" for k in keys]
+    arrays += [f"CAST(:{c} AS {'NUMERIC' if c in MONEY_SUMS else 'INTEGER'}[])" for c in sums]
+    sets = ", ".join(f"{c} = {table}.{c} + EXCLUDED.{c}" for c in sums)
     return text(
-        f"INSERT INTO stream_product_minutes (stream_id, product_id, minute, "
-        f"{', '.join(PRODUCT_SUMS)}) "
-        f"SELECT :sid, * FROM unnest(CAST(:pid AS INTEGER[]), CAST(:minute AS TIMESTAMPTZ[]), "
-        f"{casts}) "
-        f"ON CONFLICT (stream_id, product_id, minute) DO UPDATE SET {sets}"
+        f"INSERT INTO {table} (stream_id, {', '.join((*keys, *sums))}) "
+        f"SELECT :sid, * FROM unnest({', '.join(arrays)}) "
+        f"ON CONFLICT (stream_id, {', '.join(keys)}) DO UPDATE SET {sets}"
     )
-
-
-_PG_PRODUCT_MINUTES = _product_upsert()
 
 
 async def _apply_presence(

@@ -1,8 +1,8 @@
 """Viewer tags and segments for private-domain follow-up (私域沉淀).
 
 Tags are rules over the persisted per-viewer rollups (`stream_viewers`, the review's
-presence rollup) and the viewer's rows on earlier streams; nothing is stored, so the
-tags always follow the data.
+presence rollup), the viewer's rows on earlier streams and their classified comments;
+nothing is stored, so the tags always follow the data.
 """
 
 from __future__ import annotations
@@ -16,11 +16,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import NotFound
-from app.models import Stream, StreamEvent, StreamViewer, StreamViewerPresence
+from app.models import Comment, Stream, StreamViewer, StreamViewerPresence
 from app.schemas.common import format_money
 from app.services.review_report import review_until
 from app.services.rollups import elapsed_ms
-from app.text.classifier import classify_many
 
 HIGH_VALUE_MIN = Decimal("500.00")
 
@@ -32,8 +31,9 @@ TAG_RULES: dict[str, str] = {
     "with at least one here",
     "high_value": "paid amount on this stream (before refunds) ≥ high_value_min "
     f"(default {HIGH_VALUE_MIN})",
-    "asked_about:<topic>": "commented a question that the comment classifier (app/text) "
-    "put under <topic> (product, promo, logistics, after_sales, order, other)",
+    "asked_about:<topic>": "commented a question (not blocked) that the comment classifier "
+    "(app/text) put under <topic> (product, promo, logistics, after_sales, order, other) "
+    "when it arrived",
 }
 
 
@@ -89,23 +89,21 @@ EXPORT_COLUMNS = (
 
 
 async def _question_topics(session: AsyncSession, stream_id: int) -> dict[str, set[str]]:
-    """viewer → topics they asked about, from the classifier over their comments."""
-    rows = (
-        await session.execute(
-            select(StreamEvent.viewer_id, StreamEvent.text).where(
-                StreamEvent.stream_id == stream_id,
-                StreamEvent.type == "comment",
-                StreamEvent.text.is_not(None),
-            )
+    """viewer → topics they asked about: their visible comments the classifier labelled
+    as questions on arrival (the ones the service queue merged)."""
+    rows = await session.execute(
+        select(Comment.viewer_id, Comment.topic)
+        .where(
+            Comment.stream_id == stream_id,
+            Comment.kind == "question",
+            Comment.blocked.is_(False),
         )
-    ).all()
-    if not rows:
-        return {}
-    labels = classify_many([str(t) for _, t in rows])
+        .distinct()
+    )
     topics: dict[str, set[str]] = {}
-    for (viewer, _), label in zip(rows, labels, strict=True):
-        if label.kind == "question" and label.topic:
-            topics.setdefault(viewer, set()).add(str(label.topic))
+    for viewer, topic in rows:
+        if topic:
+            topics.setdefault(viewer, set()).add(str(topic))
     return topics
 
 

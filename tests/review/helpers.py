@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import importlib.util
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
 import httpx
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Product, Stream, StreamStatus
 
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+CENT = Decimal("0.01")
 
 
 def at(minutes: int, seconds: int = 0, base: datetime = T0) -> datetime:
@@ -43,3 +48,61 @@ async def make_stream(
     stream.status = StreamStatus.ended
     await session.flush()
     return stream
+
+
+def _migration(name: str) -> Any:
+    path = Path(__file__).resolve().parents[2] / "alembic" / "versions" / name
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _normal(rows: Any, keys: int) -> set[tuple[Any, ...]]:
+    """Rows as comparable tuples: times as UTC seconds, money as Decimal cents."""
+    out = set()
+    for row in rows:
+        key = list(row[:keys])
+        second = key[-1]
+        if isinstance(second, str):
+            second = datetime.fromisoformat(second).replace(tzinfo=UTC)
+        key[-1] = second.astimezone(UTC).replace(microsecond=0)
+        out.add((*key, *(int(v) for v in row[keys:-1]), Decimal(str(row[-1])).quantize(CENT)))
+    return out
+
+
+async def per_second_rollups(
+    session: AsyncSession, stream_id: int
+) -> tuple[set[tuple[Any, ...]], set[tuple[Any, ...]]]:
+    """`stream_seconds` and `stream_product_seconds` rows of the stream, as kept live."""
+    seconds = await session.execute(
+        text(
+            "SELECT second, comments, product_clicks, add_to_cart, orders, paid_orders, "
+            "units_sold, gmv FROM stream_seconds WHERE stream_id = :sid"
+        ),
+        {"sid": stream_id},
+    )
+    products = await session.execute(
+        text(
+            "SELECT product_id, second, product_clicks, add_to_cart, orders, paid_orders, "
+            "units_sold, gmv FROM stream_product_seconds WHERE stream_id = :sid"
+        ),
+        {"sid": stream_id},
+    )
+    return _normal(seconds.all(), 1), _normal(products.all(), 2)
+
+
+async def backfilled_rollups(
+    session: AsyncSession, stream_id: int
+) -> tuple[set[tuple[Any, ...]], set[tuple[Any, ...]]]:
+    """What migration 0650's backfill computes for the stream from its event log."""
+    m = _migration("20261204_0650_review_rollups_per_second.py")
+    pg = session.get_bind().dialect.name == "postgresql"
+    second = "date_trunc('second', ts)" if pg else "substr(ts, 1, 19) || '.000000'"
+    seconds = (await session.execute(text(m._backfill_select(second, False)))).all()
+    products = (await session.execute(text(m._backfill_select(second, True)))).all()
+    return (
+        _normal([r[1:] for r in seconds if r[0] == stream_id], 1),
+        _normal([r[1:] for r in products if r[0] == stream_id], 2),
+    )

@@ -109,15 +109,15 @@ async def build(client: httpx.AsyncClient, session: AsyncSession, staff: Staff) 
                 kind=SegmentKind.opening,
                 title="Opening",
                 start_offset_seconds=0,
-                duration_seconds=120,
+                duration_seconds=130,
             ),
             ScriptSegment(
                 stream_id=s.id,
                 position=2,
                 kind=SegmentKind.product,
                 title="Scarf",
-                start_offset_seconds=120,
-                duration_seconds=180,
+                start_offset_seconds=130,
+                duration_seconds=170,
                 product_id=p1.id,
             ),
             ScriptSegment(
@@ -129,7 +129,11 @@ async def build(client: httpx.AsyncClient, session: AsyncSession, staff: Staff) 
                 duration_seconds=300,
             ),
             ControlAction(
-                stream_id=s.id, action="explain", product_id=p1.id, detail={}, created_at=at(1)
+                stream_id=s.id,
+                action="explain",
+                product_id=p1.id,
+                detail={},
+                created_at=at(1, 15),
             ),
             ControlAction(
                 stream_id=s.id, action="explain", product_id=p2.id, detail={}, created_at=at(3, 30)
@@ -139,7 +143,7 @@ async def build(client: httpx.AsyncClient, session: AsyncSession, staff: Staff) 
                 action="delist",
                 product_id=p2.id,
                 detail={"stopped_explaining": True},
-                created_at=at(4, 30),
+                created_at=at(4, 15),
             ),
             Incident(stream_id=s.id, type=IncidentType.technical, note="卡顿", created_at=at(3)),
             Alert(

@@ -9,9 +9,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from app.models import Stream, StreamStatus
+from app.models import ControlAction, ScriptSegment, SegmentKind, Stream, StreamStatus
 from app.services.eventlog import write_events
 from tests.conftest import TEST_PASSWORD, bearer
+from tests.review.helpers import backfilled_rollups, per_second_rollups
 from tests.review.scenario import ev
 
 pytestmark = pytest.mark.embedded
@@ -46,6 +47,21 @@ async def test_review_on_sqlite(embedded_app: FastAPI, embedded_client: httpx.As
         )
         await write_events(s, sid, [ev("viewer_join", "b", T + timedelta(minutes=3))])
         await s.commit()
+        seconds = await per_second_rollups(s, sid)
+        assert seconds == await backfilled_rollups(s, sid)
+        s.add(
+            ScriptSegment(
+                stream_id=sid,
+                position=1,
+                kind=SegmentKind.opening,
+                title="Opening",
+                start_offset_seconds=0,
+                duration_seconds=59,
+            )
+        )
+        s.add(ControlAction(stream_id=sid, action="explain", product_id=7, detail={}, created_at=T))
+        await s.commit()
+    assert seconds[1] == {(7, T + timedelta(minutes=1), 0, 0, 0, 1, 1, Decimal("30.00"))}
     r = await embedded_client.get(f"/api/v1/streams/{sid}/review", headers=admin)
     assert r.status_code == 200, r.text
     rep = r.json()
@@ -56,3 +72,6 @@ async def test_review_on_sqlite(embedded_app: FastAPI, embedded_client: httpx.As
     assert [m["online"] for m in rep["minutes"]] == [2, 2, 1, 2]
     assert rep["products"][0]["gmv"] == "30.00"
     assert Decimal(rep["net_gmv"]) == Decimal("30.00")
+    # the payment at 12:01:00 is after the 59-second opening, inside the explanation
+    assert [(x["paid_orders"], x["gmv"]) for x in rep["segments"]] == [(0, "0.00")]
+    assert [(x["paid_orders"], x["gmv"]) for x in rep["explanations"]] == [(1, "30.00")]

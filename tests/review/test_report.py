@@ -13,6 +13,7 @@ Hand computation (stream 12:00–12:10 UTC, viewers a b c d e):
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -21,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.models import Stream
 from app.services.eventlog import log_totals, viewer_watch_seconds
 from tests.conftest import Staff
-from tests.review.helpers import T0, at
+from tests.review.helpers import T0, at, backfilled_rollups, per_second_rollups
 from tests.review.scenario import build
 
 
@@ -163,13 +164,20 @@ async def test_review_figures_match_the_hand_computation(
         {"metric": "new_followers", "target": 4, "actual": 2, "achievement": 0.5, "met": False},
     ]
 
-    # script segments: [12:00,12:02) [12:02,12:05) [12:05,12:10)
+    # Script segments [12:00:00,12:02:10) [12:02:10,12:05:00) [12:05,12:10) and
+    # explanation windows, attributed by the second each event happened in. Events sit
+    # seconds either side of the edges, so a per-minute attribution gets every one wrong:
+    # a's order at 12:02:00 is 10 s before the Scarf segment, its payment at 12:02:10 on
+    # the edge (inside), b's order 10 s after it.
     seg = [
         (
             s["title"],
+            s["comments"],
             s["product_clicks"],
+            s["add_to_cart"],
             s["orders"],
             s["paid_orders"],
+            s["units_sold"],
             s["gmv"],
             s["online_start"],
             s["online_end"],
@@ -177,12 +185,14 @@ async def test_review_figures_match_the_hand_computation(
         for s in rep["segments"]
     ]
     assert seg == [
-        ("Opening", 3, 0, 0, "0.00", 0, 4),
-        ("Scarf", 0, 3, 2, "218.80", 4, 3),
-        ("Closing", 0, 0, 0, "0.00", 3, 2),
+        ("Opening", 1, 3, 2, 1, 0, 0, "0.00", 0, 3),
+        ("Scarf", 1, 0, 0, 2, 2, 3, "218.80", 4, 3),
+        ("Closing", 0, 0, 0, 0, 0, 0, "0.00", 3, 2),
     ]
 
-    # explanation windows: P1 12:01:00–12:03:30, P2 12:03:30–12:04:30 (delisted)
+    # P1 explained 12:01:15–12:03:30: a's click at 12:01:10 is 5 s early, b's at 12:01:20
+    # counts. P2 12:03:30–12:04:15 (delisted): d's order at 12:04:10 counts, its payment
+    # at 12:04:20 is 5 s late.
     ex = [
         (
             e["product_id"],
@@ -196,7 +206,7 @@ async def test_review_figures_match_the_hand_computation(
         )
         for e in rep["explanations"]
     ]
-    assert ex == [(b.p1, 150, 2, 2, 2, 1, 2, "119.80"), (b.p2, 60, 0, 0, 1, 1, 1, "99.00")]
+    assert ex == [(b.p1, 135, 1, 2, 2, 1, 2, "119.80"), (b.p2, 45, 0, 0, 1, 0, 0, "0.00")]
 
     # incidents and alerts on one timeline
     assert [(t["kind"], t["type"], t["offset_seconds"]) for t in rep["timeline"]] == [
@@ -299,3 +309,17 @@ async def test_rollup_review_equals_the_raw_scan_version(
     assert fast.funnel() == raw.funnel()
     assert str(raw_products[b.p1]["gmv"]) == "119.80"
     assert {m.minute: m.gmv for m in minute_rows} == {m: v["gmv"] for m, v in raw_minutes.items()}
+
+
+async def test_per_second_rollups_equal_the_migration_backfill(
+    client: httpx.AsyncClient, session: AsyncSession, staff: Staff
+) -> None:
+    b = await build(client, session, staff)
+    live = await per_second_rollups(session, b.stream_id)
+    assert live == await backfilled_rollups(session, b.stream_id)
+    seconds, products = live
+    # a's order at 12:02:00 and payment of 119.80 (2 units) at 12:02:10, one row each
+    assert (at(2, 0), 0, 0, 0, 1, 0, 0, Decimal("0.00")) in seconds
+    assert (b.p1, at(2, 10), 0, 0, 0, 1, 2, Decimal("119.80")) in products
+    # 2 comments, 3 clicks, 2 carts, 3 orders, 2 payments, each in a second of its own
+    assert len(seconds) == 12 and len(products) == 10

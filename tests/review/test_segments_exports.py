@@ -8,8 +8,12 @@ from datetime import timedelta
 
 import httpx
 from openpyxl import load_workbook
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db import utcnow
+from app.models import ItemStatus, QueueItem, ViewerMute
+from app.services.comments import IncomingComment, intake_comments
 from app.services.eventlog import write_events
 from tests.conftest import Staff
 from tests.review.helpers import T0, at, make_stream
@@ -135,13 +139,16 @@ async def test_top_questions_sentiment_and_asked_about_tags(
 ) -> None:
     ctl = await staff.user("q_ctl", "controller")
     s = await make_stream(client, session, ctl, "Questions", T0)
+    session.add(ViewerMute(stream_id=s.id, viewer_id="m", until=utcnow() + timedelta(days=1)))
     said = [
         ("a", "这个多少钱"),
+        ("b", "这个多少钱"),
         ("b", "这个多少钱"),
         ("c", "什么时候发货"),
         ("d", "主播好美"),
         ("e", "质量太差了，退货"),
         ("a", "有没有优惠券"),
+        ("m", "什么时候发货"),  # muted: blocked, counted apart, asks nothing
     ]
     events = []
     for i, (viewer, text) in enumerate(said):
@@ -149,20 +156,58 @@ async def test_top_questions_sentiment_and_asked_about_tags(
         comment.text = text
         events.append(comment)
     await write_events(session, s.id, events)
+    await intake_comments(
+        session,
+        s.id,
+        [IncomingComment(e.user_id, e.text or "", e.event_id, e.ts) for e in events],
+        "ingest",
+    )
+    items = {
+        i.title: i
+        for i in (await session.execute(select(QueueItem).where(QueueItem.stream_id == s.id)))
+        .scalars()
+        .all()
+    }
+    # The service team answered 「这个多少钱」 95.5 s after it was first asked and
+    # dismissed 「有没有优惠券」.
+    price = items["这个多少钱"]
+    price.status, price.answer = ItemStatus.answered, "59.90"
+    price.answered_at = price.first_at + timedelta(seconds=95.5)
+    items["有没有优惠券"].status = ItemStatus.dismissed
     await session.commit()
+
     rep = (await client.get(f"/api/v1/streams/{s.id}/review", headers=ctl)).json()
     q = rep["questions"]
-    assert q["comments_classified"] == 6
-    assert q["sentiment"] == {"positive": 1, "negative": 1, "neutral": 4}
+    assert (q["comments_classified"], q["blocked"]) == (8, 1)
+    assert q["sentiment"] == {"positive": 1, "negative": 1, "neutral": 5}
+    assert q["negative_share"] == 0.1429  # 1 ÷ 7 visible comments
     assert q["question_topics"] == [
-        {"topic": "promo", "questions": 3},
-        {"topic": "logistics", "questions": 1},
+        {"topic": "promo", "questions": 4, "items": 2},
+        {"topic": "logistics", "questions": 1, "items": 1},
     ]
-    assert q["top_questions"] == [
-        {"text": "这个多少钱", "topic": "promo", "count": 2},
-        {"text": "什么时候发货", "topic": "logistics", "count": 1},
-        {"text": "有没有优惠券", "topic": "promo", "count": 1},
+    top = [
+        (t["text"], t["topic"], t["count"], t["askers"], t["status"], t["answer_seconds"])
+        for t in q["top_questions"]
     ]
+    assert top == [
+        ("这个多少钱", "promo", 3, 2, "answered", 95.5),
+        ("什么时候发货", "logistics", 1, 1, "open", None),
+        ("有没有优惠券", "promo", 1, 1, "dismissed", None),
+    ]
+    first = q["top_questions"][0]
+    assert first["item_id"] == price.id and first["answered"] is True
+    assert first["first_at"].startswith("2026-11-20T12:00:00")
+    assert first["answered_at"].startswith("2026-11-20T12:01:35.5")
+    assert [(t["text"], t["negative"]) for t in q["top_complaints"]] == [("质量太差了，退货", 1)]
+    assert q["queue"] == {
+        "question_items": 3,
+        "askers": 4,
+        "answered": 1,
+        "unanswered": 1,
+        "dismissed": 1,
+        "answer_rate": 0.3333,
+        "avg_answer_seconds": 95.5,
+    }
     seg = (await client.get(f"/api/v1/streams/{s.id}/viewer-segments", headers=ctl)).json()
     counts = {x["tag"]: x["viewers"] for x in seg["segments"]}
     assert counts["asked_about:promo"] == 2 and counts["asked_about:logistics"] == 1
