@@ -24,7 +24,7 @@ class Metric:
     key: str
     name: str
     name_zh: str
-    unit: str  # count | money | seconds | ratio | per_mille
+    unit: str  # count | money | seconds | ratio | time
     formula: str
     notes: str = ""
 
@@ -60,6 +60,27 @@ METRICS: tuple[Metric, ...] = (
         "total_watch_seconds ÷ stream duration in seconds (started_at → ended_at, or now "
         "while live), rounded to 2 places",
         "The time-average of the online curve.",
+    ),
+    Metric(
+        "peak_online_at",
+        "Time of the peak",
+        "最高在线时间",
+        "time",
+        "ts of the viewer_join that first reached peak_online",
+    ),
+    Metric(
+        "online_at_end",
+        "Online at the end",
+        "结束时在线",
+        "count",
+        "viewers present after the last logged join or leave (as peak_online)",
+    ),
+    Metric(
+        "duration_seconds",
+        "Stream duration",
+        "直播时长",
+        "seconds",
+        "ended_at − started_at in whole seconds (now − started_at while live)",
     ),
     Metric(
         "total_watch_seconds",
@@ -222,12 +243,23 @@ METRICS: tuple[Metric, ...] = (
         "started earlier (any team)",
     ),
     Metric(
+        "new_vs_returning",
+        "New vs returning viewers",
+        "新老观众",
+        "count",
+        "new_viewers, returning_viewers, returning_share = returning ÷ viewers (4 places), "
+        "and new_viewer_retention over new viewers who joined: new_viewers_with_presence, "
+        "left_early = those whose total watch time is under 60 s, left_early_share (4 "
+        "places), avg_watch_seconds (2 places)",
+    ),
+    Metric(
         "minutes",
         "Per-minute series",
         "分钟趋势",
         "count",
         "one row per minute of event time (ts floored to the minute, UTC): entries, leaves, "
-        "online at the minute's end (running entries − leaves, never below 0), comments, "
+        "online at the minute's end and peak_online during it (presence replayed in "
+        "arrival order, as peak_online), comments, "
         "likes, shares, follows, product_clicks, add_to_cart, orders, paid_orders, "
         "units_sold, gmv, refunds",
     ),
@@ -271,10 +303,17 @@ METRICS: tuple[Metric, ...] = (
         "Top questions and sentiment",
         "高频问题与情绪",
         "count",
-        "the stream's last 1,000 comments with text, labelled by the comment classifier "
-        "(app/text): sentiment counts (positive / negative / neutral; blocked comments "
-        "left out), questions per topic, and the 10 most repeated questions (same text "
-        "after folding case and spaces)",
+        "from the service queue (similar questions merged into one item as they "
+        "arrived): top_questions = the 10 question items with the most askers (then "
+        "mentions, then earliest), each with count (= mentions: comments merged), askers "
+        "(distinct viewers), negative comments, status, answered, first_at, answered_at "
+        "and answer_seconds = answered_at − first_at; top_complaints the same for "
+        "complaint items; question_topics = mentions and items per topic; queue = "
+        "question items, askers, answered, unanswered (open or claimed), dismissed, "
+        "answer_rate = answered ÷ items (4 places), avg_answer_seconds (2 places). "
+        "Sentiment over the stream's comments as the classifier labelled them on arrival: "
+        "comments_classified = all comments, blocked = blocked ones (left out of the "
+        "sentiment counts), negative_share = negative ÷ visible comments (4 places)",
     ),
     Metric(
         "timeline",
@@ -293,6 +332,14 @@ METRICS: tuple[Metric, ...] = (
         "target, actual, achievement = actual ÷ target (4 places)",
     ),
     Metric(
+        "diagnoses",
+        "Diagnoses",
+        "诊断",
+        "count",
+        "rules over the figures above, each with its code, the evidence figures it fired "
+        "on and a suggestion (thresholds in docs/metrics.md, Diagnoses)",
+    ),
+    Metric(
         "comparison",
         "Comparison with earlier streams",
         "历史对比",
@@ -307,3 +354,11 @@ METRIC_KEYS = frozenset(m.key for m in METRICS)
 
 def dictionary() -> list[dict[str, Any]]:
     return [m.as_dict() for m in METRICS]
+
+
+def markdown_rows() -> list[str]:
+    """The table rows of docs/metrics.md (a test keeps the document equal to this)."""
+    return [
+        f"| `{m.key}` | {m.name} | {m.name_zh} | {m.unit} | {m.formula} | {m.notes} |"
+        for m in METRICS
+    ]

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from app.services.metric_dictionary import METRIC_KEYS
+from app.services.metric_dictionary import METRIC_KEYS, markdown_rows
 from tests.conftest import Staff
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,6 +60,10 @@ async def test_dictionary_lists_every_figure_and_matches_the_document(
     doc = (ROOT / "docs" / "metrics.md").read_text(encoding="utf-8")
     documented = set(re.findall(r"^\| `([a-z_]+)` \|", doc, flags=re.M))
     assert documented >= METRIC_KEYS
+    # The document's table says exactly what the endpoint says, formula for formula.
+    lines = doc.splitlines()
+    for row in markdown_rows():
+        assert row in lines, row
 
 
 async def test_findings_and_actions_with_roles(client: httpx.AsyncClient, staff: Staff) -> None:

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Stream
 from app.services.eventlog import log_totals, viewer_watch_seconds
+from app.services.metric_dictionary import METRIC_KEYS
 from tests.conftest import Staff
 from tests.review.helpers import T0, at, backfilled_rollups, per_second_rollups
 from tests.review.scenario import build
@@ -226,6 +227,16 @@ async def test_review_figures_match_the_hand_computation(
     }
     assert cmp["figures"]["aov"]["median"] == "59.90"
     assert rep["diagnoses"] == []
+
+
+async def test_every_figure_of_the_report_is_in_the_metric_dictionary(
+    client: httpx.AsyncClient, session: AsyncSession, staff: Staff
+) -> None:
+    b = await build(client, session, staff)
+    rep = await _review(client, b.stream_id, b.headers)
+    about = {"stream_id", "title", "status", "started_at", "ended_at", "generated_at"}
+    assert set(rep) - about <= METRIC_KEYS, set(rep) - about - METRIC_KEYS
+    assert set(rep) >= METRIC_KEYS, METRIC_KEYS - set(rep)
 
 
 async def test_rollups_agree_with_a_scan_of_the_log(
