@@ -1,8 +1,9 @@
-"""review rollups per second: stream_seconds, stream_product_seconds (backfilled)
+"""review rollups per second (backfilled); who entered a survey response
 
 Script segments and explanation windows are attributed by the second an event happened
 in, so they sum these instead of the per-minute rollups. Existing streams are filled
-from the event log.
+from the event log. Survey responses record whether the viewer answered or staff
+entered them (existing ones were all entered by staff).
 
 Revision ID: 0650
 Revises: 0401
@@ -96,6 +97,26 @@ def upgrade() -> None:
     )
 
 
+    with op.batch_alter_table("survey_responses", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("source", sa.String(length=16), server_default="staff", nullable=False)
+        )
+        batch_op.add_column(sa.Column("entered_by", sa.Integer(), nullable=True))
+        batch_op.create_foreign_key(
+            batch_op.f("fk_survey_responses_entered_by_users"),
+            "users",
+            ["entered_by"],
+            ["id"],
+            ondelete="SET NULL",
+        )
+
+
 def downgrade() -> None:
+    with op.batch_alter_table("survey_responses", schema=None) as batch_op:
+        batch_op.drop_constraint(
+            batch_op.f("fk_survey_responses_entered_by_users"), type_="foreignkey"
+        )
+        batch_op.drop_column("entered_by")
+        batch_op.drop_column("source")
     op.drop_table("stream_product_seconds")
     op.drop_table("stream_seconds")

@@ -32,7 +32,11 @@ class Survey(Base):
 
 
 class SurveyResponse(Base):
-    """One respondent's answers: `answers[i]` answers `questions[i]` (int 1–5 or text)."""
+    """One respondent's answers: `answers[i]` answers `questions[i]` (int 1–5 or text).
+
+    `source` is `viewer` when the viewer answered on the watch page (viewer token) or
+    `staff` when customer service entered it (`entered_by`), e.g. after a phone visit.
+    """
 
     __tablename__ = "survey_responses"
     __table_args__ = (
@@ -47,6 +51,10 @@ class SurveyResponse(Base):
     answers: Mapped[list[Any]] = mapped_column(JSON, default=list)
     score: Mapped[float | None] = mapped_column(
         default=None, doc="Mean of this response's score answers (display only, not money)"
+    )
+    source: Mapped[str] = mapped_column(String(16), default="staff", server_default="staff")
+    entered_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

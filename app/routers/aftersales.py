@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from app.deps import CurrentUser, SessionDep, stream_access
+from app.deps import CurrentUser, CurrentViewer, SessionDep, stream_access
 from app.models import Complaint, ComplaintStatus, Role, Stream
 from app.schemas.aftersales import (
     ComplaintIn,
@@ -19,11 +19,13 @@ from app.schemas.aftersales import (
     ShipmentOut,
 )
 from app.schemas.review import (
+    SurveyAnswerIn,
     SurveyIn,
     SurveyOut,
     SurveyResponseIn,
     SurveyResponseOut,
     SurveyResultsOut,
+    ViewerSurveyOut,
 )
 from app.services import aftersales as aftersales_service
 from app.services import exports
@@ -66,14 +68,23 @@ async def list_surveys(stream: AfterSalesStream, session: SessionDep) -> object:
     status_code=201,
     summary="Record one respondent's answers",
     description=(
-        "One answer per question (null = skipped). Wrong count or type → 422 with the bad "
-        "indexes; a second response of the same viewer → 409 `already_answered`." + _ROLES
+        "Customer service enters a viewer's answers (e.g. after a call); stored with "
+        "`source` staff and `entered_by`. One answer per question (null = skipped). Wrong "
+        "count or type → 422 with the bad indexes; an `order_id` that is not one of that "
+        "viewer's orders on this stream → 422 `unknown_order`; a second response of the "
+        "same viewer → 409 `already_answered`." + _ROLES
     ),
 )
 async def add_response(
-    survey_id: int, body: SurveyResponseIn, stream: AfterSalesStream, session: SessionDep
+    survey_id: int,
+    body: SurveyResponseIn,
+    stream: AfterSalesStream,
+    session: SessionDep,
+    user: CurrentUser,
 ) -> object:
-    return await aftersales_service.add_response(session, stream, survey_id, body)
+    return await aftersales_service.add_response(
+        session, stream.id, survey_id, body.viewer_id, body, entered_by=user
+    )
 
 
 @router.get(
@@ -94,6 +105,51 @@ async def list_responses(survey_id: int, stream: AfterSalesStream, session: Sess
 )
 async def survey_results(survey_id: int, stream: AfterSalesStream, session: SessionDep) -> object:
     return await aftersales_service.survey_results(session, stream.id, survey_id)
+
+
+# ----------------------------------------------------------------------------- watch page
+
+_VIEWER = (
+    " Viewer token of this stream (`POST /streams/{stream_id}/viewers`): a token of another "
+    "stream → 403 `wrong_stream`, a staff token → 403 `viewer_only`, none → 401."
+)
+
+
+@router.get(
+    "/{stream_id}/my-surveys",
+    response_model=list[ViewerSurveyOut],
+    tags=["watch page"],
+    summary="The stream's satisfaction surveys, with my response if I answered (viewer)",
+    description="What the watch page shows after the stream." + _VIEWER,
+)
+async def my_surveys(stream_id: int, viewer: CurrentViewer, session: SessionDep) -> object:
+    return await aftersales_service.viewer_surveys(session, stream_id, viewer.viewer_id)
+
+
+@router.post(
+    "/{stream_id}/my-surveys/{survey_id}/response",
+    response_model=SurveyResponseOut,
+    status_code=201,
+    tags=["watch page"],
+    summary="Answer a satisfaction survey (viewer token; once per survey)",
+    description=(
+        "The respondent is the token's viewer; stored with `source` viewer. One answer per "
+        "question (null = skipped): score questions 1–5, text up to 2000 characters; wrong "
+        "count or type → 422 with the bad indexes. `order_id`, if given, must be one of "
+        "my orders on this stream (422 `unknown_order`). A second answer → 409 "
+        "`already_answered`; a survey of another stream → 404 `survey_not_found`." + _VIEWER
+    ),
+)
+async def answer_survey(
+    stream_id: int,
+    survey_id: int,
+    body: SurveyAnswerIn,
+    viewer: CurrentViewer,
+    session: SessionDep,
+) -> object:
+    return await aftersales_service.add_response(
+        session, stream_id, survey_id, viewer.viewer_id, body
+    )
 
 
 # ----------------------------------------------------------------------------- shipments

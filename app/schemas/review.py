@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, Field, StrictInt, StrictStr, model_validator
 
 from app.models.review import ActionStatus, FindingKind
 from app.schemas.common import Schema, StrictInput
@@ -121,12 +121,22 @@ class SurveyOut(Schema):
     created_at: datetime
 
 
-class SurveyResponseIn(StrictInput):
-    viewer_id: str = Field(min_length=1, max_length=128)
-    order_id: int | None = None
-    answers: list[int | str | None] = Field(
+class SurveyAnswerIn(StrictInput):
+    """A viewer's own answers (the viewer is the token's)."""
+
+    order_id: int | None = Field(
+        default=None, description="The order it is about: one of the respondent's on this stream"
+    )
+    # Strict: JSON true or 4.0 is not a score, "5" is not a number.
+    answers: list[StrictInt | StrictStr | None] = Field(
         description="One answer per question: 1–5 for score questions, text otherwise"
     )
+
+
+class SurveyResponseIn(SurveyAnswerIn):
+    """Answers entered by customer service for a viewer."""
+
+    viewer_id: str = Field(min_length=1, max_length=128)
 
 
 class SurveyResponseOut(Schema):
@@ -136,7 +146,19 @@ class SurveyResponseOut(Schema):
     order_id: int | None
     answers: list[Any]
     score: float | None
+    source: str = Field(description="`viewer` (answered on the watch page) or `staff` (entered)")
+    entered_by: int | None = Field(default=None, description="The staff user who entered it")
     created_at: datetime
+
+
+class ViewerSurveyOut(BaseModel):
+    """A survey as the watch page shows it, with the viewer's own response if any."""
+
+    id: int
+    title: str
+    questions: list[dict[str, Any]]
+    answered: bool
+    response: SurveyResponseOut | None
 
 
 class QuestionResult(BaseModel):

@@ -26,7 +26,14 @@ from app.models.aftersales import (
 )
 from app.schemas.aftersales import ComplaintIn, ComplaintPatch, ReturnIn, ReturnPatch, ShipmentIn
 from app.schemas.common import format_money
-from app.schemas.review import QuestionResult, SurveyIn, SurveyResponseIn, SurveyResultsOut
+from app.schemas.review import (
+    QuestionResult,
+    SurveyAnswerIn,
+    SurveyIn,
+    SurveyResponseOut,
+    SurveyResultsOut,
+    ViewerSurveyOut,
+)
 
 
 def mean2(values: list[int]) -> float | None:
@@ -82,7 +89,7 @@ def _check_answers(survey: Survey, answers: list[int | str | None]) -> list[int]
         if answer is None:
             continue
         if question["kind"] == "score":
-            if not isinstance(answer, int) or not 1 <= answer <= 5:
+            if isinstance(answer, bool) or not isinstance(answer, int) or not 1 <= answer <= 5:
                 errors.append({"index": i, "reason": "a score answer is an integer 1–5"})
             else:
                 scores.append(answer)
@@ -93,17 +100,43 @@ def _check_answers(survey: Survey, answers: list[int | str | None]) -> list[int]
     return scores
 
 
+async def _check_order(
+    session: AsyncSession, stream_id: int, viewer_id: str, order_id: int | None
+) -> None:
+    if order_id is None:
+        return
+    order = await session.get(Order, order_id)
+    if order is None or order.stream_id != stream_id or order.viewer_id != viewer_id:
+        raise Unprocessable(
+            f"order {order_id} is not an order of this viewer on this stream",
+            code="unknown_order",
+        )
+
+
 async def add_response(
-    session: AsyncSession, stream: Stream, survey_id: int, data: SurveyResponseIn
+    session: AsyncSession,
+    stream_id: int,
+    survey_id: int,
+    viewer_id: str,
+    data: SurveyAnswerIn,
+    entered_by: User | None = None,
 ) -> SurveyResponse:
-    survey = await get_survey(session, stream.id, survey_id)
+    """Record a response: the viewer's own (`entered_by` None) or entered by staff.
+
+    One per viewer per survey: the unique (survey_id, viewer_id) index decides, so two
+    concurrent answers cannot both land (the second is a 409).
+    """
+    survey = await get_survey(session, stream_id, survey_id)
     scores = _check_answers(survey, data.answers)
+    await _check_order(session, stream_id, viewer_id, data.order_id)
     response = SurveyResponse(
         survey_id=survey.id,
-        viewer_id=data.viewer_id,
+        viewer_id=viewer_id,
         order_id=data.order_id,
         answers=list(data.answers),
         score=mean2(scores),
+        source="viewer" if entered_by is None else "staff",
+        entered_by=entered_by.id if entered_by is not None else None,
         created_at=utcnow(),
     )
     try:
@@ -112,9 +145,35 @@ async def add_response(
             await session.flush()
     except IntegrityError as exc:
         raise Conflict(
-            f"viewer {data.viewer_id} already answered this survey", code="already_answered"
+            f"viewer {viewer_id} already answered this survey", code="already_answered"
         ) from exc
     return response
+
+
+async def viewer_surveys(
+    session: AsyncSession, stream_id: int, viewer_id: str
+) -> list[ViewerSurveyOut]:
+    """The stream's surveys with this viewer's own response, if any."""
+    surveys = await list_surveys(session, stream_id)
+    mine = {
+        r.survey_id: r
+        for r in await session.scalars(
+            select(SurveyResponse).where(
+                SurveyResponse.survey_id.in_([s.id for s in surveys]),
+                SurveyResponse.viewer_id == viewer_id,
+            )
+        )
+    }
+    return [
+        ViewerSurveyOut(
+            id=s.id,
+            title=s.title,
+            questions=s.questions,
+            answered=s.id in mine,
+            response=SurveyResponseOut.model_validate(mine[s.id]) if s.id in mine else None,
+        )
+        for s in surveys
+    ]
 
 
 async def list_responses(
