@@ -2,14 +2,18 @@
 
     .venv/bin/python bench/bench_review.py [--events 1000000] [--runs 3]
 
-1. A fresh PostgreSQL database (migrated) gets one ended 3-hour stream with 20 products.
+1. A fresh PostgreSQL database (migrated) gets one ended 3-hour stream with 20 products,
+   36 script segments and 60 explanation windows (edges off the whole minute), and 200
+   merged service-queue items.
 2. 1,000,000 synthetic events (joins/leaves with real sessions, comments, likes, clicks,
    carts, orders, payments, cancellations, refunds) are generated in time order and
-   written with COPY into `stream_events`.
+   written with COPY into `stream_events`; the comments also into `comments`, labelled
+   by the classifier as on arrival.
 3. The rollups are kept exactly as the ingest batch writer keeps them while the stream
    runs: per 1,000-event batch, `eventlog._write_rollups` (stream_viewers,
-   stream_minutes) and `rollups.apply_review_rollups` (per product minute, presence,
-   online minutes), one transaction per batch. The per-batch cost is printed.
+   stream_minutes) and `rollups.apply_review_rollups` (per product minute, per second,
+   per product second, presence, online minutes), one transaction per batch. The
+   per-batch cost is printed.
 4. VACUUM ANALYZE (what autovacuum does soon after the stream ends).
 5. Then, in the same run, the full review (`review_report.build_review`) from rollups
    and the headline/product/minute figures by scanning the log (`review_raw`), median
@@ -38,12 +42,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app.db import create_engine, make_sessionmaker
 from app.migrate import upgrade
-from app.models import LineupItem, Product, Stream, StreamStatus
+from app.models import (
+    ControlAction,
+    ItemStatus,
+    LineupItem,
+    Product,
+    QueueItem,
+    ScriptSegment,
+    SegmentKind,
+    Stream,
+    StreamStatus,
+)
 from app.schemas.events import EventIn
 from app.services.eventlog import _write_rollups
 from app.services.review_raw import raw_headline
 from app.services.review_report import build_review, headline
 from app.services.rollups import apply_review_rollups
+from app.text.classifier import classify_many
 
 ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 START = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -149,6 +164,7 @@ async def main(total: int, runs: int) -> None:
                     )
                 )
                 products.append((p.id, price))
+            _plan(session, stream.id, [pid for pid, _ in products])
             await session.commit()
             sid = stream.id
 
@@ -164,6 +180,19 @@ async def main(total: int, runs: int) -> None:
             "amount",
             "text",
             "source",
+        ]
+        labels = dict(zip(COMMENTS, classify_many(list(COMMENTS)), strict=True))
+        comment_columns = [
+            "stream_id",
+            "viewer_id",
+            "text",
+            "source",
+            "kind",
+            "topic",
+            "sentiment",
+            "blocked",
+            "hidden",
+            "created_at",
         ]
         copy_s = 0.0
         rollup_s = 0.0
@@ -192,6 +221,26 @@ async def main(total: int, runs: int) -> None:
                     for e in events
                 ],
                 columns=columns,
+            )
+            await conn.copy_records_to_table(
+                "comments",
+                records=[
+                    (
+                        sid,
+                        e.user_id,
+                        e.text,
+                        "ingest",
+                        labels[str(e.text)].kind,
+                        labels[str(e.text)].topic,
+                        labels[str(e.text)].sentiment,
+                        False,
+                        False,
+                        e.ts,
+                    )
+                    for e in events
+                    if e.type == "comment"
+                ],
+                columns=comment_columns,
             )
             copy_s += time.perf_counter() - t
             t = time.perf_counter()
@@ -268,7 +317,10 @@ async def main(total: int, runs: int) -> None:
         print(
             f"report: viewers {report['viewers']:,}, peak {report['peak_online']:,}, "
             f"gmv {report['gmv']}, paid {report['paid_orders']:,}, "
-            f"minutes {len(report['minutes'])}, products {len(report['products'])}"
+            f"minutes {len(report['minutes'])}, products {len(report['products'])}, "
+            f"segments {len(report['segments'])}, explanations {len(report['explanations'])}, "
+            f"comments classified {report['questions']['comments_classified']:,}, "
+            f"queue items {len(report['questions']['top_questions'])} top questions"
         )
         await engine.dispose()
     finally:
@@ -299,12 +351,58 @@ async def _breakdown(maker: async_sessionmaker[AsyncSession], sid: int) -> None:
         series = await timed("minute series", rr.minute_series(s, sid, minute_rows))
         totals = await timed("product totals", rr.product_totals(s, sid))
         await timed("products", rr.products(s, sid, totals))
-        await timed("segments", rr.segments(s, st, minute_rows, series))
+        await timed("segments", rr.segments(s, st, series))
         await timed("retention", rr.new_viewer_retention(s, sid, until, earlier))
         await timed("explanations", rr.explanations(s, st, until))
         await timed("questions", rr.questions(s, sid))
         await timed("timeline", rr.timeline(s, st))
         print("breakdown (ms): " + ", ".join(f"{n} {ms:.0f}" for n, ms in parts))
+
+
+def _plan(session: AsyncSession, sid: int, product_ids: list[int]) -> None:
+    """Script segments of 5 minutes starting 17 s past the minute, an explanation every
+    3 minutes at 23 s past it (each ends at the next), and 200 merged queue items."""
+    for i in range(MINUTES // 5):
+        session.add(
+            ScriptSegment(
+                stream_id=sid,
+                position=i + 1,
+                kind=SegmentKind.product,
+                title=f"Segment {i + 1}",
+                start_offset_seconds=i * 300 + 17,
+                duration_seconds=300,
+                product_id=product_ids[i % len(product_ids)],
+            )
+        )
+    for i in range(MINUTES // 3):
+        session.add(
+            ControlAction(
+                stream_id=sid,
+                action="explain",
+                product_id=product_ids[i % len(product_ids)],
+                detail={},
+                created_at=START + timedelta(minutes=i * 3, seconds=23),
+            )
+        )
+    for i in range(200):
+        first = START + timedelta(seconds=i * 50)
+        session.add(
+            QueueItem(
+                stream_id=sid,
+                kind="question" if i % 5 else "complaint",
+                topic=("product", "promo", "logistics", "after_sales")[i % 4],
+                title=f"问题 {i}",
+                norm=f"问题 {i}",
+                asker_count=1 + (i * 7) % 40,
+                mention_count=1 + (i * 11) % 60,
+                negative_count=i % 3,
+                status=ItemStatus.answered if i % 2 else ItemStatus.open,
+                answered_at=first + timedelta(seconds=30 + i) if i % 2 else None,
+                first_at=first,
+                last_at=first,
+                sla_due_at=first + timedelta(seconds=120),
+            )
+        )
 
 
 async def _count(url: str, sid: int) -> int:

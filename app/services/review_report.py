@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import case, exists, func, select
+from sqlalchemy import case, exists, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -531,34 +531,81 @@ async def products(
 # ----------------------------------------------------------------------------- windows
 
 
-async def window_sums(
-    session: AsyncSession,
-    stream_id: int,
-    start: datetime,
-    end: datetime,
-    product_id: int | None = None,
-) -> dict[str, Any]:
-    """What happened in [start, end), attributed by the second each event happened in.
+Window = tuple[datetime, datetime, int | None]  # start, end, product (None: all)
 
-    The window covers the seconds from the one `start` falls in up to, not including,
-    the one `end` falls in, so windows that follow one another share no event. Sums the
-    per-second rollups: `stream_product_seconds` for one product, else `stream_seconds`
-    (every product, orders without one, and comments).
-    """
-    t: Any = StreamSecond if product_id is None else StreamProductSecond
-    sums = SECOND_SUMS if product_id is None else WINDOW_SUMS
-    where = [t.stream_id == stream_id, t.second >= second_of(start), t.second < second_of(end)]
-    if product_id is not None:
-        where.append(t.product_id == product_id)
-    row = (
-        await session.execute(
+
+def _pg_window_sums(table: str, sums: Sequence[str], by_product: bool) -> Any:
+    """One constant statement for any number of windows (arrays, so it is prepared
+    once); each window is an indexed range of the table's primary key."""
+    product = "AND t.product_id = w.pid " if by_product else ""
+    columns = ", ".join(f"COALESCE(SUM(t.{c}), 0)" for c in sums)
+    return text(
+        f"SELECT w.i, {columns} FROM unnest(CAST(:lo AS TIMESTAMPTZ[]), "
+        f"CAST(:hi AS TIMESTAMPTZ[]), CAST(:pid AS INTEGER[])) WITH ORDINALITY "
+        f"AS w(lo, hi, pid, i) LEFT JOIN {table} t ON t.stream_id = :sid {product}"
+        f"AND t.second >= w.lo AND t.second < w.hi GROUP BY w.i ORDER BY w.i"
+    )
+
+
+_PG_STREAM_WINDOWS = _pg_window_sums("stream_seconds", SECOND_SUMS, by_product=False)
+_PG_PRODUCT_WINDOWS = _pg_window_sums("stream_product_seconds", WINDOW_SUMS, by_product=True)
+
+
+async def _sums_of(
+    session: AsyncSession, stream_id: int, windows: Sequence[Window], by_product: bool
+) -> list[list[Any]]:
+    """Raw sums (SECOND_SUMS or WINDOW_SUMS order) per window, in order."""
+    if not windows:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        params = {
+            "sid": stream_id,
+            "lo": [second_of(w[0]) for w in windows],
+            "hi": [second_of(w[1]) for w in windows],
+            "pid": [w[2] for w in windows],
+        }
+        stmt = _PG_PRODUCT_WINDOWS if by_product else _PG_STREAM_WINDOWS
+        return [list(r[1:]) for r in await session.execute(stmt, params)]
+    t: Any = StreamProductSecond if by_product else StreamSecond
+    sums = WINDOW_SUMS if by_product else SECOND_SUMS
+    out = []
+    for start, end, product_id in windows:
+        where = [t.stream_id == stream_id, t.second >= second_of(start), t.second < second_of(end)]
+        if by_product:
+            where.append(t.product_id == product_id)
+        row = await session.execute(
             select(*(func.coalesce(func.sum(getattr(t, c)), 0) for c in sums)).where(*where)
         )
-    ).one()
-    figures: dict[str, Any] = {}
-    for column, value in zip(sums, row, strict=True):
-        figures[column] = money(Decimal(value)) if column == "gmv" else int(value)
-    return figures
+        out.append(list(row.one()))
+    return out
+
+
+async def window_sums(
+    session: AsyncSession, stream_id: int, windows: Sequence[Window]
+) -> list[dict[str, Any]]:
+    """What happened in each [start, end), attributed by the second each event happened in.
+
+    A window covers the seconds from the one `start` falls in up to, not including, the
+    one `end` falls in, so windows that follow one another share no event. A window of
+    one product sums `stream_product_seconds` (without comments); a window of every
+    product sums `stream_seconds` (orders without a product, and comments, too).
+    """
+    whole = iter(await _sums_of(session, stream_id, [w for w in windows if w[2] is None], False))
+    single = iter(
+        await _sums_of(session, stream_id, [w for w in windows if w[2] is not None], True)
+    )
+    out: list[dict[str, Any]] = []
+    for window in windows:
+        by_product = window[2] is not None
+        values = next(single) if by_product else next(whole)
+        columns = WINDOW_SUMS if by_product else SECOND_SUMS
+        out.append(
+            {
+                c: money(Decimal(v)) if c == "gmv" else int(v)
+                for c, v in zip(columns, values, strict=True)
+            }
+        )
+    return out
 
 
 def _online_before(series: Sequence[dict[str, Any]], minute: datetime) -> int:
@@ -593,10 +640,13 @@ async def segments(
             .order_by(ScriptSegment.start_offset_seconds, ScriptSegment.position)
         )
     ).scalars()
-    out: list[dict[str, Any]] = []
+    planned: list[tuple[ScriptSegment, datetime, datetime]] = []
     for seg in rows:
         start = stream.started_at + timedelta(seconds=seg.start_offset_seconds)
-        end = start + timedelta(seconds=seg.duration_seconds)
+        planned.append((seg, start, start + timedelta(seconds=seg.duration_seconds)))
+    sums = await window_sums(session, stream.id, [(start, end, None) for _, start, end in planned])
+    out: list[dict[str, Any]] = []
+    for (seg, start, end), figures in zip(planned, sums, strict=True):
         online_start, online_end = _online_during(series, start, end)
         out.append(
             {
@@ -607,7 +657,7 @@ async def segments(
                 "product_id": seg.product_id,
                 "start": start,
                 "end": end,
-                **await window_sums(session, stream.id, start, end),
+                **figures,
                 "online_start": online_start,
                 "online_end": online_end,
             }
@@ -648,15 +698,16 @@ async def explanations(
             current = None
     if current is not None:
         windows.append((current[0], current[1], max(until, current[1])))
+    sums = await window_sums(session, stream.id, [(start, end, pid) for pid, start, end in windows])
     return [
         {
             "product_id": pid,
             "start": start,
             "end": end,
             "duration_seconds": int((end - start).total_seconds()),
-            **await window_sums(session, stream.id, start, end, pid),
+            **figures,
         }
-        for pid, start, end in windows
+        for (pid, start, end), figures in zip(windows, sums, strict=True)
     ]
 
 
