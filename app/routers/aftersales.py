@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Response
 
 from app.deps import CurrentUser, CurrentViewer, SessionDep, stream_access
 from app.models import Complaint, ComplaintStatus, Role, Stream
@@ -311,15 +311,9 @@ async def list_complaints(
 async def export_orders(
     stream: AfterSalesStream,
     session: SessionDep,
-    format: Annotated[str, Query(pattern="^(csv|xlsx)$")] = "csv",
+    format: exports.FormatQuery = "csv",
 ) -> Response:
     rows = await aftersales_service.order_rows(session, stream.id)
     columns = list(aftersales_service.ORDER_COLUMNS)
-    body = exports.render(
-        format, [("Orders", columns, [[exports.cell(v) for v in r] for r in rows])]
-    )
-    return Response(
-        content=body,
-        media_type=exports.FORMATS[format],
-        headers={"Content-Disposition": f'attachment; filename="orders-{stream.id}.{format}"'},
-    )
+    table = [[exports.cell(v) for v in r] for r in rows]
+    return exports.attachment(format, [("Orders", columns, table)], f"orders-{stream.id}")

@@ -228,17 +228,6 @@ async def get_review(
     return JSONBody(report)
 
 
-def _attachment(body: bytes, fmt: str, filename: str) -> Response:
-    return Response(
-        content=body,
-        media_type=exports.FORMATS[fmt],
-        headers={"Content-Disposition": f'attachment; filename="{filename}.{fmt}"'},
-    )
-
-
-FormatQuery = Annotated[str, Query(pattern="^(csv|xlsx)$", description="csv or xlsx")]
-
-
 @router.get(
     "/streams/{stream_id}/review/export",
     summary="Download the review report as CSV or XLSX",
@@ -251,11 +240,10 @@ FormatQuery = Annotated[str, Query(pattern="^(csv|xlsx)$", description="csv or x
     responses={200: {"content": {v: {} for v in exports.FORMATS.values()}}},
 )
 async def export_review(
-    stream: ReaderStream, session: SessionDep, format: FormatQuery = "csv"
+    stream: ReaderStream, session: SessionDep, format: exports.FormatQuery = "csv"
 ) -> Response:
     report = await review_report.build_review(session, stream)
-    body = exports.render(format, exports.report_sections(report))
-    return _attachment(body, format, f"review-{stream.id}")
+    return exports.attachment(format, exports.report_sections(report), f"review-{stream.id}")
 
 
 # ----------------------------------------------------------------------------- segments
@@ -308,13 +296,13 @@ async def export_segment(
     tag: str,
     stream: SegmentStream,
     session: SessionDep,
-    format: FormatQuery = "csv",
+    format: exports.FormatQuery = "csv",
     high_value_min: HighValueQuery = viewer_segments_service.HIGH_VALUE_MIN,
 ) -> Response:
     viewers = await viewer_segments_service.tag_viewers(session, stream, high_value_min)
     chosen = viewer_segments_service.members(viewers, tag)
     columns = list(viewer_segments_service.EXPORT_COLUMNS)
     rows = [[exports.cell(tv.row()[c]) for c in columns] for tv in chosen]
-    body = exports.render(format, [(tag.replace(":", "-")[:31], columns, rows)])
     safe = "".join(ch if ch.isalnum() else "-" for ch in tag)
-    return _attachment(body, format, f"segment-{stream.id}-{safe}")
+    sheet = (tag.replace(":", "-")[:31], columns, rows)
+    return exports.attachment(format, [sheet], f"segment-{stream.id}-{safe}")

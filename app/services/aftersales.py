@@ -34,6 +34,7 @@ from app.schemas.review import (
     SurveyResultsOut,
     ViewerSurveyOut,
 )
+from app.services.stream_rows import get_in_stream, list_in_stream
 
 
 def mean2(values: list[int]) -> float | None:
@@ -63,17 +64,11 @@ async def create_survey(
 
 
 async def list_surveys(session: AsyncSession, stream_id: int) -> list[Survey]:
-    rows = await session.scalars(
-        select(Survey).where(Survey.stream_id == stream_id).order_by(Survey.id)
-    )
-    return list(rows)
+    return await list_in_stream(session, Survey, stream_id, Survey.id)
 
 
 async def get_survey(session: AsyncSession, stream_id: int, survey_id: int) -> Survey:
-    survey = await session.get(Survey, survey_id)
-    if survey is None or survey.stream_id != stream_id:
-        raise NotFound(f"survey {survey_id} not found", code="survey_not_found")
-    return survey
+    return await get_in_stream(session, Survey, stream_id, survey_id, "survey")
 
 
 def _check_answers(survey: Survey, answers: list[int | str | None]) -> list[int]:
@@ -277,10 +272,7 @@ async def get_shipment(session: AsyncSession, stream_id: int, order_id: int) -> 
 
 
 async def list_shipments(session: AsyncSession, stream_id: int) -> list[Shipment]:
-    rows = await session.scalars(
-        select(Shipment).where(Shipment.stream_id == stream_id).order_by(Shipment.order_id)
-    )
-    return list(rows)
+    return await list_in_stream(session, Shipment, stream_id, Shipment.order_id)
 
 
 async def request_return(
@@ -322,9 +314,9 @@ async def request_return(
 async def decide_return(
     session: AsyncSession, stream: Stream, request_id: int, data: ReturnPatch, user: User
 ) -> ReturnRequest:
-    req = await session.get(ReturnRequest, request_id, with_for_update=True)
-    if req is None or req.stream_id != stream.id:
-        raise NotFound(f"request {request_id} not found", code="request_not_found")
+    req = await get_in_stream(
+        session, ReturnRequest, stream.id, request_id, "request", for_update=True
+    )
     if data.status not in RETURN_TRANSITIONS[req.status]:
         raise Conflict(
             f"a {req.status} request cannot become {data.status}",
@@ -341,10 +333,7 @@ async def decide_return(
 
 
 async def list_returns(session: AsyncSession, stream_id: int) -> list[ReturnRequest]:
-    rows = await session.scalars(
-        select(ReturnRequest).where(ReturnRequest.stream_id == stream_id).order_by(ReturnRequest.id)
-    )
-    return list(rows)
+    return await list_in_stream(session, ReturnRequest, stream_id, ReturnRequest.id)
 
 
 def complaint_overdue(c: Complaint, now: datetime | None = None) -> bool:
@@ -376,9 +365,9 @@ async def add_complaint(
 async def update_complaint(
     session: AsyncSession, stream: Stream, complaint_id: int, data: ComplaintPatch, user: User
 ) -> Complaint:
-    c = await session.get(Complaint, complaint_id, with_for_update=True)
-    if c is None or c.stream_id != stream.id:
-        raise NotFound(f"complaint {complaint_id} not found", code="complaint_not_found")
+    c = await get_in_stream(
+        session, Complaint, stream.id, complaint_id, "complaint", for_update=True
+    )
     fields = data.model_fields_set
     if "resolution" in fields and data.resolution is not None:
         c.resolution = data.resolution

@@ -8,10 +8,11 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import utcnow
-from app.errors import NotFound, Unprocessable
+from app.errors import Unprocessable
 from app.models import Role, Stream, TeamMember, User
 from app.models.review import ActionStatus, Highlight, ReviewAction, ReviewFinding
 from app.schemas.review import ActionIn, ActionPatch, FindingIn, HighlightIn, HighlightOut
+from app.services.stream_rows import delete_in_stream, get_in_stream, list_in_stream
 
 # ----------------------------------------------------------------------------- team
 
@@ -74,18 +75,11 @@ async def add_finding(
 
 
 async def list_findings(session: AsyncSession, stream_id: int) -> list[ReviewFinding]:
-    rows = await session.scalars(
-        select(ReviewFinding).where(ReviewFinding.stream_id == stream_id).order_by(ReviewFinding.id)
-    )
-    return list(rows)
+    return await list_in_stream(session, ReviewFinding, stream_id, ReviewFinding.id)
 
 
 async def delete_finding(session: AsyncSession, stream_id: int, finding_id: int) -> None:
-    finding = await session.get(ReviewFinding, finding_id)
-    if finding is None or finding.stream_id != stream_id:
-        raise NotFound(f"finding {finding_id} not found", code="finding_not_found")
-    await session.delete(finding)
-    await session.flush()
+    await delete_in_stream(session, ReviewFinding, stream_id, finding_id, "finding")
 
 
 # ----------------------------------------------------------------------------- actions
@@ -132,17 +126,11 @@ async def add_action(
 
 
 async def list_actions(session: AsyncSession, stream_id: int) -> list[ReviewAction]:
-    rows = await session.scalars(
-        select(ReviewAction).where(ReviewAction.stream_id == stream_id).order_by(ReviewAction.id)
-    )
-    return list(rows)
+    return await list_in_stream(session, ReviewAction, stream_id, ReviewAction.id)
 
 
 async def get_action(session: AsyncSession, stream_id: int, action_id: int) -> ReviewAction:
-    action = await session.get(ReviewAction, action_id)
-    if action is None or action.stream_id != stream_id:
-        raise NotFound(f"action {action_id} not found", code="action_not_found")
-    return action
+    return await get_in_stream(session, ReviewAction, stream_id, action_id, "action")
 
 
 async def update_action(
@@ -210,18 +198,11 @@ async def add_highlight(
 
 
 async def manual_highlights(session: AsyncSession, stream_id: int) -> list[Highlight]:
-    rows = await session.scalars(
-        select(Highlight).where(Highlight.stream_id == stream_id).order_by(Highlight.at)
-    )
-    return list(rows)
+    return await list_in_stream(session, Highlight, stream_id, Highlight.at, Highlight.id)
 
 
 async def delete_highlight(session: AsyncSession, stream_id: int, highlight_id: int) -> None:
-    mark = await session.get(Highlight, highlight_id)
-    if mark is None or mark.stream_id != stream_id:
-        raise NotFound(f"highlight {highlight_id} not found", code="highlight_not_found")
-    await session.delete(mark)
-    await session.flush()
+    await delete_in_stream(session, Highlight, stream_id, highlight_id, "highlight")
 
 
 def offset_seconds(stream: Stream, at: datetime) -> int | None:

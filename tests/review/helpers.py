@@ -13,7 +13,7 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import Product, Stream, StreamStatus
+from app.models import ControlAction, Product, ScriptSegment, SegmentKind, Stream, StreamStatus
 
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 CENT = Decimal("0.01")
@@ -48,6 +48,47 @@ async def make_stream(
     stream.status = StreamStatus.ended
     await session.flush()
     return stream
+
+
+async def ended_stream(session: AsyncSession, title: str, start: datetime, minutes: int) -> int:
+    """A stream (no team) that ran from `start` for `minutes`; returns its id."""
+    stream = Stream(
+        title=title,
+        status=StreamStatus.ended,
+        started_at=start,
+        ended_at=start + timedelta(minutes=minutes),
+    )
+    session.add(stream)
+    await session.flush()
+    return stream.id
+
+
+def segment(
+    stream_id: int,
+    position: int,
+    title: str,
+    start_seconds: int,
+    duration_seconds: int,
+    kind: SegmentKind = SegmentKind.product,
+    product_id: int | None = None,
+) -> ScriptSegment:
+    """A script segment planned `start_seconds` after the stream's start."""
+    return ScriptSegment(
+        stream_id=stream_id,
+        position=position,
+        kind=kind,
+        title=title,
+        start_offset_seconds=start_seconds,
+        duration_seconds=duration_seconds,
+        product_id=product_id,
+    )
+
+
+def control(stream_id: int, action: str, product_id: int, when: datetime, **detail: Any) -> Any:
+    """A control-log entry (explain / delist) at `when`."""
+    return ControlAction(
+        stream_id=stream_id, action=action, product_id=product_id, detail=detail, created_at=when
+    )
 
 
 def _migration(name: str) -> Any:

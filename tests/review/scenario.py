@@ -16,17 +16,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.models import (
     Alert,
     AlertLevel,
-    ControlAction,
     Incident,
     IncidentType,
     LineupItem,
-    ScriptSegment,
     SegmentKind,
 )
 from app.schemas.events import EventIn
 from app.services.eventlog import write_events
 from tests.conftest import Staff
-from tests.review.helpers import T0, at, make_product, make_stream
+from tests.review.helpers import T0, at, control, make_product, make_stream, segment
 
 S0_START = datetime(2026, 11, 13, 12, 0, tzinfo=UTC)
 
@@ -103,48 +101,12 @@ async def build(client: httpx.AsyncClient, session: AsyncSession, staff: Staff) 
                 live_price=Decimal("99.00"),
                 allotted_stock=50,
             ),
-            ScriptSegment(
-                stream_id=s.id,
-                position=1,
-                kind=SegmentKind.opening,
-                title="Opening",
-                start_offset_seconds=0,
-                duration_seconds=130,
-            ),
-            ScriptSegment(
-                stream_id=s.id,
-                position=2,
-                kind=SegmentKind.product,
-                title="Scarf",
-                start_offset_seconds=130,
-                duration_seconds=170,
-                product_id=p1.id,
-            ),
-            ScriptSegment(
-                stream_id=s.id,
-                position=3,
-                kind=SegmentKind.closing,
-                title="Closing",
-                start_offset_seconds=300,
-                duration_seconds=300,
-            ),
-            ControlAction(
-                stream_id=s.id,
-                action="explain",
-                product_id=p1.id,
-                detail={},
-                created_at=at(1, 15),
-            ),
-            ControlAction(
-                stream_id=s.id, action="explain", product_id=p2.id, detail={}, created_at=at(3, 30)
-            ),
-            ControlAction(
-                stream_id=s.id,
-                action="delist",
-                product_id=p2.id,
-                detail={"stopped_explaining": True},
-                created_at=at(4, 15),
-            ),
+            segment(s.id, 1, "Opening", 0, 130, SegmentKind.opening),
+            segment(s.id, 2, "Scarf", 130, 170, SegmentKind.product, p1.id),
+            segment(s.id, 3, "Closing", 300, 300, SegmentKind.closing),
+            control(s.id, "explain", p1.id, at(1, 15)),
+            control(s.id, "explain", p2.id, at(3, 30)),
+            control(s.id, "delist", p2.id, at(4, 15), stopped_explaining=True),
             Incident(stream_id=s.id, type=IncidentType.technical, note="卡顿", created_at=at(3)),
             Alert(
                 stream_id=s.id,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import ScriptSegment, SegmentKind
+from app.models import SegmentKind
 from app.services.eventlog import write_events
 from tests.conftest import Staff
-from tests.review.helpers import T0, at, make_product, make_stream
+from tests.review.helpers import T0, at, make_product, make_stream, segment
 from tests.review.scenario import ev
 
 
@@ -21,22 +21,8 @@ async def test_diagnoses_fire_with_their_evidence(
     s = await make_stream(client, session, ctl, "Diagnose me", T0)
     session.add_all(
         [
-            ScriptSegment(
-                stream_id=s.id,
-                position=1,
-                kind=SegmentKind.opening,
-                title="Opening",
-                start_offset_seconds=0,
-                duration_seconds=60,
-            ),
-            ScriptSegment(
-                stream_id=s.id,
-                position=2,
-                kind=SegmentKind.product,
-                title="Long talk",
-                start_offset_seconds=60,
-                duration_seconds=120,
-            ),
+            segment(s.id, 1, "Opening", 0, 60, SegmentKind.opening),
+            segment(s.id, 2, "Long talk", 60, 120),
         ]
     )
     events = []

@@ -9,10 +9,16 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from app.models import ControlAction, ScriptSegment, SegmentKind, Stream, StreamStatus
+from app.models import SegmentKind
 from app.services.eventlog import write_events
 from tests.conftest import TEST_PASSWORD, bearer
-from tests.review.helpers import backfilled_rollups, per_second_rollups
+from tests.review.helpers import (
+    backfilled_rollups,
+    control,
+    ended_stream,
+    per_second_rollups,
+    segment,
+)
 from tests.review.scenario import ev
 
 pytestmark = pytest.mark.embedded
@@ -26,15 +32,7 @@ async def test_review_on_sqlite(embedded_app: FastAPI, embedded_client: httpx.As
     )
     admin = bearer(r.json()["access_token"])
     async with embedded_app.state.sessionmaker() as s:
-        stream = Stream(
-            title="embedded",
-            status=StreamStatus.ended,
-            started_at=T,
-            ended_at=T + timedelta(minutes=5),
-        )
-        s.add(stream)
-        await s.flush()
-        sid = stream.id
+        sid = await ended_stream(s, "embedded", T, 5)
         await write_events(
             s,
             sid,
@@ -49,17 +47,8 @@ async def test_review_on_sqlite(embedded_app: FastAPI, embedded_client: httpx.As
         await s.commit()
         seconds = await per_second_rollups(s, sid)
         assert seconds == await backfilled_rollups(s, sid)
-        s.add(
-            ScriptSegment(
-                stream_id=sid,
-                position=1,
-                kind=SegmentKind.opening,
-                title="Opening",
-                start_offset_seconds=0,
-                duration_seconds=59,
-            )
-        )
-        s.add(ControlAction(stream_id=sid, action="explain", product_id=7, detail={}, created_at=T))
+        s.add(segment(sid, 1, "Opening", 0, 59, SegmentKind.opening))
+        s.add(control(sid, "explain", 7, T))
         await s.commit()
     assert seconds[1] == {(7, T + timedelta(minutes=1), 0, 0, 0, 1, 1, Decimal("30.00"))}
     r = await embedded_client.get(f"/api/v1/streams/{sid}/review", headers=admin)

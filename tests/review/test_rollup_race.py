@@ -8,27 +8,20 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
-from app.models import Stream, StreamStatus
+from app.models import Stream
 from app.models.rollups import StreamPresence
 from app.services.eventlog import write_events
 from app.services.review_raw import raw_headline
 from app.services.review_report import headline
-from tests.review.helpers import T0
+from tests.review.helpers import T0, ended_stream
 from tests.review.scenario import ev
 
 
 async def test_concurrent_batches_keep_presence_exact(committed_app: FastAPI) -> None:
     maker = committed_app.state.sessionmaker
     async with maker() as s:
-        stream = Stream(
-            title=f"race-{uuid.uuid4().hex[:6]}",
-            status=StreamStatus.ended,
-            started_at=T0,
-            ended_at=T0 + timedelta(minutes=30),
-        )
-        s.add(stream)
+        sid = await ended_stream(s, f"race-{uuid.uuid4().hex[:6]}", T0, 30)
         await s.commit()
-        sid = stream.id
 
     async def batch(i: int) -> None:
         # each batch: 20 viewers join, 10 of them leave, plus a shared viewer joining

@@ -6,6 +6,15 @@ import httpx
 
 from tests.conftest import Staff
 
+SURVEY = {
+    "title": "After the stream",
+    "questions": [
+        {"text": "Product quality", "kind": "score"},
+        {"text": "Delivery speed", "kind": "score"},
+        {"text": "Anything else?", "kind": "text"},
+    ],
+}
+
 
 async def test_survey_scores_and_averages(client: httpx.AsyncClient, staff: Staff) -> None:
     ctl = await staff.user("sv_ctl", "controller")
@@ -16,16 +25,8 @@ async def test_survey_scores_and_averages(client: httpx.AsyncClient, staff: Staf
     await staff.join(sid, "sv_svc", "service")
     await staff.join(sid, "sv_host", "host")
     base = f"/api/v1/streams/{sid}/surveys"
-    body = {
-        "title": "After the stream",
-        "questions": [
-            {"text": "Product quality", "kind": "score"},
-            {"text": "Delivery speed", "kind": "score"},
-            {"text": "Anything else?", "kind": "text"},
-        ],
-    }
-    assert (await client.post(base, json=body, headers=host)).status_code == 403
-    r = await client.post(base, json=body, headers=svc)
+    assert (await client.post(base, json=SURVEY, headers=host)).status_code == 403
+    r = await client.post(base, json=SURVEY, headers=svc)
     assert r.status_code == 201, r.text
     survey = r.json()["id"]
     url = f"{base}/{survey}/responses"
@@ -69,17 +70,9 @@ async def test_a_viewer_answers_a_survey_once_with_valid_scores(
         r = await client.post("/api/v1/streams", json={"title": title}, headers=staff.admin)
         sids.append(r.json()["id"])
         await staff.join(sids[-1], "sv2_svc", "service")
-    body = {
-        "title": "满意度",
-        "questions": [
-            {"text": "商品质量", "kind": "score"},
-            {"text": "物流速度", "kind": "score"},
-            {"text": "建议", "kind": "text"},
-        ],
-    }
     a, b = sids
-    survey = (await client.post(f"/api/v1/streams/{a}/surveys", json=body, headers=svc)).json()
-    other = (await client.post(f"/api/v1/streams/{b}/surveys", json=body, headers=svc)).json()
+    survey = (await client.post(f"/api/v1/streams/{a}/surveys", json=SURVEY, headers=svc)).json()
+    other = (await client.post(f"/api/v1/streams/{b}/surveys", json=SURVEY, headers=svc)).json()
     vid, viewer = await _viewer(client, a)
     mine = f"/api/v1/streams/{a}/my-surveys"
 
@@ -87,7 +80,7 @@ async def test_a_viewer_answers_a_survey_once_with_valid_scores(
     assert [(s["id"], s["answered"], s["response"]) for s in listed] == [
         (survey["id"], False, None)
     ]
-    assert listed[0]["questions"][0] == {"text": "商品质量", "kind": "score"}
+    assert listed[0]["questions"][0] == {"text": "Product quality", "kind": "score"}
 
     url = f"{mine}/{survey['id']}/response"
     r = await client.post(url, json={"answers": [5, 4, "包装很好"]}, headers=viewer)
