@@ -45,7 +45,18 @@ class StreamProductMinute(Base):
     refunds: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
 
 
-class StreamSecond(Base):
+class _WindowSums:
+    """What a window (script segment, explanation) sums, per second."""
+
+    product_clicks: Mapped[int] = mapped_column(default=0)
+    add_to_cart: Mapped[int] = mapped_column(default=0)
+    orders: Mapped[int] = mapped_column(default=0)
+    paid_orders: Mapped[int] = mapped_column(default=0)
+    units_sold: Mapped[int] = mapped_column(default=0)
+    gmv: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
+
+
+class StreamSecond(_WindowSums, Base):
     """Per stream per second (the event's own time, floored to the second): what a script
     segment sums, whatever the product (or none)."""
 
@@ -56,15 +67,9 @@ class StreamSecond(Base):
     )
     second: Mapped[datetime] = mapped_column(primary_key=True)
     comments: Mapped[int] = mapped_column(default=0)
-    product_clicks: Mapped[int] = mapped_column(default=0)
-    add_to_cart: Mapped[int] = mapped_column(default=0)
-    orders: Mapped[int] = mapped_column(default=0)
-    paid_orders: Mapped[int] = mapped_column(default=0)
-    units_sold: Mapped[int] = mapped_column(default=0)
-    gmv: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
 
 
-class StreamProductSecond(Base):
+class StreamProductSecond(_WindowSums, Base):
     """Per product per second: what an explanation window of that product sums."""
 
     __tablename__ = "stream_product_seconds"
@@ -75,12 +80,6 @@ class StreamProductSecond(Base):
     # No foreign key: a platform may report products outside the catalog.
     product_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     second: Mapped[datetime] = mapped_column(primary_key=True)
-    product_clicks: Mapped[int] = mapped_column(default=0)
-    add_to_cart: Mapped[int] = mapped_column(default=0)
-    orders: Mapped[int] = mapped_column(default=0)
-    paid_orders: Mapped[int] = mapped_column(default=0)
-    units_sold: Mapped[int] = mapped_column(default=0)
-    gmv: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
 
 
 class StreamPresence(Base):
