@@ -22,6 +22,8 @@ from app.schemas.review import (
     HighlightIn,
     HighlightOut,
     MetricOut,
+    SegmentCount,
+    ViewerSegmentsOut,
 )
 from app.services import exports, metric_dictionary, review_report
 from app.services import review as review_service
@@ -260,6 +262,7 @@ _SEGMENT_ROLES = " Allowed: admin, or the stream's analyst, controller or servic
 
 @router.get(
     "/streams/{stream_id}/viewer-segments",
+    response_model=ViewerSegmentsOut,
     summary="Viewer tags and segment sizes (newcomer, buyer, repeat buyer, …)",
     description=(
         "Rule-based tags over the persisted per-viewer figures; `rules` states each rule. "
@@ -271,14 +274,17 @@ async def viewer_segments(
     stream: SegmentStream,
     session: SessionDep,
     high_value_min: HighValueQuery = viewer_segments_service.HIGH_VALUE_MIN,
-) -> dict[str, object]:
+) -> ViewerSegmentsOut:
     viewers = await viewer_segments_service.tag_viewers(session, stream, high_value_min)
-    return {
-        "stream_id": stream.id,
-        "viewers": len(viewers),
-        "rules": viewer_segments_service.TAG_RULES,
-        "segments": viewer_segments_service.segment_counts(viewers),
-    }
+    return ViewerSegmentsOut(
+        stream_id=stream.id,
+        viewers=len(viewers),
+        rules=viewer_segments_service.TAG_RULES,
+        segments=[
+            SegmentCount(tag=c["tag"], viewers=c["viewers"])
+            for c in viewer_segments_service.segment_counts(viewers)
+        ],
+    )
 
 
 @router.get(

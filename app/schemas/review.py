@@ -178,4 +178,16 @@ class SurveyResultsOut(BaseModel):
     questions: list[QuestionResult]
 
 
+class SegmentCount(BaseModel):
+    tag: str
+    viewers: int = Field(description="Viewers carrying the tag")
+
+
+class ViewerSegmentsOut(BaseModel):
+    stream_id: int
+    viewers: int = Field(description="Viewers seen on the stream")
+    rules: dict[str, str] = Field(description="Each tag's rule, in words")
+    segments: list[SegmentCount]
+
+
 CarryOverOut.model_rebuild()

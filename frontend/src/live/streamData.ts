@@ -1,12 +1,12 @@
 // Server state shared by the consoles (TanStack Query), kept current by the live feed:
 // each discrete event invalidates the queries it concerns, metrics arrive by push.
 //
-// Endpoints already in the backend's OpenAPI schema go through the typed client. The
-// others (their backends are still being built) go through rawApi with local types;
-// a page shows "not available yet" when the server answers 404/405 for them.
+// Every endpoint goes through the typed client (src/api/schema.d.ts, generated from the
+// backend's OpenAPI schema), so a renamed path or field fails `tsc`. Only the websocket
+// messages are typed by hand (live/types.ts).
 import { useQuery, useQueryClient, type QueryClient } from "@tanstack/react-query";
 import { useCallback, useEffect } from "react";
-import { api, ApiError, rawApi, unwrap, type GetResult, type Schemas } from "../api/client";
+import { api, ApiError, unwrap, type GetResult, type Schemas } from "../api/client";
 import { auth } from "../auth/store";
 import type { LiveEvent, Metrics } from "./types";
 import { useLive, type LiveState } from "./useLive";
@@ -21,18 +21,7 @@ export type Incident = Schemas["IncidentOut"];
 export type LineupRow = Schemas["LineupOut"];
 export type Product = Schemas["ProductOut"];
 
-export interface FlashSale {
-  id: number;
-  product_id: number;
-  price: string;
-  quantity: number;
-  sold?: number;
-  remaining?: number;
-  per_user_limit: number;
-  starts_at?: string | null;
-  ends_at?: string | null;
-  status?: string;
-}
+export type FlashSale = Schemas["FlashSaleOut"];
 
 export interface MinutePoint {
   minute: string;
@@ -163,16 +152,17 @@ export function useMetricsRest(streamId: number) {
   return useQuery({
     queryKey: ["metrics", streamId],
     refetchInterval: pollUnlessLive(streamId),
-    queryFn: () => rawApi<Metrics>("GET", `/api/v1/streams/${streamId}/metrics`),
+    queryFn: async (): Promise<Metrics> =>
+      unwrap(api.GET("/api/v1/streams/{stream_id}/metrics", { params: { path: { stream_id: streamId } } })),
   });
 }
 
 export function useMinutes(streamId: number, refetchMs = 15_000) {
   return useQuery({
     queryKey: ["minutes", streamId],
-    queryFn: () => rawApi<unknown>("GET", `/api/v1/streams/${streamId}/metrics/minutes`),
+    queryFn: async (): Promise<MinutePoint[]> =>
+      unwrap(api.GET("/api/v1/streams/{stream_id}/metrics/minutes", { params: { path: { stream_id: streamId } } })),
     refetchInterval: refetchMs,
-    select: normalizeMinutes,
   });
 }
 
@@ -189,7 +179,7 @@ export function normalizeMinutes(raw: unknown): MinutePoint[] {
 export function useFlashSales(streamId: number) {
   return useQuery({
     queryKey: ["flash-sales", streamId],
-    queryFn: () => rawApi<FlashSale[]>("GET", `/api/v1/streams/${streamId}/flash-sales`),
+    queryFn: () => unwrap(api.GET("/api/v1/streams/{stream_id}/flash-sales", { params: { path: { stream_id: streamId } } })),
     refetchInterval: pollUnlessLive(streamId, 20_000),
   });
 }
@@ -208,7 +198,7 @@ export function productMetrics(metrics: Metrics | null, productId: number) {
 export function activeFlashSale(sales: FlashSale[] | undefined, now: number): FlashSale | null {
   return (
     sales?.find((s) => {
-      if (s.status && !["active", "running", "live", "started"].includes(s.status)) return false;
+      if (s.status !== "active") return false;
       const end = s.ends_at ? Date.parse(s.ends_at) : null;
       const start = s.starts_at ? Date.parse(s.starts_at) : null;
       return (end === null || end > now) && (start === null || start <= now);

@@ -8,7 +8,7 @@ export interface ProductMetrics {
   orders: number;
   units_sold: number;
   gmv: string;
-  stock_left: number;
+  stock_left: number | null;
 }
 
 export interface Metrics {

@@ -1,7 +1,7 @@
 // Launchers for the conversion tools: flash sale (秒杀), lottery (福袋), coupon (满减券).
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
-import { rawApi } from "../../api/client";
+import { api, unwrap, type Schemas } from "../../api/client";
 import { Card, ErrorText, formatDuration, useNow } from "../../components/ui";
 import { useI18n } from "../../i18n";
 import { activeFlashSale, useFlashSales, useLineup, type LineupRow } from "../../live/streamData";
@@ -32,41 +32,62 @@ export function Launchers({ streamId }: { streamId: number }) {
   const [fs, setFs] = useState({ product: "", price: "", quantity: "50", limit: "1", duration: "120" });
   const flash = useMutation({
     mutationFn: () =>
-      rawApi("POST", `/api/v1/streams/${streamId}/flash-sales`, {
-        product_id: Number(fs.product),
-        price: fs.price,
-        quantity: Number(fs.quantity),
-        per_user_limit: Number(fs.limit),
-        duration_seconds: Number(fs.duration),
-      }),
+      unwrap(
+        api.POST("/api/v1/streams/{stream_id}/flash-sales", {
+          params: { path: { stream_id: streamId } },
+          body: {
+            product_id: Number(fs.product),
+            price: fs.price,
+            quantity: Number(fs.quantity),
+            per_user_limit: Number(fs.limit),
+            duration_seconds: Number(fs.duration),
+          },
+        }),
+      ),
     onSuccess: () => void qc.invalidateQueries({ queryKey: ["flash-sales", streamId] }),
   });
 
-  const [lot, setLot] = useState({ prize: "", winners: "3", condition: "comment", keyword: "", minutes: "5" });
+  const [lot, setLot] = useState<{ prize: string; winners: string; condition: Schemas["LotteryCondition"]; keyword: string; minutes: string }>({
+    prize: "",
+    winners: "3",
+    condition: "comment",
+    keyword: "",
+    minutes: "5",
+  });
   const lottery = useMutation({
     mutationFn: () =>
-      rawApi("POST", `/api/v1/streams/${streamId}/lotteries`, {
-        prize: lot.prize,
-        winners_count: Number(lot.winners),
-        condition: lot.condition,
-        keyword: lot.condition === "comment" ? lot.keyword : null,
-        draw_at: new Date(Date.now() + Number(lot.minutes) * 60_000).toISOString(),
-      }),
+      unwrap(
+        api.POST("/api/v1/streams/{stream_id}/lotteries", {
+          params: { path: { stream_id: streamId } },
+          body: {
+            prize: lot.prize,
+            winners_count: Number(lot.winners),
+            condition: lot.condition,
+            keyword: lot.condition === "comment" ? lot.keyword : null,
+            draw_at: new Date(Date.now() + Number(lot.minutes) * 60_000).toISOString(),
+          },
+        }),
+      ),
     onSuccess: () => void qc.invalidateQueries({ queryKey: ["lotteries", streamId] }),
   });
 
   const [cp, setCp] = useState({ title: "", product: "", amount: "10", threshold: "99", quantity: "100", minutes: "30" });
   const coupon = useMutation({
     mutationFn: () =>
-      rawApi("POST", `/api/v1/streams/${streamId}/coupons`, {
-        title: cp.title,
-        product_id: cp.product ? Number(cp.product) : null,
-        amount: cp.amount,
-        threshold: cp.threshold,
-        quantity: Number(cp.quantity),
-        per_user_limit: 1,
-        valid_until: new Date(Date.now() + Number(cp.minutes) * 60_000).toISOString(),
-      }),
+      unwrap(
+        api.POST("/api/v1/streams/{stream_id}/coupons", {
+          params: { path: { stream_id: streamId } },
+          body: {
+            title: cp.title,
+            product_id: cp.product ? Number(cp.product) : null,
+            amount: cp.amount,
+            threshold: cp.threshold,
+            quantity: Number(cp.quantity),
+            per_user_limit: 1,
+            valid_until: new Date(Date.now() + Number(cp.minutes) * 60_000).toISOString(),
+          },
+        }),
+      ),
     onSuccess: () => void qc.invalidateQueries({ queryKey: ["coupons", streamId] }),
   });
 
@@ -122,7 +143,7 @@ export function Launchers({ streamId }: { streamId: number }) {
               <input value={lot.minutes} onChange={(e) => setLot({ ...lot, minutes: e.target.value })} inputMode="numeric" size={3} />
             </label>
           </div>
-          <select value={lot.condition} onChange={(e) => setLot({ ...lot, condition: e.target.value })}>
+          <select value={lot.condition} onChange={(e) => setLot({ ...lot, condition: e.target.value as Schemas["LotteryCondition"] })}>
             <option value="comment">{t("lottery.cond.comment")}</option>
             <option value="follow">{t("lottery.cond.follow")}</option>
             <option value="present">{t("lottery.cond.present")}</option>

@@ -10,7 +10,7 @@ type Action = "list" | "delist" | "explain";
 
 export function stockLeft(row: LineupRow, metrics: Metrics | null): number {
   const live = productMetrics(metrics, row.product_id);
-  return live ? live.stock_left : row.allotted_stock - row.sold_units;
+  return live?.stock_left ?? row.allotted_stock - row.sold_units;
 }
 
 export function LineupControl({ streamId, metrics, fresh }: { streamId: number; metrics: Metrics | null; fresh: boolean }) {

@@ -3,7 +3,7 @@
 // suggestions; order requests; a filter by topic; a cue to the host in one click.
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
-import { api, rawApi, unwrap, type Schemas } from "../../api/client";
+import { api, unwrap, type Schemas } from "../../api/client";
 import { useSession } from "../../auth/useAuth";
 import { useStreamId } from "../../components/layout";
 import { Card, ConnectionBanner, ErrorText, formatDuration, isMissing, Pending, useNow } from "../../components/ui";
@@ -13,23 +13,8 @@ import { pollUnlessLive, useStreamLive } from "../../live/streamData";
 export type QueueItem = Schemas["QueueItemOut"];
 type QuickReply = Schemas["ReplyOut"];
 
-interface OrderRequest {
-  id: number;
-  order_id: number;
-  kind: string;
-  status: string;
-  reason: string;
-  address: Record<string, string> | null;
-  created_at: string;
-}
 
 const TOPICS = ["product", "promo", "logistics", "after_sales", "order", "none"] as const;
-
-function asList<T>(raw: unknown): T[] {
-  if (Array.isArray(raw)) return raw as T[];
-  if (raw && typeof raw === "object" && Array.isArray((raw as { items?: unknown }).items)) return (raw as { items: T[] }).items;
-  return [];
-}
 
 export function ServicePage() {
   const { t } = useI18n();
@@ -209,15 +194,22 @@ function OrderRequests({ streamId }: { streamId: number }) {
   const qc = useQueryClient();
   const reqs = useQuery({
     queryKey: ["order-requests", streamId],
-    queryFn: () => rawApi<unknown>("GET", `/api/v1/streams/${streamId}/order-requests`),
-    select: (raw) => asList<OrderRequest>(raw),
+    queryFn: () =>
+      unwrap(api.GET("/api/v1/streams/{stream_id}/order-requests", { params: { path: { stream_id: streamId }, query: { status: "pending" } } })),
     refetchInterval: 15_000,
   });
   const decide = useMutation({
-    mutationFn: ({ id, ok }: { id: number; ok: boolean }) => rawApi("POST", `/api/v1/streams/${streamId}/order-requests/${id}/${ok ? "approve" : "reject"}`, { note: "" }),
+    mutationFn: ({ id, ok }: { id: number; ok: boolean }) => {
+      const params = { path: { stream_id: streamId, request_id: id } };
+      return unwrap(
+        ok
+          ? api.POST("/api/v1/streams/{stream_id}/order-requests/{request_id}/approve", { params, body: { note: "" } })
+          : api.POST("/api/v1/streams/{stream_id}/order-requests/{request_id}/reject", { params, body: { note: "" } }),
+      );
+    },
     onSettled: () => void qc.invalidateQueries({ queryKey: ["order-requests", streamId] }),
   });
-  const open = (reqs.data ?? []).filter((r) => r.status === "pending" || r.status === "open");
+  const open = (reqs.data ?? []).filter((r) => r.status === "pending");
   return (
     <Card title={t("service.orderRequests")} testId="order-requests">
       {isMissing(reqs.error) ? <Pending what={t("service.orderRequests")} /> : <ErrorText error={reqs.error ?? decide.error} />}

@@ -57,7 +57,7 @@ export function TeleprompterPage() {
   const products = useProducts(explaining ? [explaining.product_id] : []);
   const product = explaining ? products.data?.get(explaining.product_id) : undefined;
   const pm = explaining ? productMetrics(metrics, explaining.product_id) : null;
-  const stockLeft = explaining ? (pm ? pm.stock_left : explaining.allotted_stock - explaining.sold_units) : null;
+  const stockLeft = explaining ? (pm?.stock_left ?? explaining.allotted_stock - explaining.sold_units) : null;
   const flash = activeFlashSale(sales.data, now);
   const d = seg.data;
   const remaining = remainingSeconds(d, seg.dataUpdatedAt, now);

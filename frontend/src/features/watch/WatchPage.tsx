@@ -9,16 +9,10 @@ import { formatDuration, useNow } from "../../components/ui";
 import { useI18n } from "../../i18n";
 import type { LiveEvent } from "../../live/types";
 import { useLive } from "../../live/useLive";
-import { asViewer, forgetViewer, openViewer, type ViewerSession } from "./viewer";
+import { forgetViewer, openViewer, viewerEvent, viewerHeaders, type ViewerSession } from "./viewer";
 
 type StoreProduct = Schemas["StorefrontProduct"];
-interface Order {
-  id: number;
-  status: string;
-  amount: string;
-  quantity: number;
-  product_id: number;
-}
+type Order = Schemas["OrderOut"];
 interface FlashInfo {
   product_id: number;
   price: string;
@@ -72,7 +66,7 @@ export function WatchPage() {
   // Announce the viewer once the session exists (counts towards online viewers).
   useEffect(() => {
     if (!viewer) return;
-    asViewer(viewer, "POST", `/api/v1/streams/${streamId}/viewer-events`, { type: "viewer_join", source: "other" }).catch((e: unknown) => {
+    viewerEvent(viewer, streamId, { type: "viewer_join", source: "other" }).catch((e: unknown) => {
       if (e instanceof ApiError && e.status === 401) {
         forgetViewer(streamId);
         setViewer(null);
@@ -169,7 +163,13 @@ export function WatchPage() {
     if (!viewer || !comment.trim()) return;
     const text = comment.trim();
     try {
-      await asViewer(viewer, "POST", `/api/v1/streams/${streamId}/comments`, { text, event_id: newIdempotencyKey().slice(0, 64) });
+      await unwrap(
+        api.POST("/api/v1/streams/{stream_id}/comments", {
+          params: { path: { stream_id: streamId } },
+          body: { text, event_id: newIdempotencyKey().slice(0, 64) },
+          headers: viewerHeaders(viewer),
+        }),
+      );
       setFeed((f) => [...f, { key: `me${Date.now()}`, text, kind: "comment" as const }].slice(-8));
       setComment("");
     } catch (err) {
@@ -187,7 +187,7 @@ export function WatchPage() {
 
   function openBuy(p: StoreProduct) {
     setBuying(p);
-    if (viewer) void asViewer(viewer, "POST", `/api/v1/streams/${streamId}/viewer-events`, { type: "product_click", product_id: p.product_id }).catch(() => undefined);
+    if (viewer) void viewerEvent(viewer, streamId, { type: "product_click", product_id: p.product_id }).catch(() => undefined);
   }
 
   const statusText = useMemo(() => {
@@ -255,7 +255,7 @@ export function WatchPage() {
                   className="small"
                   onClick={() =>
                     viewer &&
-                    void asViewer(viewer, "POST", `/api/v1/streams/${streamId}/viewer-events`, { type: "follow" }).then(() => setNotice(t("watch.followed")))
+                    void viewerEvent(viewer, streamId, { type: "follow" }).then(() => setNotice(t("watch.followed")))
                   }
                 >
                   {t("watch.follow")}
@@ -352,7 +352,13 @@ function BuySheet({ streamId, viewer, product, flash, onClose }: { streamId: num
     setBusy(true);
     setError(null);
     try {
-      const o = await asViewer<Order>(viewer, "POST", `/api/v1/streams/${streamId}/orders`, { product_id: product.product_id, quantity: qty }, { "Idempotency-Key": idem });
+      const o = await unwrap(
+        api.POST("/api/v1/streams/{stream_id}/orders", {
+          params: { path: { stream_id: streamId }, header: { "Idempotency-Key": idem } },
+          body: { product_id: product.product_id, quantity: qty },
+          headers: viewerHeaders(viewer),
+        }),
+      );
       setOrder(o);
       void qc.invalidateQueries({ queryKey: ["storefront", streamId] });
     } catch (e) {
@@ -366,7 +372,12 @@ function BuySheet({ streamId, viewer, product, flash, onClose }: { streamId: num
     setBusy(true);
     setError(null);
     try {
-      const o = await asViewer<Order>(viewer, "POST", `/api/v1/streams/${streamId}/orders/${order.id}/pay`, {}, { "Idempotency-Key": `${idem}-pay` });
+      const o = await unwrap(
+        api.POST("/api/v1/streams/{stream_id}/orders/{order_id}/pay", {
+          params: { path: { stream_id: streamId, order_id: order.id } },
+          headers: viewerHeaders(viewer, { "Idempotency-Key": `${idem}-pay` }),
+        }),
+      );
       setOrder(o);
     } catch (e) {
       setError(explain(e));

@@ -1,12 +1,8 @@
 // The watch page's viewer session: one per stream per browser, kept in localStorage so a
 // reload is the same viewer (per-user limits and lottery entries depend on it).
-import { rawApi } from "../../api/client";
+import { api, unwrap, type Schemas } from "../../api/client";
 
-export interface ViewerSession {
-  viewer_id: string;
-  viewer_token: string;
-  expires_at?: string;
-}
+export type ViewerSession = Schemas["ViewerSessionOut"];
 
 const key = (streamId: number) => `lcr.viewer.${streamId}`;
 
@@ -24,7 +20,7 @@ export function storedViewer(streamId: number): ViewerSession | null {
 export async function openViewer(streamId: number): Promise<ViewerSession> {
   const existing = storedViewer(streamId);
   if (existing) return existing;
-  const v = await rawApi<ViewerSession>("POST", `/api/v1/streams/${streamId}/viewers`, {});
+  const v = await unwrap(api.POST("/api/v1/streams/{stream_id}/viewers", { params: { path: { stream_id: streamId } } }));
   localStorage.setItem(key(streamId), JSON.stringify(v));
   return v;
 }
@@ -33,7 +29,20 @@ export function forgetViewer(streamId: number): void {
   localStorage.removeItem(key(streamId));
 }
 
-/** A call made as the viewer (their token, never a staff token). */
-export function asViewer<T>(v: ViewerSession, method: "GET" | "POST", path: string, body?: unknown, headers: Record<string, string> = {}) {
-  return rawApi<T>(method, path, body, { ...headers, Authorization: `Bearer ${v.viewer_token}` });
+/** Headers for a call made as the viewer (their token, never a staff token). */
+export function viewerHeaders(v: ViewerSession, extra: Record<string, string> = {}): Record<string, string> {
+  return { ...extra, Authorization: `Bearer ${v.viewer_token}` };
+}
+
+export type ViewerEvent = Schemas["ViewerActionIn"];
+
+/** Report a watch-page action (join, click, follow, …) as the viewer. */
+export function viewerEvent(v: ViewerSession, streamId: number, body: ViewerEvent) {
+  return unwrap(
+    api.POST("/api/v1/streams/{stream_id}/viewer-events", {
+      params: { path: { stream_id: streamId } },
+      body,
+      headers: viewerHeaders(v),
+    }),
+  );
 }
