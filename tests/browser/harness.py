@@ -16,14 +16,13 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
 
-from app.security import create_token
 
 REPO = Path(__file__).resolve().parents[2]
 DIST = REPO / "frontend" / "dist"
@@ -115,21 +114,6 @@ class Server:
         self.call(
             "PUT", f"/api/v1/streams/{stream_id}/team/{self.users[username]}", json={"role": role}
         )
-
-    def viewer_session(self, stream_id: int, viewer_id: str) -> dict[str, str]:
-        """A viewer session for the watch page, as POST .../viewers would hand out.
-
-        Minted with the server's key so the watch-page scenarios run even on a backend
-        without the viewer-session endpoint; the page stores it like its own.
-        """
-        token, expires = create_token(
-            self.secret_key, viewer_id, "viewer", timedelta(hours=2), stream_id=stream_id
-        )
-        return {
-            "viewer_id": viewer_id,
-            "viewer_token": token,
-            "expires_at": expires.isoformat(),
-        }
 
     def has_path(self, path: str) -> bool:
         """Whether the backend (as built into this server) serves an API path."""

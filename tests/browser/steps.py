@@ -23,8 +23,10 @@ def set_language(page: Page, lang: str) -> None:
     page.add_init_script(f"try {{ localStorage.setItem('lcr.lang', '{lang}') }} catch (e) {{}}")
 
 
-def as_viewer(page: Page, stream_id: int, session: dict[str, str]) -> None:
-    """Give the watch page a viewer session before it loads (see Server.viewer_session)."""
-    page.add_init_script(
-        f"localStorage.setItem('lcr.viewer.{stream_id}', JSON.stringify({json.dumps(session)}))"
-    )
+def watch_viewer_id(page: Page, stream_id: int) -> str:
+    """The viewer id the watch page got from `POST /streams/{id}/viewers` (its own
+    session, kept in localStorage), once the page has opened it."""
+    key = f"lcr.viewer.{stream_id}"
+    page.wait_for_function(f"() => !!localStorage.getItem('{key}')")
+    session = json.loads(page.evaluate(f"() => localStorage.getItem('{key}')"))
+    return str(session["viewer_id"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.browser.harness import Server, make_room
-from tests.browser.steps import as_viewer, sign_in
+from tests.browser.steps import sign_in
 
 
 def test_controller_lists_and_explains_a_product_teleprompter_and_watch_page_show_it(
@@ -74,7 +74,6 @@ def test_a_viewer_buys_and_the_control_console_sees_the_order_and_the_stock_fall
     )
     try:
         watch = phone.new_page()
-        as_viewer(watch, sid, server.viewer_session(sid, "v-buyer"))
         watch.goto(f"/watch/{sid}")
         card = watch.get_by_test_id(f"watch-product-{pid}")
         expect(card.get_by_test_id("watch-stock")).to_contain_text("10")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.browser.harness import Server, make_room
-from tests.browser.steps import as_viewer, sign_in
+from tests.browser.steps import sign_in
 
 
 def test_a_viewer_asks_service_answers_publicly_and_the_watch_page_shows_it(
@@ -20,7 +20,6 @@ def test_a_viewer_asks_service_answers_publicly_and_the_watch_page_shows_it(
     )
     try:
         watch = phone.new_page()
-        as_viewer(watch, sid, server.viewer_session(sid, "v-asker"))
         watch.goto(f"/watch/{sid}")
         # In the room: the viewer session is in use and the live feed counts us.
         online = watch.get_by_test_id("watch-online")

@@ -75,41 +75,6 @@ export async function unwrap<T>(
   return data as T;
 }
 
-/**
- * An untyped call, for an endpoint not (yet) in the backend's schema. The page that uses
- * it degrades clearly when the server answers 404/405 (see ApiError.missing).
- */
-export async function rawApi<T>(
-  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE",
-  path: string,
-  body?: unknown,
-  headers: Record<string, string> = {},
-): Promise<T> {
-  const h: Record<string, string> = { Accept: "application/json", ...headers };
-  const token = auth.token();
-  if (token && !h["Authorization"]) h["Authorization"] = `Bearer ${token}`;
-  if (body !== undefined) h["Content-Type"] = "application/json";
-  const res = await fetch(path, {
-    method,
-    headers: h,
-    body: body === undefined ? null : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let parsed: unknown = null;
-  if (text) {
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      parsed = text;
-    }
-  }
-  if (!res.ok) {
-    if (res.status === 401 && token && h["Authorization"] === `Bearer ${token}`) auth.logout();
-    throw new ApiError(res.status, parsed);
-  }
-  return parsed as T;
-}
-
 export function newIdempotencyKey(): string {
   return crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(36).slice(2)}`;
 }

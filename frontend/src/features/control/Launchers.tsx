@@ -1,5 +1,5 @@
 // Launchers for the conversion tools: flash sale (秒杀), lottery (福袋), coupon (满减券).
-import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { api, unwrap, type Schemas } from "../../api/client";
 import { Card, ErrorText, formatDuration, useNow } from "../../components/ui";
@@ -184,6 +184,59 @@ export function Launchers({ streamId }: { streamId: number }) {
           {coupon.isSuccess && <span className="muted">{t("common.done")}</span>}
         </form>
       </div>
+      <Lotteries streamId={streamId} />
     </Card>
+  );
+}
+
+/** Open lucky bags with "draw now" / cancel, and the last drawn ones with their result. */
+function Lotteries({ streamId }: { streamId: number }) {
+  const { t } = useI18n();
+  const now = useNow(1000);
+  const qc = useQueryClient();
+  const list = useQuery({
+    queryKey: ["lotteries", streamId],
+    queryFn: () => unwrap(api.GET("/api/v1/streams/{stream_id}/lotteries", { params: { path: { stream_id: streamId } } })),
+  });
+  const act = useMutation({
+    mutationFn: ({ id, what }: { id: number; what: "draw" | "cancel" }) => {
+      const params = { path: { stream_id: streamId, lottery_id: id } };
+      return unwrap(
+        what === "draw"
+          ? api.POST("/api/v1/streams/{stream_id}/lotteries/{lottery_id}/draw", { params })
+          : api.POST("/api/v1/streams/{stream_id}/lotteries/{lottery_id}/cancel", { params }),
+      );
+    },
+    onSettled: () => void qc.invalidateQueries({ queryKey: ["lotteries", streamId] }),
+  });
+  const shown = (list.data ?? []).filter((l) => l.status === "open").concat((list.data ?? []).filter((l) => l.status === "drawn").slice(0, 2));
+  if (shown.length === 0) return <ErrorText error={list.error} />;
+  return (
+    <div data-testid="lotteries" style={{ marginTop: 10 }}>
+      <ErrorText error={list.error ?? act.error} />
+      {shown.map((l) => (
+        <div className="feed-item" key={l.id} data-testid={`lottery-${l.id}`}>
+          <span className="text">
+            ◆ {l.prize} · {t(`lottery.cond.${l.condition}`)}
+            {l.keyword ? ` 「${l.keyword}」` : ""}
+          </span>
+          {l.status === "open" ? (
+            <>
+              <span className="muted small">{formatDuration((Date.parse(l.draw_at) - now) / 1000)}</span>
+              <button className="small primary" data-testid="lottery-draw" disabled={act.isPending} onClick={() => act.mutate({ id: l.id, what: "draw" })}>
+                {t("lottery.drawNow")}
+              </button>
+              <button className="small" disabled={act.isPending} onClick={() => act.mutate({ id: l.id, what: "cancel" })}>
+                {t("lottery.cancel")}
+              </button>
+            </>
+          ) : (
+            <span className="muted small" data-testid="lottery-result">
+              {t("lottery.drawnWinners", { n: l.winners.length, eligible: l.eligible_count ?? 0 })}
+            </span>
+          )}
+        </div>
+      ))}
+    </div>
   );
 }

@@ -3,6 +3,7 @@
 import { NavLink, Navigate, Route, Routes } from "react-router";
 import { useStreamId } from "../../components/layout";
 import { useT } from "../../i18n";
+import { CarryOver } from "./CarryOver";
 import { ChecklistPlan } from "./Checklist";
 import { LineupPlan } from "./LineupPlan";
 import { Readiness } from "./Readiness";
@@ -14,6 +15,7 @@ export function PlanningPage() {
   const base = `/streams/${streamId}/plan`;
   return (
     <div className="page" data-testid="planning">
+      <CarryOver streamId={streamId} />
       <nav className="tabs">
         <NavLink to={`${base}/lineup`}>{t("plan.lineup")}</NavLink>
         <NavLink to={`${base}/script`}>{t("plan.script")}</NavLink>

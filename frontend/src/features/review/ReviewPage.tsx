@@ -1,70 +1,60 @@
-// The post-stream review (数据复盘): headline figures, funnel, per-minute series, per
-// product and per segment, with CSV export of every table, and the review meeting's
-// findings and actions.
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+// The post-stream review (数据复盘): headline figures against the team's recent streams,
+// targets vs actuals, diagnoses with their evidence, funnel, per-minute series, per
+// product, per script segment and per explanation window, the incident timeline; the
+// review meeting (findings, actions, highlights); after-sales; viewer segments.
+import { useMutation, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
-import { api, ApiError, rawApi, unwrap } from "../../api/client";
-import { auth } from "../../auth/store";
 import { useStreamId } from "../../components/layout";
 import { EChart, type EChartOption } from "../../components/EChart";
 import { Card, ErrorText, formatDuration, isMissing, Pending } from "../../components/ui";
 import { useI18n, type MessageKey } from "../../i18n";
-import { normalizeMinutes } from "../../live/streamData";
 import { MinuteCharts } from "../shared/Figures";
+import type { MinutePoint } from "../../live/streamData";
+import { AfterSales } from "./AfterSales";
+import { Diagnoses } from "./Diagnoses";
+import { Highlights, ReviewMeeting } from "./Meeting";
+import { downloadFile, exportRows, fetchReview, pct, type Row } from "./report";
+import { ViewerSegments } from "./Segments";
 
-type Row = Record<string, unknown>;
-interface Report {
-  viewers?: number;
-  peak_online?: number;
-  avg_watch_seconds?: number;
-  comments?: number;
-  likes?: number;
-  shares?: number;
-  follows?: number;
-  gmv?: string;
-  refunds?: string;
-  orders?: number;
-  paid_orders?: number;
-  units_sold?: number;
-  paying_customers?: number;
-  aov?: string;
-  gpm?: string;
-  funnel?: { step: string; count: number }[];
-  products?: Row[];
-  minutes?: unknown;
-  segments?: Row[];
-  diagnoses?: Row[];
-  [k: string]: unknown;
-}
+const TABS = ["report", "meeting", "aftersales", "viewers"] as const;
+type Tab = (typeof TABS)[number];
 
-/** RFC 4180 CSV, with a BOM so spreadsheet apps read the Chinese correctly. */
-export function toCsv(rows: Row[]): string {
-  const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))];
-  const cell = (v: unknown) => {
-    const s = v === null || v === undefined ? "" : typeof v === "object" ? JSON.stringify(v) : String(v);
-    return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-  };
-  return "\ufeff" + [cols.join(","), ...rows.map((r) => cols.map((c) => cell(r[c])).join(","))].join("\r\n") + "\r\n";
-}
-
-function download(name: string, blob: Blob) {
-  const url = URL.createObjectURL(blob);
-  const a = document.createElement("a");
-  a.href = url;
-  a.download = name;
-  document.body.appendChild(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
-}
-
-function exportRows(name: string, rows: Row[]) {
-  download(name, new Blob([toCsv(rows)], { type: "text/csv;charset=utf-8" }));
-}
-
-function DataTable({ rows, name, testId }: { rows: Row[]; name: string; testId?: string }) {
+export function ReviewPage() {
   const { t } = useI18n();
-  const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))].filter((c) => !Array.isArray(rows[0]?.[c]) && typeof rows[0]?.[c] !== "object");
+  const streamId = useStreamId();
+  const [tab, setTab] = useState<Tab>("report");
+  return (
+    <div className="page" data-testid="review">
+      <nav className="tabs" role="tablist">
+        {TABS.map((k) => (
+          <button
+            key={k}
+            role="tab"
+            aria-selected={tab === k}
+            className={`tab ${tab === k ? "active" : ""}`}
+            data-testid={`review-tab-${k}`}
+            onClick={() => setTab(k)}
+          >
+            {t(`review.tab.${k}`)}
+          </button>
+        ))}
+      </nav>
+      {tab === "report" && <Report streamId={streamId} />}
+      {tab === "meeting" && (
+        <>
+          <ReviewMeeting streamId={streamId} />
+          <Highlights streamId={streamId} />
+        </>
+      )}
+      {tab === "aftersales" && <AfterSales streamId={streamId} />}
+      {tab === "viewers" && <ViewerSegments streamId={streamId} />}
+    </div>
+  );
+}
+
+export function DataTable({ rows, name, testId, columns }: { rows: Row[]; name: string; testId?: string; columns?: string[] }) {
+  const { t } = useI18n();
+  const cols = columns ?? [...new Set(rows.flatMap((r) => Object.keys(r)))].filter((c) => !Array.isArray(rows[0]?.[c]) && typeof rows[0]?.[c] !== "object");
   return (
     <div data-testid={testId}>
       <div className="row" style={{ justifyContent: "flex-end", marginBottom: 6 }}>
@@ -100,25 +90,81 @@ function DataTable({ rows, name, testId }: { rows: Row[]; name: string; testId?:
   );
 }
 
-export function ReviewPage() {
-  const { t, money, num } = useI18n();
-  const streamId = useStreamId();
-  const report = useQuery({
-    queryKey: ["review", streamId],
-    queryFn: () => rawApi<Report>("GET", `/api/v1/streams/${streamId}/review`),
-  });
+const RATE_KEYS = new Set(["interaction_rate", "follower_conversion_rate", "conversion_rate", "refund_rate"]);
+const MONEY_KEYS = new Set(["gmv", "aov", "gpm", "refunds", "net_gmv"]);
+
+function Report({ streamId }: { streamId: number }) {
+  const { t, money, num, time } = useI18n();
+  const [compareLast, setCompareLast] = useState(5);
+  const report = useQuery({ queryKey: ["review", streamId, compareLast], queryFn: () => fetchReview(streamId, compareLast) });
+  const exporter = useMutation({ mutationFn: (f: "csv" | "xlsx") => downloadFile(`/api/v1/streams/${streamId}/review/export?format=${f}`, `review-${streamId}.${f}`) });
   const r = report.data;
-  const minutes = r ? normalizeMinutes(r.minutes) : [];
+  const label = (key: string) => t(`rm.${key}` as MessageKey);
+  const show = (key: string, v: unknown): string => {
+    if (v === null || v === undefined) return "—";
+    if (MONEY_KEYS.has(key)) return money(v as string);
+    if (RATE_KEYS.has(key) || key.endsWith("_rate") || key.endsWith("_share")) return pct(Number(v), 2);
+    if (key.endsWith("watch_seconds")) return formatDuration(Number(v));
+    return typeof v === "number" ? num(v) : String(v);
+  };
 
-  async function serverExport(format: "csv" | "xlsx") {
-    const res = await fetch(`/api/v1/streams/${streamId}/review/export?format=${format}`, {
-      headers: { Authorization: `Bearer ${auth.token() ?? ""}` },
-    });
-    if (!res.ok) throw new ApiError(res.status, await res.json().catch(() => null));
-    download(`review-${streamId}.${format}`, await res.blob());
-  }
-  const exporter = useMutation({ mutationFn: serverExport });
+  if (!r) return isMissing(report.error) ? <Pending what={t("console.review")} /> : <ErrorText error={report.error} />;
 
+  const tiles: { key: string; value: string }[] = [
+    "viewers",
+    "peak_online",
+    "avg_watch_seconds",
+    "gmv",
+    "net_gmv",
+    "refunds",
+    "orders",
+    "paid_orders",
+    "units_sold",
+    "paying_customers",
+    "aov",
+    "gpm",
+    "conversion_rate",
+    "interaction_rate",
+    "new_followers",
+    "comments",
+  ].map((key) => ({ key, value: show(key, r[key]) }));
+  const cmp = r.comparison;
+  const cmpKeys = Object.keys(cmp.figures);
+
+  const comparisonChart: EChartOption = {
+    title: { text: t("review.vsMedian", { n: cmp.stream_ids.length }), textStyle: { fontSize: 13 } },
+    tooltip: { trigger: "axis", valueFormatter: (v: unknown) => `${Number(v).toFixed(1)}%` },
+    grid: { left: 130, right: 30, top: 36, bottom: 20 },
+    xAxis: { type: "value", axisLabel: { formatter: "{value}%" } },
+    yAxis: { type: "category", inverse: true, data: cmpKeys.map(label) },
+    series: [
+      {
+        type: "bar",
+        name: t("review.change"),
+        data: cmpKeys.map((k) => {
+          const c = cmp.figures[k]?.change;
+          const v = c === null || c === undefined ? 0 : Math.round(c * 1000) / 10;
+          const bad = k === "refund_rate" ? v > 0 : v < 0;
+          return { value: v, itemStyle: { color: bad ? "#ef4444" : "#22c55e" } };
+        }),
+      },
+    ],
+  };
+  const targetChart: EChartOption = {
+    title: { text: t("review.targets"), textStyle: { fontSize: 13 } },
+    tooltip: { trigger: "axis", valueFormatter: (v: unknown) => `${Number(v).toFixed(1)}%` },
+    grid: { left: 110, right: 30, top: 36, bottom: 20 },
+    xAxis: { type: "value", axisLabel: { formatter: "{value}%" } },
+    yAxis: { type: "category", inverse: true, data: r.targets.map((x) => label(x.metric)) },
+    series: [
+      {
+        type: "bar",
+        name: t("review.achievement"),
+        data: r.targets.map((x) => ({ value: Math.round(x.achievement * 1000) / 10, itemStyle: { color: x.met ? "#22c55e" : "#f59e0b" } })),
+        markLine: { symbol: "none", data: [{ xAxis: 100 }], lineStyle: { color: "#94a3b8" } },
+      },
+    ],
+  };
   const funnel: EChartOption = {
     title: { text: t("review.funnel"), textStyle: { fontSize: 13 } },
     tooltip: { trigger: "item" },
@@ -129,16 +175,16 @@ export function ReviewPage() {
         top: 36,
         bottom: 8,
         label: { show: true, position: "inside", formatter: "{b}: {c}" },
-        data: (r?.funnel ?? []).map((f) => ({ name: t(`funnel.${f.step}` as MessageKey), value: f.count })),
+        data: r.funnel.map((f) => ({ name: t(`funnel.${f.step}` as MessageKey), value: f.count })),
       },
     ],
   };
-  const products = r?.products ?? [];
+  const products = r.products;
   const productChart: EChartOption = {
     title: { text: t("review.byProduct"), textStyle: { fontSize: 13 } },
     tooltip: { trigger: "axis" },
     legend: { top: 0, right: 0 },
-    grid: { left: 60, right: 16, top: 40, bottom: 60 },
+    grid: { left: 60, right: 40, top: 40, bottom: 60 },
     xAxis: { type: "category", data: products.map((p) => String(p["name"] ?? p["product_id"])), axisLabel: { rotate: 20 } },
     yAxis: [{ type: "value" }, { type: "value", minInterval: 1 }],
     series: [
@@ -146,190 +192,231 @@ export function ReviewPage() {
       { type: "line", name: t("m.units_sold"), yAxisIndex: 1, data: products.map((p) => Number(p["units_sold"] ?? 0)) },
     ],
   };
-  const segments = r?.segments ?? [];
+  const names = new Map(products.map((p) => [Number(p["product_id"]), String(p["name"] ?? p["product_id"])]));
+  const segs = r.segments;
   const segmentChart: EChartOption = {
     title: { text: t("review.bySegment"), textStyle: { fontSize: 13 } },
     tooltip: { trigger: "axis" },
-    grid: { left: 60, right: 16, top: 40, bottom: 60 },
-    xAxis: { type: "category", data: segments.map((s) => String(s["title"] ?? s["segment_id"] ?? "")), axisLabel: { rotate: 20 } },
-    yAxis: { type: "value" },
-    series: [{ type: "bar", name: t("m.gmv"), data: segments.map((s) => Number(s["gmv"] ?? 0)), itemStyle: { color: "#22c55e" } }],
+    legend: { top: 0, right: 0 },
+    grid: { left: 60, right: 40, top: 40, bottom: 60 },
+    xAxis: { type: "category", data: segs.map((s) => `${s.position}. ${s.title}`), axisLabel: { rotate: 20 } },
+    yAxis: [{ type: "value" }, { type: "value", minInterval: 1 }],
+    series: [
+      { type: "bar", name: t("m.gmv"), data: segs.map((s) => Number(s.gmv)), itemStyle: { color: "#22c55e" } },
+      { type: "line", name: t("review.onlineStart"), yAxisIndex: 1, data: segs.map((s) => s.online_start) },
+      { type: "line", name: t("review.onlineEnd"), yAxisIndex: 1, data: segs.map((s) => s.online_end) },
+    ],
+  };
+  const ex = r.explanations;
+  const explanationChart: EChartOption = {
+    title: { text: t("review.byExplanation"), textStyle: { fontSize: 13 } },
+    tooltip: { trigger: "axis" },
+    legend: { top: 0, right: 0 },
+    grid: { left: 60, right: 40, top: 40, bottom: 60 },
+    xAxis: { type: "category", data: ex.map((w) => `${names.get(w.product_id) ?? w.product_id} ${time(w.start)}`), axisLabel: { rotate: 20 } },
+    yAxis: [{ type: "value" }, { type: "value", minInterval: 1 }],
+    series: [
+      { type: "bar", name: t("m.gmv"), data: ex.map((w) => Number(w.gmv)), itemStyle: { color: "#3b82f6" } },
+      { type: "line", name: t("m.product_clicks"), yAxisIndex: 1, data: ex.map((w) => w.product_clicks) },
+      { type: "line", name: t("m.paid_orders"), yAxisIndex: 1, data: ex.map((w) => w.paid_orders) },
+    ],
+  };
+  const sources: EChartOption = {
+    title: { text: t("review.sources"), textStyle: { fontSize: 13 } },
+    tooltip: { trigger: "item" },
+    series: [
+      {
+        type: "pie",
+        radius: ["35%", "65%"],
+        top: 20,
+        data: r.traffic_sources.map((s) => ({ name: s.source, value: s.viewers })),
+      },
+      {
+        type: "pie",
+        radius: ["0%", "25%"],
+        top: 20,
+        label: { position: "inside", fontSize: 10 },
+        data: [
+          { name: t("review.newViewers"), value: r.new_vs_returning.new_viewers },
+          { name: t("review.returningViewers"), value: r.new_vs_returning.returning_viewers },
+        ],
+      },
+    ],
   };
 
-  const tiles: { label: string; value: string }[] = r
-    ? [
-        { label: t("m.viewers"), value: num(r.viewers) },
-        { label: t("review.peakOnline"), value: num(r.peak_online) },
-        { label: t("review.avgWatch"), value: r.avg_watch_seconds !== undefined ? formatDuration(r.avg_watch_seconds) : "—" },
-        { label: t("m.gmv"), value: money(r.gmv) },
-        { label: t("review.refunds"), value: money(r.refunds) },
-        { label: t("m.orders"), value: num(r.orders) },
-        { label: t("m.paid_orders"), value: num(r.paid_orders) },
-        { label: t("m.units_sold"), value: num(r.units_sold) },
-        { label: t("review.payingCustomers"), value: num(r.paying_customers) },
-        { label: t("review.aov"), value: money(r.aov) },
-        { label: "GPM", value: money(r.gpm) },
-        { label: t("m.comments"), value: num(r.comments) },
-        { label: t("m.likes"), value: num(r.likes) },
-        { label: t("m.shares"), value: num(r.shares) },
-        { label: t("m.follows"), value: num(r.follows) },
-      ]
-    : [];
-
   return (
-    <div className="page" data-testid="review">
-      {isMissing(report.error) ? <Pending what={t("console.review")} /> : <ErrorText error={report.error} />}
-      {r && (
-        <>
-          <div className="row">
-            <span className="spacer" />
-            <button className="small" onClick={() => exportRows(`review-${streamId}-summary.csv`, [Object.fromEntries(Object.entries(r).filter(([, v]) => typeof v !== "object"))])}>
-              ⬇ {t("review.exportSummary")}
-            </button>
-            <button className="small" onClick={() => exporter.mutate("xlsx")} disabled={exporter.isPending}>
-              ⬇ XLSX
-            </button>
-          </div>
-          <ErrorText error={exporter.error} />
-          <div className="tiles">
-            {tiles.map((x) => (
-              <div className="tile" key={x.label}>
-                <div className="tile-label">{x.label}</div>
-                <div className="tile-value">{x.value}</div>
-              </div>
-            ))}
-          </div>
-          <div className="grid-2">
-            <Card>
-              <EChart option={funnel} height={280} testId="chart-funnel" />
-            </Card>
-            <Card>
-              <EChart option={productChart} height={280} testId="chart-products" />
-            </Card>
-          </div>
-          <Card title={t("review.minutes")}>
-            <MinuteCharts points={minutes} />
-          </Card>
-          {segments.length > 0 && (
-            <Card>
-              <EChart option={segmentChart} height={260} />
-              <DataTable rows={segments} name={`review-${streamId}-segments.csv`} />
-            </Card>
-          )}
-          <Card title={t("review.productTable")}>
-            <DataTable rows={products} name={`review-${streamId}-products.csv`} testId="review-products" />
-          </Card>
-          {minutes.length > 0 && (
-            <Card title={t("review.minuteTable")}>
-              <DataTable rows={minutes as Row[]} name={`review-${streamId}-minutes.csv`} />
-            </Card>
-          )}
-          {Array.isArray(r.diagnoses) && r.diagnoses.length > 0 && (
-            <Card title={t("review.diagnoses")}>
-              {r.diagnoses.map((d, i) => (
-                <div key={i} className="finding warn">
-                  {String(d["message"] ?? d["text"] ?? d["code"] ?? "")}
-                </div>
-              ))}
-            </Card>
-          )}
-        </>
-      )}
-      <ReviewMeeting streamId={streamId} />
-    </div>
-  );
-}
-
-function ReviewMeeting({ streamId }: { streamId: number }) {
-  const { t } = useI18n();
-  const qc = useQueryClient();
-  const path = { params: { path: { stream_id: streamId } } };
-  const findings = useQuery({ queryKey: ["findings", streamId], queryFn: () => unwrap(api.GET("/api/v1/streams/{stream_id}/review/findings", path)) });
-  const actions = useQuery({ queryKey: ["review-actions", streamId], queryFn: () => unwrap(api.GET("/api/v1/streams/{stream_id}/review/actions", path)) });
-  const [text, setText] = useState("");
-  const [kind, setKind] = useState<"went_well" | "problem" | "idea">("problem");
-  const [title, setTitle] = useState("");
-  const [due, setDue] = useState("");
-  const addFinding = useMutation({
-    mutationFn: () => unwrap(api.POST("/api/v1/streams/{stream_id}/review/findings", { ...path, body: { kind, text } })),
-    onSuccess: () => {
-      setText("");
-      void qc.invalidateQueries({ queryKey: ["findings", streamId] });
-    },
-  });
-  const addAction = useMutation({
-    mutationFn: () => unwrap(api.POST("/api/v1/streams/{stream_id}/review/actions", { ...path, body: { title, due_date: due || null } })),
-    onSuccess: () => {
-      setTitle("");
-      void qc.invalidateQueries({ queryKey: ["review-actions", streamId] });
-    },
-  });
-  const setStatus = useMutation({
-    mutationFn: ({ id, status }: { id: number; status: "open" | "in_progress" | "done" }) =>
-      unwrap(api.PATCH("/api/v1/streams/{stream_id}/review/actions/{action_id}", { params: { path: { stream_id: streamId, action_id: id } }, body: { status } })),
-    onSettled: () => void qc.invalidateQueries({ queryKey: ["review-actions", streamId] }),
-  });
-  return (
-    <div className="grid-2">
-      <Card title={t("review.findings")}>
-        <ErrorText error={findings.error ?? addFinding.error} />
-        {(findings.data ?? []).map((f) => (
-          <div key={f.id} className={`finding ${f.kind === "problem" ? "block" : "warn"}`}>
-            <strong>{t(`fkind.${f.kind}` as MessageKey)}</strong> {f.text}
-          </div>
-        ))}
-        <form
-          className="row"
-          onSubmit={(e) => {
-            e.preventDefault();
-            addFinding.mutate();
-          }}
-        >
-          <select value={kind} onChange={(e) => setKind(e.target.value as typeof kind)}>
-            {(["went_well", "problem", "idea"] as const).map((k) => (
-              <option key={k} value={k}>
-                {t(`fkind.${k}`)}
+    <>
+      <div className="row">
+        <label className="row">
+          {t("review.compareLast")}
+          <select value={compareLast} onChange={(e) => setCompareLast(Number(e.target.value))} data-testid="compare-last">
+            {[3, 5, 10, 20].map((n) => (
+              <option key={n} value={n}>
+                {n}
               </option>
             ))}
           </select>
-          <input value={text} onChange={(e) => setText(e.target.value)} required style={{ flex: 1 }} placeholder={t("review.findingPlaceholder")} />
-          <button disabled={addFinding.isPending}>{t("common.add")}</button>
-        </form>
+        </label>
+        <span className="spacer" />
+        <button className="small" onClick={() => exportRows(`review-${streamId}-summary.csv`, [Object.fromEntries(Object.entries(r).filter(([, v]) => typeof v !== "object"))])}>
+          ⬇ {t("review.exportSummary")}
+        </button>
+        <button className="small" onClick={() => exporter.mutate("csv")} disabled={exporter.isPending}>
+          ⬇ CSV
+        </button>
+        <button className="small" onClick={() => exporter.mutate("xlsx")} disabled={exporter.isPending}>
+          ⬇ XLSX
+        </button>
+      </div>
+      <ErrorText error={exporter.error} />
+      <div className="tiles" data-testid="review-tiles">
+        {tiles.map((x) => {
+          const c = cmp.figures[x.key];
+          return (
+            <div className="tile" key={x.key}>
+              <div className="tile-label">{label(x.key)}</div>
+              <div className="tile-value">{x.value}</div>
+              {c && c.change !== null && (
+                <div className={`tile-age ${(x.key === "refund_rate" ? c.change > 0 : c.change < 0) ? "bad" : "good"}`}>
+                  {c.change >= 0 ? "▲" : "▼"} {pct(Math.abs(c.change))} {t("review.vsMedianShort")}
+                </div>
+              )}
+            </div>
+          );
+        })}
+      </div>
+      <Diagnoses
+        streamId={streamId}
+        diagnoses={r.diagnoses}
+        label={label}
+        show={show}
+        subject={(d) =>
+          d.product_id !== undefined
+            ? (names.get(d.product_id) ?? `#${d.product_id}`)
+            : d.segment_id !== undefined
+              ? (segs.find((s) => s.segment_id === d.segment_id)?.title ?? `#${d.segment_id}`)
+              : ""
+        }
+      />
+      <div className="grid-2">
+        <Card title={t("review.comparison")} testId="review-comparison">
+          {cmp.stream_ids.length === 0 ? (
+            <p className="muted">{t("review.noEarlier")}</p>
+          ) : (
+            <>
+              <EChart option={comparisonChart} height={Math.max(220, cmpKeys.length * 26 + 60)} testId="chart-comparison" />
+              <table>
+                <thead>
+                  <tr>
+                    <th>{t("review.metric")}</th>
+                    <th className="num">{t("review.thisStream")}</th>
+                    <th className="num">{t("review.median", { n: cmp.stream_ids.length })}</th>
+                    <th className="num">{t("review.change")}</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {cmpKeys.map((k) => {
+                    const c = cmp.figures[k];
+                    return (
+                      <tr key={k}>
+                        <td>{label(k)}</td>
+                        <td className="num">{show(k, c?.value)}</td>
+                        <td className="num">{show(k, c?.median)}</td>
+                        <td className="num">{c?.change === null || c?.change === undefined ? "—" : `${c.change >= 0 ? "+" : ""}${pct(c.change)}`}</td>
+                      </tr>
+                    );
+                  })}
+                </tbody>
+              </table>
+            </>
+          )}
+        </Card>
+        <Card title={t("review.targets")} testId="review-targets">
+          {r.targets.length === 0 ? (
+            <p className="muted">{t("review.noTargets")}</p>
+          ) : (
+            <>
+              <EChart option={targetChart} height={Math.max(180, r.targets.length * 40 + 60)} testId="chart-targets" />
+              <table>
+                <thead>
+                  <tr>
+                    <th>{t("review.metric")}</th>
+                    <th className="num">{t("review.target")}</th>
+                    <th className="num">{t("review.actual")}</th>
+                    <th className="num">{t("review.achievement")}</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {r.targets.map((x) => (
+                    <tr key={x.metric}>
+                      <td>{label(x.metric)}</td>
+                      <td className="num">{show(x.metric, x.target)}</td>
+                      <td className="num">{show(x.metric, x.actual)}</td>
+                      <td className={`num ${x.met ? "good" : "bad"}`}>{pct(x.achievement)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </>
+          )}
+        </Card>
+      </div>
+      <div className="grid-2">
+        <Card>
+          <EChart option={funnel} height={280} testId="chart-funnel" />
+        </Card>
+        <Card>
+          <EChart option={sources} height={280} testId="chart-sources" />
+        </Card>
+      </div>
+      <Card title={t("review.minutes")}>
+        <MinuteCharts points={r.minutes as MinutePoint[]} />
       </Card>
-      <Card title={t("review.actions")}>
-        <ErrorText error={actions.error ?? addAction.error ?? setStatus.error} />
-        <table>
-          <tbody>
-            {(actions.data ?? []).map((a) => (
-              <tr key={a.id}>
-                <td>{a.title}</td>
-                <td className={a.overdue ? "bad" : "muted"}>{a.due_date ?? ""}</td>
-                <td>
-                  <select value={a.status} onChange={(e) => setStatus.mutate({ id: a.id, status: e.target.value as "open" })}>
-                    {(["open", "in_progress", "done"] as const).map((s) => (
-                      <option key={s} value={s}>
-                        {t(`astatus.${s}`)}
-                      </option>
-                    ))}
-                  </select>
-                </td>
-              </tr>
+      <Card>
+        <EChart option={productChart} height={280} testId="chart-products" />
+        <DataTable rows={products} name={`review-${streamId}-products.csv`} testId="review-products" />
+      </Card>
+      <Card testId="review-segments">
+        {segs.length === 0 ? (
+          <p className="muted">{t("review.noSegments")}</p>
+        ) : (
+          <>
+            <EChart option={segmentChart} height={280} testId="chart-segments" />
+            <DataTable rows={segs} name={`review-${streamId}-segments.csv`} />
+          </>
+        )}
+      </Card>
+      <Card testId="review-explanations">
+        {ex.length === 0 ? (
+          <p className="muted">{t("review.noExplanations")}</p>
+        ) : (
+          <>
+            <EChart option={explanationChart} height={280} testId="chart-explanations" />
+            <DataTable rows={ex.map((w) => ({ product: names.get(w.product_id) ?? w.product_id, ...w }))} name={`review-${streamId}-explanations.csv`} />
+          </>
+        )}
+      </Card>
+      {r.timeline.length > 0 && (
+        <Card title={t("review.timeline")} testId="review-timeline">
+          <div className="feed">
+            {r.timeline.map((e, i) => (
+              <div className="feed-item" key={i}>
+                <span className="feed-time">{e.offset_seconds !== null ? formatDuration(e.offset_seconds) : time(e.at)}</span>
+                <span className={`badge ${e.kind === "incident" || e.level === "critical" ? "badge-bad" : "badge-warn"}`}>{t(`review.tl.${e.kind}`)}</span>
+                <span className="text">
+                  {e.type} {e.text}
+                </span>
+                {e.resolved_at && <span className="muted small">✓ {time(e.resolved_at)}</span>}
+              </div>
             ))}
-          </tbody>
-        </table>
-        <form
-          className="row"
-          style={{ marginTop: 8 }}
-          onSubmit={(e) => {
-            e.preventDefault();
-            addAction.mutate();
-          }}
-        >
-          <input value={title} onChange={(e) => setTitle(e.target.value)} required style={{ flex: 1 }} placeholder={t("review.actionPlaceholder")} />
-          <input type="date" value={due} onChange={(e) => setDue(e.target.value)} />
-          <button disabled={addAction.isPending}>{t("common.add")}</button>
-        </form>
-      </Card>
-    </div>
+          </div>
+        </Card>
+      )}
+      {r.minutes.length > 0 && (
+        <Card title={t("review.minuteTable")}>
+          <DataTable rows={r.minutes} name={`review-${streamId}-minutes.csv`} />
+        </Card>
+      )}
+    </>
   );
 }

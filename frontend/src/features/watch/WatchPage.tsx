@@ -40,6 +40,8 @@ export function WatchPage() {
   const [feed, setFeed] = useState<Shown[]>([]);
   const [flash, setFlash] = useState<FlashInfo | null>(null);
   const [lottery, setLottery] = useState<{ id: number | null; prize: string; keyword: string | null; condition: string; draw_at: string | null } | null>(null);
+  const [drawn, setDrawn] = useState<{ id: number; prize: string; winners: string[]; won: boolean } | null>(null);
+  const [verified, setVerified] = useState<boolean | null>(null);
   const [buying, setBuying] = useState<StoreProduct | null>(null);
   const [comment, setComment] = useState("");
   const [notice, setNotice] = useState<string | null>(null);
@@ -101,6 +103,7 @@ export function WatchPage() {
           remaining: typeof d["remaining"] === "number" ? d["remaining"] : typeof d["quantity"] === "number" ? d["quantity"] : null,
         });
       } else if (e.type === "flash_sale.ended") setFlash(null);
+      else if (e.type === "lottery.cancelled") setLottery(null);
       else if (e.type.startsWith("lottery.") && e.type !== "lottery.drawn") {
         setLottery({
           id: typeof d["id"] === "number" ? d["id"] : null,
@@ -111,8 +114,11 @@ export function WatchPage() {
         });
       } else if (e.type === "lottery.drawn") {
         const winners = Array.isArray(d["winners"]) ? (d["winners"] as unknown[]).map(String) : [];
+        const won = !!viewer && winners.includes(viewer.viewer_id);
         setLottery(null);
-        setNotice(viewer && winners.includes(viewer.viewer_id) ? t("watch.youWon", { prize: str(d["prize"]) ?? "" }) : t("watch.lotteryDrawn"));
+        setVerified(null);
+        if (typeof d["id"] === "number") setDrawn({ id: d["id"], prize: str(d["prize"]) ?? "", winners, won });
+        setNotice(won ? t("watch.youWon", { prize: str(d["prize"]) ?? "" }) : t("watch.lotteryDrawn"));
       } else if (e.type === "pin.changed") {
         void qc.invalidateQueries({ queryKey: ["pin", streamId] });
       } else if (e.type === "comment.new" && Array.isArray(d["comments"])) {
@@ -263,6 +269,35 @@ export function WatchPage() {
               ) : (
                 <span className="muted">{t("watch.lotteryPresent")}</span>
               )}
+            </div>
+          </div>
+        )}
+        {drawn && (
+          <div className="w-answers" data-testid="watch-lottery-result">
+            ◆ {drawn.won ? t("watch.youWon", { prize: drawn.prize }) : t("watch.lotteryResult", { prize: drawn.prize, n: drawn.winners.length })}
+            <div className="row" style={{ marginTop: 6 }}>
+              <button
+                className="small"
+                data-testid="watch-lottery-verify"
+                onClick={() =>
+                  void unwrap(
+                    api.GET("/api/v1/streams/{stream_id}/lotteries/{lottery_id}/verify", { params: { path: { stream_id: streamId, lottery_id: drawn.id } } }),
+                  ).then(
+                    (v) => setVerified(v.valid),
+                    () => setVerified(false),
+                  )
+                }
+              >
+                {t("watch.lotteryVerify")}
+              </button>
+              {verified !== null && (
+                <span className={verified ? "good" : "bad"} data-testid="watch-lottery-verified">
+                  {verified ? t("watch.lotteryVerified") : t("watch.lotteryNotVerified")}
+                </span>
+              )}
+              <button className="small" onClick={() => setDrawn(null)}>
+                ✕
+              </button>
             </div>
           </div>
         )}
