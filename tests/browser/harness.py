@@ -23,7 +23,6 @@ from typing import Any
 import asyncpg
 import httpx
 
-
 REPO = Path(__file__).resolve().parents[2]
 DIST = REPO / "frontend" / "dist"
 CHROMIUM = Path("/usr/bin/chromium")
