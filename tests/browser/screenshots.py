@@ -24,7 +24,7 @@ from tests.browser.harness import (
     missing_prerequisites,
     running_server,
 )
-from tests.browser.steps import set_language, sign_in
+from tests.browser.steps import set_language, sign_in, viewers_join_and_click
 
 OUT = REPO / "docs" / "screenshots"
 
@@ -108,6 +108,59 @@ def seed(server: Server) -> int:
     return sid
 
 
+def seed_review(server: Server) -> int:
+    """An ended stream with an earlier one before it: the review has figures to compare,
+    targets, explanation windows, sales, and diagnoses with their evidence."""
+    old = make_room(server, "revold", products=1)
+    viewers_join_and_click(server, old.stream_id, old.product_ids[0], 6)
+    server.call("POST", f"/api/v1/streams/{old.stream_id}/end")
+    room = make_room(server, "rev", products=3, stock=100)
+    sid = room.stream_id
+    _try(
+        server,
+        "PATCH",
+        f"/api/v1/streams/{sid}",
+        json={"target_gmv": "500.00", "target_viewers": 30},
+    )
+    for i, pid in enumerate(room.product_ids):
+        _try(server, "POST", f"/api/v1/streams/{sid}/lineup/{pid}/list")
+        _try(server, "POST", f"/api/v1/streams/{sid}/lineup/{pid}/explain")
+        tokens = viewers_join_and_click(server, sid, pid, 12 - 3 * i)
+        if i == 1:
+            continue  # clicked, never ordered: a diagnosis
+        for n, token in enumerate(tokens[: 4 - i]):
+            auth = {"Authorization": f"Bearer {token}"}
+            order = _try(
+                server,
+                "POST",
+                f"/api/v1/streams/{sid}/orders",
+                json={"product_id": pid, "quantity": 1},
+                headers={**auth, "Idempotency-Key": f"shot-{pid}-{n}"},
+            )
+            if order:
+                _try(
+                    server,
+                    "POST",
+                    f"/api/v1/streams/{sid}/orders/{order['id']}/pay",
+                    headers={**auth, "Idempotency-Key": f"shot-{pid}-{n}-pay"},
+                )
+    _try(
+        server,
+        "POST",
+        f"/api/v1/streams/{sid}/review/findings",
+        json={"kind": "went_well", "text": "开场福利预告留住了新观众"},
+    )
+    _try(
+        server,
+        "POST",
+        f"/api/v1/streams/{sid}/review/actions",
+        json={"title": "防晒喷雾重做商品卡和讲解话术", "due_date": "2026-12-20"},
+    )
+    _try(server, "POST", f"/api/v1/streams/{sid}/end")
+    time.sleep(2)  # rollups catch up
+    return sid
+
+
 def shot(page: Page, name: str) -> None:
     page.wait_for_timeout(1200)  # charts and live figures settle
     path = OUT / f"{name}.png"
@@ -123,6 +176,7 @@ def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp, running_server(Path(tmp)) as server:
         sid = seed(server)
+        review_sid = seed_review(server)
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
             desk = browser.new_context(
@@ -139,12 +193,18 @@ def main() -> int:
                 (f"/streams/{sid}/plan/readiness", "planning-readiness"),
                 (f"/streams/{sid}/control", "control"),
                 (f"/streams/{sid}/service", "service"),
-                (f"/streams/{sid}/review", "review"),
+                (f"/streams/{review_sid}/review", "review"),
             ):
                 page.goto(path)
                 if name == "planning-script":
                     page.locator("[data-testid=timeline-seg]").nth(1).click()
                 shot(page, name)
+            page.get_by_test_id("review-diagnoses").scroll_into_view_if_needed()
+            shot(page, "review-diagnoses")
+            page.get_by_test_id("review-tab-meeting").click()
+            shot(page, "review-meeting")
+            page.get_by_test_id("review-tab-viewers").click()
+            shot(page, "review-viewers")
 
             tablet = browser.new_context(
                 base_url=server.base_url, viewport={"width": 1280, "height": 800}

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 
+import httpx
 from playwright.sync_api import Page, expect
 
-from tests.browser.harness import PASSWORD
+from tests.browser.harness import PASSWORD, Server
 
 
 def sign_in(page: Page, username: str, password: str = PASSWORD, path: str = "/") -> None:
@@ -30,3 +31,25 @@ def watch_viewer_id(page: Page, stream_id: int) -> str:
     page.wait_for_function(f"() => !!localStorage.getItem('{key}')")
     session = json.loads(page.evaluate(f"() => localStorage.getItem('{key}')"))
     return str(session["viewer_id"])
+
+
+def viewers_join_and_click(
+    server: Server, stream_id: int, product_id: int, n: int, source: str = "feed"
+) -> list[str]:
+    """n viewers, each with a session from the real `POST /streams/{id}/viewers`, join the
+    room and click a product; returns their viewer tokens."""
+    tokens: list[str] = []
+    with httpx.Client(base_url=server.base_url, timeout=15) as c:
+        for _ in range(n):
+            r = c.post(f"/api/v1/streams/{stream_id}/viewers")
+            assert r.status_code < 300, r.text
+            token = str(r.json()["viewer_token"])
+            auth = {"Authorization": f"Bearer {token}"}
+            for body in (
+                {"type": "viewer_join", "source": source},
+                {"type": "product_click", "product_id": product_id},
+            ):
+                e = c.post(f"/api/v1/streams/{stream_id}/viewer-events", json=body, headers=auth)
+                assert e.status_code < 300, e.text
+            tokens.append(token)
+    return tokens

@@ -4,33 +4,17 @@ from __future__ import annotations
 
 import time
 
-import httpx
 from playwright.sync_api import Page, expect
 
 from tests.browser.harness import Server, make_room
-from tests.browser.steps import sign_in
-
-
-def _viewers_click_without_buying(server: Server, sid: int, product_id: int, n: int) -> None:
-    """n viewers, each with a session from the real endpoint, join and click a product."""
-    with httpx.Client(base_url=server.base_url, timeout=15) as c:
-        for _ in range(n):
-            r = c.post(f"/api/v1/streams/{sid}/viewers")
-            assert r.status_code < 300, r.text
-            auth = {"Authorization": f"Bearer {r.json()['viewer_token']}"}
-            for body in (
-                {"type": "viewer_join", "source": "feed"},
-                {"type": "product_click", "product_id": product_id},
-            ):
-                e = c.post(f"/api/v1/streams/{sid}/viewer-events", json=body, headers=auth)
-                assert e.status_code < 300, e.text
+from tests.browser.steps import sign_in, viewers_join_and_click
 
 
 def test_review_shows_diagnoses_with_evidence_targets_and_earlier_streams_in_both_languages(
     page: Page, server: Server
 ) -> None:
     earlier = make_room(server, "revold", products=1)
-    _viewers_click_without_buying(server, earlier.stream_id, earlier.product_ids[0], 2)
+    viewers_join_and_click(server, earlier.stream_id, earlier.product_ids[0], 2)
     server.call("POST", f"/api/v1/streams/{earlier.stream_id}/end")
 
     room = make_room(server, "rev", products=1)
@@ -38,7 +22,7 @@ def test_review_shows_diagnoses_with_evidence_targets_and_earlier_streams_in_bot
     server.call("PATCH", f"/api/v1/streams/{sid}", json={"target_gmv": "1000.00"})
     server.call("POST", f"/api/v1/streams/{sid}/lineup/{pid}/list")
     server.call("POST", f"/api/v1/streams/{sid}/lineup/{pid}/explain")
-    _viewers_click_without_buying(server, sid, pid, 12)
+    viewers_join_and_click(server, sid, pid, 12)
     server.call("POST", f"/api/v1/streams/{sid}/end")
     # The report reads the rollups the server keeps as events arrive.
     deadline = time.monotonic() + 30
