@@ -125,7 +125,7 @@ def seed_review(server: Server) -> int:
     for i, pid in enumerate(room.product_ids):
         _try(server, "POST", f"/api/v1/streams/{sid}/lineup/{pid}/list")
         _try(server, "POST", f"/api/v1/streams/{sid}/lineup/{pid}/explain")
-        tokens = viewers_join_and_click(server, sid, pid, 12 - 3 * i)
+        tokens = viewers_join_and_click(server, sid, pid, (10, 12, 6)[i])
         if i == 1:
             continue  # clicked, never ordered: a diagnosis
         for n, token in enumerate(tokens[: 4 - i]):
@@ -199,8 +199,8 @@ def main() -> int:
                 if name == "planning-script":
                     page.locator("[data-testid=timeline-seg]").nth(1).click()
                 shot(page, name)
-            page.get_by_test_id("review-diagnoses").scroll_into_view_if_needed()
-            shot(page, "review-diagnoses")
+            page.get_by_test_id("review-comparison").scroll_into_view_if_needed()
+            shot(page, "review-charts")
             page.get_by_test_id("review-tab-meeting").click()
             shot(page, "review-meeting")
             page.get_by_test_id("review-tab-viewers").click()

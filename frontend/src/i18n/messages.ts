@@ -399,6 +399,7 @@ export const messages = {
   "diag.warning": ["注意", "Warning"],
   "diag.critical": ["严重", "Critical"],
   "diag.evidence": ["依据", "Evidence"],
+  "diag.suggestion": ["建议", "Suggestion"],
   "diag.record": ["记为复盘结论", "Record as finding"],
   "diag.carts_high_payment_low.msg": ["加购高、支付低", "Many add-to-carts but few paid orders"],
   "diag.carts_high_payment_low.tip": ["对比竞品价格，检查支付环节（优惠券规则、支付失败、未付款订单）。", "Check the price against competitors and the payment step (coupon rules, payment failures, unpaid orders)."],

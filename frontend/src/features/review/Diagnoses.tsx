@@ -76,7 +76,7 @@ export function Diagnoses({
                 </button>
               </div>
               <p className="small" style={{ margin: "6px 0" }}>
-                💡 {text(d, "tip")}
+                {t("diag.suggestion")}: {text(d, "tip")}
               </p>
               <div className="small muted">{t("diag.evidence")}</div>
               <dl className="facts small" data-testid="diagnosis-evidence">
