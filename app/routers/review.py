@@ -235,8 +235,9 @@ async def get_review(
     summary="Download the review report as CSV or XLSX",
     description=(
         "XLSX: one sheet per part (Summary, Funnel, Products, Minutes, Segments, "
-        "Explanations, Targets, Diagnoses). CSV: the same parts one after the other, each "
-        "introduced by a `# name` line (UTF-8 with BOM)." + _READ
+        "Explanations, Targets, Diagnoses, Traffic, Questions, Sentiment, Timeline, "
+        "Comparison). CSV: the same parts one after the other, each introduced by a "
+        "`# name` line (UTF-8 with BOM)." + _READ
     ),
     response_class=Response,
     responses={200: {"content": {v: {} for v in exports.FORMATS.values()}}},

@@ -102,6 +102,8 @@ SEGMENT_COLUMNS = (
     "gmv",
     "online_start",
     "online_end",
+    "units_sold",
+    "comments",
 )
 EXPLANATION_COLUMNS = (
     "product_id",
@@ -115,6 +117,20 @@ EXPLANATION_COLUMNS = (
     "units_sold",
     "gmv",
 )
+QUESTION_COLUMNS = (
+    "kind",
+    "item_id",
+    "text",
+    "topic",
+    "count",
+    "askers",
+    "negative",
+    "status",
+    "first_at",
+    "answered_at",
+    "answer_seconds",
+)
+TIMELINE_COLUMNS = ("at", "offset_seconds", "kind", "type", "level", "text", "resolved_at")
 
 
 def check_format(fmt: str) -> str:
@@ -161,6 +177,21 @@ def report_sections(report: dict[str, Any]) -> list[tuple[str, list[str], list[l
         [t["metric"], t["target"], t["actual"], t["achievement"], t["met"]]
         for t in report["targets"]
     ]
+    traffic = [[t["source"], t["viewers"], t["share"]] for t in report["traffic_sources"]]
+    q = report["questions"]
+    asked = [{**x, "kind": "question"} for x in q["top_questions"]]
+    asked += [{**x, "kind": "complaint"} for x in q["top_complaints"]]
+    sentiment = [
+        ["comments_classified", q["comments_classified"]],
+        ["blocked", q["blocked"]],
+        *([f"sentiment_{k}", v] for k, v in q["sentiment"].items()),
+        ["negative_share", q["negative_share"]],
+        *([f"queue_{k}", cell(v)] for k, v in q["queue"].items()),
+    ]
+    comparison = [
+        [k, cell(v["value"]), cell(v["median"]), cell(v["change"])]
+        for k, v in report["comparison"]["figures"].items()
+    ]
     return [
         ("Summary", ["figure", "value"], summary),
         ("Funnel", ["step", "count", "viewers", "rate"], funnel),
@@ -174,6 +205,11 @@ def report_sections(report: dict[str, Any]) -> list[tuple[str, list[str], list[l
         ),
         ("Targets", ["metric", "target", "actual", "achievement", "met"], targets),
         ("Diagnoses", ["code", "subject", "message", "evidence"], diagnoses),
+        ("Traffic", ["source", "viewers", "share"], traffic),
+        ("Questions", list(QUESTION_COLUMNS), _rows(asked, QUESTION_COLUMNS)),
+        ("Sentiment", ["figure", "value"], sentiment),
+        ("Timeline", list(TIMELINE_COLUMNS), _rows(report["timeline"], TIMELINE_COLUMNS)),
+        ("Comparison", ["figure", "value", "median", "change"], comparison),
     ]
 
 

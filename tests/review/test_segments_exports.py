@@ -121,7 +121,27 @@ async def test_report_export_csv_and_xlsx(
         "Explanations",
         "Targets",
         "Diagnoses",
+        "Traffic",
+        "Questions",
+        "Sentiment",
+        "Timeline",
+        "Comparison",
     ]
+    segments = list(wb["Segments"].values)
+    assert segments[0][-4:] == ("online_start", "online_end", "units_sold", "comments")
+    assert [(r[1], r[7], r[8], r[9]) for r in segments[1:]] == [  # orders, paid, gmv
+        ("Opening", 1, 0, "0.00"),
+        ("Scarf", 2, 2, "218.80"),
+        ("Closing", 0, 0, "0.00"),
+    ]
+    assert list(wb["Traffic"].values)[1] == ("feed", 2, 0.4)
+    timeline = list(wb["Timeline"].values)
+    assert [(r[1], r[2], r[3]) for r in timeline[1:]] == [
+        (180, "incident", "technical"),
+        (330, "alert", "online_drop"),
+    ]
+    comparison = {r[0]: r[1:] for r in list(wb["Comparison"].values)[1:]}
+    assert comparison["gmv"] == ("218.80", "59.90", 2.6528)
     funnel = list(wb["Funnel"].values)
     assert funnel[1:] == [
         ("viewers", 5, 5, None),
@@ -208,6 +228,18 @@ async def test_top_questions_sentiment_and_asked_about_tags(
         "answer_rate": 0.3333,
         "avg_answer_seconds": 95.5,
     }
+    exported = _csv(
+        (await client.get(f"/api/v1/streams/{s.id}/review/export", headers=ctl)).content
+    )
+    at_q = exported.index(["# Questions"])
+    assert [(r[0], r[2], r[4], r[7], r[10]) for r in exported[at_q + 2 : at_q + 6]] == [
+        ("question", "这个多少钱", "3", "answered", "95.5"),
+        ("question", "什么时候发货", "1", "open", ""),
+        ("question", "有没有优惠券", "1", "dismissed", ""),
+        ("complaint", "质量太差了，退货", "1", "open", ""),
+    ]
+    at_s = exported.index(["# Sentiment"])
+    assert exported[at_s + 2 : at_s + 4] == [["comments_classified", "8"], ["blocked", "1"]]
     seg = (await client.get(f"/api/v1/streams/{s.id}/viewer-segments", headers=ctl)).json()
     counts = {x["tag"]: x["viewers"] for x in seg["segments"]}
     assert counts["asked_about:promo"] == 2 and counts["asked_about:logistics"] == 1
