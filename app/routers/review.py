@@ -214,8 +214,10 @@ async def delete_highlight(
         "units, paying customers, AOV, GPM, refund rate), the funnel viewers → "
         "product_clicks → add_to_cart → orders → paid_orders overall and per product, the "
         "per-minute series, traffic sources, new vs returning viewers, targets vs actuals, "
-        "per script segment and per explanation window figures, incidents and alerts on a "
-        "timeline, rule-based diagnoses with their evidence, and the median of the team's "
+        "per script segment and per explanation window figures (events attributed by the "
+        "second they happened in), top questions and complaints from the service queue "
+        "with the comments' sentiment, incidents and alerts on a timeline, rule-based "
+        "diagnoses with their evidence, and the median of the team's "
         "last `compare_last` ended streams. Every formula: `GET /api/v1/metrics/dictionary`."
         + _READ
     ),
