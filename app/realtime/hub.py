@@ -245,7 +245,7 @@ class Hub:
         self.live = live
         self._ticker_factory = ticker_factory
         self._channels: dict[int, StreamChannel] = {}
-        self._lock = asyncio.Lock()
+        self._locks: dict[int, asyncio.Lock] = {}
 
     def connection_count(self, stream_id: int | None = None) -> int:
         if stream_id is not None:
@@ -253,36 +253,46 @@ class Hub:
             return len(ch.connections) if ch else 0
         return sum(len(ch.connections) for ch in self._channels.values())
 
+    def _lock_for(self, stream_id: int) -> asyncio.Lock:
+        lock = self._locks.get(stream_id)
+        if lock is None:
+            lock = self._locks[stream_id] = asyncio.Lock()
+        return lock
+
     async def attach(self, conn: Connection) -> None:
         """Start delivering the stream's events and metrics to `conn` (queued until the
-        caller has sent the snapshot and starts `conn.run()`)."""
-        async with self._lock:
-            ch = self._channels.get(conn.stream_id)
+        caller has sent the snapshot and starts `conn.run()`).
+
+        Opening and closing a stream's channel is serialised per stream only: one
+        stream's broker round trips or ticker shutdown never delay consoles of another.
+        """
+        stream_id = conn.stream_id
+        async with self._lock_for(stream_id):
+            ch = self._channels.get(stream_id)
             if ch is None:
-                ch = StreamChannel(self, conn.stream_id)
-                self._channels[conn.stream_id] = ch
-                ch.last_seq = await self.live.current_seq(conn.stream_id)
-                await self.live.broker.subscribe(
-                    self.live.events_channel(conn.stream_id), ch.on_message
-                )
-                ch.ticker = self._ticker_factory(self, conn.stream_id)
+                ch = StreamChannel(self, stream_id)
+                ch.last_seq = await self.live.current_seq(stream_id)
+                await self.live.broker.subscribe(self.live.events_channel(stream_id), ch.on_message)
+                ch.ticker = self._ticker_factory(self, stream_id)
                 ch.ticker.start()
+                self._channels[stream_id] = ch
             ch.connections.add(conn)
 
     async def detach(self, conn: Connection) -> None:
-        async with self._lock:
-            ch = self._channels.get(conn.stream_id)
+        stream_id = conn.stream_id
+        async with self._lock_for(stream_id):
+            ch = self._channels.get(stream_id)
             if ch is None:
                 return
             ch.connections.discard(conn)
             if ch.connections:
                 return
-            del self._channels[conn.stream_id]
-            await self.live.broker.unsubscribe(
-                self.live.events_channel(conn.stream_id), ch.on_message
-            )
-            if ch.ticker is not None:
-                await ch.ticker.stop()
+            del self._channels[stream_id]
+            await self.live.broker.unsubscribe(self.live.events_channel(stream_id), ch.on_message)
+        # Outside the lock: a console opening the stream again meanwhile gets a fresh
+        # channel and ticker at once instead of waiting for this one's last tick.
+        if ch.ticker is not None:
+            await ch.ticker.stop()
 
     def has_viewers(self, stream_id: int) -> bool:
         ch = self._channels.get(stream_id)

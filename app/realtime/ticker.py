@@ -11,7 +11,6 @@ re-read from the database once a second, not every tick.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from typing import Any
 
@@ -25,6 +24,7 @@ log = structlog.get_logger(__name__)
 
 STOCK_REFRESH_SECONDS = 1.0
 ALERT_SECONDS = 1.0
+STOP_TIMEOUT_SECONDS = 5.0
 
 
 class Ticker:
@@ -40,6 +40,7 @@ class Ticker:
         self.sessionmaker = sessionmaker
         self.interval = 1.0 / hz if hz > 0 else 0.25
         self._task: asyncio.Task[None] | None = None
+        self._stopping: asyncio.Future[None] | None = None
         self._last: dict[str, Any] | None = None
         self._stock: list[Any] = []
         self._stock_at = 0.0
@@ -50,14 +51,28 @@ class Ticker:
         self._alerts_at = 0.0
 
     def start(self) -> None:
+        self._stopping = asyncio.get_running_loop().create_future()
         self._task = asyncio.create_task(self._run(), name=f"ticker-{self.stream_id}")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        """Stop between ticks, never in the middle of one.
+
+        Cancelling a tick half-way through a Redis pipeline or a database call has left
+        the client's connection pool waiting forever (seen with redis-py's
+        BlockingConnectionPool: the cancelled pipeline's shielded release never
+        finished), and with it the task that awaited the cancelled ticker. So the loop
+        is asked to stop and finishes its tick; only a tick stuck beyond `STOP_TIMEOUT_SECONDS` is
+        cancelled, and then not waited for.
+        """
+        task, self._task = self._task, None
+        if task is None:
+            return
+        if self._stopping is not None and not self._stopping.done():
+            self._stopping.set_result(None)
+        done, _ = await asyncio.wait({task}, timeout=STOP_TIMEOUT_SECONDS)
+        if not done:
+            log.warning("ticker_stop_timeout", stream_id=self.stream_id)
+            task.cancel()
 
     async def _evaluate_alerts(self, metrics: dict[str, Any], now: float) -> None:
         """The control console's alerts (app/services/alerts.py), about once a second,
@@ -100,7 +115,9 @@ class Ticker:
 
     async def _run(self) -> None:
         next_at = time.monotonic()
-        while True:
+        stopping = self._stopping
+        assert stopping is not None
+        while not stopping.done():
             next_at += self.interval
             try:
                 await self.tick()
@@ -113,4 +130,5 @@ class Ticker:
             if delay < 0:
                 next_at = time.monotonic()
                 delay = 0
-            await asyncio.sleep(delay)
+            # Sleep until the next tick or until asked to stop, whichever is first.
+            await asyncio.wait({stopping}, timeout=delay)
