@@ -46,7 +46,9 @@ async def watch_viewer(
         "Moderated and classified like ingested comments; questions and complaints reach "
         "the service queue. A blocked comment is accepted but shown only to moderators. "
         "409 `stream_not_live` when the stream is not live, 403 `muted` for a muted viewer, "
-        "401 without a viewer token. A repeated `event_id` counts once."
+        "401 without a viewer token. Counted like an ingested `comment` event (live "
+        "`comments` metric, event log, per-minute figures). A repeated `event_id` from the "
+        "same viewer counts once; `event_id`s are scoped per viewer."
     ),
 )
 async def post_watch_comment(

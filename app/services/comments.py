@@ -433,8 +433,10 @@ async def list_comments(
 
 # ----------------------------------------------------------------------- watch page
 
-# Comment hooks: called with (session, stream_id, accepted comments) inside the request
-# (e.g. the live path registers one that counts the comments in the live metrics).
+# Comment hooks: called with (session, stream_id, accepted comments) inside the request,
+# for features that react to comments (e.g. a lottery's keyword condition). Counting is
+# not a hook: callers log and count comments as `comment` events via
+# `app.services.ingest.record_events` (ingest router, `storefront.post_comment`).
 CommentHook = Callable[[AsyncSession, int, list[Comment]], Awaitable[None]]
 _comment_hooks: list[CommentHook] = []
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import utcnow
+from app.db import LIVE_KEY, utcnow
 from app.errors import Conflict, Forbidden, NotFound
 from app.models import (
     FlashSale,
@@ -82,14 +82,25 @@ async def storefront(session: AsyncSession, stream_id: int) -> StorefrontOut:
     )
 
 
+def watch_comment_event_id(viewer_id: str, event_id: str | None) -> str | None:
+    """The log's id of a watch-page comment: scoped by the viewer, so two viewers who
+    send the same `event_id` do not collide (and "watch:" keeps it apart from the ids of
+    the other watch-page actions, `<viewer>:<event_id>`)."""
+    return f"watch:{viewer_id}:{event_id}" if event_id else None
+
+
 async def post_comment(
     session: AsyncSession, stream_id: int, viewer_id: str, text: str, event_id: str | None
 ) -> tuple[int, int]:
-    """A comment typed on the watch page: moderated, classified and queued like any other.
+    """A comment typed on the watch page: moderated, classified and queued like any other,
+    and counted like an ingested `comment` event (event log, per-minute rollups, the live
+    `comments` counter), de-duplicated by the viewer-scoped event id.
 
     Refused while the stream is not live (409) or the viewer is muted (403 `muted`).
     """
+    from app.schemas.events import EventIn
     from app.services import comments as comments_service
+    from app.services.ingest import record_events
 
     stream = await session.get(Stream, stream_id)
     if stream is None:
@@ -98,10 +109,20 @@ async def post_comment(
         raise Conflict("comments are open only while the stream is live", code="stream_not_live")
     if viewer_id in await comments_service.muted_viewers(session, stream_id, [viewer_id]):
         raise Forbidden("you are muted in this room for a while", code="muted")
+    scoped = watch_comment_event_id(viewer_id, event_id)
+    now = utcnow()
+    live = session.info.get(LIVE_KEY)
+    if live is not None:  # the live path: log + rollups now, counters after commit
+        await record_events(
+            live,
+            session,
+            stream_id,
+            [EventIn("comment", viewer_id, event_id=scoped, ts=now, text=text)],
+        )
     result = await comments_service.intake_comments(
         session,
         stream_id,
-        [comments_service.IncomingComment(viewer_id=viewer_id, text=text, event_id=event_id)],
+        [comments_service.IncomingComment(viewer_id=viewer_id, text=text, event_id=scoped, ts=now)],
         source="watch",
     )
     return result.accepted, result.duplicates
