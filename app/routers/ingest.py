@@ -26,6 +26,7 @@ from app.schemas.events import (
 from app.services import comments as comments_service
 from app.services import ingest as ingest_service
 from app.services import metrics as metrics_service
+from app.services import orders as orders_service
 
 router = APIRouter(prefix="/api/v1/streams", tags=["live data"])
 
@@ -71,7 +72,11 @@ _BATCH_SCHEMA = {
         'listing `{"index", "reason"}` for each, and nothing is applied. An `event_id` '
         "seen before (in this batch, an earlier one, on any instance) counts once and is "
         "reported in `duplicates`. 202 is answered only once the events are durable. "
-        "401 for a missing/wrong/revoked key, 409 when the stream is not live."
+        "401 for a missing/wrong/revoked key, 409 when the stream is not live. An "
+        "`order_paid` whose `event_id` is `order:<id>:paid` for an order of this stream "
+        "(as placed through `POST /orders`) marks that order paid, like the pay step; its "
+        "user_id, product_id, quantity and amount must match the order (else 422). Any "
+        "other `order_paid` is counted as an external payment."
     ),
     openapi_extra={
         "requestBody": {
@@ -100,7 +105,11 @@ async def ingest_events(
         ) from exc
     except BatchError as exc:
         raise Unprocessable(exc.errors, code="invalid_batch") from exc
-    outcome = await ingest_service.record_events(request.app.state.live, session, stream_id, events)
+    # Payments of our own orders (event id `order:<id>:paid`) mark the order paid.
+    payments = await orders_service.pay_from_ingest(session, stream_id, events)
+    outcome = await ingest_service.record_events(
+        request.app.state.live, session, stream_id, payments.external
+    )
     comments = [e for e in events if e.type == "comment"]
     if comments:
         # Moderation, classification and the service queue (same transaction).
@@ -116,7 +125,11 @@ async def ingest_events(
             "ingest",
         )
     return JSONBody(
-        {"accepted": outcome.accepted, "duplicates": outcome.duplicates}, status_code=202
+        {
+            "accepted": outcome.accepted + payments.paid,
+            "duplicates": outcome.duplicates + payments.duplicates,
+        },
+        status_code=202,
     )
 
 

@@ -21,9 +21,12 @@ order that won.
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -543,7 +546,9 @@ async def _relist_if_listed(
     return True
 
 
-async def record(session: AsyncSession, kind: str, order: Order) -> None:
+async def record(
+    session: AsyncSession, kind: str, order: Order, ts: datetime | None = None
+) -> None:
     """Feed an order transition to the live path (durable event log + live counters:
     orders, paid_orders, units_sold, gmv, stock_left), in this transaction; counted once
     it commits. The event id names the order, so a connector reporting the same order
@@ -557,6 +562,7 @@ async def record(session: AsyncSession, kind: str, order: Order) -> None:
             kind,
             order.viewer_id,
             event_id=f"order:{order.id}:{suffix}",
+            ts=ts or utcnow(),
             product_id=order.product_id,
             quantity=order.quantity,
             amount=order.amount,
@@ -646,6 +652,94 @@ async def pay_order(session: AsyncSession, stream_id: int, order_id: int, buyer:
     if order.status == OrderStatus.paid:
         return order
     raise Conflict(f"a {order.status} order cannot be paid", code="order_not_payable")
+
+
+# The event id under which an order's payment is logged (see `record`): a connector
+# that reports `order_paid` for an order placed through our API uses it.
+ORDER_PAID_REF = re.compile(r"^order:([1-9][0-9]{0,17}):paid$")
+
+
+@dataclass(frozen=True)
+class IngestedPayments:
+    external: list[EventIn]  # the batch minus payments of our orders: log and count these
+    paid: int  # our orders marked paid by this batch
+    duplicates: int  # payments of our orders that were paid already
+
+
+async def pay_from_ingest(
+    session: AsyncSession, stream_id: int, events: Sequence[EventIn]
+) -> IngestedPayments:
+    """`order_paid` events of an ingest batch that name one of this stream's orders by
+    event id `order:<id>:paid` mark it paid, exactly as the watch-page pay step does
+    (created → paid, logged and counted once under that id, with the order's own
+    product, units and amount). Paying an order that was paid already (even if it was
+    refunded since) is a duplicate. Any other
+    `order_paid` (another id, an order we do not know) is an external event: returned
+    in `external`, to be logged and counted like the rest of the batch.
+
+    A payment that contradicts the order (another buyer, product, quantity or amount;
+    an order cancelled before it was paid) makes the whole batch invalid: 422 with the index
+    and reason, nothing applied.
+    """
+    ours: dict[int, list[tuple[int, EventIn]]] = {}
+    for i, ev in enumerate(events):
+        match = ORDER_PAID_REF.match(ev.event_id or "") if ev.type == "order_paid" else None
+        if match:
+            ours.setdefault(int(match[1]), []).append((i, ev))
+    if not ours:
+        return IngestedPayments(list(events), 0, 0)
+    orders = {
+        o.id: o
+        for o in await session.scalars(
+            select(Order)
+            .where(Order.stream_id == stream_id, Order.id.in_(ours))
+            .execution_options(populate_existing=True)
+        )
+    }
+    errors: list[dict[str, Any]] = []
+    for order_id, evs in ours.items():
+        order = orders.get(order_id)
+        if order is None:
+            continue
+        for i, ev in evs:
+            reason = _payment_mismatch(order, ev)
+            if reason:
+                errors.append({"index": i, "reason": reason})
+    if errors:
+        raise Unprocessable(sorted(errors, key=lambda e: e["index"]), code="invalid_batch")
+    taken = {i for order_id, evs in ours.items() if order_id in orders for i, _ in evs}
+    paid = duplicates = 0
+    for order_id in sorted(orders):  # one lock order for concurrent batches
+        first_ts = ours[order_id][0][1].ts
+        duplicates += len(ours[order_id]) - 1
+        if await _set_status(
+            session, order_id, OrderStatus.created, status=OrderStatus.paid, paid_at=utcnow()
+        ):
+            await record(
+                session, "order_paid", await get_order(session, stream_id, order_id), ts=first_ts
+            )
+            paid += 1
+            continue
+        fresh = await get_order(session, stream_id, order_id)
+        if fresh.paid_at is None:  # cancelled meanwhile, never paid
+            raise Conflict(f"order {order_id} is {fresh.status}", code="order_not_payable")
+        duplicates += 1
+    external = [ev for i, ev in enumerate(events) if i not in taken]
+    return IngestedPayments(external, paid, duplicates)
+
+
+def _payment_mismatch(order: Order, ev: EventIn) -> str | None:
+    if order.status not in HELD and order.paid_at is None:
+        return f"order {order.id} is {order.status}: it cannot be paid"
+    if ev.user_id != order.viewer_id:
+        return f"user_id does not match the buyer of order {order.id}"
+    if ev.product_id is not None and ev.product_id != order.product_id:
+        return f"product_id does not match order {order.id} (product {order.product_id})"
+    if ev.quantity is not None and ev.quantity != order.quantity:
+        return f"quantity does not match order {order.id} ({order.quantity})"
+    if ev.amount is not None and ev.amount != order.amount:
+        return f"amount does not match order {order.id} ({order.amount:.2f})"
+    return None
 
 
 # ----------------------------------------------------------------------------- cancelling
