@@ -28,6 +28,10 @@ class LineupItem(Base):
         CheckConstraint("sold_units >= 0", name="sold_not_negative"),
         CheckConstraint("sold_units <= allotted_stock", name="no_oversell"),
         CheckConstraint("flash_sale_allotment >= 0", name="flash_allotment_not_negative"),
+        CheckConstraint(
+            "per_viewer_limit IS NULL OR per_viewer_limit >= 0",
+            name="per_viewer_limit_not_negative",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -56,6 +60,11 @@ class LineupItem(Base):
     )
     flash_sale_allotment: Mapped[int] = mapped_column(
         default=0, doc="Units of the allotted stock planned for flash sales (秒杀)"
+    )
+    per_viewer_limit: Mapped[int | None] = mapped_column(
+        default=None,
+        doc="Units one viewer may hold at the live price (0 = no limit); "
+        "None: the ORDER_UNITS_PER_VIEWER setting",
     )
     notes: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -9,6 +9,10 @@ from app.schemas.common import Money, Schema, StrictInput
 
 Line = Annotated[str, Field(min_length=1, max_length=500)]
 MAX_UNITS = 100_000_000
+PER_VIEWER_LIMIT_DOC = (
+    "Units of this product one viewer may hold at the live price (0 = no limit); "
+    "null: the server's ORDER_UNITS_PER_VIEWER setting. A flash sale has its own limit."
+)
 
 
 class Bundle(StrictInput):
@@ -63,6 +67,9 @@ class LineupIn(StrictInput):
     coupon_min_spend: Money | None = None
     full_reduction: list[ReductionTier] = Field(default_factory=list, max_length=10)
     flash_sale_allotment: int = Field(default=0, ge=0, le=MAX_UNITS)
+    per_viewer_limit: int | None = Field(
+        default=None, ge=0, le=MAX_UNITS, description=PER_VIEWER_LIMIT_DOC
+    )
     notes: str = Field(default="", max_length=5000)
 
     @model_validator(mode="after")
@@ -84,6 +91,12 @@ class LineupUpdate(StrictInput):
     coupon_min_spend: Money | None = None
     full_reduction: list[ReductionTier] | None = Field(default=None, max_length=10)
     flash_sale_allotment: int | None = Field(default=None, ge=0, le=MAX_UNITS)
+    per_viewer_limit: int | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_UNITS,
+        description=PER_VIEWER_LIMIT_DOC + " Send null to go back to the setting.",
+    )
     notes: str | None = Field(default=None, max_length=5000)
 
     @model_validator(mode="after")
@@ -114,6 +127,7 @@ class LineupOut(Schema):
     coupon_min_spend: Money | None
     full_reduction: list[ReductionTier]
     flash_sale_allotment: int
+    per_viewer_limit: int | None = Field(description=PER_VIEWER_LIMIT_DOC)
     notes: str
     sku: str = ""
     name: str = ""

@@ -418,7 +418,7 @@ async def _book(
         if flash_row is None:
             raise sold_out()
         unit_price = flash_row.price
-    limit = flash_row.per_user_limit if flash_row else settings.order_units_per_viewer
+    limit = flash_row.per_user_limit if flash_row else per_viewer_limit(row[3], settings)
     held = await _units_held(session, stream_id, product_id, viewer_id, flash_id)
     if limit and held + qty > limit:
         raise limit_exceeded(limit)
@@ -431,9 +431,15 @@ async def _book(
     return order
 
 
+def per_viewer_limit(item_limit: int | None, settings: Settings) -> int:
+    """The units one viewer may hold at the live price: the lineup item's own limit, or
+    the ORDER_UNITS_PER_VIEWER setting when it has none (0 = no limit)."""
+    return settings.order_units_per_viewer if item_limit is None else item_limit
+
+
 async def _take_lineup_units(
     session: AsyncSession, stream_id: int, product_id: int, qty: int
-) -> Row[Decimal, int, int] | None:
+) -> Row[Decimal, int, int, int | None] | None:
     result = await session.execute(
         update(LineupItem)
         .where(
@@ -443,7 +449,12 @@ async def _take_lineup_units(
             LineupItem.sold_units + qty <= LineupItem.allotted_stock,
         )
         .values(sold_units=LineupItem.sold_units + qty)
-        .returning(LineupItem.live_price, LineupItem.allotted_stock, LineupItem.sold_units)
+        .returning(
+            LineupItem.live_price,
+            LineupItem.allotted_stock,
+            LineupItem.sold_units,
+            LineupItem.per_viewer_limit,
+        )
         .execution_options(synchronize_session=False)
     )
     return result.one_or_none()
@@ -516,7 +527,7 @@ async def _build_mirror(
         stock=item.allotted_stock - item.sold_units,
         allotted=item.allotted_stock,
         listed=item.status == ListingStatus.listed,
-        limit=settings.order_units_per_viewer,
+        limit=per_viewer_limit(item.per_viewer_limit, settings),
         bought=bought,
     )
     if flash is not None:
@@ -1004,6 +1015,18 @@ def _mirror_lineup_changes(session: Session, _ctx: object, _instances: object) -
                 await rs.set_allotted(s, p, a)
 
             after_commit(session, _allotted)
+        if state.attrs.per_viewer_limit.history.has_changes():
+            limit = obj.per_viewer_limit
+
+            async def _limit(
+                s: int = stream_id, p: int = product_id, n: int | None = limit
+            ) -> None:
+                if n is None:  # back to the setting, which the mirror build knows: rebuild
+                    await rs.drop(s, p)
+                else:
+                    await rs.patch(s, p, limit=n)
+
+            after_commit(session, _limit)
 
 
 # The live stock adjustment is one conditional UPDATE (no ORM change to see): it tells
