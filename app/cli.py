@@ -1,4 +1,5 @@
-"""`controlroom` command line: serve, migrate, demo, create-user (and more as they land)."""
+"""`controlroom` command line: serve, migrate, demo, create-user, simulate, and the
+repairs rebuild-counters and resync-stock."""
 
 from __future__ import annotations
 
@@ -119,6 +120,102 @@ def simulate(
 
     summary = asyncio.run(run_simulation(stream, url, key, viewers, rate, duration, seed=seed))
     typer.echo(" ".join(f"{k}={v}" for k, v in summary.items()))
+
+
+def _need_redis() -> None:
+    if not get_settings().redis_url:
+        typer.echo(
+            "error: no REDIS_URL: in embedded mode the live counters and stock live in the "
+            "server process (counters are recounted from the log at every start)",
+            err=True,
+        )
+        raise typer.Exit(2)
+
+
+@cli.command("rebuild-counters")
+def rebuild_counters(
+    stream: Annotated[int, typer.Argument(help="The stream's id")],
+) -> None:
+    """Rebuild a stream's live counters in Redis from its durable event log.
+
+    For a Redis that lost or corrupted its data. Best run while the stream receives no
+    events: an event without `event_id` logged during the rebuild may count twice.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    _need_redis()
+
+    async def _run() -> tuple[int, dict[str, int]]:
+        from app.db import create_engine, make_sessionmaker
+        from app.realtime.state import start_live_services
+        from app.services.eventlog import count_logged_events
+        from app.services.eventlog import rebuild_counters as _rebuild
+
+        settings = get_settings()
+        engine = create_engine(settings.resolved_database_url, pool_size=2)
+        live = await start_live_services(settings)
+        try:
+            async with make_sessionmaker(engine)() as session:
+                total = await count_logged_events(session, stream)
+                with Progress(
+                    TextColumn("[bold]stream {task.fields[stream]}"),
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    transient=False,
+                ) as progress:
+                    task = progress.add_task("replay", total=total, stream=stream)
+                    replayed = await _rebuild(
+                        live.counters,
+                        session,
+                        stream,
+                        lambda n: progress.update(task, advance=n),
+                    )
+            totals = (await live.counters.read(stream)).totals
+            return replayed, totals
+        finally:
+            await live.close()
+            await engine.dispose()
+
+    replayed, totals = asyncio.run(_run())
+    summary = " ".join(f"{k}={totals[k]}" for k in ("comments", "likes", "orders", "paid_orders"))
+    typer.echo(f"rebuilt stream {stream} from {replayed} logged events: {summary}")
+
+
+@cli.command("resync-stock")
+def resync_stock(
+    stream: Annotated[int, typer.Argument(help="The stream's id")],
+) -> None:
+    """Reset the Redis stock mirror of a stream's lineup (and flash sales) from the
+    database, e.g. after a crash left units taken in Redis without an order.
+
+    Safe while orders come in: an item with an order in flight is skipped ("busy"; run
+    again, or let the server's own check do it), and a mirror that moved meanwhile is
+    left alone ("moved"). Exit code 1 if any item was skipped.
+    """
+    _need_redis()
+
+    async def _run() -> dict[int, str]:
+        from app.db import create_engine, make_sessionmaker
+        from app.realtime.state import start_live_services
+        from app.services.stock_resync import resync_stream
+
+        settings = get_settings()
+        engine = create_engine(settings.resolved_database_url, pool_size=2)
+        live = await start_live_services(settings)
+        try:
+            async with make_sessionmaker(engine)() as session:
+                return await resync_stream(session, live, settings, stream)
+        finally:
+            await live.close()
+            await engine.dispose()
+
+    outcomes = asyncio.run(_run())
+    for product_id, outcome in outcomes.items():
+        typer.echo(f"product {product_id}: {outcome}")
+    if not outcomes:
+        typer.echo(f"stream {stream} has no lineup")
+    if any(o in ("busy", "moved") for o in outcomes.values()):
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -45,6 +45,13 @@ class Settings(BaseSettings):
         ge=0,
         description="Units of one product one viewer may hold at the live price (0 = no limit)",
     )
+    stock_resync_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="How often each server compares the Redis stock mirrors with the "
+        "database; a mirror that disagreed the same way at two looks is re-synced "
+        "(app/services/stock_resync.py). 0 turns it off.",
+    )
     flash_sale_tick_seconds: float = Field(
         default=0.5, gt=0, description="How often due flash sales are started and ended"
     )

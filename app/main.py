@@ -53,6 +53,7 @@ from app.routers import (
 from app.services import flash_sales as flash_sales_service
 from app.services.ingest import restore_counters
 from app.services.lottery import LotteryScheduler
+from app.services.stock_resync import start_stock_watch, stop_stock_watch
 from app.services.users import bootstrap_admin
 
 log = structlog.get_logger(__name__)
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ),
         )
         await restore_counters(app.state.live, app.state.sessionmaker)
+        stock_watch = start_stock_watch(make_sessionmaker(engine), app.state.live, settings)
         generated = None
         try:
             async with app.state.sessionmaker() as session:
@@ -112,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await lottery_scheduler.stop()
+            await stop_stock_watch(stock_watch)
             await flash_sales_service.stop_ticker(flash_ticker)
             await app.state.live.close()
             await engine.dispose()

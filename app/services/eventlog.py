@@ -12,7 +12,7 @@ they always agree with the log.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -309,11 +309,34 @@ async def iter_logged_events(session: AsyncSession, stream_id: int, chunk: int =
         yield [_row_event(r) for r in rows]
 
 
-async def rebuild_counters(counters: Counters, session: AsyncSession, stream_id: int) -> None:
-    """Recount a stream from its log (embedded mode after a restart, or a lost Redis)."""
+async def rebuild_counters(
+    counters: Counters,
+    session: AsyncSession,
+    stream_id: int,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Recount a stream from its log (embedded mode after a restart, a lost Redis, or
+    `controlroom rebuild-counters`); returns the number of logged events replayed.
+    `progress(n)` is called after each chunk of n events.
+
+    Events counted live while this runs are not lost (the counters de-duplicate by
+    `event_id`), but one without an `event_id` that is logged during the rebuild may be
+    counted twice: rebuild a stream that is not receiving events, or accept that."""
     await counters.reset(stream_id)
+    replayed = 0
     async for events in iter_logged_events(session, stream_id):
         await counters.apply(stream_id, events)
+        replayed += len(events)
+        if progress is not None:
+            progress(len(events))
+    return replayed
+
+
+async def count_logged_events(session: AsyncSession, stream_id: int) -> int:
+    total = await session.scalar(
+        select(func.count()).select_from(StreamEvent).where(StreamEvent.stream_id == stream_id)
+    )
+    return int(total or 0)
 
 
 async def log_totals(session: AsyncSession, stream_id: int) -> CounterState:

@@ -494,6 +494,15 @@ async def _build_mirror(
     session: AsyncSession, rs: RedisStock, settings: Settings, stream_id: int, product_id: int
 ) -> None:
     """First order of a product (or Redis lost it): copy the database state to Redis."""
+    await rs.init(
+        stream_id, product_id, await load_mirror(session, settings, stream_id, product_id)
+    )
+
+
+async def load_mirror(
+    session: AsyncSession, settings: Settings, stream_id: int, product_id: int
+) -> Mirror:
+    """The database's truth for a lineup item's Redis mirror (see app/services/stock.py)."""
     item = await session.scalar(
         select(LineupItem).where(
             LineupItem.stream_id == stream_id, LineupItem.product_id == product_id
@@ -538,7 +547,7 @@ async def _build_mirror(
             flash_limit=flash.per_user_limit,
             flash_ends_ms=int(flash.ends_at.timestamp() * 1000),
         )
-    await rs.init(stream_id, product_id, mirror)
+    return mirror
 
 
 async def _relist_if_listed(

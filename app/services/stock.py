@@ -123,6 +123,39 @@ return 1
 """
 
 
+# Re-sync a mirror with the database's truth (app/services/stock_resync.py), only if it
+# has not moved since it was read (ARGV[1]: the `stock` then) and no order of this product
+# (ARGV[2]) is being written (an in-flight entry newer than ARGV[3] ms). Then ARGV[4]
+# field/value pairs, the count and pairs of units held per viewer, and the abandoned
+# in-flight entries (key, value) to forget.
+RESYNC = """
+if redis.call('HGET', KEYS[1], 'stock') ~= ARGV[1] then return 'moved' end
+local fresh_after = tonumber(ARGV[3])
+local idem = redis.call('HGETALL', KEYS[3])
+for i = 2, #idem, 2 do
+  local _, _, pid, ms = string.find(idem[i], '^p|[^|]*|(%d+):.*|(%d+)$')
+  if pid == ARGV[2] and tonumber(ms) > fresh_after then return 'busy' end
+end
+redis.call('HDEL', KEYS[1], 'f_id', 'f_left', 'f_limit', 'f_ends')
+local i = 5
+for _ = 1, tonumber(ARGV[4]) do
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]); i = i + 2
+end
+redis.call('DEL', KEYS[2])
+local m = tonumber(ARGV[i]); i = i + 1
+for _ = 1, m do
+  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]); i = i + 2
+end
+while i < #ARGV do
+  if redis.call('HGET', KEYS[3], ARGV[i]) == ARGV[i + 1] then
+    redis.call('HDEL', KEYS[3], ARGV[i])
+  end
+  i = i + 2
+end
+return 'ok'
+"""
+
+
 @dataclass(frozen=True)
 class Take:
     """What the TAKE script decided."""
@@ -167,6 +200,7 @@ class RedisStock:
         self._patch = self.redis.register_script(PATCH)
         self._set_allotted = self.redis.register_script(SET_ALLOTTED)
         self._clear_flash = self.redis.register_script(CLEAR_FLASH)
+        self._resync = self.redis.register_script(RESYNC)
         self._build_locks: dict[tuple[int, int], asyncio.Lock] = {}
 
     def build_lock(self, stream_id: int, product_id: int) -> asyncio.Lock:
@@ -235,16 +269,57 @@ class RedisStock:
         raw = await self.redis.hget(self.keys(stream_id, 0)[2], idem_key)
         return None if raw is None else _s(raw)
 
-    async def init(self, stream_id: int, product_id: int, m: Mirror) -> bool:
+    @staticmethod
+    def _mirror_fields(m: Mirror) -> list[str | int]:
         fields: list[str | int] = ["stock", m.stock, "allotted", m.allotted]
         fields += ["listed", "1" if m.listed else "0", "limit", m.limit]
         if m.flash_id is not None:
             fields += ["f_id", m.flash_id, "f_left", m.flash_left]
             fields += ["f_limit", m.flash_limit, "f_ends", m.flash_ends_ms]
+        return fields
+
+    async def init(self, stream_id: int, product_id: int, m: Mirror) -> bool:
+        fields = self._mirror_fields(m)
         args: list[str | int] = [len(fields) // 2, *fields]
         for viewer, units in m.bought.items():
             args += [viewer, units]
         return bool(await self._init(keys=self.keys(stream_id, product_id), args=args))
+
+    async def snapshot(
+        self, stream_id: int, product_id: int
+    ) -> tuple[dict[str, str], dict[str, str]]:
+        """The mirror's fields and the stream's idempotency entries, read atomically."""
+        item, _, idem = self.keys(stream_id, product_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hgetall(item)
+            pipe.hgetall(idem)
+            raw_item, raw_idem = await pipe.execute()
+        return (
+            {_s(k): _s(v) for k, v in raw_item.items()},
+            {_s(k): _s(v) for k, v in raw_idem.items()},
+        )
+
+    async def resync(
+        self,
+        stream_id: int,
+        product_id: int,
+        m: Mirror,
+        *,
+        expected_stock: str,
+        fresh_after_ms: int,
+        forget: dict[str, str],
+    ) -> str:
+        """Overwrite the mirror with `m` if it still holds `expected_stock` and no order
+        of the product newer than `fresh_after_ms` is in flight: 'ok', 'moved' or 'busy'."""
+        fields = self._mirror_fields(m)
+        args: list[str | int] = [expected_stock, product_id, fresh_after_ms, len(fields) // 2]
+        args += fields
+        args.append(len(m.bought))
+        for viewer, units in m.bought.items():
+            args += [viewer, units]
+        for key, value in forget.items():
+            args += [key, value]
+        return _s(await self._resync(keys=self.keys(stream_id, product_id), args=args))
 
     async def patch(self, stream_id: int, product_id: int, **fields: str | int) -> bool:
         args: list[str | int] = []
@@ -267,6 +342,11 @@ class RedisStock:
     async def read_stock(self, stream_id: int, product_id: int) -> int | None:
         raw = await self.redis.hget(self.keys(stream_id, product_id)[0], "stock")
         return None if raw is None else int(raw)
+
+    async def read_bought(self, stream_id: int, product_id: int) -> dict[str, int]:
+        """Units held per viewer (`f:<flash id>:<viewer>` for flash-sale units)."""
+        raw = await self.redis.hgetall(self.keys(stream_id, product_id)[1])
+        return {_s(k): int(v) for k, v in raw.items()}
 
     async def read(self, stream_id: int, product_id: int) -> dict[str, str]:
         raw = await self.redis.hgetall(self.keys(stream_id, product_id)[0])
