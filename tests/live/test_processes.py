@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
@@ -125,11 +125,24 @@ async def _admin_token(client: httpx.AsyncClient, base: str) -> str:
 
 
 async def _until(ws: ClientConnection, check: Any) -> Any:
-    async with asyncio.timeout(10):
-        while True:
-            msg = orjson.loads(await ws.recv())
-            if check(msg):
-                return msg
+    return (await _collect(ws, {"it": check}))["it"]
+
+
+async def _collect(
+    ws: ClientConnection, wanted: dict[str, Callable[[dict[str, Any]], bool]], within: float = 30
+) -> dict[str, dict[str, Any]]:
+    """Read one socket until each condition has matched a message (in any order): the
+    first match of each, by name. Fails after `within` seconds or if the socket closes."""
+    found: dict[str, dict[str, Any]] = {}
+    async with asyncio.timeout(within):
+        async for raw in ws:
+            msg = orjson.loads(raw)
+            for name, check in wanted.items():
+                if name not in found and check(msg):
+                    found[name] = msg
+            if len(found) == len(wanted):
+                return found
+    raise AssertionError(f"socket closed before {sorted(set(wanted) - set(found))} arrived")
 
 
 @pytest.fixture
@@ -173,19 +186,22 @@ async def test_two_instances_share_events_and_numbers(two_servers: tuple[str, st
                 headers={"X-Ingest-Key": key},
             )
             assert r.json() == {"accepted": 0, "duplicates": 50}
+            # One receive loop per socket, both read at once: the stock event and the
+            # metrics may come in either order, and neither socket waits on the other.
+            wanted: dict[str, Callable[[dict[str, Any]], bool]] = {
+                "stock": lambda m: m["type"] == "stock.changed",
+                "metrics": lambda m: m["type"] == "metrics" and m["metrics"]["likes"] == 50,
+            }
+            seen = await asyncio.gather(_collect(ws_a, wanted), _collect(ws_b, wanted))
             got = []
-            for ws in (ws_a, ws_b):
-                stock = await _until(ws, lambda m: m["type"] == "stock.changed")
-                assert stock["data"] == {
+            for found in seen:
+                assert found["stock"]["data"] == {
                     "product_id": pid,
                     "stock_left": 16,
                     "allotted_stock": 20,
                     "sold_units": 4,
                 }
-                metrics = await _until(
-                    ws, lambda m: m["type"] == "metrics" and m["metrics"]["likes"] == 50
-                )
-                got.append(metrics["metrics"])
+                got.append(found["metrics"]["metrics"])
             assert got[0] == got[1]
             assert got[0]["online"] == 30 and got[0]["orders"] == 1
         rest = [
