@@ -693,9 +693,9 @@ async def pay_from_ingest(
     event id `order:<id>:paid` mark it paid, exactly as the watch-page pay step does
     (created → paid, logged and counted once under that id, with the order's own
     product, units and amount). Paying an order that was paid already (even if it was
-    refunded since) is a duplicate. Any other
-    `order_paid` (another id, an order we do not know) is an external event: returned
-    in `external`, to be logged and counted like the rest of the batch.
+    refunded since) is a duplicate. Any other `order_paid` is an external event,
+    returned in `external` to be logged and counted like the rest of the batch; one
+    naming an order id we do not have is logged as `external:order:<id>:paid`.
 
     A payment that contradicts the order (another buyer, product, quantity or amount;
     an order cancelled before it was paid) makes the whole batch invalid: 422 with the index
@@ -712,7 +712,7 @@ async def pay_from_ingest(
         o.id: o
         for o in await session.scalars(
             select(Order)
-            .where(Order.stream_id == stream_id, Order.id.in_(ours))
+            .where(Order.stream_id == stream_id, Order.id.in_(list(ours)))
             .execution_options(populate_existing=True)
         )
     }
@@ -744,7 +744,14 @@ async def pay_from_ingest(
         if fresh.paid_at is None:  # cancelled meanwhile, never paid
             raise Conflict(f"order {order_id} is {fresh.status}", code="order_not_payable")
         duplicates += 1
-    external = [ev for i, ev in enumerate(events) if i not in taken]
+    # A reference to an order we do not have is logged under another id, so that it
+    # cannot later swallow the payment of a real order that gets that id.
+    unknown = {i for order_id, evs in ours.items() if order_id not in orders for i, _ in evs}
+    external = [
+        replace(ev, event_id=f"external:{ev.event_id}") if i in unknown else ev
+        for i, ev in enumerate(events)
+        if i not in taken
+    ]
     return IngestedPayments(external, paid, duplicates)
 
 

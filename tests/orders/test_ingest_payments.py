@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
+
+from app.models import StreamEvent
 from app.services.eventlog import log_totals
 from tests.conftest import bearer, login
 from tests.orders.conftest import Env
@@ -104,7 +107,24 @@ async def test_ingested_payment_marks_our_order_paid_once(env: Env) -> None:
 
     async with env.maker() as session:
         logged = await log_totals(session, listing.stream_id)
+        paid_ids = set(
+            (
+                await session.scalars(
+                    select(StreamEvent.event_id).where(
+                        StreamEvent.stream_id == listing.stream_id,
+                        StreamEvent.type == "order_paid",
+                    )
+                )
+            ).all()
+        )
     assert logged.totals["paid_orders"] == 4 and logged.totals["gmv"] == 19470
+    # the unknown order id is kept apart from the ids of our own orders' payments
+    assert paid_ids == {
+        f"order:{a['id']}:paid",
+        f"order:{b['id']}:paid",
+        "shop-77",
+        "external:order:999999:paid",
+    }
 
 
 async def test_ingested_payment_that_contradicts_the_order_is_refused(env: Env) -> None:
