@@ -158,7 +158,8 @@ async def test_resync_racing_orders_never_oversells(
         == sum(o.quantity for o in await held_orders(env.maker, listing))
     )
     # whatever the race left, one quiet re-sync makes every remaining unit sellable
-    await _resync(app, listing.stream_id)
+    final = await _resync(app, listing.stream_id)
+    assert final[listing.product_id] in ("fixed", "in_sync")
     mirror = await rs.read(listing.stream_id, listing.product_id)
     assert int(mirror["stock"]) == stock - sold
     left = stock - sold
@@ -167,7 +168,10 @@ async def test_resync_racing_orders_never_oversells(
     r = await env.order(listing, "late-x", "late-x")
     assert r.status_code == 409 and r.json()["code"] == "sold_out"
     assert await sold_units(env.maker, listing) == stock
-    assert outcomes["fixed"] >= 1
+    # the re-syncs really ran during the race (whether one found a quiet moment to fix
+    # the mirror, or all saw orders in flight, depends on timing)
+    assert sum(outcomes.values()) >= 1
+    assert set(outcomes) <= {"fixed", "in_sync", "busy", "moved"}
 
 
 async def test_resync_stock_cli(committed_app: FastAPI, tmp_path: Path) -> None:
