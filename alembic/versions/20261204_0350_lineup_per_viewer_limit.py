@@ -1,7 +1,7 @@
 """lineup per-viewer limit
 
 Revision ID: 0350
-Revises: 0650
+Revises: 0651
 Create Date: 2026-12-04 17:50:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0350"
-down_revision: str | Sequence[str] | None = "0650"
+down_revision: str | Sequence[str] | None = "0651"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
