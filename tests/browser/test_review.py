@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.browser.harness import Server, make_room
 from tests.browser.steps import sign_in, viewers_join_and_click
@@ -80,3 +80,43 @@ def test_review_shows_diagnoses_with_evidence_targets_and_earlier_streams_in_bot
     nxt = server.call("POST", "/api/v1/streams", json={"title": "下一场"})
     page.goto(f"/streams/{nxt['id']}/plan")
     expect(page.get_by_test_id("carry-over")).to_contain_text("重做面霜商品卡")
+
+
+def test_a_viewer_answers_a_survey_on_the_watch_page_and_the_review_shows_the_result(
+    context: BrowserContext, page: Page, server: Server
+) -> None:
+    room = make_room(server, "svy", products=1)
+    sid = room.stream_id
+    server.call(
+        "POST",
+        f"/api/v1/streams/{sid}/surveys",
+        json={
+            "title": "本场购物体验",
+            "questions": [{"text": "商品质量", "kind": "score"}, {"text": "客服态度"}],
+        },
+    )
+    phone = context.browser.new_context(  # type: ignore[union-attr]
+        base_url=server.base_url, viewport={"width": 390, "height": 844}, is_mobile=True
+    )
+    try:
+        watch = phone.new_page()
+        watch.goto(f"/watch/{sid}")
+        survey = watch.get_by_test_id("watch-survey")
+        expect(survey).to_contain_text("本场购物体验")
+        survey.get_by_test_id("survey-q0-5").click()
+        survey.get_by_test_id("survey-q1-4").click()
+        survey.get_by_test_id("watch-survey-send").click()
+        expect(watch.get_by_test_id("watch-survey-thanks")).to_contain_text("感谢你的评价")
+        # Answered once: a reload does not ask again.
+        with watch.expect_response(lambda r: "/my-surveys" in r.url and r.ok):
+            watch.reload()
+        expect(watch.get_by_test_id("watch-survey")).to_have_count(0)
+    finally:
+        phone.close()
+
+    sign_in(page, "admin", path=f"/streams/{sid}/review")
+    page.get_by_test_id("review-tab-aftersales").click()
+    surveys = page.get_by_test_id("as-surveys")
+    expect(surveys).to_contain_text("1 份答卷")
+    expect(surveys).to_contain_text("4.5")
+    expect(page.get_by_test_id("chart-survey")).to_be_visible()

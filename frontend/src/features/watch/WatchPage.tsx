@@ -9,6 +9,7 @@ import { formatDuration, useNow } from "../../components/ui";
 import { useI18n } from "../../i18n";
 import type { LiveEvent } from "../../live/types";
 import { useLive } from "../../live/useLive";
+import { WatchSurveys } from "./Surveys";
 import { forgetViewer, openViewer, viewerEvent, viewerHeaders, type ViewerSession } from "./viewer";
 
 type StoreProduct = Schemas["StorefrontProduct"];
@@ -272,6 +273,7 @@ export function WatchPage() {
             </div>
           </div>
         )}
+        {viewer && <WatchSurveys streamId={streamId} viewer={viewer} />}
         {drawn && (
           <div className="w-answers" data-testid="watch-lottery-result">
             ◆ {drawn.won ? t("watch.youWon", { prize: drawn.prize }) : t("watch.lotteryResult", { prize: drawn.prize, n: drawn.winners.length })}
