@@ -45,6 +45,7 @@ def test_review_shows_diagnoses_with_evidence_targets_and_earlier_streams_in_bot
     expect(page.get_by_test_id("review-targets")).to_contain_text("达成率")
     expect(page.get_by_test_id("review-comparison")).to_contain_text("近 1 场中位数")
     expect(page.get_by_test_id("chart-explanations")).to_be_visible()
+    expect(page.get_by_test_id("review-questions")).to_contain_text("观众提问与情绪")
 
     # A diagnosis becomes a finding of the review meeting in one click.
     clicked.get_by_role("button", name="记为复盘结论").click()

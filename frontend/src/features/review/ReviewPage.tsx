@@ -8,12 +8,13 @@ import { useStreamId } from "../../components/layout";
 import { EChart, type EChartOption } from "../../components/EChart";
 import { Card, ErrorText, formatDuration, isMissing, Pending } from "../../components/ui";
 import { useI18n, type MessageKey } from "../../i18n";
+import { messages } from "../../i18n/messages";
 import { MinuteCharts } from "../shared/Figures";
 import type { MinutePoint } from "../../live/streamData";
 import { AfterSales } from "./AfterSales";
 import { Diagnoses } from "./Diagnoses";
 import { Highlights, ReviewMeeting } from "./Meeting";
-import { downloadFile, exportRows, fetchReview, pct, type Row } from "./report";
+import { downloadFile, exportRows, fetchReview, pct, type ReviewReport, type Row } from "./report";
 import { ViewerSegments } from "./Segments";
 
 const TABS = ["report", "meeting", "aftersales", "viewers"] as const;
@@ -396,6 +397,7 @@ function Report({ streamId }: { streamId: number }) {
           </>
         )}
       </Card>
+      {r.questions && <ViewerVoice q={r.questions} />}
       {r.timeline.length > 0 && (
         <Card title={t("review.timeline")} testId="review-timeline">
           <div className="feed">
@@ -418,5 +420,76 @@ function Report({ streamId }: { streamId: number }) {
         </Card>
       )}
     </>
+  );
+}
+
+/** What viewers asked and how they felt: top questions and complaints, topics, sentiment. */
+function ViewerVoice({ q }: { q: NonNullable<ReviewReport["questions"]> }) {
+  const { t, num } = useI18n();
+  const topic = (k: string | null) => (k && `topic.${k}` in messages ? t(`topic.${k}` as MessageKey) : (k ?? t("topic.none")));
+  const chart: EChartOption = {
+    tooltip: { trigger: "item" },
+    legend: { bottom: 0 },
+    series: [
+      {
+        type: "pie",
+        name: t("review.sentiment"),
+        radius: ["30%", "55%"],
+        center: ["25%", "45%"],
+        data: Object.entries(q.sentiment).map(([k, v]) => ({ name: t(`sent.${k}` as MessageKey), value: v })),
+      },
+      {
+        type: "pie",
+        name: t("review.questionTopics"),
+        radius: ["30%", "55%"],
+        center: ["75%", "45%"],
+        data: q.question_topics.map((x) => ({ name: topic(x.topic), value: x.questions })),
+      },
+    ],
+  };
+  const rows = (list: typeof q.top_questions) =>
+    list.map((i) => (
+      <tr key={i.item_id}>
+        <td>{i.text}</td>
+        <td>{topic(i.topic)}</td>
+        <td className="num">{num(i.askers)}</td>
+        <td>{i.answered ? `✓ ${i.answer_seconds !== null ? formatDuration(i.answer_seconds) : ""}` : "—"}</td>
+      </tr>
+    ));
+  return (
+    <Card title={t("review.viewerVoice")} testId="review-questions">
+      <p className="muted small">
+        {t("review.queueSummary", { items: q.queue.question_items, askers: q.queue.askers, rate: pct(q.queue.answer_rate) })}
+      </p>
+      <div className="grid-2">
+        <EChart option={chart} height={240} testId="chart-sentiment" />
+        <div className="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th>{t("review.topQuestions")}</th>
+                <th>{t("review.topic")}</th>
+                <th className="num">{t("review.askers")}</th>
+                <th>{t("review.answered")}</th>
+              </tr>
+            </thead>
+            <tbody>{rows(q.top_questions)}</tbody>
+          </table>
+          {q.top_complaints.length > 0 && (
+            <table style={{ marginTop: 8 }}>
+              <thead>
+                <tr>
+                  <th>{t("review.topComplaints")}</th>
+                  <th>{t("review.topic")}</th>
+                  <th className="num">{t("review.askers")}</th>
+                  <th>{t("review.answered")}</th>
+                </tr>
+              </thead>
+              <tbody>{rows(q.top_complaints)}</tbody>
+            </table>
+          )}
+        </div>
+      </div>
+    </Card>
   );
 }

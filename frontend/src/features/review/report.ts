@@ -78,6 +78,27 @@ export interface TimelineEntry {
   resolved_at: string | null;
 }
 
+export interface QuestionItem {
+  item_id: number;
+  text: string;
+  topic: string | null;
+  askers: number;
+  mentions: number;
+  answered: boolean;
+  answer_seconds: number | null;
+}
+
+export interface Questions {
+  comments_classified: number;
+  blocked: number;
+  sentiment: Record<string, number>;
+  negative_share: number;
+  question_topics: { topic: string; questions: number; items: number }[];
+  top_questions: QuestionItem[];
+  top_complaints: QuestionItem[];
+  queue: { question_items: number; askers: number; answered: number; unanswered: number; answer_rate: number; avg_answer_seconds: number | null };
+}
+
 export interface ReviewReport {
   stream_id: number;
   title: string;
@@ -115,6 +136,7 @@ export interface ReviewReport {
   segments: SegmentFigures[];
   explanations: ExplanationWindow[];
   timeline: TimelineEntry[];
+  questions?: Questions;
   diagnoses: Diagnosis[];
   comparison: { last: number; stream_ids: number[]; figures: Record<string, Compared> };
   [k: string]: unknown;
