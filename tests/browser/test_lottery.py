@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.browser.harness import Server, make_room
@@ -82,12 +81,6 @@ def test_a_viewer_present_on_the_watch_page_wins_the_lucky_bag_and_verifies_the_
     _lucky_bag(context, page, server, "present")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open backend bug: a comment sent on the watch page (POST /streams/{id}/comments) "
-    "is stored as a Comment but not written to the event log, which keyword lotteries read "
-    "(app/services/storefront.py post_comment vs app/routers/ingest.py) — 0 eligible",
-)
 def test_a_viewer_enters_a_keyword_lucky_bag_by_commenting_on_the_watch_page(
     context: BrowserContext, page: Page, server: Server
 ) -> None:
