@@ -40,7 +40,14 @@ from app.models.orders import (
     OrderStatus,
 )
 from app.models.product import Product, QCStatus
-from app.models.queue import FaqEntry, ItemStatus, QueueAsker, QueueItem, QuickReply
+from app.models.queue import (
+    FaqEntry,
+    ItemStatus,
+    QueueAsker,
+    QueueItem,
+    QueueSettings,
+    QuickReply,
+)
 from app.models.review import (
     ActionStatus,
     FindingKind,
@@ -122,6 +129,7 @@ __all__ = [
     "QCStatus",
     "QueueAsker",
     "QueueItem",
+    "QueueSettings",
     "QuickReply",
     "Reservation",
     "ReturnKind",

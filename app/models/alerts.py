@@ -37,7 +37,8 @@ class AlertThresholds(Base):
     stock_low_pct: Mapped[int] = mapped_column(default=10)
     negative_spike_count: Mapped[int] = mapped_column(default=10)
     negative_window_seconds: Mapped[int] = mapped_column(default=60)
-    question_wait_seconds: Mapped[int] = mapped_column(default=120)
+    # None: the stream's service-queue SLA (app/models/queue.py QueueSettings).
+    question_wait_seconds: Mapped[int | None] = mapped_column(default=None)
     updated_by: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), default=None
     )

@@ -65,6 +65,31 @@ class QueueItem(Base):
     version: Mapped[int] = mapped_column(default=1, doc="bumped on every change")
 
 
+DEFAULT_SLA_SECONDS = 120
+DEFAULT_CUE_THRESHOLD = 10
+
+
+class QueueSettings(Base):
+    """A stream's service-queue settings; a stream without a row uses the defaults.
+
+    `sla_seconds` is how long a question may wait for an answer (the SLA clock, the
+    ranking's overdue boost, the 「questions waiting」 alert unless the alert thresholds
+    set their own); `cue_threshold` is how many askers make an item cue the host.
+    """
+
+    __tablename__ = "queue_settings"
+
+    stream_id: Mapped[int] = mapped_column(
+        ForeignKey("streams.id", ondelete="CASCADE"), primary_key=True
+    )
+    sla_seconds: Mapped[int] = mapped_column(default=DEFAULT_SLA_SECONDS)
+    cue_threshold: Mapped[int] = mapped_column(default=DEFAULT_CUE_THRESHOLD)
+    updated_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class QueueAsker(Base):
     """A viewer who asked an item's question (the private answer goes to each)."""
 

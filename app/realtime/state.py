@@ -13,6 +13,7 @@ import redis.asyncio as aioredis
 
 from app.config import Settings
 from app.realtime.broker import Broker, InProcessBroker, RedisBroker
+from app.realtime.comment_counts import CommentCounts, MemoryCommentCounts, RedisCommentCounts
 from app.realtime.counters import Counters, MemoryCounters, RedisCounters
 from app.realtime.outbox import PendingEvent
 
@@ -54,10 +55,15 @@ class LiveServices:
     _local_last: dict[int, int] = field(default_factory=dict)
     _local_history: dict[int, deque[bytes]] = field(default_factory=dict)
     _publish_script: Any = None
+    # Negative comments per stream, for the alerts engine (app/realtime/comment_counts.py).
+    comment_counts: CommentCounts = field(init=False)
 
     def __post_init__(self) -> None:
         if self.redis is not None:
             self._publish_script = self.redis.register_script(_PUBLISH_LUA)
+            self.comment_counts = RedisCommentCounts(self.redis, self.prefix)
+        else:
+            self.comment_counts = MemoryCommentCounts()
 
     def key(self, *parts: object) -> str:
         """A namespaced Redis key or channel name, e.g. key("stream", 7, "seq")."""

@@ -47,7 +47,8 @@ async def get_thresholds(stream: TeamStream, session: SessionDep) -> ThresholdsO
         "a rule off. Rules: online viewers fall by `online_drop_pct` % within "
         "`online_drop_window_seconds`; clicks on the explained product spike; stock low "
         "(≤ `stock_low_units` or ≤ `stock_low_pct` %) or sold out; negative comments spike; "
-        "a question waits ≥ `question_wait_seconds`. Allowed: admin, or the stream's "
+        "a question waits ≥ `question_wait_seconds` (null: the stream's service-queue SLA). "
+        "Allowed: admin, or the stream's "
         "controller."
     ),
 )

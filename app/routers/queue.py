@@ -18,6 +18,8 @@ from app.schemas.queue import (
     FaqOut,
     QueueItemDetail,
     QueueItemOut,
+    QueueSettingsIn,
+    QueueSettingsOut,
     ReplyIn,
     ReplyOut,
 )
@@ -27,6 +29,7 @@ from app.services import queue as queue_service
 router = APIRouter(prefix="/api/v1/streams/{stream_id}", tags=["service queue"])
 
 Agent = Annotated[Stream, Depends(stream_access(Role.service, Role.controller))]
+Lead = Annotated[Stream, Depends(stream_access(Role.controller))]
 
 _CONFLICT = "409 with `status` and `claimed_by` when the item changed under you."
 
@@ -46,6 +49,45 @@ async def list_queue(
     status: Annotated[list[ItemStatus] | None, Query()] = None,
 ) -> object:
     return await queue_service.list_items(session, stream.id, status)
+
+
+@router.get(
+    "/queue-settings",
+    response_model=QueueSettingsOut,
+    summary="The stream's service-queue settings: SLA and host-cue threshold (service, controller)",
+    description=(
+        "Defaults (120 s, 10 askers) until set. The SLA drives each item's SLA clock "
+        "(`sla_due_at`, `overdue`), the ranking's boost for overdue items, the order "
+        "requests' `overdue` and the `question_wait` alert unless the alert thresholds set "
+        "their own; the cue threshold is when an item cues the host by itself."
+    ),
+)
+async def get_queue_settings(stream: Agent, session: SessionDep) -> object:
+    return await queue_service.settings_view(session, stream.id)
+
+
+@router.put(
+    "/queue-settings",
+    response_model=QueueSettingsOut,
+    summary="Set the stream's SLA and/or host-cue threshold (controller, admin)",
+    description=(
+        "A field left out keeps its value; an empty body → 422. A new SLA moves the SLA "
+        "clock of the items still waiting by the difference and applies to new items at "
+        "once; consoles get a `queue.settings` event. Service agents may read but not "
+        "change them."
+    ),
+)
+async def put_queue_settings(
+    body: QueueSettingsIn, stream: Lead, session: SessionDep, user: CurrentUser
+) -> object:
+    row = await queue_service.set_settings(
+        session,
+        stream.id,
+        user,
+        sla_seconds=body.sla_seconds,
+        cue_threshold=body.cue_threshold,
+    )
+    return queue_service.settings_payload(stream.id, row)
 
 
 @router.get(

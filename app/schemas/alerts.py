@@ -29,7 +29,12 @@ class ThresholdsIn(StrictInput):
     stock_low_pct: int = Field(default=10, ge=0, le=100)
     negative_spike_count: int = Field(default=10, ge=0, le=10_000_000)
     negative_window_seconds: int = Field(default=60, ge=5, le=3600)
-    question_wait_seconds: int = Field(default=120, ge=0, le=86_400)
+    question_wait_seconds: int | None = Field(
+        default=None,
+        ge=0,
+        le=86_400,
+        description="null (the default): the stream's service-queue SLA (GET/PUT /queue-settings)",
+    )
 
 
 class ThresholdsOut(ThresholdsIn):

@@ -139,3 +139,29 @@ class BoardOut(BaseModel):
 
 class DecisionIn(StrictInput):
     note: str = Field(default="", max_length=500)
+
+
+class QueueSettingsIn(StrictInput):
+    """A field left out keeps its current value; give at least one."""
+
+    sla_seconds: int | None = Field(
+        default=None,
+        ge=10,
+        le=86_400,
+        description="How long a question may wait for an answer (seconds, 10–86400)",
+    )
+    cue_threshold: int | None = Field(
+        default=None,
+        ge=2,
+        le=100_000,
+        description="Askers that make an item cue the host automatically (2–100000)",
+    )
+
+
+class QueueSettingsOut(BaseModel):
+    stream_id: int
+    sla_seconds: int
+    cue_threshold: int
+    is_default: bool = Field(description="true while the stream has not set its own")
+    updated_by: int | None
+    updated_at: datetime | None

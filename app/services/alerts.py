@@ -22,8 +22,10 @@ Rules (set a threshold to 0 to turn its rule off):
 * `stock_low:<product>` — a listed product's stock left ≤ `stock_low_units` or ≤
   `stock_low_pct` % of its allotment; `sold_out:<product>` — none left.
 * `negative_spike` — ≥ `negative_spike_count` negative comments within
-  `negative_window_seconds`.
-* `question_wait` — the oldest unanswered question has waited ≥ `question_wait_seconds`.
+  `negative_window_seconds` (the count comes from the incremental per-stream counter
+  that comment intake keeps, app/realtime/comment_counts.py).
+* `question_wait` — the oldest unanswered question has waited ≥ `question_wait_seconds`,
+  or, while that is unset (None), ≥ the stream's service-queue SLA.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -45,11 +47,8 @@ from app.models import (
     Alert,
     AlertLevel,
     AlertThresholds,
-    Comment,
-    ItemStatus,
     LineupItem,
     ListingStatus,
-    QueueItem,
 )
 from app.realtime.outbox import PendingEvent, queue_event
 from app.realtime.snapshot import SnapshotContext, snapshot_contributor
@@ -58,6 +57,7 @@ from app.realtime.state import LiveServices
 CONSOLE_ROLES = frozenset({"admin", "controller"})
 WITH_HOST = CONSOLE_ROLES | {"host"}
 CLICK_BASELINE_SECONDS = 60.0
+DEFAULT_QUESTION_WAIT_SECONDS = 120  # when neither the thresholds nor an SLA say
 
 # ----------------------------------------------------------------------------- inputs
 
@@ -77,7 +77,7 @@ class Thresholds:
     stock_low_pct: int = 10
     negative_spike_count: int = 10
     negative_window_seconds: int = 60
-    question_wait_seconds: int = 120
+    question_wait_seconds: int | None = None  # None: the stream's service-queue SLA
 
     @classmethod
     def from_row(cls, row: AlertThresholds | None) -> Thresholds:
@@ -103,6 +103,7 @@ class Metrics:
     stock: Mapping[int, StockLevel] = field(default_factory=dict)  # listed products
     negative_comments: int = 0  # cumulative
     oldest_question_wait_seconds: float | None = None
+    question_sla_seconds: int | None = None  # the stream's service-queue SLA
 
 
 @dataclass(frozen=True)
@@ -269,14 +270,17 @@ def _negative_spike(
 
 def _question_wait(m: Metrics, th: Thresholds) -> RaisedAlert | None:
     wait = m.oldest_question_wait_seconds
-    if th.question_wait_seconds <= 0 or wait is None or wait < th.question_wait_seconds:
+    limit = th.question_wait_seconds
+    if limit is None:
+        limit = m.question_sla_seconds or DEFAULT_QUESTION_WAIT_SECONDS
+    if limit <= 0 or wait is None or wait < limit:
         return None
     return RaisedAlert(
         key="question_wait",
         kind="question_wait",
         level=AlertLevel.warning,
         message=f"有观众问题已等待 {int(wait)} 秒未回复",
-        data={"waiting_seconds": int(wait)},
+        data={"waiting_seconds": int(wait), "limit_seconds": limit},
     )
 
 
@@ -507,22 +511,27 @@ async def ack_alert(session: AsyncSession, stream_id: int, alert_id: int, actor_
 
 # ----------------------------------------------------------------------------- from the ticker
 
-ExtraInputs = Callable[[AsyncSession, int], Awaitable[dict[str, Any]]]
+ExtraInputs = Callable[[AsyncSession, LiveServices, int], Awaitable[dict[str, Any]]]
 _extra_inputs: list[ExtraInputs] = []
 
 
 def register_inputs(source: ExtraInputs) -> ExtraInputs:
     """Add a source of evaluator inputs the live metrics do not carry.
 
-    A source returns some of `negative_comments` (cumulative count) and
-    `oldest_question_wait_seconds` for a stream; the service queue registers one.
+    A source gets (session, live services, stream id) and returns some of
+    `negative_comments` (cumulative count), `oldest_question_wait_seconds` and
+    `question_sla_seconds` for a stream; the service queue registers one.
     """
     _extra_inputs.append(source)
     return source
 
 
 async def metrics_point(
-    session: AsyncSession, stream_id: int, metrics: Mapping[str, Any], ts: float
+    session: AsyncSession,
+    live: LiveServices,
+    stream_id: int,
+    metrics: Mapping[str, Any],
+    ts: float,
 ) -> Metrics:
     """A `Metrics` point from the contract's live `metrics` object plus the lineup."""
     rows = await session.execute(
@@ -545,7 +554,7 @@ async def metrics_point(
             stock[pid] = StockLevel(int(left) if left is not None else allotted - sold, allotted)
     extras: dict[str, Any] = {}
     for source in _extra_inputs:
-        extras.update(await source(session, stream_id))
+        extras.update(await source(session, live, stream_id))
     return Metrics(
         ts=ts,
         online=int(metrics.get("online", 0)),
@@ -554,6 +563,7 @@ async def metrics_point(
         stock=stock,
         negative_comments=int(extras.get("negative_comments", 0)),
         oldest_question_wait_seconds=extras.get("oldest_question_wait_seconds"),
+        question_sla_seconds=extras.get("question_sla_seconds"),
     )
 
 
@@ -568,28 +578,9 @@ async def observe_live_metrics(
     """What the ticker calls (about once a second): evaluate and announce alerts."""
     async with maker() as session:
         point = await metrics_point(
-            session, stream_id, metrics, time.monotonic() if ts is None else ts
+            session, live, stream_id, metrics, time.monotonic() if ts is None else ts
         )
     return await engine.observe(maker, live, stream_id, point)
-
-
-@register_inputs
-async def _service_queue_inputs(session: AsyncSession, stream_id: int) -> dict[str, Any]:
-    """Negative comments so far and the oldest unanswered question, from the service queue."""
-    negative = await session.scalar(
-        select(func.count())
-        .select_from(Comment)
-        .where(Comment.stream_id == stream_id, Comment.sentiment == "negative")
-    )
-    oldest = await session.scalar(
-        select(func.min(QueueItem.first_at)).where(
-            QueueItem.stream_id == stream_id,
-            QueueItem.kind == "question",
-            QueueItem.status.in_((ItemStatus.open, ItemStatus.claimed)),
-        )
-    )
-    wait = None if oldest is None else max(0.0, (utcnow() - oldest).total_seconds())
-    return {"negative_comments": int(negative or 0), "oldest_question_wait_seconds": wait}
 
 
 @snapshot_contributor("alerts", roles={"host", "controller"})

@@ -21,7 +21,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import utcnow
+from app.db import LIVE_KEY, after_commit, utcnow
 from app.errors import Conflict, NotFound, Unprocessable
 from app.models import BlockedWord, Comment, Stream, User, ViewerMute, WatchPin
 from app.realtime.outbox import queue_event
@@ -383,6 +383,7 @@ async def intake_comments(
         await session.flush()
 
     await queue_service.feed(session, stream_id, rows)
+    _count_negatives(session, stream_id, rows)
     for hook in _comment_hooks:
         await hook(session, stream_id, rows)
     public = [comment_payload(r) for r in rows if not r.blocked]
@@ -392,6 +393,21 @@ async def intake_comments(
     if blocked_rows:
         queue_event(session, stream_id, "comment.new", {"comments": blocked_rows}, roles=MODERATORS)
     return IntakeResult(len(rows), len(incoming) - len(rows), rows)
+
+
+def _count_negatives(session: AsyncSession, stream_id: int, rows: Sequence[Comment]) -> None:
+    """Add the batch's negative comments to the stream's running count once it commits
+    (the alerts engine's `negative_spike` input). Sessions outside a unit of work carry
+    no live services and count nothing."""
+    negatives = sum(1 for r in rows if r.sentiment == "negative")
+    live = session.info.get(LIVE_KEY)
+    if not negatives or live is None:
+        return
+
+    async def _count() -> None:
+        await live.comment_counts.add_negative(stream_id, negatives)
+
+    after_commit(session, _count)
 
 
 _COPY_FIELDS = (

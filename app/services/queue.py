@@ -10,8 +10,12 @@
   409 instead of overwriting someone else's work.
 * every change is announced as `question.new` / `question.updated` (service, controller,
   admin) with the stream's sequence number, after commit.
-* when an item reaches `CUE_THRESHOLD` askers, the host gets a `cue` 「N 位观众在问：…」
-  once; an agent can also send it with one click.
+* when an item reaches the stream's cue threshold (`QueueSettings.cue_threshold`,
+  default 10) askers, the host gets a `cue` 「N 位观众在问：…」 once; an agent can also
+  send it with one click.
+* the SLA (`QueueSettings.sla_seconds`, default 120 s) sets each item's `sla_due_at`
+  (the SLA clock), the ranking's boost for overdue items, the order requests' `overdue`
+  and the 「questions waiting」 alert (unless the alert thresholds set their own).
 """
 
 from __future__ import annotations
@@ -40,22 +44,117 @@ from app.models import (
     Product,
     QueueAsker,
     QueueItem,
+    QueueSettings,
     QuickReply,
     Stream,
     User,
 )
+from app.models.queue import DEFAULT_CUE_THRESHOLD, DEFAULT_SLA_SECONDS
 from app.realtime.outbox import queue_event
+from app.realtime.state import LiveServices
 from app.schemas.common import format_money
 from app.services import alerts as alerts_service
 from app.text.similarity import MERGE_THRESHOLD, bigrams, content, keywords, similar
 
 QUEUE_ROLES = frozenset({"admin", "controller", "service"})
 QUEUE_KINDS = ("question", "complaint")
-CUE_THRESHOLD = 10
-SLA_SECONDS = 120
+CUE_THRESHOLD = DEFAULT_CUE_THRESHOLD
+SLA_SECONDS = DEFAULT_SLA_SECONDS
 MERGE_WINDOW = timedelta(minutes=30)
 MAX_CANDIDATES = 500
 ACTIVE = (ItemStatus.open, ItemStatus.claimed)
+
+
+# -------------------------------------------------------------------------- settings
+
+
+@dataclass(frozen=True)
+class Settings:
+    sla_seconds: int = DEFAULT_SLA_SECONDS
+    cue_threshold: int = DEFAULT_CUE_THRESHOLD
+
+
+def settings_payload(
+    stream_id: int, row: QueueSettings | None, values: Settings | None = None
+) -> dict[str, Any]:
+    values = values or (
+        Settings(row.sla_seconds, row.cue_threshold) if row is not None else Settings()
+    )
+    return {
+        "stream_id": stream_id,
+        "sla_seconds": values.sla_seconds,
+        "cue_threshold": values.cue_threshold,
+        "is_default": row is None,
+        "updated_by": row.updated_by if row is not None else None,
+        "updated_at": row.updated_at.isoformat() if row is not None else None,
+    }
+
+
+async def settings_view(session: AsyncSession, stream_id: int) -> dict[str, Any]:
+    return settings_payload(stream_id, await session.get(QueueSettings, stream_id))
+
+
+async def get_settings(session: AsyncSession, stream_id: int) -> Settings:
+    row = (
+        await session.execute(
+            select(QueueSettings.sla_seconds, QueueSettings.cue_threshold).where(
+                QueueSettings.stream_id == stream_id
+            )
+        )
+    ).first()
+    return Settings(row.sla_seconds, row.cue_threshold) if row is not None else Settings()
+
+
+async def set_settings(
+    session: AsyncSession,
+    stream_id: int,
+    user: User,
+    *,
+    sla_seconds: int | None = None,
+    cue_threshold: int | None = None,
+) -> QueueSettings:
+    """Change a stream's SLA and/or cue threshold (a value left None stays).
+
+    A new SLA moves the SLA clock of the items still waiting by the difference, so
+    「due in 30 s」 stays true to the rule now in force; the consoles hear
+    `queue.settings` and re-read the queue.
+    """
+    if sla_seconds is None and cue_threshold is None:
+        raise Unprocessable("give sla_seconds and/or cue_threshold", code="nothing_to_change")
+    row = await session.get(QueueSettings, stream_id, with_for_update=True)
+    if row is None:
+        row = QueueSettings(
+            stream_id=stream_id,
+            sla_seconds=DEFAULT_SLA_SECONDS,
+            cue_threshold=DEFAULT_CUE_THRESHOLD,
+        )
+        session.add(row)
+    old_sla = row.sla_seconds
+    if sla_seconds is not None:
+        row.sla_seconds = sla_seconds
+    if cue_threshold is not None:
+        row.cue_threshold = cue_threshold
+    row.updated_by = user.id
+    row.updated_at = utcnow()
+    await session.flush()
+    if row.sla_seconds != old_sla:
+        await session.execute(
+            update(QueueItem)
+            .where(QueueItem.stream_id == stream_id, QueueItem.status.in_(ACTIVE))
+            .values(
+                sla_due_at=QueueItem.sla_due_at + timedelta(seconds=row.sla_seconds - old_sla),
+                version=QueueItem.version + 1,
+            )
+            .execution_options(synchronize_session=False)
+        )
+    queue_event(
+        session,
+        stream_id,
+        "queue.settings",
+        settings_payload(stream_id, row),
+        roles=QUEUE_ROLES,
+    )
+    return row
 
 
 # --------------------------------------------------------------------------- feeding
@@ -133,6 +232,7 @@ async def feed(session: AsyncSession, stream_id: int, comments: Sequence[Comment
     if not asks:
         return []
     now = utcnow()
+    conf = await get_settings(session, stream_id)
     cands = await _candidates(session, stream_id)
     product_id = await _explaining_product(session, stream_id)
     new_items: dict[int, QueueItem] = {}
@@ -158,7 +258,7 @@ async def feed(session: AsyncSession, stream_id: int, comments: Sequence[Comment
                 status=ItemStatus.open,
                 first_at=c.created_at,
                 last_at=c.created_at,
-                sla_due_at=c.created_at + timedelta(seconds=SLA_SECONDS),
+                sla_due_at=c.created_at + timedelta(seconds=conf.sla_seconds),
             )
             session.add(item)
             await session.flush()
@@ -216,7 +316,7 @@ async def feed(session: AsyncSession, stream_id: int, comments: Sequence[Comment
     await session.flush()
     items = await _load(session, changed)
     for item in items:
-        await _maybe_cue(session, item, now)
+        await _maybe_cue(session, item, now, conf.cue_threshold)
         queue_event(
             session,
             stream_id,
@@ -244,12 +344,13 @@ async def _load(session: AsyncSession, ids: Sequence[int]) -> list[QueueItem]:
 
 def score(item: QueueItem, now: datetime) -> float:
     """Rank: many askers first, then long waits, then anger. A complaint weighs more
-    than a question of the same size (it spreads: 舆情)."""
+    than a question of the same size (it spreads: 舆情); an item past its SLA clock
+    (`sla_due_at`, from the stream's SLA) jumps up."""
     waited = max(0.0, (now - item.first_at).total_seconds())
     s = 10 * math.log2(1 + item.asker_count) + waited / 30 + 3 * item.negative_count
     if item.kind == "complaint":
         s += 5
-    if waited > SLA_SECONDS:
+    if item.status in ACTIVE and now > item.sla_due_at:
         s += 10
     return round(s, 2)
 
@@ -449,6 +550,7 @@ async def dismiss(session: AsyncSession, stream_id: int, item_id: int, user: Use
 
 async def reopen(session: AsyncSession, stream_id: int, item_id: int, user: User) -> QueueItem:
     now = utcnow()
+    sla = (await get_settings(session, stream_id)).sla_seconds
     return await _transition(
         session,
         stream_id,
@@ -460,7 +562,7 @@ async def reopen(session: AsyncSession, stream_id: int, item_id: int, user: User
             "claimed_at": None,
             "dismissed_by": None,
             "dismissed_at": None,
-            "sla_due_at": now + timedelta(seconds=SLA_SECONDS),
+            "sla_due_at": now + timedelta(seconds=sla),
         },
         "only an answered or dismissed item can be reopened",
     )
@@ -494,9 +596,9 @@ async def _send_cue(session: AsyncSession, item: QueueItem, user: User | None) -
     return cue
 
 
-async def _maybe_cue(session: AsyncSession, item: QueueItem, now: datetime) -> None:
-    """Cue the host once, when an active item first reaches the threshold."""
-    if item.cue_sent_at is not None or item.asker_count < CUE_THRESHOLD:
+async def _maybe_cue(session: AsyncSession, item: QueueItem, now: datetime, threshold: int) -> None:
+    """Cue the host once, when an active item first reaches the stream's threshold."""
+    if item.cue_sent_at is not None or item.asker_count < threshold:
         return
     if item.status not in ACTIVE:
         return
@@ -764,6 +866,7 @@ async def order_request_items(session: AsyncSession, stream_id: int) -> list[dic
         .order_by(OrderRequest.created_at, OrderRequest.id)
     )
     now = utcnow()
+    sla = (await get_settings(session, stream_id)).sla_seconds
     out = []
     for req, order in rows.all():
         waited = max(0.0, (now - req.created_at).total_seconds())
@@ -782,7 +885,7 @@ async def order_request_items(session: AsyncSession, stream_id: int) -> list[dic
                 "address": req.address,
                 "created_at": req.created_at.isoformat(),
                 "waiting_seconds": round(waited, 1),
-                "overdue": waited > SLA_SECONDS,
+                "overdue": waited > sla,
             }
         )
     return out
@@ -792,16 +895,13 @@ async def order_request_items(session: AsyncSession, stream_id: int) -> list[dic
 
 
 @alerts_service.register_inputs
-async def alert_inputs(session: AsyncSession, stream_id: int) -> dict[str, Any]:
+async def alert_inputs(session: AsyncSession, live: LiveServices, stream_id: int) -> dict[str, Any]:
     """What the alerts engine cannot read from the live metrics: the cumulative count of
-    negative comments (for `negative_spike`) and the oldest open question's wait (for
-    `question_wait`). Blocked abuse counts too: an abuse storm is 舆情 as well."""
-    negative = await session.scalar(
-        select(func.count(Comment.id)).where(
-            Comment.stream_id == stream_id, Comment.sentiment == "negative"
-        )
-    )
+    negative comments (for `negative_spike`, from the incremental counter intake keeps,
+    not a COUNT over the comments), the oldest open question's wait and the stream's
+    SLA (for `question_wait`). Blocked abuse counts too: an abuse storm is 舆情 as well."""
     return {
-        "negative_comments": int(negative or 0),
+        "negative_comments": await live.comment_counts.negative(stream_id),
         "oldest_question_wait_seconds": await oldest_open_wait_seconds(session, stream_id),
+        "question_sla_seconds": (await get_settings(session, stream_id)).sla_seconds,
     }

@@ -27,7 +27,7 @@ async def test_thresholds_default_set_validated_and_role_checked(
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["is_default"] is False and body["stock_low_units"] == 5
-    assert body["question_wait_seconds"] == 120  # left out → default
+    assert body["question_wait_seconds"] is None  # left out → follows the queue's SLA
     for bad in (
         {"online_drop_pct": 101},
         {"stock_low_units": -1},
@@ -163,24 +163,15 @@ async def test_service_queue_feeds_negative_spike_and_question_wait(
     from datetime import timedelta
 
     from app.db import utcnow
-    from app.models import Comment, QueueItem
+    from app.models import QueueItem
+    from tests.queue.conftest import take_in
 
     engine = AlertEngine()
     live, sid = app.state.live, room.stream_id
     await observe_live_metrics(engine, sessionmaker, live, sid, {"online": 50}, 0)
+    taken = await take_in(app, sid, [(f"v{i}", "太差了，退货") for i in range(12)])
+    assert all(c.sentiment == "negative" for c in taken.comments)
     async with sessionmaker() as s:
-        s.add_all(
-            Comment(
-                stream_id=sid,
-                viewer_id=f"v{i}",
-                text="太差了，退货",
-                source="ingest",
-                kind="complaint",
-                topic="after_sales",
-                sentiment="negative",
-            )
-            for i in range(12)
-        )
         s.add(
             QueueItem(
                 stream_id=sid,
@@ -198,6 +189,49 @@ async def test_service_queue_feeds_negative_spike_and_question_wait(
     assert kinds == ["negative_spike", "question_wait"]
     waited = next(m for m in events.of("alert") if m["data"]["kind"] == "question_wait")
     assert waited["data"]["data"]["waiting_seconds"] >= 300
+
+
+async def test_negative_spike_fires_from_the_incremental_counter_not_a_row_count(
+    app: FastAPI,
+    room: Room,
+    events: EventLog,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """Rows written behind intake's back are not counted (no COUNT per tick); what
+    intake commits is, in Redis, where every instance's ticker reads it."""
+    from app.models import Comment
+    from tests.queue.conftest import take_in
+
+    engine = AlertEngine()
+    live, sid = app.state.live, room.stream_id
+    await observe_live_metrics(engine, sessionmaker, live, sid, {"online": 50}, 0)
+    async with sessionmaker() as s:
+        s.add_all(
+            Comment(
+                stream_id=sid,
+                viewer_id=f"raw{i}",
+                text="太差了",
+                source="ingest",
+                kind="complaint",
+                topic="none",
+                sentiment="negative",
+            )
+            for i in range(30)
+        )
+        await s.commit()
+    await observe_live_metrics(engine, sessionmaker, live, sid, {"online": 50}, 5)
+    await events.settle()
+    assert events.of("alert") == []
+
+    for start in (0, 6):  # two batches: the counter adds up across them
+        await take_in(app, sid, [(f"v{i}", "什么破快递 太差了") for i in range(start, start + 6)])
+    assert await live.comment_counts.negative(sid) == 12
+    assert int(await live.redis.get(f"{live.prefix}live:{{{sid}}}:negative_comments")) == 12
+    await observe_live_metrics(engine, sessionmaker, live, sid, {"online": 50}, 10)
+    await events.wait_for("alert")
+    alert = events.of("alert")[0]["data"]
+    assert alert["kind"] == "negative_spike"
+    assert alert["data"] == {"count": 12, "window_seconds": 60}
 
 
 async def test_the_live_ticker_raises_an_online_drop_from_ingested_events(

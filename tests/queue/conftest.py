@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from fastapi import FastAPI
 
-from app.realtime.outbox import take_events
+from app.db import unit_of_work
 from app.services.comments import IncomingComment, IntakeResult, intake_comments
 from tests.controls.conftest import (  # noqa: F401  (fixtures re-exported for this package)
     Crew,
@@ -26,14 +26,12 @@ async def take_in(
     comments: Sequence[tuple[str, str] | IncomingComment],
     source: str = "ingest",
 ) -> IntakeResult:
-    """Intake in its own transaction, then publish its events: what a request does."""
+    """Intake in its own transaction, then publish its events and run its after-commit
+    hooks (the negative-comment count): what a request does."""
     incoming = [
         c if isinstance(c, IncomingComment) else IncomingComment(viewer_id=c[0], text=c[1])
         for c in comments
     ]
-    async with app.state.sessionmaker() as session:
+    async with unit_of_work(app.state.sessionmaker, app.state.live) as session:
         result = await intake_comments(session, stream_id, incoming, source)
-        await session.commit()
-        for pending in take_events(session):
-            await app.state.live.publish_event(pending)
     return result

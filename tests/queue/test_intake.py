@@ -168,9 +168,14 @@ async def test_alert_inputs_count_negative_comments_and_the_oldest_question(
     from app.services.queue import alert_inputs
 
     assert alert_inputs in alerts._extra_inputs  # registered for the ticker's evaluator
+    live = app.state.live
     async with app.state.sessionmaker() as s:
-        empty = await alert_inputs(s, room.stream_id)
-    assert empty == {"negative_comments": 0, "oldest_question_wait_seconds": None}
+        empty = await alert_inputs(s, live, room.stream_id)
+    assert empty == {
+        "negative_comments": 0,
+        "oldest_question_wait_seconds": None,
+        "question_sla_seconds": 120,
+    }
     await take_in(
         app,
         room.stream_id,
@@ -182,7 +187,7 @@ async def test_alert_inputs_count_negative_comments_and_the_oldest_question(
         ],
     )
     async with app.state.sessionmaker() as s:
-        got = await alert_inputs(s, room.stream_id)
+        got = await alert_inputs(s, live, room.stream_id)
     assert got["negative_comments"] == 2
     assert got["oldest_question_wait_seconds"] is not None
     assert 0 <= got["oldest_question_wait_seconds"] < 60
