@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 from starlette.concurrency import run_in_threadpool
 
-from app.deps import CurrentUser, SessionDep, stream_access
+from app.deps import CurrentUser, SessionDep, require_roles, stream_access
 from app.errors import JSONBody
-from app.models import Role, Stream
+from app.models import Role, Stream, User
 from app.schemas.comments import (
     ClassifyIn,
     ClassifyOut,
@@ -34,6 +34,7 @@ STREAMS = "/api/v1/streams/{stream_id}"
 TeamStream = Annotated[Stream, Depends(stream_access())]
 Moderator = Annotated[Stream, Depends(stream_access(Role.controller, Role.service))]
 WordKeeper = Annotated[Stream, Depends(stream_access(Role.controller))]
+Admin = Annotated[User, Depends(require_roles())]  # no role listed: admins only
 
 
 @router.post(
@@ -45,16 +46,18 @@ WordKeeper = Annotated[Stream, Depends(stream_access(Role.controller))]
         "per text, in order. `kind` is question, complaint, purchase, praise, chitchat or "
         "spam; `topic` product, promo, logistics, after_sales, order or none; `sentiment` "
         "positive, neutral or negative; `blocked` says the global moderation filter would "
-        "hide it (contact solicitation, links, phone numbers, ads, abuse, floods). "
+        "hide it (contact solicitation, links, phone numbers, ads, abuse, floods, and the "
+        "admins' global blocked words; a stream's own words are not applied here). "
         "More than 1000 texts or a non-string item → 422."
     ),
 )
-async def classify_comments(body: ClassifyIn, _: CurrentUser) -> JSONBody:
+async def classify_comments(body: ClassifyIn, _: CurrentUser, session: SessionDep) -> JSONBody:
     texts = body.texts
+    moderator = await comments_service.global_moderator(session)
     if len(texts) > _THREAD_THRESHOLD:
-        results = await run_in_threadpool(classify_many, texts)
+        results = await run_in_threadpool(classify_many, texts, moderator)
     else:
-        results = classify_many(texts)
+        results = classify_many(texts, moderator)
     return JSONBody({"results": [r.as_dict() for r in results]})
 
 
@@ -197,4 +200,45 @@ async def add_words(
 )
 async def remove_word(word_id: int, stream: WordKeeper, session: SessionDep) -> Response:
     await comments_service.remove_word(session, stream.id, word_id)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/api/v1/blocked-words",
+    response_model=list[WordOut],
+    summary="Global blocked words, applied on every stream (admin)",
+    description=(
+        "The words an admin blocked for every stream (`stream_id` null), oldest first; "
+        "each stream adds its own (GET /streams/{id}/blocked-words lists both)."
+    ),
+)
+async def list_global_words(_: Admin, session: SessionDep) -> object:
+    return await comments_service.list_global_words(session)
+
+
+@router.post(
+    "/api/v1/blocked-words",
+    response_model=list[WordOut],
+    status_code=201,
+    summary="Add global blocked words, applied on every stream (admin)",
+    description=(
+        "Matched, together with each stream's own words, from the next comment batch on, "
+        "on every instance (the list is read from the database at intake), through "
+        "disguises (full-width, separators, traditional characters). Words already on the "
+        "global list are skipped; the answer lists the ones added. A word without any "
+        "letter or digit → 422 `word_unmatchable`."
+    ),
+)
+async def add_global_words(body: WordsIn, user: Admin, session: SessionDep) -> object:
+    return await comments_service.add_words(session, None, body.words, user)
+
+
+@router.delete(
+    "/api/v1/blocked-words/{word_id}",
+    status_code=204,
+    summary="Remove a global blocked word (admin)",
+    description="404 when no global word has this id (a stream's words are removed on the stream).",
+)
+async def remove_global_word(word_id: int, _: Admin, session: SessionDep) -> Response:
+    await comments_service.remove_word(session, None, word_id)
     return Response(status_code=204)

@@ -26,6 +26,7 @@ from app.errors import Conflict, NotFound, Unprocessable
 from app.models import BlockedWord, Comment, Stream, User, ViewerMute, WatchPin
 from app.realtime.outbox import queue_event
 from app.text import Moderator, classify
+from app.text.moderation import compact_word
 
 VIEWER = "viewer"
 # Who sees what (the hub delivers an event to the consoles whose role is listed; the
@@ -56,7 +57,11 @@ class IntakeResult:
 
 # A stream's moderator is rebuilt only when its word list changes (an automaton for a
 # few hundred words takes a millisecond or two; a comment batch must not pay it).
+# The list itself (the stream's words and the admins' global ones) is read from the
+# database on every intake batch, so a word added or removed on any instance applies
+# from the next batch on every instance, without a restart or a broadcast.
 _moderators: dict[int, tuple[tuple[str, ...], Moderator]] = {}
+_GLOBAL = -1  # cache slot of the global-only moderator (the classify endpoint)
 
 
 async def stream_words(session: AsyncSession, stream_id: int) -> tuple[str, ...]:
@@ -68,15 +73,30 @@ async def stream_words(session: AsyncSession, stream_id: int) -> tuple[str, ...]
     return tuple(sorted(set(rows.all())))
 
 
+async def global_words(session: AsyncSession) -> tuple[str, ...]:
+    rows = await session.scalars(select(BlockedWord.word).where(BlockedWord.stream_id.is_(None)))
+    return tuple(sorted(set(rows.all())))
+
+
+async def global_moderator(session: AsyncSession) -> Moderator | None:
+    """The built-in lists plus the admins' global words; None while there are none
+    (callers then use the built-in, memoised path)."""
+    words = await global_words(session)
+    return _cached_moderator(_GLOBAL, words) if words else None
+
+
 async def stream_moderator(session: AsyncSession, stream_id: int) -> Moderator:
-    words = await stream_words(session, stream_id)
-    cached = _moderators.get(stream_id)
+    return _cached_moderator(stream_id, await stream_words(session, stream_id))
+
+
+def _cached_moderator(slot: int, words: tuple[str, ...]) -> Moderator:
+    cached = _moderators.get(slot)
     if cached is not None and cached[0] == words:
         return cached[1]
     moderator = Moderator(words)
     if len(_moderators) > 1000:  # bounded: old streams fall out
         _moderators.clear()
-    _moderators[stream_id] = (words, moderator)
+    _moderators[slot] = (words, moderator)
     return moderator
 
 
@@ -89,14 +109,28 @@ async def list_words(session: AsyncSession, stream_id: int) -> list[BlockedWord]
     return list(rows.all())
 
 
+async def list_global_words(session: AsyncSession) -> list[BlockedWord]:
+    rows = await session.scalars(
+        select(BlockedWord).where(BlockedWord.stream_id.is_(None)).order_by(BlockedWord.id)
+    )
+    return list(rows.all())
+
+
 async def add_words(
     session: AsyncSession, stream_id: int | None, words: Iterable[str], user: User
 ) -> list[BlockedWord]:
     """Add blocked words to a stream (or globally with `stream_id` None); existing ones
-    are kept, so adding twice is harmless."""
+    are kept, so adding twice is harmless. A word with no letter or digit (「！！」)
+    could never match and is refused."""
     wanted = {w.strip() for w in words if w.strip()}
     if not wanted:
         raise Unprocessable("no words given", code="no_words")
+    unmatchable = sorted(w for w in wanted if not compact_word(w))
+    if unmatchable:
+        raise Unprocessable(
+            f"these words have no letter or digit and could never match: {unmatchable}",
+            code="word_unmatchable",
+        )
     scope = (
         BlockedWord.stream_id.is_(None) if stream_id is None else BlockedWord.stream_id == stream_id
     )
@@ -118,10 +152,12 @@ async def add_words(
     return added
 
 
-async def remove_word(session: AsyncSession, stream_id: int, word_id: int) -> None:
+async def remove_word(session: AsyncSession, stream_id: int | None, word_id: int) -> None:
+    """Remove a stream's word (or a global one with `stream_id` None)."""
     row = await session.get(BlockedWord, word_id)
     if row is None or row.stream_id != stream_id:
-        raise NotFound(f"blocked word {word_id} not found on this stream", code="word_not_found")
+        where = "on this stream" if stream_id is not None else "in the global list"
+        raise NotFound(f"blocked word {word_id} not found {where}", code="word_not_found")
     await session.delete(row)
     await session.flush()
 

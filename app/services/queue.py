@@ -138,15 +138,20 @@ async def set_settings(
     row.updated_at = utcnow()
     await session.flush()
     if row.sla_seconds != old_sla:
-        await session.execute(
-            update(QueueItem)
-            .where(QueueItem.stream_id == stream_id, QueueItem.status.in_(ACTIVE))
-            .values(
-                sla_due_at=QueueItem.sla_due_at + timedelta(seconds=row.sla_seconds - old_sla),
-                version=QueueItem.version + 1,
+        # Datetime arithmetic in SQL differs between PostgreSQL and SQLite: move the
+        # clocks here, in one executemany by primary key (a settings change is rare).
+        shift = timedelta(seconds=row.sla_seconds - old_sla)
+        waiting = await session.execute(
+            select(QueueItem.id, QueueItem.sla_due_at, QueueItem.version).where(
+                QueueItem.stream_id == stream_id, QueueItem.status.in_(ACTIVE)
             )
-            .execution_options(synchronize_session=False)
         )
+        moved = [
+            {"id": r.id, "sla_due_at": r.sla_due_at + shift, "version": r.version + 1}
+            for r in waiting
+        ]
+        if moved:
+            await session.execute(update(QueueItem), moved)
     queue_event(
         session,
         stream_id,

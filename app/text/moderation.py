@@ -195,7 +195,8 @@ class ModerationResult:
 ALLOWED = ModerationResult(False)
 
 
-def _compact_word(word: str) -> str:
+def compact_word(word: str) -> str:
+    """The form a blocked word is matched in (empty: it can never match)."""
     return re.sub(r"[^0-9a-z\u4e00-\u9fff\u3400-\u4dbf]+", "", fold(word))
 
 
@@ -210,12 +211,12 @@ class Moderator:
         if include_global:
             for reason, words in GLOBAL_WORDS.items():
                 for word in words:
-                    key = _compact_word(word)
+                    key = compact_word(word)
                     if key and (key not in entries or entries[key][0] > ranks[reason]):
                         entries[key] = (ranks[reason], reason, word)
         self.extra_words = tuple(sorted({w.strip() for w in extra_words if w.strip()}))
         for word in self.extra_words:
-            key = _compact_word(word)
+            key = compact_word(word)
             if key:
                 entries[key] = (0, "blocked_word", word)
         for key, value in entries.items():
