@@ -25,6 +25,7 @@ from app.db import LIVE_KEY, after_commit, utcnow
 from app.errors import Conflict, NotFound, Unprocessable
 from app.models import BlockedWord, Comment, Stream, User, ViewerMute, WatchPin
 from app.realtime.outbox import queue_event
+from app.realtime.snapshot import SnapshotContext, snapshot_contributor
 from app.text import Moderator, classify
 from app.text.moderation import compact_word
 
@@ -258,6 +259,13 @@ async def current_pin(session: AsyncSession, stream_id: int) -> WatchPin | None:
         .limit(1)
     )
     return pin
+
+
+@snapshot_contributor("pin", roles={"host", "controller", "service", "analyst", VIEWER})
+async def _pin_part(ctx: SnapshotContext) -> dict[str, Any] | None:
+    """What the watch page shows pinned (a comment or a public answer), or null;
+    `pin.changed` events keep it current."""
+    return pin_payload(await current_pin(ctx.session, ctx.stream.id))
 
 
 async def set_pin(

@@ -51,6 +51,7 @@ from app.models import (
 )
 from app.models.queue import DEFAULT_CUE_THRESHOLD, DEFAULT_SLA_SECONDS
 from app.realtime.outbox import queue_event
+from app.realtime.snapshot import SnapshotContext, snapshot_contributor
 from app.realtime.state import LiveServices
 from app.schemas.common import format_money
 from app.services import alerts as alerts_service
@@ -396,9 +397,12 @@ def item_payload(item: QueueItem, now: datetime | None = None) -> dict[str, Any]
 
 
 async def list_items(
-    session: AsyncSession, stream_id: int, statuses: Sequence[ItemStatus] | None = None
+    session: AsyncSession,
+    stream_id: int,
+    statuses: Sequence[ItemStatus] | None = None,
+    limit: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Items ranked by score (open and claimed by default)."""
+    """Items ranked by score (open and claimed by default); the first `limit` of them."""
     wanted = statuses or ACTIVE
     rows = await session.scalars(
         select(QueueItem).where(QueueItem.stream_id == stream_id, QueueItem.status.in_(wanted))
@@ -406,7 +410,7 @@ async def list_items(
     now = utcnow()
     out = [item_payload(i, now) for i in rows.all()]
     out.sort(key=lambda p: (-p["score"], p["id"]))
-    return out
+    return out[:limit] if limit is not None else out
 
 
 async def get_item(session: AsyncSession, stream_id: int, item_id: int) -> QueueItem:
@@ -909,4 +913,23 @@ async def alert_inputs(session: AsyncSession, live: LiveServices, stream_id: int
         "negative_comments": await live.comment_counts.negative(stream_id),
         "oldest_question_wait_seconds": await oldest_open_wait_seconds(session, stream_id),
         "question_sla_seconds": (await get_settings(session, stream_id)).sla_seconds,
+    }
+
+
+# ------------------------------------------------------------------------- snapshot
+
+SNAPSHOT_ITEMS = 200
+
+
+@snapshot_contributor("queue", roles={"service", "controller"})
+async def _queue_part(ctx: SnapshotContext) -> dict[str, Any]:
+    """The service console's board in the websocket's first message: the waiting items
+    ranked as GET /queue (at most `SNAPSHOT_ITEMS`), the pending order requests and the
+    stream's settings; `question.*` events and `queue.settings` keep it current."""
+    items = await list_items(ctx.session, ctx.stream.id, limit=SNAPSHOT_ITEMS + 1)
+    return {
+        "items": items[:SNAPSHOT_ITEMS],
+        "truncated": len(items) > SNAPSHOT_ITEMS,
+        "order_requests": await order_request_items(ctx.session, ctx.stream.id),
+        "settings": await settings_view(ctx.session, ctx.stream.id),
     }

@@ -19,6 +19,9 @@ from tests.controls.conftest import (  # noqa: F401  (fixtures re-exported for t
     room,
 )
 
+# a real uvicorn server on both backends (websocket tests), with its committed rows cleaned
+from tests.live.conftest import committed_app, real_app, served  # noqa: F401
+
 
 async def take_in(
     app: FastAPI,
