@@ -114,11 +114,24 @@ def simulate(
     rate: Annotated[float, typer.Option(help="Events per second")] = 100.0,
     duration: Annotated[float, typer.Option(help="Seconds to run")] = 60.0,
     seed: Annotated[int | None, typer.Option(help="Random seed, for a repeatable run")] = None,
+    comment_share: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Fraction of events that are comments (1.0: a comment flood for load "
+            "tests of the service queue); default: the realistic mix",
+        ),
+    ] = None,
 ) -> None:
     """Simulate a live audience (joins, comments, likes, clicks, carts, orders) via ingest."""
     from app.simulate import run_simulation
 
-    summary = asyncio.run(run_simulation(stream, url, key, viewers, rate, duration, seed=seed))
+    summary = asyncio.run(
+        run_simulation(
+            stream, url, key, viewers, rate, duration, seed=seed, comment_share=comment_share
+        )
+    )
     typer.echo(" ".join(f"{k}={v}" for k, v in summary.items()))
 
 

@@ -8,7 +8,10 @@ Products come from the public storefront (what is listed, what is explained, the
 stock left), re-read every few seconds, so the audience follows the control room.
 
 Everything goes through the ingest API with the stream's key, in batches, so it serves
-the demo, rehearsals (模拟直播) and the benchmarks alike.
+the demo, rehearsals (模拟直播) and the benchmarks alike. `comment_share` turns it into
+a comment flood (e.g. 1.0: every event a comment, from a pool of `viewers` commenters)
+for load tests of the service queue; the summary then says how many of each question
+were sent (`question_texts`) and how long the server took per batch.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
+import statistics
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -69,6 +73,7 @@ class Audience:
 
     rng: random.Random
     viewers: int
+    comment_share: float | None = None
     run: str = field(default_factory=lambda: uuid.uuid4().hex[:6])
     online: set[str] = field(default_factory=set)
     ids: itertools.count[int] = field(default_factory=itertools.count)
@@ -81,6 +86,7 @@ class Audience:
         default_factory=lambda: {"events": 0, "orders": 0, "paid": 0, "comments": 0}
     )
     gmv: Decimal = Decimal("0")
+    question_texts: dict[str, int] = field(default_factory=dict)
 
     def _event(self, kind: str, viewer: str, **extra: Any) -> dict[str, Any]:
         self.totals["events"] += 1
@@ -102,13 +108,25 @@ class Audience:
     def _comment(self) -> str:
         kind = self.rng.choices(("q", "buy", "chat", "spam"), (35, 15, 45, 5))[0]
         pool = {"q": QUESTIONS, "buy": PURCHASES, "chat": CHATTER, "spam": SPAM}[kind]
-        return self.rng.choice(pool)
+        text = self.rng.choice(pool)
+        if kind == "q":
+            self.question_texts[text] = self.question_texts.get(text, 0) + 1
+        return text
+
+    def _flood_comment(self) -> dict[str, Any]:
+        """A comment from one of `viewers` commenters (flood mode: no join needed)."""
+        self.totals["comments"] += 1
+        viewer = f"u{self.run}c{self.rng.randrange(max(1, self.viewers))}"
+        return self._event("comment", viewer, text=self._comment())
 
     def tick(self, n: int) -> list[dict[str, Any]]:
         """About `n` events for one interval."""
         out: list[dict[str, Any]] = []
         rng = self.rng
         for _ in range(n):
+            if self.comment_share is not None and rng.random() < self.comment_share:
+                out.append(self._flood_comment())
+                continue
             fill = len(self.online) / max(1, self.viewers)
             roll = rng.random()
             if roll < 0.12 * (1.2 - fill) or not self.online:
@@ -199,14 +217,22 @@ async def run_simulation(
     batch_interval: float = 0.5,
     seed: int | None = None,
     quiet: bool = False,
+    comment_share: float | None = None,
 ) -> dict[str, Any]:
-    """Send about `rate` events a second for `duration` seconds; returns the totals."""
-    audience = Audience(random.Random(seed), viewers)
+    """Send about `rate` events a second for `duration` seconds; returns the totals.
+
+    `comment_share` (0–1): that fraction of the events are comments (a flood for load
+    tests of the service queue); None keeps the realistic mix (about 1 in 8).
+    """
+    if comment_share is not None and not 0.0 <= comment_share <= 1.0:
+        raise ValueError("comment_share must be between 0 and 1")
+    audience = Audience(random.Random(seed), viewers, comment_share)
     base = url.rstrip("/")
     events_url = f"{base}/api/v1/streams/{stream_id}/events"
     store_url = f"{base}/api/v1/streams/{stream_id}/storefront"
     errors: dict[str, int] = {}
     accepted = duplicates = 0
+    latencies: list[float] = []
     console = Console(quiet=quiet)
     progress = Progress(
         TextColumn("[bold]直播间模拟[/] stream {task.fields[stream]}"),
@@ -244,7 +270,9 @@ async def run_simulation(
                 n, carry = int(carry), carry - int(carry)
                 events = audience.tick(n)
                 for i in range(0, len(events), 1000):
+                    sent_at = time.monotonic()
                     r = await client.post(events_url, json={"events": events[i : i + 1000]})
+                    latencies.append(time.monotonic() - sent_at)
                     if r.status_code == 202:
                         accepted += r.json()["accepted"]
                         duplicates += r.json()["duplicates"]
@@ -252,7 +280,9 @@ async def run_simulation(
                         errors[str(r.status_code)] = errors.get(str(r.status_code), 0) + 1
                         if r.status_code in (401, 404, 409):
                             console.print(f"[red]server answered {r.status_code}: {r.text}")
-                            return _summary(audience, accepted, duplicates, errors, start)
+                            return _summary(
+                                audience, accepted, duplicates, errors, start, latencies
+                            )
                 progress.update(
                     task,
                     completed=min(duration, time.monotonic() - start),
@@ -264,12 +294,19 @@ async def run_simulation(
                 )
                 next_at += batch_interval
                 await asyncio.sleep(max(0.0, next_at - time.monotonic()))
-    return _summary(audience, accepted, duplicates, errors, start)
+    return _summary(audience, accepted, duplicates, errors, start, latencies)
 
 
 def _summary(
-    audience: Audience, accepted: int, duplicates: int, errors: dict[str, int], start: float
+    audience: Audience,
+    accepted: int,
+    duplicates: int,
+    errors: dict[str, int],
+    start: float,
+    latencies: list[float],
 ) -> dict[str, Any]:
+    ms = sorted(x * 1000 for x in latencies)
+    p95 = ms[min(len(ms) - 1, int(len(ms) * 0.95))] if ms else 0.0
     return {
         "events": audience.totals["events"],
         "accepted": accepted,
@@ -281,4 +318,10 @@ def _summary(
         "comments": audience.totals["comments"],
         "gmv": f"{audience.gmv:.2f}",
         "seconds": round(time.monotonic() - start, 1),
+        "questions": sum(audience.question_texts.values()),
+        "question_texts": dict(sorted(audience.question_texts.items())),
+        "batches": len(ms),
+        "batch_ms_p50": round(statistics.median(ms), 1) if ms else 0.0,
+        "batch_ms_p95": round(p95, 1),
+        "batch_ms_max": round(ms[-1], 1) if ms else 0.0,
     }

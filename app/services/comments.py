@@ -13,7 +13,7 @@ queue (app/services/queue.py) and announces the comments after commit:
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,7 +26,7 @@ from app.errors import Conflict, NotFound, Unprocessable
 from app.models import BlockedWord, Comment, Stream, User, ViewerMute, WatchPin
 from app.realtime.outbox import queue_event
 from app.realtime.snapshot import SnapshotContext, snapshot_contributor
-from app.text import Moderator, classify
+from app.text import Classification, Moderator, classify
 from app.text.moderation import compact_word
 
 VIEWER = "viewer"
@@ -61,8 +61,27 @@ class IntakeResult:
 # The list itself (the stream's words and the admins' global ones) is read from the
 # database on every intake batch, so a word added or removed on any instance applies
 # from the next batch on every instance, without a restart or a broadcast.
-_moderators: dict[int, tuple[tuple[str, ...], Moderator]] = {}
+_moderators: dict[int, _Moderation] = {}
 _GLOBAL = -1  # cache slot of the global-only moderator (the classify endpoint)
+MEMO_SIZE = 20_000
+
+
+@dataclass
+class _Moderation:
+    """A word list's moderator and a memo of its classifications: a flood repeats itself
+    (「扣1」「来了」「尺码怎么选」), and the memo lives exactly as long as the list."""
+
+    words: tuple[str, ...]
+    moderator: Moderator
+    memo: dict[str, Classification] = field(default_factory=dict)
+
+    def classify(self, text: str) -> Classification:
+        found = self.memo.get(text)
+        if found is None:
+            found = classify(text, self.moderator)
+            if len(self.memo) < MEMO_SIZE:
+                self.memo[text] = found
+        return found
 
 
 async def stream_words(session: AsyncSession, stream_id: int) -> tuple[str, ...]:
@@ -83,22 +102,26 @@ async def global_moderator(session: AsyncSession) -> Moderator | None:
     """The built-in lists plus the admins' global words; None while there are none
     (callers then use the built-in, memoised path)."""
     words = await global_words(session)
-    return _cached_moderator(_GLOBAL, words) if words else None
+    return _cached_moderation(_GLOBAL, words).moderator if words else None
 
 
 async def stream_moderator(session: AsyncSession, stream_id: int) -> Moderator:
-    return _cached_moderator(stream_id, await stream_words(session, stream_id))
+    return (await _stream_moderation(session, stream_id)).moderator
 
 
-def _cached_moderator(slot: int, words: tuple[str, ...]) -> Moderator:
+async def _stream_moderation(session: AsyncSession, stream_id: int) -> _Moderation:
+    return _cached_moderation(stream_id, await stream_words(session, stream_id))
+
+
+def _cached_moderation(slot: int, words: tuple[str, ...]) -> _Moderation:
     cached = _moderators.get(slot)
-    if cached is not None and cached[0] == words:
-        return cached[1]
-    moderator = Moderator(words)
+    if cached is not None and cached.words == words:
+        return cached
+    entry = _Moderation(words, Moderator(words))
     if len(_moderators) > 1000:  # bounded: old streams fall out
         _moderators.clear()
-    _moderators[slot] = (words, moderator)
-    return moderator
+    _moderators[slot] = entry
+    return entry
 
 
 async def list_words(session: AsyncSession, stream_id: int) -> list[BlockedWord]:
@@ -382,13 +405,13 @@ async def intake_comments(
     if not fresh:
         return IntakeResult(0, len(incoming), [])
 
-    moderator = await stream_moderator(session, stream_id)
+    moderation = await _stream_moderation(session, stream_id)
     muted = await muted_viewers(session, stream_id, (c.viewer_id for c in fresh))
     now = utcnow()
     rows: list[Comment] = []
     for c in fresh:
         text = c.text[:MAX_TEXT]
-        result = classify(text, moderator)
+        result = moderation.classify(text)
         blocked, reason = result.blocked, result.reason
         if c.viewer_id in muted:
             blocked, reason = True, "muted"

@@ -25,9 +25,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, func, or_, select, true, update
+from sqlalchemy import Table, and_, bindparam, func, or_, select, true, update
+from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -227,6 +228,25 @@ def _match(
     return best
 
 
+# pg_advisory_xact_lock(namespace, stream_id): one feeder per stream at a time.
+_FEED_LOCK_NAMESPACE = 4506
+
+
+async def _lock_feed(session: AsyncSession, stream_id: int) -> None:
+    """Serialise feeding a stream's queue until this transaction ends.
+
+    Two batches merged at once (two connectors, two instances) would each miss the item
+    the other just opened and open the same question twice. With the lock the second
+    reads the candidates after the first has committed (READ COMMITTED). SQLite (one
+    process, one writer at a time) needs none.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(
+            sql_text("SELECT pg_advisory_xact_lock(:ns, :sid)"),
+            {"ns": _FEED_LOCK_NAMESPACE, "sid": stream_id},
+        )
+
+
 def _insert_ignore(session: AsyncSession) -> Any:
     return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
@@ -237,6 +257,7 @@ async def feed(session: AsyncSession, stream_id: int, comments: Sequence[Comment
     asks = [c for c in comments if c.kind in QUEUE_KINDS and not c.blocked]
     if not asks:
         return []
+    await _lock_feed(session, stream_id)
     now = utcnow()
     conf = await get_settings(session, stream_id)
     cands = await _candidates(session, stream_id)
@@ -292,33 +313,43 @@ async def feed(session: AsyncSession, stream_id: int, comments: Sequence[Comment
             }
             for v, c in first.items()
         )
+    # executemany (insertmanyvalues): one cached statement whatever the batch size,
+    # instead of compiling a fresh multi-row VALUES for every batch
     result = await session.execute(
         insert(QueueAsker)
-        .values(asker_rows)
         .on_conflict_do_nothing(index_elements=["item_id", "viewer_id"])
-        .returning(QueueAsker.item_id)
+        .returning(QueueAsker.item_id),
+        asker_rows,
     )
     new_askers: dict[int, int] = {}
     for (item_id,) in result.all():
         new_askers[item_id] = new_askers.get(item_id, 0) + 1
 
-    changed: list[int] = []
-    for item_id, cs in touched.items():
-        negatives = sum(c.sentiment == "negative" for c in cs)
-        last = max(c.created_at for c in cs)
-        await session.execute(
-            update(QueueItem)
-            .where(QueueItem.id == item_id)
-            .values(
-                asker_count=QueueItem.asker_count + new_askers.get(item_id, 0),
-                mention_count=QueueItem.mention_count + len(cs),
-                negative_count=QueueItem.negative_count + negatives,
-                last_at=last,
-                version=QueueItem.version + 1,
-            )
-            .execution_options(synchronize_session=False)
-        )
-        changed.append(item_id)
+    # One executemany for every touched item (a flood touches the same few items in
+    # each batch): the counts are added in SQL, so concurrent feeders never lose any.
+    table = cast(Table, QueueItem.__table__)
+    await session.execute(
+        update(table)
+        .where(table.c.id == bindparam("b_id"))
+        .values(
+            asker_count=table.c.asker_count + bindparam("b_askers"),
+            mention_count=table.c.mention_count + bindparam("b_mentions"),
+            negative_count=table.c.negative_count + bindparam("b_negatives"),
+            last_at=bindparam("b_last"),
+            version=table.c.version + 1,
+        ),
+        [
+            {
+                "b_id": item_id,
+                "b_askers": new_askers.get(item_id, 0),
+                "b_mentions": len(cs),
+                "b_negatives": sum(c.sentiment == "negative" for c in cs),
+                "b_last": max(c.created_at for c in cs),
+            }
+            for item_id, cs in touched.items()
+        ],
+    )
+    changed = list(touched)
     await session.flush()
     items = await _load(session, changed)
     for item in items:

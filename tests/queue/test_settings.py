@@ -101,11 +101,11 @@ async def test_sla_sets_the_clock_of_new_items_and_moves_waiting_ones(
     a_minute_ago = utcnow() - timedelta(seconds=60)
     await take_in(app, room.stream_id, [IncomingComment("v1", "运费多少", ts=a_minute_ago)])
     (old,) = await queue(client, room)
-    assert not old["overdue"] and 55 < old["sla_seconds_left"] <= 60  # 120 s SLA
+    assert not old["overdue"] and 40 < old["sla_seconds_left"] <= 60  # 120 s SLA
 
     assert (await put(client, room, {"sla_seconds": 30})).status_code == 200
     (moved,) = await queue(client, room)
-    assert moved["overdue"] and -35 < moved["sla_seconds_left"] <= -30
+    assert moved["overdue"] and -50 < moved["sla_seconds_left"] <= -30
     assert moved["score"] >= old["score"] + 10  # overdue items jump up the ranking
     assert moved["version"] == old["version"] + 1
 
@@ -126,7 +126,7 @@ async def test_sla_sets_the_clock_of_new_items_and_moves_waiting_ones(
         f"/api/v1/streams/{room.stream_id}/queue/{old['id']}/reopen", headers=room.svc
     )
     assert r.status_code == 200, r.text
-    assert 595 < r.json()["sla_seconds_left"] <= 600
+    assert 580 < r.json()["sla_seconds_left"] <= 600
 
 
 def _ts(raw: str) -> Any:
