@@ -125,7 +125,7 @@ async def test_a_thousand_comments_a_second_stay_a_readable_queue(
     assert 1 <= len(items) <= len(QUESTIONS), [i["label"] for i in items]
     assert sum(i["mention_count"] for i in items) == sum(sent.values())
     assert len({i["title"] for i in items}) == len(items)
-    assert all(i["asker_count"] > 20 for i in items)
+    assert all(i["asker_count"] >= 5 for i in items)  # merged, not one item per comment
     engine = create_engine(db_url, pool_size=1)
     try:
         async with make_sessionmaker(engine)() as s:
