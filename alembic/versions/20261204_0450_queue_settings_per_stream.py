@@ -1,7 +1,7 @@
 """queue settings per stream (SLA, host-cue threshold); question wait follows the SLA
 
 Revision ID: 0450
-Revises: 0651
+Revises: 0350
 Create Date: 2026-12-04 17:50:00
 """
 
@@ -14,7 +14,7 @@ import app.db
 from alembic import op
 
 revision: str = "0450"
-down_revision: str | Sequence[str] | None = "0651"
+down_revision: str | Sequence[str] | None = "0350"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
