@@ -19,14 +19,48 @@ export function WatchSurveys({ streamId, viewer }: { streamId: number; viewer: V
     queryFn: () =>
       unwrap(api.GET("/api/v1/streams/{stream_id}/my-surveys", { params: { path: { stream_id: streamId } }, headers: viewerHeaders(viewer) })),
   });
+  const { t } = useI18n();
   const open = (surveys.data ?? []).filter((s) => !s.answered);
   const [closed, setClosed] = useState<number[]>([]);
+  // Answered here just now: thanked until closed (the refetch lists it as answered).
+  const [thanked, setThanked] = useState<number | null>(null);
+  if (thanked !== null) {
+    return (
+      <div className="w-answers row" data-testid="watch-survey-thanks">
+        <span style={{ flex: 1 }}>✓ {t("watch.surveyThanks")}</span>
+        <button type="button" className="small" onClick={() => setThanked(null)} aria-label={t("common.cancel")}>
+          ✕
+        </button>
+      </div>
+    );
+  }
   const shown = open.filter((s) => !closed.includes(s.id))[0];
   if (!shown) return null;
-  return <SurveyCard key={shown.id} streamId={streamId} viewer={viewer} survey={shown} onClose={() => setClosed((c) => [...c, shown.id])} />;
+  return (
+    <SurveyCard
+      key={shown.id}
+      streamId={streamId}
+      viewer={viewer}
+      survey={shown}
+      onClose={() => setClosed((c) => [...c, shown.id])}
+      onAnswered={() => setThanked(shown.id)}
+    />
+  );
 }
 
-function SurveyCard({ streamId, viewer, survey, onClose }: { streamId: number; viewer: ViewerSession; survey: Survey; onClose: () => void }) {
+function SurveyCard({
+  streamId,
+  viewer,
+  survey,
+  onClose,
+  onAnswered,
+}: {
+  streamId: number;
+  viewer: ViewerSession;
+  survey: Survey;
+  onClose: () => void;
+  onAnswered: () => void;
+}) {
   const { t } = useI18n();
   const qc = useQueryClient();
   const [answers, setAnswers] = useState<(number | string | null)[]>(() => survey.questions.map(() => null));
@@ -39,16 +73,12 @@ function SurveyCard({ streamId, viewer, survey, onClose }: { streamId: number; v
           headers: viewerHeaders(viewer),
         }),
       ),
-    onSuccess: () => void qc.invalidateQueries({ queryKey: ["my-surveys", streamId] }),
+    onSuccess: () => {
+      onAnswered();
+      void qc.invalidateQueries({ queryKey: ["my-surveys", streamId] });
+    },
   });
   const set = (i: number, v: number | string | null) => setAnswers((a) => a.map((x, j) => (j === i ? v : x)));
-  if (send.isSuccess) {
-    return (
-      <div className="w-answers" data-testid="watch-survey-thanks">
-        ✓ {t("watch.surveyThanks")}
-      </div>
-    );
-  }
   return (
     <form
       className="w-answers"
