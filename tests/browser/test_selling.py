@@ -96,3 +96,21 @@ def test_a_viewer_buys_and_the_control_console_sees_the_order_and_the_stock_fall
         expect(card.get_by_test_id("watch-stock")).to_contain_text("8")
     finally:
         phone.close()
+
+
+def test_planning_sets_a_per_viewer_limit_on_a_lineup_item(page: Page, server: Server) -> None:
+    room = make_room(server, "lim", products=1)
+    sid, pid = room.stream_id, room.product_ids[0]
+    sign_in(page, "ctl_lim", path=f"/streams/{sid}/plan/lineup")
+    limit = page.get_by_test_id(f"plan-limit-{pid}")
+    expect(limit).to_have_value("")
+    limit.fill("2")
+    with page.expect_response(
+        lambda r: r.request.method == "PATCH" and r.url.endswith(f"/lineup/{pid}")
+    ) as patched:
+        limit.blur()
+    assert patched.value.status == 200
+    rows = server.call("GET", f"/api/v1/streams/{sid}/lineup")
+    assert [r["per_viewer_limit"] for r in rows if r["product_id"] == pid] == [2]
+    page.reload()
+    expect(page.get_by_test_id(f"plan-limit-{pid}")).to_have_value("2")

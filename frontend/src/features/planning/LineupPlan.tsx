@@ -38,6 +38,16 @@ export function LineupPlan({ streamId }: { streamId: number }) {
       unwrap(api.DELETE("/api/v1/streams/{stream_id}/lineup/{product_id}", { params: { path: { stream_id: streamId, product_id: productId } } })),
     onSettled: refresh,
   });
+  const setLimit = useMutation({
+    mutationFn: ({ productId, limit }: { productId: number; limit: number | null }) =>
+      unwrap(
+        api.PATCH("/api/v1/streams/{stream_id}/lineup/{product_id}", {
+          params: { path: { stream_id: streamId, product_id: productId } },
+          body: { per_viewer_limit: limit },
+        }),
+      ),
+    onSettled: refresh,
+  });
 
   function drop(e: DragEvent, target: number) {
     e.preventDefault();
@@ -52,7 +62,7 @@ export function LineupPlan({ streamId }: { streamId: number }) {
   return (
     <div className="grid-2">
       <Card title={t("plan.lineup")} testId="plan-lineup">
-        {isMissing(lineup.error) ? <Pending what={t("plan.lineup")} /> : <ErrorText error={lineup.error ?? reorder.error ?? remove.error} />}
+        {isMissing(lineup.error) ? <Pending what={t("plan.lineup")} /> : <ErrorText error={lineup.error ?? reorder.error ?? remove.error ?? setLimit.error} />}
         <p className="muted small">{t("plan.dragHint")}</p>
         <div className="drag-list">
           {ids.map((id, i) => {
@@ -87,6 +97,22 @@ export function LineupPlan({ streamId }: { streamId: number }) {
                 </span>
                 <span>{money(r.live_price)}</span>
                 <span className="muted">{t("plan.allotted", { n: num(r.allotted_stock) })}</span>
+                <label className="muted small row nowrap" title={t("plan.perViewerLimitHint")}>
+                  {t("plan.perViewerLimit")}
+                  <input
+                    key={`${r.product_id}-${r.per_viewer_limit ?? ""}`}
+                    defaultValue={r.per_viewer_limit ?? ""}
+                    placeholder={t("plan.limitDefault")}
+                    inputMode="numeric"
+                    size={4}
+                    data-testid={`plan-limit-${id}`}
+                    onBlur={(e) => {
+                      const v = e.target.value.trim();
+                      const limit = v === "" ? null : Number(v);
+                      if (limit !== r.per_viewer_limit && (limit === null || Number.isInteger(limit))) setLimit.mutate({ productId: r.product_id, limit });
+                    }}
+                  />
+                </label>
                 <span className="row nowrap">
                   <span className={`badge badge-${r.status}`}>{t(`listing.${r.status}` as MessageKey)}</span>
                   <button className="small" onClick={() => remove.mutate(r.product_id)} disabled={r.status === "listed"} title={t("common.delete")}>
@@ -111,17 +137,22 @@ function AddToLineup({ streamId, inLineup }: { streamId: number; inLineup: Set<n
     queryKey: ["catalog"],
     queryFn: () => unwrap(api.GET("/api/v1/products", { params: { query: { limit: 200 } } })),
   });
-  const [pick, setPick] = useState({ product: "", price: "", stock: "100" });
+  const [pick, setPick] = useState({ product: "", price: "", stock: "100", limit: "" });
   const add = useMutation({
     mutationFn: () =>
       unwrap(
         api.POST("/api/v1/streams/{stream_id}/lineup", {
           params: { path: { stream_id: streamId } },
-          body: { product_id: Number(pick.product), live_price: pick.price, allotted_stock: Number(pick.stock) },
+          body: {
+            product_id: Number(pick.product),
+            live_price: pick.price,
+            allotted_stock: Number(pick.stock),
+            per_viewer_limit: pick.limit.trim() === "" ? null : Number(pick.limit),
+          },
         }),
       ),
     onSuccess: () => {
-      setPick({ product: "", price: "", stock: "100" });
+      setPick({ product: "", price: "", stock: "100", limit: "" });
       void qc.invalidateQueries({ queryKey: ["lineup", streamId] });
     },
   });
@@ -141,7 +172,7 @@ function AddToLineup({ streamId, inLineup }: { streamId: number; inLineup: Set<n
       ),
     onSuccess: (p) => {
       setNp({ sku: "", name: "", price: "", stock: "500", points: "" });
-      setPick({ product: String(p.id), price: p.list_price, stock: "100" });
+      setPick({ product: String(p.id), price: p.list_price, stock: "100", limit: "" });
       void qc.invalidateQueries({ queryKey: ["catalog"] });
     },
   });
@@ -171,6 +202,10 @@ function AddToLineup({ streamId, inLineup }: { streamId: number; inLineup: Set<n
             <label>
               {t("plan.allottedStock")}
               <input value={pick.stock} onChange={(e) => setPick({ ...pick, stock: e.target.value })} inputMode="numeric" required size={6} />
+            </label>
+            <label title={t("plan.perViewerLimitHint")}>
+              {t("plan.perViewerLimit")}
+              <input value={pick.limit} onChange={(e) => setPick({ ...pick, limit: e.target.value })} inputMode="numeric" placeholder={t("plan.limitDefault")} size={6} />
             </label>
           </div>
           <button className="primary" disabled={add.isPending}>
