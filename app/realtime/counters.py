@@ -31,8 +31,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
+import orjson
 import redis.asyncio as aioredis
 
 from app.schemas.events import EventIn
@@ -206,22 +206,25 @@ class MemoryCounters(Counters):
 # --------------------------------------------------------------------------- redis
 
 # KEYS: seen, totals, products, minutes, viewers, online
-# ARGV: ttl, then 7 per event: event_id ('' = none), type, user_id, product_id ('' = none),
-#       units, amount in cents, epoch minute
+# ARGV: ttl, then one JSON array of the events, each
+#       [event_id ('' = none), type, user_id, product_id ('' = none), units, cents, minute]
+# One JSON argument instead of seven per event: redis-py packs every argument in Python,
+# which cost more than the script itself (~3,500 arguments for a batch of 500).
 _APPLY_LUA = """
 local seen, tot, prod, mins, viewers, online = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local batch = cjson.decode(ARGV[2])
 local total_of = {
   viewer_join='joins', viewer_leave='leaves', comment='comments', like='likes',
   share='shares', follow='follows', product_click='product_clicks',
   add_to_cart='add_to_cart', order_created='orders', order_paid='paid_orders',
   order_cancelled='cancelled_orders', order_refunded='refunded_orders'}
 local fresh = 0
-for i = 2, #ARGV, 7 do
-  local eid = ARGV[i]
+for _, ev in ipairs(batch) do
+  local eid = ev[1]
   if eid == '' or redis.call('SADD', seen, eid) == 1 then
     fresh = fresh + 1
-    local kind, uid, pid = ARGV[i+1], ARGV[i+2], ARGV[i+3]
-    local units, amount, m = tonumber(ARGV[i+4]), tonumber(ARGV[i+5]), ARGV[i+6]
+    local kind, uid, pid = ev[2], ev[3], ev[4]
+    local units, amount, m = ev[5], ev[6], ev[7]
     redis.call('HINCRBY', mins, m .. ':' .. kind, 1)
     redis.call('HINCRBY', tot, total_of[kind], 1)
     redis.call('SADD', viewers, uid)
@@ -284,18 +287,21 @@ class RedisCounters(Counters):
     async def apply(self, stream_id: int, events: Sequence[EventIn]) -> int:
         if not events:
             return 0
-        args: list[Any] = [DEDUP_TTL_SECONDS]
-        for ev in events:
-            args += (
-                ev.event_id or "",
-                ev.type,
-                ev.user_id,
-                ev.product_id if ev.product_id is not None else "",
-                ev.units,
-                cents(ev.amount),
-                minute_of(ev),
-            )
-        return int(await self._apply(keys=self._keys(stream_id), args=args))
+        batch = orjson.dumps(
+            [
+                (
+                    ev.event_id or "",
+                    ev.type,
+                    ev.user_id,
+                    str(ev.product_id) if ev.product_id is not None else "",
+                    ev.units,
+                    cents(ev.amount),
+                    str(minute_of(ev)),
+                )
+                for ev in events
+            ]
+        )
+        return int(await self._apply(keys=self._keys(stream_id), args=[DEDUP_TTL_SECONDS, batch]))
 
     async def read(self, stream_id: int) -> CounterState:
         _, tot_key, prod_key, _, viewers_key, online_key = self._keys(stream_id)
