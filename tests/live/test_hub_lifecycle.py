@@ -127,3 +127,29 @@ async def test_reopening_a_stream_while_its_old_ticker_stops_gets_a_fresh_channe
     assert live.broker._handlers.get(live.events_channel(921))
     await hub.detach(again)
     assert not live.broker._handlers.get(live.events_channel(921))
+
+
+async def test_cancelling_a_task_mid_pipeline_stops_it(app: FastAPI) -> None:
+    """The Redis client must honour cancellation (redis-py 8.0–8.2 swallowed it inside
+    pipelines: the cancelled task ran on forever, which is how a ticker once outlived
+    its hub channel). Shutdown and the schedulers rely on it."""
+    live: LiveServices = app.state.live
+    redis = live.redis
+    assert redis is not None
+    key = f"lcrtest:cancel:{uuid.uuid4().hex}"
+
+    async def reader() -> None:
+        while True:
+            async with redis.pipeline(transaction=True) as pipe:
+                pipe.hgetall(key)
+                pipe.scard(key + ":s")
+                await pipe.execute()
+
+    for i in range(40):
+        task = asyncio.create_task(reader())
+        await asyncio.sleep(0.0005 * (i % 10))  # land the cancel at different points
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=5)
+        assert done, f"round {i}: the cancelled task is still running"
+        assert task.cancelled()
+    assert await asyncio.wait_for(redis.ping(), 2)

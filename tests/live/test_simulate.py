@@ -26,7 +26,7 @@ async def test_simulated_audience_lands_in_the_metrics(served: tuple[FastAPI, st
             seed=7,
             quiet=True,
         )
-        assert summary["errors"] == {} and summary["duplicates"] == 0
+        assert summary["errors"] == {} and summary["duplicates"] == 0, summary
         assert summary["accepted"] == summary["events"] > 1000
         m = (await client.get(f"/api/v1/streams/{stream_id}/metrics", headers=admin)).json()
     assert m["online"] == summary["online"] > 0
