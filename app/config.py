@@ -40,6 +40,14 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
     db_pool_size: int = 20
+    db_pool_timeout: float | None = Field(
+        default=None,
+        gt=0,
+        description=(
+            "Seconds a request waits for a database connection before a 503 busy; "
+            "default 30 on PostgreSQL, 120 on SQLite (one writer: a burst queues)"
+        ),
+    )
     order_units_per_viewer: int = Field(
         default=10,
         ge=0,

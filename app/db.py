@@ -63,8 +63,8 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime()}
 
 
-def create_engine(url: str, pool_size: int = 20) -> AsyncEngine:
-    kwargs: dict[str, Any] = {}
+def create_engine(url: str, pool_size: int = 20, pool_timeout: float = 30.0) -> AsyncEngine:
+    kwargs: dict[str, Any] = {"pool_timeout": pool_timeout}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"timeout": 30}
     else:

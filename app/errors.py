@@ -14,6 +14,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = structlog.get_logger(__name__)
@@ -113,6 +114,17 @@ def install_error_handlers(app: FastAPI) -> None:
             {"detail": exc.detail, "code": code},
             status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(PoolTimeout)
+    async def _busy(request: Request, exc: PoolTimeout) -> JSONBody:
+        # Every database connection stayed busy for DB_POOL_TIMEOUT seconds (a burst
+        # bigger than the pool): nothing was done; the client may retry the same request.
+        log.warning("db_pool_exhausted", path=request.url.path)
+        return JSONBody(
+            {"detail": "the server is busy; retry shortly", "code": "busy"},
+            status_code=503,
+            headers={"Retry-After": "1"},
         )
 
     @app.exception_handler(Exception)

@@ -76,7 +76,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.ensure_secret_key()
-        engine = create_engine(settings.resolved_database_url, settings.db_pool_size)
+        engine = create_engine(
+            settings.resolved_database_url,
+            settings.db_pool_size,
+            settings.db_pool_timeout or (120.0 if settings.is_sqlite else 30.0),
+        )
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.live = await start_live_services(settings)
@@ -139,29 +143,34 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         contingency,
         warmup,
     )
+    # Routers are matched in this order, route by route, and FastAPI's matching costs
+    # ~10 µs per route passed over (~2 ms to reach the end of 200 routes). The hot paths
+    # of a live stream come first: ingest batches, orders (flash sales), viewer events,
+    # the watch page. No path of one router matches another router's route
+    # (tests/foundation/test_routes.py), so the order changes nothing else.
     for module in (
+        ingest,
+        orders,
+        viewers,
+        storefront,
+        watch_comments,  # comments and answers on the watch page
+        live,
         health,
         auth,
         users,
         streams,
         *planning,
         controls,
-        orders,
         flash_sales,
         coupons,
         review,
         aftersales,
         alerts,
-        storefront,
-        ingest,
-        viewers,
-        live,
         lottery,
+        comments,  # comments, moderation, the classifier
+        queue,  # the service queue
     ):
         app.include_router(module.router)
-    app.include_router(comments.router)  # comments, moderation, the classifier
-    app.include_router(queue.router)  # the service queue
-    app.include_router(watch_comments.router)  # comments and answers on the watch page
     _mount_frontend(app, settings.static_dir)
     return app
 

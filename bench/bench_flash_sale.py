@@ -184,6 +184,7 @@ async def seed(url: str, units: int) -> tuple[int, int]:
 
 def start_server(argv: list[str], env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
     # A file, not a pipe: a pipe nobody reads would stall the server once it fills.
+    LOG_PATH.parent.mkdir(parents=True, exist_ok=True)
     log = open(LOG_PATH, "ab")  # noqa: SIM115 - closed with the process
     proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True)
     deadline = time.monotonic() + 60

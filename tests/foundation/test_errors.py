@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -10,6 +12,9 @@ from fastapi import FastAPI
 
 from app.db import create_engine
 from app.errors import Conflict
+from app.main import create_app
+from app.migrate import upgrade
+from tests.conftest import TEST_PASSWORD, make_settings
 
 
 @pytest.fixture
@@ -78,3 +83,33 @@ async def test_readyz_is_503_when_database_or_redis_is_down(
     finally:
         await broker._client.aclose()
         broker._client = good_client
+
+
+@pytest.mark.embedded
+async def test_a_request_that_finds_every_connection_busy_gets_503_busy(tmp_path: Path) -> None:
+    """A burst bigger than the database pool: the request that waited DB_POOL_TIMEOUT
+    for a connection is answered 503 `busy` with Retry-After (and changes nothing),
+    not a 500; once connections are free the same request succeeds."""
+    settings = make_settings(tmp_path, db_pool_timeout=0.5)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(upgrade, settings.resolved_database_url)
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+            login = {"username": "admin", "password": TEST_PASSWORD}
+            engine = application.state.engine
+            held = []
+            try:
+                # SQLite's pool: 5 connections + 10 overflow. Hold every one of them.
+                for _ in range(15):
+                    held.append(await engine.connect())
+                r = await c.post("/api/v1/auth/login", json=login)
+                assert r.status_code == 503, r.text
+                assert r.json()["code"] == "busy"
+                assert r.headers["Retry-After"] == "1"
+            finally:
+                for conn in held:
+                    await conn.close()
+            r = await c.post("/api/v1/auth/login", json=login)
+            assert r.status_code == 200, r.text

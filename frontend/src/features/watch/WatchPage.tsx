@@ -137,6 +137,20 @@ export function WatchPage() {
       const d = fs as Record<string, unknown>;
       setFlash({ product_id: Number(d["product_id"]), price: str(d["price"]) ?? "", ends_at: str(d["ends_at"]), remaining: typeof d["remaining"] === "number" ? d["remaining"] : null });
     }
+    // A lucky bag opened before this viewer arrived (or reconnected) is in the snapshot.
+    const lotteries = Array.isArray(snap["lotteries"]) ? (snap["lotteries"] as unknown[]) : [];
+    const open = lotteries.find((x): x is Record<string, unknown> => !!x && typeof x === "object" && (x as Record<string, unknown>)["status"] === "open");
+    setLottery(
+      open
+        ? {
+            id: typeof open["id"] === "number" ? open["id"] : null,
+            prize: str(open["prize"]) ?? "",
+            keyword: str(open["keyword"]),
+            condition: str(open["condition"]) ?? "present",
+            draw_at: str(open["draw_at"]),
+          }
+        : null,
+    );
   }, []);
   const token = useCallback(() => viewer?.viewer_token ?? null, [viewer]);
   const live = useLive(viewer ? streamId : null, { path: `/ws/streams/${streamId}/watch`, token, onEvent, onSnapshot });
