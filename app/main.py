@@ -50,6 +50,7 @@ from app.routers import (
     warmup,
     watch_comments,
 )
+from app.routers.order_fast_path import OrderFastPath
 from app.services import flash_sales as flash_sales_service
 from app.services.ingest import restore_counters
 from app.services.lottery import LotteryScheduler
@@ -130,6 +131,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    # Inside the request-id/metrics middleware (added after it, so outside): the
+    # flash-sale refusals it answers are logged and counted like any request.
+    app.add_middleware(OrderFastPath)
     app.add_middleware(RequestContextMiddleware)
     install_error_handlers(app)
     planning = (

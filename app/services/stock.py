@@ -65,6 +65,27 @@ redis.call('HSET', KEYS[3], ARGV[1], ARGV[4])
 return {'ok', fid, tostring(stock - qty), tostring(fleft - qty)}
 """
 
+# Would TAKE answer sold_out or flash_over? Reads only, in TAKE's order of checks (a
+# known idempotency key, a missing mirror or an unlisted product answer 'go': those are
+# for the full order path). ARGV: idempotency key, quantity, flash sale id ('' = none).
+PEEK = """
+if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 1 then return 'go' end
+local it = redis.call('HMGET', KEYS[1], 'stock', 'listed', 'f_id', 'f_left', 'f_ends')
+if not it[1] or it[2] ~= '1' then return 'go' end
+local qty = tonumber(ARGV[2])
+local fid = it[3]
+local flash = false
+if fid and fid ~= '' then
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  flash = now < tonumber(it[5])
+end
+if ARGV[3] ~= '' and (not flash or ARGV[3] ~= fid) then return 'flash_over' end
+if flash and tonumber(it[4]) < qty then return 'sold_out' end
+if tonumber(it[1]) < qty then return 'sold_out' end
+return 'go'
+"""
+
 # Give units back: a failed order (only while its idempotency entry is still ours) or a
 # cancelled one (ARGV[1] == '').
 GIVE_BACK = """
@@ -195,6 +216,7 @@ class RedisStock:
         self.live = live
         self.redis: aioredis.Redis = live.redis
         self._take = self.redis.register_script(TAKE)
+        self._peek = self.redis.register_script(PEEK)
         self._give_back = self.redis.register_script(GIVE_BACK)
         self._init = self.redis.register_script(INIT)
         self._patch = self.redis.register_script(PATCH)
@@ -241,6 +263,15 @@ class RedisStock:
         if res[0] == "limit_exceeded":
             return Take("limit_exceeded", limit=int(res[1]))
         return Take(res[0])
+
+    async def peek(
+        self, stream_id: int, product_id: int, idem_key: str, quantity: int, flash_id: int | None
+    ) -> str:
+        """'sold_out', 'flash_over' or 'go' (see PEEK); takes nothing."""
+        raw = await self._peek(
+            keys=self.keys(stream_id, product_id), args=[idem_key, quantity, flash_id or ""]
+        )
+        return _s(raw)
 
     async def give_back(
         self,
