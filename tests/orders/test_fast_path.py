@@ -98,3 +98,50 @@ async def test_an_order_in_a_flash_sale_that_is_over_is_refused_fast(
     r = await env.order(listing, "second", "fk-2", flash_sale_id=flash_id)
     assert r.status_code == 409 and r.json()["code"] == "sold_out", r.text
     assert _fast() == before + 1
+
+
+async def test_peek_never_refuses_what_take_would_accept(app: Any) -> None:
+    """PEEK repeats TAKE's first checks read-only; if the two ever drift apart, the fast
+    path would refuse orders the full path accepts. Compare them over every combination
+    of mirror state that decides between sold out, flash over and going on."""
+    import itertools
+    import time
+
+    from app.services.stock import redis_stock
+
+    rs = redis_stock(app.state.live)
+    assert rs is not None
+    redis = rs.redis
+    now_ms = int(time.time() * 1000)
+    cases = itertools.product(
+        (0, 1, 5),  # stock left
+        ("1", "0"),  # listed
+        (None, "running", "ended"),  # flash sale on the mirror
+        (0, 1),  # flash units left
+        (None, 7, 8),  # flash_sale_id asked for (7 is the mirror's)
+        (1, 2),  # quantity
+        (False, True),  # idempotency key already known
+    )
+    compared = {"sold_out": 0, "flash_over": 0, "go": 0}
+    for n, (stock, listed, flash, f_left, asked, qty, known) in enumerate(cases):
+        stream_id, product_id = 990_000 + n, 1
+        keys = rs.keys(stream_id, product_id)
+        fields: dict[str, Any] = {"stock": stock, "listed": listed, "limit": 0, "allotted": 9}
+        if flash is not None:
+            ends = now_ms + 60_000 if flash == "running" else now_ms - 1
+            fields |= {"f_id": "7", "f_left": f_left, "f_limit": 0, "f_ends": ends}
+        await redis.hset(keys[0], mapping=fields)
+        if known:
+            await redis.hset(keys[2], "key", "o|1|x")
+        try:
+            peek = await rs.peek(stream_id, product_id, "key", qty, asked)
+            take = await rs.take(stream_id, product_id, "key", "v", qty, "p|t|f|1", asked)
+            state = (stock, listed, flash, f_left, asked, qty, known)
+            compared[peek] += 1
+            if peek == "go":
+                continue
+            expected = "sold_out" if peek == "sold_out" else "flash_over"
+            assert take.outcome == expected, (state, peek, take)
+        finally:
+            await redis.delete(*keys)
+    assert min(compared.values()) >= 10, compared  # every kind of answer was compared
