@@ -96,7 +96,6 @@ def upgrade() -> None:
         + _backfill_select(second, with_product=True)
     )
 
-
     with op.batch_alter_table("survey_responses", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("source", sa.String(length=16), server_default="staff", nullable=False)
