@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import httpx
-from playwright.sync_api import Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.browser.harness import PASSWORD, Server
 
@@ -53,3 +53,12 @@ def viewers_join_and_click(
                 assert e.status_code < 300, e.text
             tokens.append(token)
     return tokens
+
+
+def phone_context(context: BrowserContext, server: Server) -> BrowserContext:
+    """A second browser context sized like a phone, for the watch page (close it)."""
+    browser = context.browser
+    assert browser is not None
+    return browser.new_context(
+        base_url=server.base_url, viewport={"width": 390, "height": 844}, is_mobile=True
+    )

@@ -7,7 +7,7 @@ import time
 from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.browser.harness import Server, make_room
-from tests.browser.steps import sign_in, viewers_join_and_click
+from tests.browser.steps import phone_context, sign_in, viewers_join_and_click
 
 
 def test_review_shows_diagnoses_with_evidence_targets_and_earlier_streams_in_both_languages(
@@ -96,9 +96,7 @@ def test_a_viewer_answers_a_survey_on_the_watch_page_and_the_review_shows_the_re
             "questions": [{"text": "商品质量", "kind": "score"}, {"text": "客服态度"}],
         },
     )
-    phone = context.browser.new_context(  # type: ignore[union-attr]
-        base_url=server.base_url, viewport={"width": 390, "height": 844}, is_mobile=True
-    )
+    phone = phone_context(context, server)
     try:
         watch = phone.new_page()
         watch.goto(f"/watch/{sid}")

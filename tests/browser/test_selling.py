@@ -5,7 +5,7 @@ from __future__ import annotations
 from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.browser.harness import Server, make_room
-from tests.browser.steps import sign_in
+from tests.browser.steps import phone_context, sign_in
 
 
 def test_controller_lists_and_explains_a_product_teleprompter_and_watch_page_show_it(
@@ -17,9 +17,7 @@ def test_controller_lists_and_explains_a_product_teleprompter_and_watch_page_sho
 
     host = context.browser.new_context(base_url=server.base_url) if context.browser else None
     assert host is not None
-    viewer = context.browser.new_context(  # type: ignore[union-attr]
-        base_url=server.base_url, viewport={"width": 390, "height": 844}, is_mobile=True
-    )
+    viewer = phone_context(context, server)
     try:
         prompter = host.new_page()
         sign_in(prompter, "host_list", path=f"/streams/{sid}/teleprompter")
@@ -69,9 +67,7 @@ def test_a_viewer_buys_and_the_control_console_sees_the_order_and_the_stock_fall
     expect(row.get_by_test_id("stock-left")).to_contain_text("10")
     expect(page.get_by_test_id("order-row")).to_have_count(0)
 
-    phone = context.browser.new_context(  # type: ignore[union-attr]
-        base_url=server.base_url, viewport={"width": 390, "height": 844}, is_mobile=True
-    )
+    phone = phone_context(context, server)
     try:
         watch = phone.new_page()
         watch.goto(f"/watch/{sid}")

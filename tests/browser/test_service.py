@@ -5,7 +5,7 @@ from __future__ import annotations
 from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.browser.harness import Server, make_room
-from tests.browser.steps import sign_in
+from tests.browser.steps import phone_context, sign_in
 
 
 def test_a_viewer_asks_service_answers_publicly_and_the_watch_page_shows_it(
@@ -15,9 +15,7 @@ def test_a_viewer_asks_service_answers_publicly_and_the_watch_page_shows_it(
     sid = room.stream_id
     server.call("POST", f"/api/v1/streams/{sid}/lineup/{room.product_ids[0]}/list")
 
-    phone = context.browser.new_context(  # type: ignore[union-attr]
-        base_url=server.base_url, viewport={"width": 390, "height": 844}, is_mobile=True
-    )
+    phone = phone_context(context, server)
     try:
         watch = phone.new_page()
         watch.goto(f"/watch/{sid}")

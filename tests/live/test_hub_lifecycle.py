@@ -62,15 +62,23 @@ def _conn(stream_id: int) -> Connection:
     return Connection(cast(WebSocket, None), stream_id, "controller")
 
 
+async def _open_mid_tick(
+    hub: Hub, made: dict[int, SlowTicker], stream_id: int
+) -> tuple[Connection, SlowTicker]:
+    """Attach a console to the stream and return once its ticker is inside a tick."""
+    conn = _conn(stream_id)
+    await hub.attach(conn)
+    ticker = made[stream_id]
+    await asyncio.wait_for(ticker.tick_began.wait(), 5)
+    return conn, ticker
+
+
 @pytest.mark.slow
 async def test_stopping_a_ticker_lets_its_tick_finish_instead_of_cancelling_it(
     app: FastAPI,
 ) -> None:
     hub, made = _hub(app, seconds=0.3)
-    conn = _conn(901)
-    await hub.attach(conn)
-    ticker = made[901]
-    await asyncio.wait_for(ticker.tick_began.wait(), 5)
+    conn, ticker = await _open_mid_tick(hub, made, 901)
     task = ticker._task
     assert task is not None
 
@@ -86,9 +94,7 @@ async def test_stopping_a_ticker_lets_its_tick_finish_instead_of_cancelling_it(
 @pytest.mark.slow
 async def test_closing_one_stream_does_not_hold_up_consoles_of_another(app: FastAPI) -> None:
     hub, made = _hub(app, seconds=1.5)
-    a = _conn(911)
-    await hub.attach(a)
-    await asyncio.wait_for(made[911].tick_began.wait(), 5)
+    a, _ = await _open_mid_tick(hub, made, 911)
 
     # The last console of stream 911 leaves while its ticker is in a 1.5 s tick ...
     leaving = asyncio.create_task(hub.detach(a))
@@ -110,10 +116,7 @@ async def test_reopening_a_stream_while_its_old_ticker_stops_gets_a_fresh_channe
     app: FastAPI,
 ) -> None:
     hub, made = _hub(app, seconds=1.0)
-    first = _conn(921)
-    await hub.attach(first)
-    old = made[921]
-    await asyncio.wait_for(old.tick_began.wait(), 5)
+    first, old = await _open_mid_tick(hub, made, 921)
     leaving = asyncio.create_task(hub.detach(first))
     await asyncio.sleep(0)
 
