@@ -106,7 +106,8 @@ async def test_sla_sets_the_clock_of_new_items_and_moves_waiting_ones(
     assert (await put(client, room, {"sla_seconds": 30})).status_code == 200
     (moved,) = await queue(client, room)
     assert moved["overdue"] and -50 < moved["sla_seconds_left"] <= -30
-    assert moved["score"] >= old["score"] + 10  # overdue items jump up the ranking
+    # overdue items jump up the ranking (scores are rounded to cents: compare with slack)
+    assert moved["score"] - old["score"] >= 10 - 0.011
     assert moved["version"] == old["version"] + 1
 
     await take_in(app, room.stream_id, [("v2", "什么时候发货")])
