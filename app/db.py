@@ -126,6 +126,11 @@ async def unit_of_work(
                 await hook()
             except Exception:  # committed is committed: log, never turn it into an error
                 structlog.get_logger(__name__).exception("after_commit_hook_failed")
+            if session.in_transaction():
+                # A hook that read through the committed session began a new transaction:
+                # end it (hooks write in units of work of their own), so the next hook's
+                # unit of work is not nested inside it.
+                await session.rollback()
 
 
 LIVE_KEY = "lcr_live"

@@ -54,6 +54,7 @@ from app.routers.order_fast_path import OrderFastPath
 from app.services import flash_sales as flash_sales_service
 from app.services.ingest import restore_counters
 from app.services.lottery import LotteryScheduler
+from app.services.projection import ProjectionWorker
 from app.services.stock_resync import start_stock_watch, stop_stock_watch
 from app.services.users import bootstrap_admin
 
@@ -97,6 +98,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ),
         )
         await restore_counters(app.state.live, app.state.sessionmaker)
+        projection = ProjectionWorker(make_sessionmaker(engine), app.state.live)
+        app.state.live.projection = projection
+        projection.start()
         stock_watch = start_stock_watch(make_sessionmaker(engine), app.state.live, settings)
         generated = None
         try:
@@ -119,6 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await lottery_scheduler.stop()
+            await projection.stop()
             await stop_stock_watch(stock_watch)
             await flash_sales_service.stop_ticker(flash_ticker)
             await app.state.live.close()

@@ -25,7 +25,13 @@ from app.models.controls import (
     IncidentType,
     SegmentCursor,
 )
-from app.models.events import IngestKey, StreamEvent, StreamMinute, StreamViewer
+from app.models.events import (
+    IngestKey,
+    StreamEvent,
+    StreamMinute,
+    StreamProjection,
+    StreamViewer,
+)
 from app.models.lineup import LineupItem, ListingStatus
 from app.models.lottery import Lottery, LotteryCondition, LotteryEntrant, LotteryStatus
 from app.models.orders import (
@@ -152,6 +158,7 @@ __all__ = [
     "StreamPresence",
     "StreamProductMinute",
     "StreamProductSecond",
+    "StreamProjection",
     "StreamSecond",
     "StreamStatus",
     "StreamViewer",

@@ -4,20 +4,35 @@
   repeated `event_id` is refused by the unique (stream_id, event_id) index, so the log
   never holds an event twice, however often a connector retries.
 * `stream_viewers` (one row per viewer) and `stream_minutes` (one row per minute) are
-  rollups updated in the same transaction as the log rows they summarise, so they
-  always agree with it; the review reads them instead of scanning the log.
+  rollups; the review reads them instead of scanning the log.
+* `stream_projections` holds, per stream, the id of the last log row folded into the
+  rollups, the review's rollups and the comment intake (app/services/projection.py).
+  They are derived from the log after it commits, in the transaction that moves this
+  cursor, so each log row is folded exactly once.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+    insert,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, utcnow
 from app.models.product import MONEY
+from app.models.stream import Stream
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY.
 BIGID = BigInteger().with_variant(Integer(), "sqlite")
@@ -49,6 +64,8 @@ class StreamEvent(Base):
     __table_args__ = (
         UniqueConstraint("stream_id", "event_id"),
         Index("ix_stream_events_stream_ts", "stream_id", "ts"),
+        # The projection (and rebuilds) read a stream's log in id order from a cursor.
+        Index("ix_stream_events_stream_id_id", "stream_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(BIGID, primary_key=True)
@@ -64,6 +81,28 @@ class StreamEvent(Base):
     amount: Mapped[Decimal | None] = mapped_column(MONEY, default=None)
     text: Mapped[str | None] = mapped_column(Text, default=None)
     source: Mapped[str | None] = mapped_column(String(16), default=None)
+
+
+class StreamProjection(Base):
+    """How far the stream's log has been folded into its derived tables."""
+
+    __tablename__ = "stream_projections"
+
+    stream_id: Mapped[int] = mapped_column(
+        ForeignKey("streams.id", ondelete="CASCADE"), primary_key=True
+    )
+    last_event_id: Mapped[int] = mapped_column(
+        BigInteger, default=0, doc="stream_events.id of the last row folded in"
+    )
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+@event.listens_for(Stream, "after_insert")
+def _new_stream_projects_from_the_start(_mapper: Any, connection: Any, target: Stream) -> None:
+    """Every stream has its cursor from birth, so no writer ever has to create one."""
+    connection.execute(
+        insert(StreamProjection).values(stream_id=target.id, last_event_id=0, updated_at=utcnow())
+    )
 
 
 # Counted columns shared by the viewer and minute rollups (event type -> column).

@@ -19,6 +19,7 @@ from app.realtime.outbox import PendingEvent
 
 if TYPE_CHECKING:
     from app.realtime.hub import Hub
+    from app.services.projection import ProjectionWorker
 
 HISTORY_SIZE = 1000
 HISTORY_TTL_SECONDS = 2 * 24 * 3600
@@ -49,6 +50,8 @@ class LiveServices:
     prefix: str = "lcr:"
     history_size: int = HISTORY_SIZE
     hub: Hub | None = None
+    # Folds the log into the rollups and the comment intake (app/services/projection.py).
+    projection: ProjectionWorker | None = None
     _local_seq: defaultdict[int, itertools.count[int]] = field(
         default_factory=lambda: defaultdict(lambda: itertools.count(1))
     )

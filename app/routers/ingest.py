@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Depends, Header, Request
 
+from app.db import after_commit
 from app.deps import CurrentUser, SessionDep, stream_access
 from app.errors import JSONBody, Unprocessable
 from app.models import Role, Stream
@@ -23,10 +24,10 @@ from app.schemas.events import (
     MinuteMetrics,
     parse_batch,
 )
-from app.services import comments as comments_service
 from app.services import ingest as ingest_service
 from app.services import metrics as metrics_service
 from app.services import orders as orders_service
+from app.services import projection
 
 router = APIRouter(prefix="/api/v1/streams", tags=["live data"])
 
@@ -71,7 +72,10 @@ _BATCH_SCHEMA = {
         "1 to 1000 events. The whole batch is validated first: any bad event → 422 "
         'listing `{"index", "reason"}` for each, and nothing is applied. An `event_id` '
         "seen before (in this batch, an earlier one, on any instance) counts once and is "
-        "reported in `duplicates`. 202 is answered only once the events are durable. "
+        "reported in `duplicates`. 202 is answered only once the events are durable and "
+        "counted in the live metrics; comments then reach moderation and the service "
+        "queue, and the events the review's rollups, as the log is folded (before the "
+        "202 when no other batch of the stream is being folded, else within a second). "
         "401 for a missing/wrong/revoked key, 409 when the stream is not live. An "
         "`order_paid` whose `event_id` is `order:<id>:paid` for an order of this stream "
         "(as placed through `POST /orders`) marks that order paid, like the pay step; its "
@@ -105,25 +109,22 @@ async def ingest_events(
         ) from exc
     except BatchError as exc:
         raise Unprocessable(exc.errors, code="invalid_batch") from exc
+    live = request.app.state.live
     # Payments of our own orders (event id `order:<id>:paid`) mark the order paid.
     payments = await orders_service.pay_from_ingest(session, stream_id, events)
     outcome = await ingest_service.record_events(
-        request.app.state.live, session, stream_id, payments.external
+        live, session, stream_id, payments.external, wake_projection=False
     )
-    comments = [e for e in events if e.type == "comment"]
-    if comments:
-        # Moderation, classification and the service queue (same transaction).
-        await comments_service.intake_comments(
-            session,
-            stream_id,
-            [
-                comments_service.IncomingComment(
-                    e.user_id, e.text or "", f"ingest:{e.event_id}" if e.event_id else None, e.ts
-                )
-                for e in comments
-            ],
-            "ingest",
-        )
+    if outcome.accepted:
+        maker = request.app.state.sessionmaker
+
+        async def _fold() -> None:
+            # The rollups and the comment intake (moderation, classification, the
+            # service queue), from the committed log; skipped if another request or
+            # instance is folding this stream (it folds these rows too).
+            await projection.fold_after_commit(maker, live, stream_id)
+
+        after_commit(session, _fold)
     return JSONBody(
         {
             "accepted": outcome.accepted + payments.paid,

@@ -2,11 +2,17 @@
 
 `write_events` stores a batch in the caller's transaction and returns the events that
 were new (not already logged under their `event_id`). On PostgreSQL it is one
-`INSERT ... SELECT FROM unnest(...) ON CONFLICT DO NOTHING RETURNING` for the events
-and one set-based upsert per rollup table (never one INSERT per event); on SQLite a
-multi-row INSERT with the same semantics. The rollups (`stream_viewers`,
-`stream_minutes`) are updated from exactly the new events in the same transaction, so
-they always agree with the log.
+`INSERT ... SELECT FROM unnest(...) ON CONFLICT DO NOTHING RETURNING` (never one INSERT
+per event); on SQLite a multi-row INSERT with the same semantics. It writes nothing
+else: the rollups (`stream_viewers`, `stream_minutes`, the review's) and the comment
+intake are derived from the committed log by app/services/projection.py, which calls
+`fold_rollups` with each log row exactly once.
+
+Log order is commit order per stream: on PostgreSQL a writer takes the stream's log
+lock (a transaction-scoped advisory lock) just before it inserts and keeps it to
+commit, so a stream's rows become visible in id order and a reader that follows the
+log by id never misses a row that commits later with a smaller id. SQLite has one
+writer at a time and needs no lock.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ from app.realtime.counters import (
     cents,
 )
 from app.schemas.events import EventIn
-from app.services.rollups import apply_review_rollups, prepare_review_rollups
+from app.services.rollups import apply_review_rollups
 
 ZERO = Decimal("0.00")
 
@@ -159,23 +165,33 @@ def _columns(rows: dict[Any, dict[str, Any]], key: str) -> dict[str, list[Any]]:
     return cols
 
 
+# pg_advisory_xact_lock(namespace, stream_id): the stream's log lock (see the module doc).
+LOG_LOCK_NAMESPACE = 4507
+_PG_LOCK_LOG = text("SELECT pg_advisory_xact_lock(:ns, :sid)")
+
+
 async def write_events(
     session: AsyncSession, stream_id: int, events: Sequence[EventIn]
 ) -> list[EventIn]:
-    """Log the events in the session's transaction; return those that were new."""
+    """Log the events in the session's transaction; return those that were new.
+
+    On PostgreSQL this takes the stream's log lock until your transaction ends: commit
+    soon after (ingest commits right away)."""
     batch = unique_in_batch(events)
     if not batch:
         return []
-    # The review's presence replay must see batches in log order: take its lock first.
-    await prepare_review_rollups(session, stream_id, batch)
     if session.get_bind().dialect.name == "postgresql":
-        new = await _write_pg(session, stream_id, batch)
-    else:
-        new = await _write_generic(session, stream_id, batch)
-    if new:
-        await _write_rollups(session, stream_id, new)
-        await apply_review_rollups(session, stream_id, new)
-    return new
+        await session.execute(_PG_LOCK_LOG, {"ns": LOG_LOCK_NAMESPACE, "sid": stream_id})
+        return await _write_pg(session, stream_id, batch)
+    return await _write_generic(session, stream_id, batch)
+
+
+async def fold_rollups(session: AsyncSession, stream_id: int, events: Sequence[EventIn]) -> None:
+    """Add logged events to every rollup (viewers, minutes, the review's), in log order.
+    Only the projection calls this, once per log row."""
+    if events:
+        await _write_rollups(session, stream_id, events)
+        await apply_review_rollups(session, stream_id, events)
 
 
 async def _write_pg(session: AsyncSession, stream_id: int, batch: list[EventIn]) -> list[EventIn]:
@@ -230,7 +246,7 @@ async def _write_generic(
     return [e for e in batch if e.event_id is None or e.event_id in stored]
 
 
-async def _write_rollups(session: AsyncSession, stream_id: int, new: list[EventIn]) -> None:
+async def _write_rollups(session: AsyncSession, stream_id: int, new: Sequence[EventIn]) -> None:
     viewers = _viewer_rollup(new)
     minutes = _minute_rollup(new)
     if session.get_bind().dialect.name == "postgresql":

@@ -4,7 +4,8 @@ Everyone who creates viewer events calls `record_events` — the ingest endpoint
 watch page, the orders service (order_created / order_paid / order_cancelled /
 order_refunded for orders placed through the API), the comment service. It
 de-duplicates by `event_id`, writes the durable log in the caller's transaction, and
-counts the new events once that transaction has committed.
+counts the new events once that transaction has committed. What the log feeds (the
+rollups, the comment intake) is folded in after commit by app/services/projection.py.
 """
 
 from __future__ import annotations
@@ -38,7 +39,12 @@ class IngestOutcome:
 
 
 async def record_events(
-    live: LiveServices, session: AsyncSession, stream_id: int, events: Sequence[EventIn]
+    live: LiveServices,
+    session: AsyncSession,
+    stream_id: int,
+    events: Sequence[EventIn],
+    *,
+    wake_projection: bool = True,
 ) -> IngestOutcome:
     """Log and count viewer events for a stream; returns (accepted, duplicates).
 
@@ -53,6 +59,9 @@ async def record_events(
       your own events stable ids, e.g. `f"order:{order.id}:paid"`, so a retried
       request counts once.
     * It does not check that the stream is live; callers decide (ingest answers 409).
+    * After commit it wakes this instance's projection worker, which folds the new log
+      rows into the rollups (`wake_projection=False`: the caller folds them itself).
+    * On PostgreSQL the stream's log lock is held until your transaction ends.
     """
     new = await write_events(session, stream_id, events)
     if new:
@@ -64,6 +73,8 @@ async def record_events(
             }
             if touched:
                 await announce_stock(live, session, stream_id, touched)
+            if wake_projection and live.projection is not None:
+                live.projection.kick(stream_id)
 
         after_commit(session, _count)
     return IngestOutcome(accepted=len(new), duplicates=len(events) - len(new))

@@ -225,8 +225,10 @@ def manual_out(stream: Stream, mark: Highlight) -> HighlightOut:
 
 async def highlights(session: AsyncSession, stream: Stream) -> list[HighlightOut]:
     """Manual markers and automatic peaks, by time."""
+    from app.services.projection import catch_up
     from app.services.review_report import minute_peaks
 
+    await catch_up(session, stream.id)
     marks = [manual_out(stream, m) for m in await manual_highlights(session, stream.id)]
     marks += await minute_peaks(session, stream)
     return sorted(marks, key=lambda h: (h.at, h.kind))

@@ -45,6 +45,7 @@ from app.models.rollups import (
 )
 from app.schemas.common import format_money
 from app.schemas.review import HighlightOut
+from app.services import projection
 from app.services.review import offset_seconds, team_stream_ids
 from app.services.rollups import (
     PRODUCT_SUMS,
@@ -1038,6 +1039,8 @@ async def build_review(
     now: datetime | None = None,
 ) -> dict[str, Any]:
     now = now or utcnow()
+    # The rollups are folded from the log after it commits: fold the rest in first.
+    await projection.catch_up(session, stream.id)
     until = review_until(stream, now)
     h, minute_rows = await headline(session, stream, now)
     fig = h.figures()

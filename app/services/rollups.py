@@ -1,10 +1,9 @@
 """Keep the review's rollups (app/models/rollups.py) as each ingest batch is logged.
 
-Called by the event log's batch writer with exactly the events that were new, in the
-same transaction, so the rollups always agree with the log. Upserts are set-based and
-sorted by key, so concurrent batches lock rows in one order and cannot deadlock; the
-presence replay takes the stream's `stream_presence` row lock first, so batches of one
-stream replay joins and leaves one after the other, in arrival order.
+Called by the log's projection (app/services/projection.py) with each logged event
+exactly once, in log order, one fold of a stream at a time, so the rollups agree with
+the log. Upserts are set-based and sorted by key, so writers lock rows in one order and
+cannot deadlock.
 """
 
 from __future__ import annotations
@@ -104,12 +103,7 @@ def _greatest(session: AsyncSession, a: Any, b: Any) -> Any:
 
 
 async def lock_presence(session: AsyncSession, stream_id: int) -> Any:
-    """Take the stream's presence row lock (creating the row) and return its figures.
-
-    The batch writer calls this BEFORE it logs a batch with joins or leaves, so batches
-    of one stream get their log ids and their presence replay in the same order: the
-    rollups then agree exactly with a replay of the log (peak, watch time).
-    """
+    """Take the stream's presence row lock (creating the row) and return its figures."""
     await session.execute(
         _insert(session, StreamPresence)
         .values(stream_id=stream_id, online=0, peak_online=0, watch_ms=0)
@@ -127,14 +121,6 @@ async def lock_presence(session: AsyncSession, stream_id: int) -> Any:
             .with_for_update()
         )
     ).one()
-
-
-async def prepare_review_rollups(
-    session: AsyncSession, stream_id: int, events: Sequence[EventLike]
-) -> None:
-    """Called by the batch writer before it logs `events` (see lock_presence)."""
-    if any(e.type in PRESENCE_TYPES for e in events):
-        await lock_presence(session, stream_id)
 
 
 async def apply_review_rollups(

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.errors import NotFound
 from app.models import Comment, Stream, StreamViewer, StreamViewerPresence
 from app.schemas.common import format_money
+from app.services import projection
 from app.services.review_report import review_until
 from app.services.rollups import elapsed_ms
 
@@ -113,6 +114,7 @@ async def tag_viewers(
     high_value_min: Decimal = HIGH_VALUE_MIN,
     now: datetime | None = None,
 ) -> list[TaggedViewer]:
+    await projection.catch_up(session, stream.id)  # the rollups are folded after commit
     until = review_until(stream, now)
     v, p = StreamViewer, StreamViewerPresence
     rows = await session.execute(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -14,6 +15,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import ControlAction, Product, ScriptSegment, SegmentKind, Stream, StreamStatus
+from app.schemas.events import EventIn
+from app.services.eventlog import write_events
+from app.services.projection import catch_up
 
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 CENT = Decimal("0.01")
@@ -147,3 +151,10 @@ async def backfilled_rollups(
         _normal([r[1:] for r in seconds if r[0] == stream_id], 1),
         _normal([r[1:] for r in products if r[0] == stream_id], 2),
     )
+
+
+async def log_events(session: AsyncSession, stream_id: int, events: Sequence[EventIn]) -> None:
+    """Log events as ingest does, then fold them into the rollups as the projection
+    does after commit (here in the same transaction: the caller commits)."""
+    await write_events(session, stream_id, events)
+    await catch_up(session, stream_id)

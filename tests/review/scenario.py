@@ -22,9 +22,8 @@ from app.models import (
     SegmentKind,
 )
 from app.schemas.events import EventIn
-from app.services.eventlog import write_events
 from tests.conftest import Staff
-from tests.review.helpers import T0, at, control, make_product, make_stream, segment
+from tests.review.helpers import T0, at, control, log_events, make_product, make_stream, segment
 
 S0_START = datetime(2026, 11, 13, 12, 0, tzinfo=UTC)
 
@@ -67,7 +66,7 @@ async def build(client: httpx.AsyncClient, session: AsyncSession, staff: Staff) 
 
     # The team's earlier stream: viewers a and x; x buys one P1.
     s0 = await make_stream(client, session, ctl, "Last week", S0_START)
-    await write_events(
+    await log_events(
         session,
         s0.id,
         [
@@ -120,7 +119,7 @@ async def build(client: httpx.AsyncClient, session: AsyncSession, staff: Staff) 
     )
     await session.flush()
     # Two batches, so the presence replay continues across batches.
-    await write_events(
+    await log_events(
         session,
         s.id,
         [
@@ -143,7 +142,7 @@ async def build(client: httpx.AsyncClient, session: AsyncSession, staff: Staff) 
             ev("viewer_leave", "c", at(2, 40)),
         ],
     )
-    await write_events(
+    await log_events(
         session,
         s.id,
         [

@@ -6,9 +6,8 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import SegmentKind
-from app.services.eventlog import write_events
 from tests.conftest import Staff
-from tests.review.helpers import T0, at, make_product, make_stream, segment
+from tests.review.helpers import T0, at, log_events, make_product, make_stream, segment
 from tests.review.scenario import ev
 
 
@@ -41,7 +40,7 @@ async def test_diagnoses_fire_with_their_evidence(
     events.append(ev("order_refunded", "n0", at(1, 0), refunded.id, 1, "10.00"))
     for i in range(12):
         events.append(ev("viewer_leave", f"n{i}", at(1, 20)))
-    await write_events(session, s.id, events)
+    await log_events(session, s.id, events)
     await session.commit()
 
     r = await client.get(f"/api/v1/streams/{s.id}/review", headers=ctl)

@@ -10,12 +10,12 @@ import pytest
 from fastapi import FastAPI
 
 from app.models import SegmentKind
-from app.services.eventlog import write_events
 from tests.conftest import TEST_PASSWORD, bearer
 from tests.review.helpers import (
     backfilled_rollups,
     control,
     ended_stream,
+    log_events,
     per_second_rollups,
     segment,
 )
@@ -33,7 +33,7 @@ async def test_review_on_sqlite(embedded_app: FastAPI, embedded_client: httpx.As
     admin = bearer(r.json()["access_token"])
     async with embedded_app.state.sessionmaker() as s:
         sid = await ended_stream(s, "embedded", T, 5)
-        await write_events(
+        await log_events(
             s,
             sid,
             [
@@ -43,7 +43,7 @@ async def test_review_on_sqlite(embedded_app: FastAPI, embedded_client: httpx.As
                 ev("viewer_leave", "b", T + timedelta(minutes=2, seconds=30)),
             ],
         )
-        await write_events(s, sid, [ev("viewer_join", "b", T + timedelta(minutes=3))])
+        await log_events(s, sid, [ev("viewer_join", "b", T + timedelta(minutes=3))])
         await s.commit()
         seconds = await per_second_rollups(s, sid)
         assert seconds == await backfilled_rollups(s, sid)

@@ -13,10 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import utcnow
 from app.models import ItemStatus, QueueItem, ViewerMute
-from app.services.comments import IncomingComment, intake_comments
-from app.services.eventlog import write_events
 from tests.conftest import Staff
-from tests.review.helpers import T0, at, make_stream
+from tests.review.helpers import T0, at, log_events, make_stream
 from tests.review.scenario import build, ev
 
 
@@ -69,7 +67,7 @@ async def test_viewer_segments_and_segment_export(
 
     # d buys again on a later stream of the team: a repeat buyer there
     later = await make_stream(client, session, b.headers, "Next week", T0 + timedelta(days=7))
-    await write_events(
+    await log_events(
         session,
         later.id,
         [
@@ -175,13 +173,7 @@ async def test_top_questions_sentiment_and_asked_about_tags(
         comment = ev("comment", viewer, at(0, i))
         comment.text = text
         events.append(comment)
-    await write_events(session, s.id, events)
-    await intake_comments(
-        session,
-        s.id,
-        [IncomingComment(e.user_id, e.text or "", e.event_id, e.ts) for e in events],
-        "ingest",
-    )
+    await log_events(session, s.id, events)  # the projection takes the comments in
     items = {
         i.title: i
         for i in (await session.execute(select(QueueItem).where(QueueItem.stream_id == s.id)))
