@@ -77,9 +77,7 @@ async def test_the_sweep_folds_rows_a_request_left_behind(real_app: FastAPI) -> 
         assert viewer.source == "search"
         taken = await s.scalars(select(Comment.event_id).where(Comment.stream_id == stream_id))
         assert sorted(taken.all()) == ["ingest:c1", "ingest:c2"]
-        items = (
-            await s.scalars(select(QueueItem).where(QueueItem.stream_id == stream_id))
-        ).all()
+        items = (await s.scalars(select(QueueItem).where(QueueItem.stream_id == stream_id))).all()
         assert [i.asker_count for i in items] == [2]  # the two askers merged into one item
 
 
