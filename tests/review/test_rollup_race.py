@@ -10,11 +10,13 @@ from datetime import timedelta
 
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import func, select
 
 from app.db import unit_of_work
-from app.models import Stream
+from app.models import Stream, StreamViewer
 from app.models.events import StreamProjection
 from app.models.rollups import StreamPresence
+from app.schemas.events import EventIn
 from app.services.eventlog import write_events
 from app.services.projection import catch_up, fold
 from app.services.review_raw import raw_headline
@@ -83,5 +85,47 @@ async def test_concurrent_batches_keep_presence_exact(app: FastAPI) -> None:
         assert fast.entries == raw.entries == 12 * 21
         # 11 batches leave 110 (+ shared) online, the last adds 20 before its leaves
         assert fast.peak_online == raw.peak_online == 131
+        await s.delete(st)
+        await s.commit()
+
+
+async def test_a_fold_never_passes_a_row_that_commits_later(committed_app: FastAPI) -> None:
+    """Writer A logs and has not committed; writer B logs after it; a fold runs. B must
+    wait for A (the stream's log lock), else B's rows commit first with the higher ids,
+    the fold moves the cursor past them, and A's rows, committed later with lower ids,
+    would never be folded."""
+    app = committed_app
+    maker = app.state.sessionmaker
+    assert app.state.live.projection is not None
+    await app.state.live.projection.stop()
+    async with maker() as s:
+        sid = await ended_stream(s, f"order-{uuid.uuid4().hex[:6]}", T0, 30)
+        await s.commit()
+
+    def likes(who: str) -> list[EventIn]:
+        return [EventIn("like", f"{who}{i}", ts=T0 + timedelta(seconds=i)) for i in range(5)]
+
+    async def writer_b() -> None:
+        async with maker() as b:
+            await write_events(b, sid, likes("b"))
+            await b.commit()
+
+    async with maker() as a:
+        await write_events(a, sid, likes("a"))
+        b_task = asyncio.create_task(writer_b())
+        await asyncio.sleep(0.5)  # B has either committed or is waiting for A
+        async with unit_of_work(maker, app.state.live) as f:
+            await fold(f, sid, wait=True)
+        await a.commit()
+    await b_task
+    async with maker() as s:
+        await catch_up(s, sid)
+        await s.commit()
+    async with maker() as s:
+        total = await s.scalar(
+            select(func.sum(StreamViewer.likes)).where(StreamViewer.stream_id == sid)
+        )
+        assert total == 10
+        st = await s.get(Stream, sid)
         await s.delete(st)
         await s.commit()
