@@ -33,18 +33,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 import structlog
-from prometheus_client import Counter
-from sqlalchemy import exists, select, update
+from prometheus_client import Counter, Gauge
+from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db import unit_of_work, utcnow
-from app.models import StreamEvent, StreamProjection
+from app.models import Stream, StreamEvent, StreamProjection, StreamStatus
 from app.schemas.events import EventIn
 from app.services.eventlog import fold_rollups
 
@@ -55,7 +57,13 @@ ROUNDS = 4  # folds an ingest request runs after its commit before it leaves the
 SWEEP_SECONDS = 1.0
 WATCH_COMMENT_PREFIX = "watch:"  # see storefront.watch_comment_event_id
 
+RECENT = timedelta(days=1)
+
 FOLDED = Counter("lcr_projection_folded_events_total", "Log rows folded into derived tables")
+BEHIND = Gauge(
+    "lcr_projection_behind_events",
+    "Log rows of live (or recently ended) streams not yet folded, at this instance's last sweep",
+)
 
 _COLUMNS = (
     StreamEvent.id,
@@ -217,6 +225,7 @@ class ProjectionWorker:
                 await self._task
 
     async def _run(self) -> None:
+        last_sweep = 0.0
         while not self._stopping:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.sweep_seconds)
@@ -225,8 +234,9 @@ class ProjectionWorker:
                 return
             streams, self._pending = self._pending, set()
             try:
-                if not streams:
-                    streams = set(await self._behind())
+                if time.monotonic() - last_sweep >= self.sweep_seconds:
+                    last_sweep = time.monotonic()
+                    streams.update(await self._behind())
                 for stream_id in sorted(streams):
                     await self._fold_all(stream_id)
             except Exception:  # a database hiccup: the next sweep tries again
@@ -234,18 +244,26 @@ class ProjectionWorker:
                 await asyncio.sleep(self.sweep_seconds)
 
     async def _behind(self) -> list[int]:
-        """Streams with log rows past their cursor."""
-        p = StreamProjection
+        """Streams live or ended within `RECENT` with log rows past their cursor (an
+        older stream's review folds what is left when it is read); sets the gauge."""
+        p, e = StreamProjection, StreamEvent
+        last = select(func.max(e.id)).where(e.stream_id == p.stream_id).scalar_subquery()
         async with self.maker() as session:
-            rows = await session.scalars(
-                select(p.stream_id).where(
-                    exists().where(
-                        StreamEvent.stream_id == p.stream_id,
-                        StreamEvent.id > p.last_event_id,
+            rows = (
+                await session.execute(
+                    select(p.stream_id, last - p.last_event_id)
+                    .join(Stream, Stream.id == p.stream_id)
+                    .where(
+                        or_(
+                            Stream.status == StreamStatus.live,
+                            Stream.ended_at > utcnow() - RECENT,
+                        ),
+                        exists().where(e.stream_id == p.stream_id, e.id > p.last_event_id),
                     )
                 )
-            )
-            return list(rows.all())
+            ).all()
+        BEHIND.set(sum(int(n or 0) for _, n in rows))
+        return [stream_id for stream_id, _ in rows]
 
     async def _fold_all(self, stream_id: int) -> None:
         while not self._stopping:

@@ -16,7 +16,7 @@ from app.models import Comment, QueueItem, StreamEvent, StreamStatus, StreamView
 from app.models.events import StreamProjection
 from app.schemas.events import EventIn
 from app.services.eventlog import write_events
-from app.services.projection import fold
+from app.services.projection import BEHIND, fold
 from tests.live.helpers import admin_headers, new_stream, set_status
 
 
@@ -91,6 +91,8 @@ async def test_a_kick_folds_at_once_and_folding_again_changes_nothing(real_app: 
     await _log_without_folding(app, stream_id, [EventIn("like", f"v{i}") for i in range(30)])
     await asyncio.sleep(0.3)
     assert await _folded(app, stream_id) != (0, 0) and (await _folded(app, stream_id))[0] == 0
+    assert stream_id in await worker._behind()  # what a sweep would pick up
+    assert BEHIND._value.get() >= 30  # and what operators see on /metrics
     worker.kick(stream_id)
     await _wait_folded(app, stream_id, within=10)
     async with unit_of_work(app.state.sessionmaker, app.state.live) as s:
