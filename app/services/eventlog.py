@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import Text, func, literal, select, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -282,47 +282,60 @@ async def _write_rollups(session: AsyncSession, stream_id: int, new: Sequence[Ev
 # --------------------------------------------------------------------------- recompute
 
 
-def _row_event(row: Any) -> EventIn:
-    return EventIn(
-        row.type,
-        row.viewer_id,
-        row.event_id,
-        row.ts,
-        row.product_id,
-        None,
-        row.quantity,
-        row.amount,
-        row.source,
+def _log_columns(with_text: bool) -> tuple[Any, ...]:
+    e = StreamEvent
+    return (
+        e.id,
+        e.type,
+        e.viewer_id,
+        e.event_id,
+        e.ts,
+        e.product_id,
+        e.text if with_text else literal(None, Text).label("text"),
+        e.quantity,
+        e.amount,
+        e.source,
     )
+
+
+async def logged_after(
+    session: AsyncSession, stream_id: int, after_id: int, limit: int, *, with_text: bool = False
+) -> tuple[list[EventIn], int]:
+    """Up to `limit` of the stream's logged events with ids above `after_id`, in log
+    order, and the id of the last one (`after_id` if none). Comment texts only if asked."""
+    rows = (
+        await session.execute(
+            select(*_log_columns(with_text))
+            .where(StreamEvent.stream_id == stream_id, StreamEvent.id > after_id)
+            .order_by(StreamEvent.id)
+            .limit(limit)
+        )
+    ).all()
+    events = [
+        EventIn(
+            r.type,
+            r.viewer_id,
+            r.event_id,
+            r.ts,
+            r.product_id,
+            r.text,
+            r.quantity,
+            r.amount,
+            r.source,
+        )
+        for r in rows
+    ]
+    return events, (rows[-1].id if rows else after_id)
 
 
 async def iter_logged_events(session: AsyncSession, stream_id: int, chunk: int = 5000) -> Any:
     """The stream's logged events in arrival order, in chunks (an async generator)."""
     last_id = 0
-    cols = (
-        StreamEvent.id,
-        StreamEvent.type,
-        StreamEvent.viewer_id,
-        StreamEvent.event_id,
-        StreamEvent.ts,
-        StreamEvent.product_id,
-        StreamEvent.quantity,
-        StreamEvent.amount,
-        StreamEvent.source,
-    )
     while True:
-        rows = (
-            await session.execute(
-                select(*cols)
-                .where(StreamEvent.stream_id == stream_id, StreamEvent.id > last_id)
-                .order_by(StreamEvent.id)
-                .limit(chunk)
-            )
-        ).all()
-        if not rows:
+        events, last_id = await logged_after(session, stream_id, last_id, chunk)
+        if not events:
             return
-        last_id = rows[-1].id
-        yield [_row_event(r) for r in rows]
+        yield events
 
 
 async def rebuild_counters(

@@ -48,7 +48,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.db import unit_of_work, utcnow
 from app.models import Stream, StreamEvent, StreamProjection, StreamStatus
 from app.schemas.events import EventIn
-from app.services.eventlog import fold_rollups
+from app.services.eventlog import fold_rollups, logged_after
 
 log = structlog.get_logger(__name__)
 
@@ -63,19 +63,6 @@ FOLDED = Counter("lcr_projection_folded_events_total", "Log rows folded into der
 BEHIND = Gauge(
     "lcr_projection_behind_events",
     "Log rows of live (or recently ended) streams not yet folded, at this instance's last sweep",
-)
-
-_COLUMNS = (
-    StreamEvent.id,
-    StreamEvent.type,
-    StreamEvent.viewer_id,
-    StreamEvent.event_id,
-    StreamEvent.ts,
-    StreamEvent.product_id,
-    StreamEvent.text,
-    StreamEvent.quantity,
-    StreamEvent.amount,
-    StreamEvent.source,
 )
 
 
@@ -98,41 +85,20 @@ async def fold(session: AsyncSession, stream_id: int, *, wait: bool, limit: int 
         cursor = await session.scalar(query)
         if cursor is None:
             return -1
-    rows = (
-        await session.execute(
-            select(*_COLUMNS)
-            .where(StreamEvent.stream_id == stream_id, StreamEvent.id > cursor)
-            .order_by(StreamEvent.id)
-            .limit(limit)
-        )
-    ).all()
-    if not rows:
+    events, last = await logged_after(session, stream_id, cursor, limit, with_text=True)
+    if not events:
         return 0
     moved = await session.execute(
         update(StreamProjection)
         .where(StreamProjection.stream_id == stream_id, StreamProjection.last_event_id == cursor)
-        .values(last_event_id=rows[-1].id, updated_at=utcnow())
+        .values(last_event_id=last, updated_at=utcnow())
     )
     if getattr(moved, "rowcount", 0) != 1:
         return -1
-    events = [
-        EventIn(
-            r.type,
-            r.viewer_id,
-            r.event_id,
-            r.ts,
-            r.product_id,
-            r.text,
-            r.quantity,
-            r.amount,
-            r.source,
-        )
-        for r in rows
-    ]
     await fold_rollups(session, stream_id, events)
     await _take_in_comments(session, stream_id, events)
-    FOLDED.inc(len(rows))
-    return len(rows)
+    FOLDED.inc(len(events))
+    return len(events)
 
 
 def _insert_cursor(session: AsyncSession, stream_id: int) -> Any:
