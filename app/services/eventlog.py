@@ -37,7 +37,7 @@ from app.realtime.counters import (
     cents,
 )
 from app.schemas.events import EventIn
-from app.services.rollups import apply_review_rollups
+from app.services.rollups import apply_review_rollups, pg_fold_review_sums, pg_fold_statement
 
 ZERO = Decimal("0.00")
 
@@ -188,10 +188,58 @@ async def write_events(
 
 async def fold_rollups(session: AsyncSession, stream_id: int, events: Sequence[EventIn]) -> None:
     """Add logged events to every rollup (viewers, minutes, the review's), in log order.
-    Only the projection calls this, once per log row."""
+    Only the projection calls this, once per log row (on PostgreSQL it folds a range of
+    ids with `pg_fold_range` instead)."""
     if events:
         await _write_rollups(session, stream_id, events)
         await apply_review_rollups(session, stream_id, events)
+
+
+_VIEWER_EXTRA = (
+    (
+        "source",
+        "(array_agg(source ORDER BY id) FILTER (WHERE source IS NOT NULL))[1]",
+        "COALESCE(stream_viewers.source, EXCLUDED.source)",
+    ),
+    ("first_seen", "min(ts)", "LEAST(stream_viewers.first_seen, EXCLUDED.first_seen)"),
+    ("last_seen", "max(ts)", "GREATEST(stream_viewers.last_seen, EXCLUDED.last_seen)"),
+)
+_TYPES = tuple(TYPE_TOTAL.items())
+
+
+async def pg_fold_range(session: AsyncSession, stream_id: int, after: int, upto: int) -> None:
+    """Every rollup but the presence replay, for log ids (after, upto], summed by
+    PostgreSQL from the log rows (see `rollups.pg_fold_statement`)."""
+    params = {"sid": stream_id, "after": after, "upto": upto}
+    viewers = pg_fold_statement(
+        "stream_viewers", (("viewer_id", "viewer_id"),), _TYPES, _VIEWER_COLS, _VIEWER_EXTRA
+    )
+    minutes = pg_fold_statement(
+        "stream_minutes", (("minute", "date_trunc('minute', ts)"),), _TYPES, _MINUTE_COLS
+    )
+    await session.execute(viewers, params)
+    await session.execute(minutes, params)
+    await pg_fold_review_sums(session, stream_id, after, upto)
+
+
+_PG_RANGE = text(
+    """
+    SELECT count(*), max(id) FROM (
+        SELECT id FROM stream_events WHERE stream_id = :sid AND id > :after
+        ORDER BY id LIMIT :n
+    ) AS next_rows
+    """
+)
+
+
+async def pg_next_range(
+    session: AsyncSession, stream_id: int, after: int, limit: int
+) -> tuple[int, int]:
+    """(how many, last id) of the stream's next `limit` log rows after `after`."""
+    n, upto = (
+        await session.execute(_PG_RANGE, {"sid": stream_id, "after": after, "n": limit})
+    ).one()
+    return int(n), int(upto or after)
 
 
 async def _write_pg(session: AsyncSession, stream_id: int, batch: list[EventIn]) -> list[EventIn]:
@@ -299,18 +347,26 @@ def _log_columns(with_text: bool) -> tuple[Any, ...]:
 
 
 async def logged_after(
-    session: AsyncSession, stream_id: int, after_id: int, limit: int, *, with_text: bool = False
+    session: AsyncSession,
+    stream_id: int,
+    after_id: int,
+    limit: int,
+    *,
+    with_text: bool = False,
+    upto: int | None = None,
+    types: Sequence[str] | None = None,
 ) -> tuple[list[EventIn], int]:
-    """Up to `limit` of the stream's logged events with ids above `after_id`, in log
-    order, and the id of the last one (`after_id` if none). Comment texts only if asked."""
-    rows = (
-        await session.execute(
-            select(*_log_columns(with_text))
-            .where(StreamEvent.stream_id == stream_id, StreamEvent.id > after_id)
-            .order_by(StreamEvent.id)
-            .limit(limit)
-        )
-    ).all()
+    """Up to `limit` of the stream's logged events with ids above `after_id` (and at most
+    `upto`, of `types` if given), in log order, and the id of the last one (`after_id`
+    if none). Comment texts only if asked."""
+    query = select(*_log_columns(with_text)).where(
+        StreamEvent.stream_id == stream_id, StreamEvent.id > after_id
+    )
+    if upto is not None:
+        query = query.where(StreamEvent.id <= upto)
+    if types is not None:
+        query = query.where(StreamEvent.type.in_(types))
+    rows = (await session.execute(query.order_by(StreamEvent.id).limit(limit))).all()
     events = [
         EventIn(
             r.type,

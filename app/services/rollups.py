@@ -399,3 +399,106 @@ async def _generic_presence_rows(
             for m, v in sorted(minutes.items())
         ],
     )
+
+
+# ----------------------------------------------------------- PostgreSQL: fold in SQL
+#
+# On PostgreSQL the projection folds a range of log ids with one `INSERT … SELECT …
+# GROUP BY … ON CONFLICT DO UPDATE` per rollup, aggregated by the server from the log
+# rows themselves: no event crosses into Python for these sums. The same definitions
+# as the Python folds above and `eventlog._viewer_rollup` / `_minute_rollup`: a count
+# per event type in its column; units (quantity, default 1) and GMV of paid orders;
+# refunded amounts; the viewer's first non-null source in log order.
+
+_RANGE = "stream_id = :sid AND id > :after AND id <= :upto"
+
+
+def _count_of(event_type: str) -> str:
+    return f"count(*) FILTER (WHERE type = '{event_type}')"
+
+
+def _sum_exprs(columns: dict[str, str], sums: Sequence[str]) -> list[str]:
+    by_column = {c: t for t, c in columns.items()}
+    out = []
+    for c in sums:
+        if c in by_column:
+            out.append(_count_of(by_column[c]))
+        elif c in ("units_sold", "units_bought"):
+            out.append("COALESCE(sum(COALESCE(quantity, 1)) FILTER (WHERE type = 'order_paid'), 0)")
+        elif c in ("gmv", "paid_amount"):
+            out.append("COALESCE(sum(amount) FILTER (WHERE type = 'order_paid'), 0)")
+        elif c in ("refunds", "refunded_amount"):
+            out.append("COALESCE(sum(amount) FILTER (WHERE type = 'order_refunded'), 0)")
+        else:
+            raise ValueError(f"no fold for column {c}")
+    return out
+
+
+@functools.cache
+def pg_fold_statement(
+    table: str,
+    keys: tuple[tuple[str, str], ...],
+    columns: tuple[tuple[str, str], ...],
+    sums: tuple[str, ...],
+    extra: tuple[tuple[str, str, str], ...] = (),
+    product_only: bool = False,
+) -> Any:
+    """`INSERT INTO table … SELECT … FROM stream_events WHERE <range> GROUP BY keys
+    ON CONFLICT DO UPDATE` adding `sums`; `keys` are (column, SQL expression),
+    `columns` (event type, column) the counted types, `extra` (column, aggregate,
+    merge) further columns. Only events of the counted types make rows."""
+    cols = dict(columns)
+    names = [k for k, _ in keys] + [e[0] for e in extra] + list(sums)
+    selects = [expr for _, expr in keys] + [e[1] for e in extra] + _sum_exprs(cols, sums)
+    types = ", ".join(f"'{t}'" for t in cols)
+    where = f"{_RANGE} AND type IN ({types})"
+    if product_only:
+        where += " AND product_id IS NOT NULL"
+    group = ", ".join(str(i + 2) for i in range(len(keys)))
+    sets = [f"{e[0]} = {e[2]}" for e in extra]
+    sets += [f"{c} = {table}.{c} + EXCLUDED.{c}" for c in sums]
+    return text(
+        f"INSERT INTO {table} (stream_id, {', '.join(names)}) "
+        f"SELECT :sid, {', '.join(selects)} FROM stream_events WHERE {where} "
+        f"GROUP BY {group} ORDER BY {group} "
+        f"ON CONFLICT (stream_id, {', '.join(k for k, _ in keys)}) "
+        f"DO UPDATE SET {', '.join(sets)}"
+    )
+
+
+_MINUTE = "date_trunc('minute', ts)"
+_SECOND = "date_trunc('second', ts)"
+
+
+async def pg_fold_review_sums(session: AsyncSession, stream_id: int, after: int, upto: int) -> None:
+    """The per-product-minute, per-product-second and per-second rollups of log ids
+    (after, upto], on PostgreSQL."""
+    params = {"sid": stream_id, "after": after, "upto": upto}
+    for table, keys, columns, sums, product_only in (
+        (
+            "stream_product_minutes",
+            (("product_id", "product_id"), ("minute", _MINUTE)),
+            PRODUCT_COLUMNS,
+            PRODUCT_SUMS,
+            True,
+        ),
+        (
+            "stream_product_seconds",
+            (("product_id", "product_id"), ("second", _SECOND)),
+            WINDOW_COLUMNS,
+            WINDOW_SUMS,
+            True,
+        ),
+        ("stream_seconds", (("second", _SECOND),), SECOND_COLUMNS, SECOND_SUMS, False),
+    ):
+        stmt = pg_fold_statement(
+            table, keys, tuple(columns.items()), tuple(sums), product_only=product_only
+        )
+        await session.execute(stmt, params)
+
+
+async def apply_presence(
+    session: AsyncSession, stream_id: int, events: Sequence[EventLike]
+) -> None:
+    """Replay joins and leaves (in log order) into the presence rollups."""
+    await _apply_presence(session, stream_id, [e for e in events if e.type in PRESENCE_TYPES])
