@@ -53,7 +53,8 @@ from app.services.rollups import PRESENCE_TYPES, apply_presence
 
 log = structlog.get_logger(__name__)
 
-CHUNK = 5000  # log rows per fold (one transaction)
+CHUNK = 5000  # log rows per fold (one transaction) on PostgreSQL
+SQLITE_CHUNK = 1000  # SQLite: the fold holds the database's one write lock meanwhile
 ROUNDS = 4  # folds an ingest request runs after its commit before it leaves the rest
 SWEEP_SECONDS = 1.0
 WATCH_COMMENT_PREFIX = "watch:"  # see storefront.watch_comment_event_id
@@ -68,7 +69,9 @@ BEHIND = Gauge(
 )
 
 
-async def fold(session: AsyncSession, stream_id: int, *, wait: bool, limit: int = CHUNK) -> int:
+async def fold(
+    session: AsyncSession, stream_id: int, *, wait: bool, limit: int | None = None
+) -> int:
     """Fold the next `limit` log rows of the stream in the session's transaction.
 
     Returns how many were folded: 0 when the stream is up to date, -1 when someone else
@@ -79,6 +82,8 @@ async def fold(session: AsyncSession, stream_id: int, *, wait: bool, limit: int 
         .where(StreamProjection.stream_id == stream_id)
         .with_for_update(skip_locked=not wait)
     )
+    pg = session.get_bind().dialect.name == "postgresql"
+    limit = limit or (CHUNK if pg else SQLITE_CHUNK)
     cursor = await session.scalar(query)
     if cursor is None:
         if not wait:
@@ -87,7 +92,7 @@ async def fold(session: AsyncSession, stream_id: int, *, wait: bool, limit: int 
         cursor = await session.scalar(query)
         if cursor is None:
             return -1
-    if session.get_bind().dialect.name == "postgresql":
+    if pg:
         # The sums in SQL; Python reads only what it must replay or take in.
         n, last = await pg_next_range(session, stream_id, cursor, limit)
         if not n:
@@ -253,8 +258,12 @@ class ProjectionWorker:
         return [stream_id for stream_id, _ in rows]
 
     async def _fold_all(self, stream_id: int) -> None:
-        while not self._stopping:
+        for _ in range(ROUNDS * 5):  # then the other streams get their turn
+            if self._stopping:
+                return
             async with unit_of_work(self.maker, self.live) as session:
                 n = await fold(session, stream_id, wait=False)
-            if n < CHUNK:
+            if n <= 0:
                 return
+        self._pending.add(stream_id)
+        self._wake.set()
