@@ -1,35 +1,43 @@
-"""The sold-out answer of a flash sale without FastAPI's routing and dependencies.
+"""The sold-out answer of a flash sale, before everything else in the app.
 
 In a flash sale (秒杀) almost every attempt is refused: 20,000 viewers for 500 units
 means 19,500 `409 sold_out`. Through FastAPI each refusal costs ~4 ms of CPU (routing
 over ~200 routes, dependency resolution, a database session that is opened and rolled
-back, pydantic), while the decision itself is one Redis script. This ASGI middleware
-answers exactly those requests itself:
+back, pydantic), while the decision itself is one Redis script. This ASGI middleware,
+the outermost of the app's own, answers exactly those requests itself:
 
 * `POST /api/v1/streams/{id}/orders` with a viewer token of that stream, an
   `Idempotency-Key` and a plain body (`product_id`, `quantity`, optional
   `flash_sale_id`, each valid as `OrderCreate` would check it);
 * the read-only `PEEK` script says the order would be `sold_out` (or its flash sale is
   over) — it answers `go` for a key it already knows, so a retry of a placed order
-  still gets its order back from the full path.
+  still gets its order back from the full path. Concurrent peeks share one script call
+  (`RedisStock.peek`).
 
-Then it sends the same 409 body the full path sends. Anything else (ingest keys, staff
+Then it sends the same 409 body the full path sends, with the same `X-Request-ID`
+(echoed or made up), and counts and logs it as `RequestContextMiddleware` does (same
+Prometheus series and log line) plus `lcr_order_fast_refusals_total`. Per refusal this
+costs ~50 µs of CPU on top of uvicorn's ~25 µs. Anything else (ingest keys, staff
 tokens, coupons, addresses, bad input, embedded mode, a Redis error) goes on to the
-ordinary endpoint untouched, body included. It never takes stock, so the
-no-oversell guarantees are the full path's alone.
+request-id middleware and the ordinary endpoint untouched, body included; its viewer
+token is then verified again from the token cache (app/security.py). It never takes
+stock, so the no-oversell guarantees are the full path's alone.
 """
 
 from __future__ import annotations
 
 import re
+import time
+import uuid
 from typing import Any
 
 import orjson
+import structlog
 from prometheus_client import Counter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.deps import viewer_from_token
-from app.errors import JSONBody
+from app.observability import HTTP_LATENCY, HTTP_REQUESTS
 from app.schemas.orders import MAX_UNITS_PER_ORDER
 from app.services.orders import sold_out
 from app.services.stock import redis_stock
@@ -37,11 +45,25 @@ from app.services.stock import redis_stock
 _PATH = re.compile(r"^/api/v1/streams/([1-9][0-9]{0,17})/orders$")
 _FIELDS = frozenset({"product_id", "quantity", "flash_sale_id"})
 MAX_BODY = 4096
+ROUTE = "/api/v1/streams/{stream_id}/orders"  # the endpoint's route, as metrics label it
 
 FAST_REFUSALS = Counter(
     "lcr_order_fast_refusals_total",
     "Orders refused as sold out before FastAPI's routing (flash-sale fast path)",
 )
+_REQUESTS_409 = HTTP_REQUESTS.labels("POST", ROUTE, "409")
+_LATENCY = HTTP_LATENCY.labels("POST", ROUTE)
+
+
+def _answer(detail: str | None) -> tuple[bytes, bytes]:
+    """The full path's 409 body for this refusal, and its Content-Length."""
+    error = sold_out() if detail is None else sold_out(detail)
+    body = orjson.dumps({"detail": error.detail, "code": error.code, **error.extra})
+    return body, str(len(body)).encode()
+
+
+_ANSWERS = {"sold_out": _answer(None), "flash_over": _answer("this flash sale is over")}
+_CONTENT_TYPE = (b"content-type", b"application/json")
 
 
 def _positive_int(value: Any) -> bool:
@@ -51,6 +73,7 @@ def _positive_int(value: Any) -> bool:
 class OrderFastPath:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self.log = structlog.get_logger("http")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST":
@@ -60,6 +83,7 @@ class OrderFastPath:
         if match is None:
             await self.app(scope, receive, send)
             return
+        start = time.perf_counter()
         # Read the body once; whatever we decide, the endpoint may still need it.
         chunks: list[bytes] = []
         size = 0
@@ -78,15 +102,51 @@ class OrderFastPath:
                 break
         body = b"".join(chunks)
         if disconnect is None and not more:
-            answer = await self._refusal(scope, int(match.group(1)), body)
-            if answer is not None:
-                FAST_REFUSALS.inc()
-                await answer(scope, receive, send)
+            headers = dict(scope["headers"])
+            outcome = await self._refusal(scope, headers, int(match.group(1)), body)
+            if outcome is not None:
+                await self._refuse(scope, headers, send, outcome, start)
                 return
         await self.app(scope, _replay(body, more, disconnect, receive), send)
 
-    async def _refusal(self, scope: Scope, stream_id: int, body: bytes) -> JSONBody | None:
-        headers = dict(scope["headers"])
+    async def _refuse(
+        self, scope: Scope, headers: dict[bytes, bytes], send: Send, outcome: str, start: float
+    ) -> None:
+        incoming = headers.get(b"x-request-id", b"").decode()  # as RequestContextMiddleware
+        request_id = incoming[:64] if incoming else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        body, length = _ANSWERS[outcome]
+        try:
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 409,
+                    "headers": [
+                        (b"content-length", length),
+                        _CONTENT_TYPE,
+                        (b"x-request-id", request_id.encode()),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+        finally:
+            elapsed = time.perf_counter() - start
+            FAST_REFUSALS.inc()
+            _REQUESTS_409.inc()
+            _LATENCY.observe(elapsed)
+            self.log.info(
+                "request",
+                request_id=request_id,
+                method="POST",
+                path=scope["path"],
+                status=409,
+                ms=round(elapsed * 1000, 1),
+            )
+
+    async def _refusal(
+        self, scope: Scope, headers: dict[bytes, bytes], stream_id: int, body: bytes
+    ) -> str | None:
+        """'sold_out' or 'flash_over' when the full path would surely answer that."""
         auth = headers.get(b"authorization", b"").decode("latin-1")
         key = headers.get(b"idempotency-key", b"").decode("latin-1")
         if b"x-ingest-key" in headers or not auth.startswith("Bearer ") or not key:
@@ -109,8 +169,7 @@ class OrderFastPath:
         if quantity > MAX_UNITS_PER_ORDER:
             return None
         app = scope["app"]
-        live = app.state.live
-        rs = redis_stock(live)
+        rs = redis_stock(app.state.live)
         if rs is None:
             return None
         try:
@@ -118,16 +177,7 @@ class OrderFastPath:
             outcome = await rs.peek(stream_id, product_id, key, quantity, flash_id)
         except Exception:
             return None  # the full path gives the proper answer (401/403, Redis errors)
-        if outcome == "sold_out":
-            error = sold_out()
-        elif outcome == "flash_over":
-            error = sold_out("this flash sale is over")
-        else:
-            return None
-        return JSONBody(
-            {"detail": error.detail, "code": error.code, **error.extra},
-            status_code=error.status_code,
-        )
+        return outcome if outcome in _ANSWERS else None
 
 
 def _replay(body: bytes, more: bool, disconnect: Message | None, receive: Receive) -> Receive:

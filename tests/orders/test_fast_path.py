@@ -145,3 +145,119 @@ async def test_peek_never_refuses_what_take_would_accept(app: Any) -> None:
         finally:
             await redis.delete(*keys)
     assert min(compared.values()) >= 10, compared  # every kind of answer was compared
+
+
+async def test_the_fast_answer_carries_the_request_id_and_metrics_of_the_full_path(
+    app: Any, client: httpx.AsyncClient
+) -> None:
+    """The fast path runs before RequestContextMiddleware, so it does that middleware's
+    work for its own answers: echo X-Request-ID (or make one), count the route's 409."""
+    env = Env(app, client, app.state.sessionmaker)
+    listing, _ = await _sold_out_listing(env)
+    route = "/api/v1/streams/{stream_id}/orders"
+    labels = {"method": "POST", "route": route, "status": "409"}
+
+    def counted() -> float:
+        return REGISTRY.get_sample_value("controlroom_http_requests_total", labels) or 0.0
+
+    before, fast = counted(), _fast()
+    body = {"product_id": listing.product_id, "quantity": 1}
+    headers = {**env.viewer(listing, "late", "rid-key"), "X-Request-ID": "trace-123"}
+    r = await client.post(listing.orders_url, json=body, headers=headers)
+    assert r.status_code == 409 and r.json() == {"detail": "sold out", "code": "sold_out"}
+    assert r.headers["x-request-id"] == "trace-123"
+    assert r.headers["content-length"] == str(len(r.content))
+    assert _fast() == fast + 1 and counted() == before + 1
+    r = await env.order(listing, "later", "rid-key-2")
+    assert r.status_code == 409 and len(r.headers["x-request-id"]) == 32  # made up
+    # The full path's own refusal (here: a coupon, which the fast path never answers)
+    # carries the same kind of header from RequestContextMiddleware.
+    r = await client.post(
+        listing.orders_url,
+        json={**body, "coupon_id": 1},
+        headers={**env.viewer(listing, "late", "rid-key-3"), "X-Request-ID": "trace-456"},
+    )
+    assert r.status_code in (404, 409, 422) and r.headers["x-request-id"] == "trace-456"
+    assert _fast() == fast + 2
+
+
+async def test_concurrent_peeks_share_a_call_and_each_gets_its_own_answer(app: Any) -> None:
+    """Peeks of several streams and products, sold out or not, known keys, a broken
+    mirror (wrong type) — all at once: every answer equals the answer of a lone peek."""
+    import asyncio
+    import time
+
+    from app.services.stock import redis_stock
+
+    rs = redis_stock(app.state.live)
+    assert rs is not None
+    redis = rs.redis
+    now_ms = int(time.time() * 1000)
+    mirrors: dict[tuple[int, int], dict[str, Any] | None] = {
+        (980_001, 1): {"stock": 0, "listed": "1", "limit": 0, "allotted": 9},
+        (980_001, 2): {"stock": 5, "listed": "1", "limit": 0, "allotted": 9},
+        (980_001, 3): {"stock": 5, "listed": "1", "f_id": "7", "f_left": 0, "f_ends": now_ms + 9e4},
+        (980_002, 1): {"stock": 0, "listed": "0", "limit": 0, "allotted": 9},
+        (980_002, 2): None,  # a key of the wrong type: that order goes to the full path
+        (980_003, 1): {"stock": 1, "listed": "1", "f_id": "7", "f_left": 1, "f_ends": now_ms - 1},
+    }
+    for (stream_id, product_id), fields in mirrors.items():
+        key = rs.keys(stream_id, product_id)[0]
+        if fields is None:
+            await redis.set(key, "oops")
+        else:
+            await redis.hset(key, mapping=fields)
+    await redis.hset(rs.keys(980_001, 1)[2], "known", "o|1|x")
+    asks = [
+        (s, p, key, qty, flash)
+        for (s, p) in mirrors
+        for key in ("known", "fresh")
+        for qty in (1, 2)
+        for flash in (None, 7, 8)
+    ]
+    try:
+        alone = [await rs.peek(*ask) for ask in asks]
+        calls = 0
+        script = rs._peek
+
+        async def counting(**kwargs: Any) -> Any:
+            nonlocal calls
+            calls += 1
+            return await script(**kwargs)
+
+        rs._peek = counting  # type: ignore[assignment]
+        together = await asyncio.gather(*(rs.peek(*ask) for ask in asks))
+        assert list(together) == alone
+        assert calls <= 2 * len({s for s, *_ in asks})  # batched per stream, not per order
+        assert {"go", "sold_out", "flash_over"} <= set(alone)
+        # the broken mirror answers 'go' (the full path decides), its neighbours do not
+        broken = [a for ask, a in zip(asks, alone, strict=True) if ask[:2] == (980_002, 2)]
+        assert set(broken) == {"go"}
+    finally:
+        rs._peek = script  # type: ignore[assignment]
+        for stream_id, product_id in mirrors:
+            await redis.delete(*rs.keys(stream_id, product_id))
+
+
+async def test_a_redis_error_sends_the_order_to_the_full_path(
+    app: Any, client: httpx.AsyncClient
+) -> None:
+    from app.services.stock import redis_stock
+
+    env = Env(app, client, app.state.sessionmaker)
+    listing, _ = await _sold_out_listing(env)
+    rs = redis_stock(app.state.live)
+    assert rs is not None
+    script = rs._peek
+
+    async def failing(**_: Any) -> Any:
+        raise ConnectionError("redis is gone")
+
+    rs._peek = failing  # type: ignore[assignment]
+    try:
+        before = _fast()
+        r = await env.order(listing, "late", "err-key")
+        assert r.status_code == 409 and r.json()["code"] == "sold_out"  # the full path's
+        assert _fast() == before
+    finally:
+        rs._peek = script  # type: ignore[assignment]
