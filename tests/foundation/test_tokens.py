@@ -89,7 +89,7 @@ def test_our_tokens_are_verified_without_pyjwt(monkeypatch: pytest.MonkeyPatch) 
     def refuse(*_: Any, **__: Any) -> None:
         raise AssertionError("PyJWT was asked")
 
-    monkeypatch.setattr(security.jwt, "decode", refuse)
+    monkeypatch.setattr(jwt, "decode", refuse)
     security._cache.clear()
     claims = decode_token(SECRET, token, "viewer")
     assert claims is not None and claims["sub"] == "v-2" and claims["stream_id"] == 3
@@ -101,7 +101,7 @@ def test_a_remembered_token_still_expires(monkeypatch: pytest.MonkeyPatch) -> No
     assert decode_token(SECRET, token, "viewer") is not None
     assert (SECRET, token) in security._cache
     later = expires.timestamp() + 1
-    monkeypatch.setattr(security.time, "time", lambda: later)
+    monkeypatch.setattr(time, "time", lambda: later)
     assert decode_token(SECRET, token, "viewer") is None
     assert (SECRET, token) not in security._cache
     # and the callers' view: an expired viewer token is 401, not a cached success

@@ -225,7 +225,7 @@ async def test_concurrent_peeks_share_a_call_and_each_gets_its_own_answer(app: A
             calls += 1
             return await script(**kwargs)
 
-        rs._peek = counting  # type: ignore[assignment]
+        rs._peek = counting
         together = await asyncio.gather(*(rs.peek(*ask) for ask in asks))
         assert list(together) == alone
         assert calls <= 2 * len({s for s, *_ in asks})  # batched per stream, not per order
@@ -234,7 +234,7 @@ async def test_concurrent_peeks_share_a_call_and_each_gets_its_own_answer(app: A
         broken = [a for ask, a in zip(asks, alone, strict=True) if ask[:2] == (980_002, 2)]
         assert set(broken) == {"go"}
     finally:
-        rs._peek = script  # type: ignore[assignment]
+        rs._peek = script
         for stream_id, product_id in mirrors:
             await redis.delete(*rs.keys(stream_id, product_id))
 
@@ -253,11 +253,11 @@ async def test_a_redis_error_sends_the_order_to_the_full_path(
     async def failing(**_: Any) -> Any:
         raise ConnectionError("redis is gone")
 
-    rs._peek = failing  # type: ignore[assignment]
+    rs._peek = failing
     try:
         before = _fast()
         r = await env.order(listing, "late", "err-key")
         assert r.status_code == 409 and r.json()["code"] == "sold_out"  # the full path's
         assert _fast() == before
     finally:
-        rs._peek = script  # type: ignore[assignment]
+        rs._peek = script
