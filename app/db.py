@@ -107,8 +107,10 @@ async def unit_of_work(
     from app.realtime.outbox import drop_events, take_events
 
     async with maker() as session:
-        # Services reach the live adapters (Redis) through the session they are given.
+        # Services reach the live adapters (Redis) through the session they are given,
+        # and open transactions of their own (e.g. a group of orders) with its maker.
         session.info[LIVE_KEY] = live
+        session.info[MAKER_KEY] = maker
         try:
             yield session
             await session.commit()
@@ -134,6 +136,7 @@ async def unit_of_work(
 
 
 LIVE_KEY = "lcr_live"
+MAKER_KEY = "lcr_maker"
 AFTER_COMMIT_KEY = "lcr_after_commit"
 AFTER_ROLLBACK_KEY = "lcr_after_rollback"
 Hook = Callable[[], Awaitable[None]]

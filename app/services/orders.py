@@ -36,7 +36,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from app.config import Settings
-from app.db import LIVE_KEY, after_commit, after_rollback, rollback_now, utcnow
+from app.db import (
+    LIVE_KEY,
+    MAKER_KEY,
+    after_commit,
+    after_rollback,
+    rollback_now,
+    unit_of_work,
+    utcnow,
+)
 from app.deps import Buyer
 from app.errors import BadRequest, Conflict, NotFound, Unprocessable
 from app.models import (
@@ -193,6 +201,15 @@ async def _place_with_redis(
         await rs.give_back(stream_id, product_id, viewer_id, qty, flash_id, key, pending)
 
     after_rollback(session, _give_back)
+    maker = session.info.get(MAKER_KEY)
+    if maker is not None and data.coupon_id is None:
+        booking = _Booking(viewer_id, data, key, buyer, fp)
+        try:
+            order = await _book_in_group(maker, rs, stream_id, product_id, flash_id, booking)
+        except _GroupFailed:
+            pass  # then alone, below: the database decides this order by itself
+        else:
+            return Placed(order, replayed=False)
     try:
         order = await _book_after_redis(session, stream_id, viewer_id, data, key, buyer, take, rs)
     except IntegrityError:
@@ -211,6 +228,154 @@ async def _place_with_redis(
 
     after_commit(session, _mark_done)
     return Placed(order, replayed=False)
+
+
+# ----------------------------------------------------------------------------- groups
+
+GROUP_MAX = 100  # orders written in one transaction at most
+
+
+@dataclass(frozen=True)
+class _Booking:
+    """An order whose units Redis has taken, waiting to be written with others."""
+
+    viewer_id: str
+    data: OrderCreate
+    key: str
+    buyer: Buyer
+    fp: str
+
+
+class _GroupFailed(Exception):
+    """The group's transaction failed: each of its orders is then written alone."""
+
+
+@dataclass
+class _Groups:
+    """Orders waiting per (stream, product, flash sale), and which have a writer."""
+
+    waiting: dict[tuple[int, int, int | None], list[tuple[_Booking, asyncio.Future[Order]]]]
+    writing: set[tuple[int, int, int | None]]
+    tasks: set[asyncio.Future[None]]
+
+
+def _groups(rs: RedisStock) -> _Groups:
+    groups: _Groups | None = getattr(rs, "_order_groups", None)
+    if groups is None:
+        groups = _Groups({}, set(), set())
+        rs._order_groups = groups  # type: ignore[attr-defined]
+    return groups
+
+
+async def _book_in_group(
+    maker: Any,
+    rs: RedisStock,
+    stream_id: int,
+    product_id: int,
+    flash_id: int | None,
+    booking: _Booking,
+) -> Order:
+    """Write the order together with the other orders of the same item that are
+    waiting, in one transaction (group commit), and answer once it has committed.
+
+    A winner's own transaction holds the item's (and the flash sale's) row lock from
+    its UPDATE to its COMMIT, so winners commit one after another, each paying for a
+    session, a dozen statements and a commit (~9 ms of CPU). Here one writer per item
+    takes every order that arrived meanwhile (up to GROUP_MAX): one INSERT of all of
+    them, one UPDATE of each contended row by their sum, one commit; the next group
+    forms while it commits. Each order is still checked by the database (the sum must
+    fit `sold_units <= allotted_stock`), is durable before its 201, and keeps its own
+    Idempotency-Key (UNIQUE). If the group's transaction fails for any reason (a key
+    that already names an order, a mirror that disagreed with the database), nothing of
+    it was written and every order of it is written alone by the ordinary path.
+    """
+    groups = _groups(rs)
+    gkey = (stream_id, product_id, flash_id)
+    fut: asyncio.Future[Order] = asyncio.get_running_loop().create_future()
+    groups.waiting.setdefault(gkey, []).append((booking, fut))
+    if gkey not in groups.writing:
+        groups.writing.add(gkey)
+        task = asyncio.ensure_future(_write_groups(maker, rs, groups, gkey))
+        groups.tasks.add(task)
+        task.add_done_callback(groups.tasks.discard)
+    return await fut
+
+
+async def _write_groups(
+    maker: Any, rs: RedisStock, groups: _Groups, gkey: tuple[int, int, int | None]
+) -> None:
+    batch: list[tuple[_Booking, asyncio.Future[Order]]] = []
+    try:
+        while True:
+            await asyncio.sleep(0)  # the orders of this turn of the loop join too
+            waiting = groups.waiting.pop(gkey, None)
+            if not waiting:
+                return
+            batch, rest = waiting[:GROUP_MAX], waiting[GROUP_MAX:]
+            if rest:
+                groups.waiting[gkey] = rest
+            batch = [(b, f) for b, f in batch if not f.done()]  # their requests are gone
+            if not batch:
+                continue
+            try:
+                orders = await _write_group(maker, rs, gkey, [b for b, _ in batch])
+            except Exception as exc:
+                for _, fut in batch:
+                    if not fut.done():
+                        fut.set_exception(_GroupFailed(str(exc)))
+            else:
+                for (_, fut), order in zip(batch, orders, strict=True):
+                    if not fut.done():
+                        fut.set_result(order)
+            batch = []
+    except BaseException:
+        for _, fut in [*batch, *groups.waiting.pop(gkey, [])]:
+            if not fut.done():
+                fut.set_exception(_GroupFailed("the group writer stopped"))
+        raise
+    finally:
+        groups.writing.discard(gkey)
+
+
+async def _write_group(
+    maker: Any, rs: RedisStock, gkey: tuple[int, int, int | None], bookings: list[_Booking]
+) -> list[Order]:
+    stream_id, product_id, flash_id = gkey
+    async with unit_of_work(maker, rs.live) as session:
+        if flash_id is not None:
+            price = await session.scalar(select(FlashSale.price).where(FlashSale.id == flash_id))
+        else:
+            price = await session.scalar(
+                select(LineupItem.live_price).where(
+                    LineupItem.stream_id == stream_id, LineupItem.product_id == product_id
+                )
+            )
+        if price is None:
+            raise not_listed(product_id)
+        orders = [
+            _new_order(stream_id, b.viewer_id, b.data, b.key, b.buyer, price, flash_id)
+            for b in bookings
+        ]
+        session.add_all(orders)
+        await session.flush()
+        await record_many(session, "order_created", orders)
+        units = sum(o.quantity for o in orders)
+        flash_row = None
+        if flash_id is not None:
+            flash_row = await flash_sales.take_units(session, flash_id, units)
+            if flash_row is None:
+                raise sold_out()
+        if await _take_lineup_units(session, stream_id, product_id, units) is None:
+            raise sold_out()
+        if flash_row is not None and flash_id is not None and flash_row.sold >= flash_row.quantity:
+            await flash_sales.end_sale(session, flash_id, "sold_out")
+        done = {b.key: f"o|{o.id}|{b.fp}" for b, o in zip(bookings, orders, strict=True)}
+
+        async def _mark_done() -> None:
+            await rs.mark_done_many(stream_id, done)
+
+        after_commit(session, _mark_done)
+    return orders
 
 
 async def _wait_for_twin(
@@ -365,14 +530,32 @@ async def _insert_order(
         claim_id, discount = await coupons_service.prepare_redemption(
             session, stream_id, data.coupon_id, viewer_id, data.product_id, subtotal
         )
-    order = Order(
+    order = _new_order(stream_id, viewer_id, data, key, buyer, unit_price, flash_id, discount)
+    session.add(order)
+    await session.flush()
+    if claim_id is not None:
+        await coupons_service.mark_used(session, claim_id, order.id)
+    return order
+
+
+def _new_order(
+    stream_id: int,
+    viewer_id: str,
+    data: OrderCreate,
+    key: str,
+    buyer: Buyer,
+    unit_price: Decimal,
+    flash_id: int | None,
+    discount: Decimal = Decimal("0.00"),
+) -> Order:
+    return Order(
         stream_id=stream_id,
         product_id=data.product_id,
         viewer_id=viewer_id,
         quantity=data.quantity,
         unit_price=unit_price,
         discount=discount,
-        amount=subtotal - discount,
+        amount=unit_price * data.quantity - discount,
         status=OrderStatus.created,
         idempotency_key=key,
         flash_sale_id=flash_id,
@@ -381,11 +564,6 @@ async def _insert_order(
         source=buyer.source,
         created_at=utcnow(),
     )
-    session.add(order)
-    await session.flush()
-    if claim_id is not None:
-        await coupons_service.mark_used(session, claim_id, order.id)
-    return order
 
 
 async def _book(
@@ -576,18 +754,7 @@ async def record(
     live = session.info.get(LIVE_KEY)
     if live is None:
         return
-    suffix = kind.removeprefix("order_")
-    events = [
-        EventIn(
-            kind,
-            order.viewer_id,
-            event_id=f"order:{order.id}:{suffix}",
-            ts=ts or utcnow(),
-            product_id=order.product_id,
-            quantity=order.quantity,
-            amount=order.amount,
-        )
-    ]
+    events = [_event(kind, order, ts)]
     if kind == "order_refunded":
         # A refund puts the units back on sale too: the counters' stock held drops.
         events.append(
@@ -600,6 +767,27 @@ async def record(
             )
         )
     await record_events(live, session, order.stream_id, events)
+
+
+async def record_many(session: AsyncSession, kind: str, orders: Sequence[Order]) -> None:
+    """`record` for several orders of one stream at once (one write of the event log)."""
+    live = session.info.get(LIVE_KEY)
+    if live is None or not orders:
+        return
+    assert kind != "order_refunded"  # that one records two events per order (`record`)
+    await record_events(live, session, orders[0].stream_id, [_event(kind, o) for o in orders])
+
+
+def _event(kind: str, order: Order, ts: datetime | None = None) -> EventIn:
+    return EventIn(
+        kind,
+        order.viewer_id,
+        event_id=f"order:{order.id}:{kind.removeprefix('order_')}",
+        ts=ts or utcnow(),
+        product_id=order.product_id,
+        quantity=order.quantity,
+        amount=order.amount,
+    )
 
 
 # ----------------------------------------------------------------------------- reading

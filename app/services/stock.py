@@ -387,6 +387,11 @@ class RedisStock:
     async def mark_done(self, stream_id: int, idem_key: str, value: str) -> None:
         await self.redis.hset(self.keys(stream_id, 0)[2], idem_key, value)
 
+    async def mark_done_many(self, stream_id: int, values: dict[str, str]) -> None:
+        """`mark_done` for several keys of one stream (one HSET)."""
+        if values:
+            await self.redis.hset(self.keys(stream_id, 0)[2], mapping=values)
+
     async def forget_key(self, stream_id: int, idem_key: str, expected: str) -> None:
         """Drop an abandoned in-flight entry (its request died before writing the order)."""
         key = self.keys(stream_id, 0)[2]
