@@ -2,7 +2,7 @@
 server, beside the naive read-then-write version in the same run.
 
     .venv/bin/python bench/bench_flash_sale.py [--attempts 20000] [--units 500]
-        [--concurrency 200] [--workers 1 2] [--skip-naive]
+        [--concurrency 200] [--workers 1 2] [--skip-naive] [--client-only]
 
 What runs:
 
@@ -15,9 +15,16 @@ What runs:
   database and pool): read the stock and the viewer's orders, then insert the order and
   write back `sold = <what was read> + 1` — what a user would write first.
 
-The load generator is a raw asyncio HTTP/1.1 client (keep-alive connections, one
-request in flight per connection): httpx tops out far below the server
-(performance.md). It shares the two cores with the server, PostgreSQL and Redis.
+The load generator is a raw asyncio HTTP/1.1 client on uvloop (keep-alive connections,
+one request in flight per connection) in this process, apart from the server's: httpx
+tops out far below the server (performance.md). It shares the two cores with the
+server, PostgreSQL and Redis; each line reports its CPU per attempt, and
+`--client-only` measures it alone against a trivial server that answers every request
+with a fixed 409 (its ceiling, far above the server's).
+
+Before the timed run, `concurrency` connections send a few orders for a product that is
+not on sale, so that the server's pools (database, Redis) are as a server that has been
+serving that many viewers has them; the figures are then those of the flash sale itself.
 """
 
 from __future__ import annotations
@@ -36,10 +43,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import orjson
 import redis.asyncio as aioredis
+import uvloop
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -128,6 +137,65 @@ async def fire(
     t0 = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     return replies, time.perf_counter() - t0
+
+
+TRIVIAL_BODY = b'{"detail":"sold out","code":"sold_out"}'
+
+
+class _TrivialServer(asyncio.Protocol):
+    """Answers every request with a fixed 409 (for --client-only); parses only the
+    head's end and Content-Length."""
+
+    answer = (
+        b"HTTP/1.1 409 Conflict\r\ncontent-type: application/json\r\n"
+        b"content-length: %d\r\n\r\n%s" % (len(TRIVIAL_BODY), TRIVIAL_BODY)
+    )
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport: Any = transport  # uvloop's TCPTransport
+        self.buf = b""
+
+    def data_received(self, data: bytes) -> None:
+        self.buf += data
+        while (end := self.buf.find(b"\r\n\r\n")) >= 0:
+            length = 0
+            for line in self.buf[:end].split(b"\r\n"):
+                if line[:15].lower() == b"content-length:":
+                    length = int(line[15:])
+            if len(self.buf) < end + 4 + length:
+                return
+            self.buf = self.buf[end + 4 + length :]
+            self.transport.write(self.answer)
+
+
+def serve_trivial(port: int) -> None:
+    async def serve() -> None:
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(_TrivialServer, "127.0.0.1", port)
+        await server.serve_forever()
+
+    uvloop.run(serve())
+
+
+async def run_client_only(args: argparse.Namespace) -> None:
+    """The load generator alone: the same attempts against the trivial server."""
+    port = free_port()
+    argv = [sys.executable, __file__, "--serve-trivial", str(port)]
+    proc = start_server(argv, dict(os.environ), port)
+    try:
+        attempts = viewer_attempts(1, 1, args.attempts, {"flash_sale_id": 1})
+        cpu0 = time.process_time()
+        replies, seconds = await fire(port, "/api/v1/streams/1/orders", attempts, args.concurrency)
+        cpu = time.process_time() - cpu0
+    finally:
+        stop_server(proc)
+    lat = sorted(r.seconds * 1000 for r in replies)
+    print(
+        f"client alone vs a trivial server: {len(replies) / seconds:,.0f} attempts/s  "
+        f"p50 {statistics.median(lat):.1f} ms  p99 {lat[int(len(lat) * 0.99) - 1]:.1f} ms  "
+        f"client CPU {cpu * 1e6 / len(replies):.0f} µs per attempt  "
+        f"statuses {sorted({r.status for r in replies})}"
+    )
 
 
 # --------------------------------------------------------------------------- setup
@@ -273,6 +341,7 @@ class Result:
     units_in_db: int
     viewers_over_limit: int
     server_cpu: float = 0.0
+    client_cpu: float = 0.0
 
     @property
     def rate(self) -> float:
@@ -287,7 +356,8 @@ class Result:
             f"units: {self.units_in_db}  oversold: {oversold}  "
             f"viewers over limit: {self.viewers_over_limit}  "
             f"server CPU: {self.server_cpu:.1f} s = "
-            f"{self.attempts / max(self.server_cpu, 1e-9):,.0f} attempts per CPU-second"
+            f"{self.attempts / max(self.server_cpu, 1e-9):,.0f} attempts per CPU-second  "
+            f"client CPU: {self.client_cpu * 1e6 / max(self.attempts, 1):.0f} µs per attempt"
         )
 
 
@@ -380,13 +450,16 @@ async def run_ours(url: str, args: argparse.Namespace, workers: int) -> Result:
         attempts = viewer_attempts(
             stream_id, product_id, args.attempts, {"flash_sale_id": flash_id}
         )
-        # a few warm-up requests so that every worker has its connections and scripts
-        warm = viewer_attempts(stream_id, product_id + 10_000, 50, {})
-        await fire(port, f"/api/v1/streams/{stream_id}/orders", warm, 10)
+        # Warm-up (not timed): every worker gets its connections and scripts, as a
+        # server that has served this many viewers has them (a product not on sale).
+        warm = viewer_attempts(stream_id, product_id + 10_000, 2 * args.concurrency, {})
+        await fire(port, f"/api/v1/streams/{stream_id}/orders", warm, args.concurrency)
         cpu0 = group_cpu_seconds(proc.pid)
+        client0 = time.process_time()
         replies, seconds = await fire(
             port, f"/api/v1/streams/{stream_id}/orders", attempts, args.concurrency
         )
+        client_cpu = time.process_time() - client0
         cpu = group_cpu_seconds(proc.pid) - cpu0
     finally:
         stop_server(proc)
@@ -397,6 +470,7 @@ async def run_ours(url: str, args: argparse.Namespace, workers: int) -> Result:
         await client.aclose()
     result = summarize(f"ours ({workers} worker{'s' if workers > 1 else ''})", replies, seconds)
     result.server_cpu = cpu
+    result.client_cpu = client_cpu
     result.orders_in_db, result.units_in_db, result.viewers_over_limit = await count_orders(
         url, "orders", stream_id
     )
@@ -427,14 +501,17 @@ async def run_naive(url: str, args: argparse.Namespace, workers: int) -> Result:
     try:
         attempts = viewer_attempts(stream_id, product_id, args.attempts, {})
         cpu0 = group_cpu_seconds(proc.pid)
+        client0 = time.process_time()
         replies, seconds = await fire(
             port, f"/naive/streams/{stream_id}/orders", attempts, args.concurrency
         )
+        client_cpu = time.process_time() - client0
         cpu = group_cpu_seconds(proc.pid) - cpu0
     finally:
         stop_server(proc)
     result = summarize(f"naive read-then-write ({workers}w)", replies, seconds)
     result.server_cpu = cpu
+    result.client_cpu = client_cpu
     result.orders_in_db, result.units_in_db, result.viewers_over_limit = await count_orders(
         url, "orders", stream_id
     )
@@ -451,7 +528,16 @@ async def main() -> None:
     parser.add_argument("--pool", type=int, default=10, help="DB pool size per worker")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--skip-naive", action="store_true")
+    parser.add_argument(
+        "--client-only",
+        action="store_true",
+        help="measure the load generator alone against a trivial server, then stop",
+    )
+    parser.add_argument("--serve-trivial", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.client_only:
+        await run_client_only(args)
+        return
 
     name = await create_database()
     url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
@@ -476,4 +562,7 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    if "--serve-trivial" in sys.argv:
+        serve_trivial(int(sys.argv[sys.argv.index("--serve-trivial") + 1]))
+    else:
+        uvloop.run(main())
