@@ -16,12 +16,15 @@ the outermost of the app's own, answers exactly those requests itself:
 
 Then it sends the same 409 body the full path sends, with the same `X-Request-ID`
 (echoed or made up), and counts and logs it as `RequestContextMiddleware` does (same
-Prometheus series and log line) plus `lcr_order_fast_refusals_total`. Per refusal this
-costs ~50 µs of CPU on top of uvicorn's ~25 µs. Anything else (ingest keys, staff
-tokens, coupons, addresses, bad input, embedded mode, a Redis error) goes on to the
-request-id middleware and the ordinary endpoint untouched, body included; its viewer
-token is then verified again from the token cache (app/security.py). It never takes
-stock, so the no-oversell guarantees are the full path's alone.
+Prometheus series and log line) plus `lcr_order_fast_refusals_total`. A refusal costs
+the server ~110 µs of CPU in all, uvicorn's ~25 µs included (BENCHMARKS.md; inside the
+request-id middleware, with a PyJWT decode and an EVALSHA each, it was ~360 µs).
+
+Anything else (ingest keys, staff tokens, coupons, addresses, bad input, embedded mode,
+a Redis error) goes on to the request-id middleware and the ordinary endpoint
+untouched, body included; its viewer token is then verified again from the token cache
+(app/security.py). It never takes stock, so the no-oversell guarantees are the full
+path's alone.
 """
 
 from __future__ import annotations

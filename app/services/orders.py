@@ -13,6 +13,10 @@ Two ways to take stock, one rule: never read-then-write.
   the write lock); the idempotency key, flash sale and per-viewer limit are checked after
   it, under that lock, and a refusal rolls the whole transaction back.
 
+With Redis, the orders whose units were taken at the same time for one item are written
+together (`_book_in_group`: group commit, the database check applied to their sum); a
+group that fails is written order by order as above.
+
 Either way the UNIQUE (stream_id, idempotency_key) constraint is the last word on
 idempotency: a retry that slips past the fast paths loses the insert and gets the
 order that won.
