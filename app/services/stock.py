@@ -312,7 +312,7 @@ class RedisStock:
         of the event loop, and while PEEK_IN_FLIGHT calls are under way new ones queue
         and go together when one returns. A flash sale's thousands of refusals per
         second then cost one Redis round trip per batch instead of one each (redis-py
-        spends ~80 µs of CPU per command; a batched peek ~10 µs). A Redis error fails
+        spends ~80 µs of CPU per command; a batched peek ~6 µs). A Redis error fails
         every peek of its batch (the fast path then hands them to the full path).
         """
         loop = asyncio.get_running_loop()
