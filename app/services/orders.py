@@ -379,6 +379,8 @@ async def _write_group(
             await rs.mark_done_many(stream_id, done)
 
         after_commit(session, _mark_done)
+        for order in orders:  # written: keep them as they are whatever the session does
+            session.expunge(order)  # after the commit (a hook's read ends in a rollback)
     return orders
 
 
