@@ -157,6 +157,20 @@ async def mute_viewer(
     )
 
 
+@router.get(
+    STREAMS + "/mutes",
+    response_model=list[MuteOut],
+    summary="Viewers muted on the stream now (禁言名单; controller, service)",
+    description=(
+        "One row per viewer whose mute has not ended, with the time it ends (the latest, "
+        "when a viewer was muted more than once) and its reason, soonest to end first. "
+        "Lifted and expired mutes are not listed."
+    ),
+)
+async def list_mutes(stream: Moderator, session: SessionDep) -> object:
+    return await comments_service.active_mutes(session, stream.id)
+
+
 @router.delete(
     STREAMS + "/mutes/{viewer_id}",
     status_code=204,

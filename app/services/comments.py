@@ -36,6 +36,7 @@ PUBLIC = frozenset({VIEWER, "admin", "host", "controller", "service", "analyst"}
 MODERATORS = frozenset({"admin", "controller"})
 MAX_TEXT = 500
 MAX_WORDS = 2000
+MAX_LISTED_MUTES = 1000  # mute rows read for the list of muted viewers
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +220,21 @@ async def unmute_viewer(session: AsyncSession, stream: Stream, viewer_id: str) -
     )
     ended: int = getattr(result, "rowcount", 0) or 0
     return ended
+
+
+async def active_mutes(session: AsyncSession, stream_id: int) -> list[ViewerMute]:
+    """The viewers muted on the stream now, one row each (the mute that ends last, when a
+    viewer was muted more than once), soonest to end first."""
+    rows = await session.scalars(
+        select(ViewerMute)
+        .where(ViewerMute.stream_id == stream_id, ViewerMute.until > utcnow())
+        .order_by(ViewerMute.until.desc(), ViewerMute.id.desc())
+        .limit(MAX_LISTED_MUTES)
+    )
+    latest: dict[str, ViewerMute] = {}
+    for mute in rows.all():
+        latest.setdefault(mute.viewer_id, mute)
+    return sorted(latest.values(), key=lambda m: m.until)
 
 
 async def muted_viewers(
