@@ -1,6 +1,7 @@
 // Thin routes: each page lives in its feature folder.
 import { createBrowserRouter, Navigate } from "react-router";
 import { AppLayout, RequireConsole, RequireLogin, StreamLayout } from "./components/layout";
+import { GlobalWordsPage } from "./features/admin/GlobalWordsPage";
 import { ControlPage } from "./features/control/ControlPage";
 import { LoginPage } from "./features/login/LoginPage";
 import { PlanningPage } from "./features/planning/PlanningPage";
@@ -33,6 +34,7 @@ export const router = createBrowserRouter([
     ),
     children: [
       { path: "/", element: <StreamListPage /> },
+      { path: "/admin/blocked-words", element: <GlobalWordsPage /> },
       {
         path: "/streams/:streamId",
         element: <StreamLayout />,

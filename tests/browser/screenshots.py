@@ -105,6 +105,23 @@ def seed(server: Server) -> int:
         f"/api/v1/streams/{sid}/incidents",
         json={"type": "technical", "note": "推流短暂卡顿，已切换备用网络"},
     )
+    # moderation: a global word, the stream's own words, a muted viewer, queue settings
+    _try(server, "POST", "/api/v1/blocked-words", json={"words": ["山寨货", "加微"]})
+    _try(
+        server, "POST", f"/api/v1/streams/{sid}/blocked-words", json={"words": ["隔壁店", "竞品A"]}
+    )
+    _try(
+        server,
+        "POST",
+        f"/api/v1/streams/{sid}/mutes",
+        json={"viewer_id": "v_7f3a91c2", "minutes": 30, "reason": "刷屏广告"},
+    )
+    _try(
+        server,
+        "PUT",
+        f"/api/v1/streams/{sid}/queue-settings",
+        json={"sla_seconds": 90, "cue_threshold": 8},
+    )
     return sid
 
 
@@ -199,6 +216,13 @@ def main() -> int:
                 if name == "planning-script":
                     page.locator("[data-testid=timeline-seg]").nth(1).click()
                 shot(page, name)
+                if name == "control":
+                    page.get_by_test_id("moderation").scroll_into_view_if_needed()
+                    shot(page, "control-moderation")
+            page.goto("/admin/blocked-words")
+            page.get_by_test_id("global-word-list").wait_for()
+            shot(page, "global-words")
+            page.goto(f"/streams/{review_sid}/review")
             page.get_by_test_id("review-comparison").scroll_into_view_if_needed()
             shot(page, "review-charts")
             page.get_by_test_id("review-tab-meeting").click()

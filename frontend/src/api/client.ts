@@ -45,6 +45,21 @@ function describeError(status: number, body: unknown): string {
   return `HTTP ${status}`;
 }
 
+/** A 422's validation problems by field name (`{"field": "sla_seconds", "msg": ...}`),
+ * for forms that show each message next to its input. */
+export function fieldErrors(error: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!(error instanceof ApiError) || !isRecord(error.body)) return out;
+  const detail = error.body["detail"];
+  if (!Array.isArray(detail)) return out;
+  for (const d of detail) {
+    if (isRecord(d) && typeof d["field"] === "string" && d["field"] && !(d["field"] in out)) {
+      out[d["field"]] = String(d["msg"] ?? "");
+    }
+  }
+  return out;
+}
+
 const bearer: Middleware = {
   onRequest({ request }) {
     const token = auth.token();

@@ -66,6 +66,11 @@ export function AppLayout() {
           <NavLink to="/" end>
             {t("nav.streams")}
           </NavLink>
+          {user?.role === "admin" && (
+            <NavLink to="/admin/blocked-words" data-testid="nav-global-words">
+              {t("nav.globalWords")}
+            </NavLink>
+          )}
         </nav>
         <div className="spacer" />
         <LanguageSwitch />

@@ -7,6 +7,7 @@ import { useMinutes, useCurrentMetrics, useStreamLive } from "../../live/streamD
 import { MetricTiles, MinuteCharts, useMinuteSeries } from "../shared/Figures";
 import { Launchers } from "./Launchers";
 import { LineupControl } from "./Lineup";
+import { Moderation } from "./Moderation";
 import { Alerts, CommentStream, CueSender, IncidentLog, RecentOrders, SegmentControl } from "./Panels";
 
 export function ControlPage() {
@@ -34,6 +35,7 @@ export function ControlPage() {
           <LineupControl streamId={streamId} metrics={metrics} fresh={fresh} />
           <Launchers streamId={streamId} />
           <CommentStream streamId={streamId} events={live.events} />
+          <Moderation streamId={streamId} events={live.events} />
         </div>
         <div className="col-side">
           <SegmentControl streamId={streamId} />

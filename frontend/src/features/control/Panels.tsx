@@ -284,7 +284,10 @@ export function CommentStream({ streamId, events }: { streamId: number; events: 
       if (action === "unhide") return unwrap(api.POST("/api/v1/streams/{stream_id}/comments/{comment_id}/unhide", ids));
       return unwrap(api.POST("/api/v1/streams/{stream_id}/comments/{comment_id}/hide", ids));
     },
-    onSettled: () => void qc.invalidateQueries({ queryKey: ["comments", streamId] }),
+    onSettled: (_data, _error, { action }) => {
+      void qc.invalidateQueries({ queryKey: ["comments", streamId] });
+      if (action === "mute") void qc.invalidateQueries({ queryKey: ["mutes", streamId] });
+    },
   });
   return (
     <Card title={t("comments.title")} testId="comments">
