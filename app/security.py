@@ -1,11 +1,8 @@
-"""Password hashing (argon2) and access tokens (PyJWT, and a verifier for our own shape)."""
+"""Password hashing (argon2) and access tokens (PyJWT, with a cache of verified tokens)."""
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import hashlib
-import hmac
 import os
 import time
 from collections import OrderedDict
@@ -13,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
-import orjson
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
@@ -63,13 +59,11 @@ def create_token(
 def decode_token(secret: str, token: str, kind: str) -> dict[str, Any] | None:
     """The token's claims, or None when it is invalid, expired or of another kind.
 
-    Decoding is a pure function of (secret, token) and the clock, and tokens carry no
-    revocation (a staff token's user is checked against the database by the caller), so
-    verified claims are remembered in a small LRU keyed by the raw token: a viewer who
-    taps "buy" again, or a request that passes the flash-sale fast path and then the
-    endpoint, is verified once. A remembered token still expires at its `exp`. Tokens
-    shaped exactly like ours are verified without PyJWT (`_decode_ours`, ~5 µs instead
-    of ~30 µs); anything else goes to PyJWT, which stays the reference.
+    Verification is PyJWT's, and a pure function of (secret, token) and the clock; tokens
+    carry no revocation (a staff token's user is checked against the database by the
+    caller), so verified claims are remembered in a small LRU keyed by the raw token: a
+    viewer who taps "buy" again, or a request that passes the flash-sale fast path and
+    then the endpoint, is verified once. A remembered token still expires at its `exp`.
     """
     claims = _verified(secret, token)
     if claims is None or claims.get("typ") != kind:
@@ -79,13 +73,6 @@ def decode_token(secret: str, token: str, kind: str) -> dict[str, Any] | None:
 
 TOKEN_CACHE_SIZE = 8192
 _cache: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
-_DEFER = object()  # _decode_ours: "not a token of our exact shape, ask PyJWT"
-# What PyJWT's encode writes for HS256: {"alg":"HS256","typ":"JWT"}
-_OUR_HEADER = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
-# Claims whose every check _decode_ours repeats; a token with any other claim (nbf,
-# aud, iss, jti, ...) is left to PyJWT.
-_OUR_CLAIMS = frozenset({"sub", "typ", "iat", "exp", "stream_id", "stream"})
-_hmac_keys: dict[str, Any] = {}
 
 
 def _verified(secret: str, token: str) -> dict[str, Any] | None:
@@ -99,58 +86,15 @@ def _verified(secret: str, token: str) -> dict[str, Any] | None:
         with contextlib.suppress(KeyError):  # evicted meanwhile (a worker thread's)
             _cache.move_to_end(cache_key)
         return claims
-    found = _decode_ours(secret, token)
-    if found is _DEFER:
-        try:
-            claims = jwt.decode(
-                token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub", "typ"]}
-            )
-        except jwt.PyJWTError:
-            return None
-    elif found is None:
+    try:
+        claims = jwt.decode(
+            token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub", "typ"]}
+        )
+    except jwt.PyJWTError:
         return None
-    else:
-        assert isinstance(found, dict)
-        claims = found
     if type(claims.get("exp")) is not int:
         return claims  # valid per PyJWT but of an odd shape: not remembered
     _cache[cache_key] = claims
     if len(_cache) > TOKEN_CACHE_SIZE:
         _cache.popitem(last=False)
-    return claims
-
-
-def _decode_ours(secret: str, token: str) -> object:
-    """A token exactly as `create_token` writes it: its claims, or None where PyJWT would
-    refuse it too (bad signature, expired, not yet valid, missing claims); `_DEFER` for
-    anything of another shape, so that PyJWT decides. Never accepts what PyJWT refuses."""
-    header, dot, rest = token.partition(".")
-    if header != _OUR_HEADER or not dot:
-        return _DEFER
-    payload, dot, signature = rest.partition(".")
-    if not dot or "." in signature:
-        return _DEFER
-    mac = _hmac_keys.get(secret)
-    if mac is None:
-        mac = _hmac_keys[secret] = hmac.new(secret.encode(), digestmod=hashlib.sha256)
-    mac = mac.copy()
-    mac.update(f"{header}.{payload}".encode())
-    expected = base64.urlsafe_b64encode(mac.digest()).rstrip(b"=")
-    try:
-        if not hmac.compare_digest(expected, signature.encode("ascii")):
-            return _DEFER  # PyJWT decides (and refuses); also any odd base64 spelling
-        raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
-        claims = orjson.loads(raw)
-    except (ValueError, UnicodeEncodeError, orjson.JSONDecodeError):
-        return _DEFER
-    if type(claims) is not dict or not claims.keys() <= _OUR_CLAIMS:
-        return _DEFER
-    exp, iat, sub = claims.get("exp"), claims.get("iat", 0), claims.get("sub")
-    if type(exp) is not int or type(iat) is not int or type(sub) is not str:
-        return _DEFER
-    if claims.get("typ") is None:
-        return None  # a required claim is missing
-    now = time.time()
-    if exp <= now or iat > now:  # expired, or issued in the future
-        return None
     return claims

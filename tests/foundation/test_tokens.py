@@ -1,5 +1,5 @@
-"""Token verification (app/security.py): our own-shape verifier and the token cache must
-answer exactly what PyJWT answers, and a remembered token still expires."""
+"""Token verification (app/security.py): PyJWT verifies, the cache of verified tokens
+answers exactly what PyJWT answers, and a remembered token still expires."""
 
 from __future__ import annotations
 
@@ -83,16 +83,22 @@ def test_decode_token_answers_what_pyjwt_answers(name: str, token: str) -> None:
             assert decode_token(secret, token, kind) == expected, (name, kind, secret)
 
 
-def test_our_tokens_are_verified_without_pyjwt(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_token_is_verified_by_pyjwt_once(monkeypatch: pytest.MonkeyPatch) -> None:
     token, _ = create_token(SECRET, "v-2", "viewer", timedelta(minutes=5), stream_id=3)
+    calls: list[str] = []
+    real = jwt.decode
 
-    def refuse(*_: Any, **__: Any) -> None:
-        raise AssertionError("PyJWT was asked")
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args[0])
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(jwt, "decode", refuse)
+    monkeypatch.setattr(jwt, "decode", counting)
     security._cache.clear()
-    claims = decode_token(SECRET, token, "viewer")
-    assert claims is not None and claims["sub"] == "v-2" and claims["stream_id"] == 3
+    for _ in range(3):
+        claims = decode_token(SECRET, token, "viewer")
+        assert claims is not None and claims["sub"] == "v-2" and claims["stream_id"] == 3
+    assert calls == [token]
+    assert decode_token("another-secret-0123456789abcdef", token, "viewer") is None
 
 
 def test_a_remembered_token_still_expires(monkeypatch: pytest.MonkeyPatch) -> None:
