@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter, Response
 
-from fastapi import APIRouter, Depends, Response
-
-from app.deps import CurrentUser, CurrentViewer, SessionDep, stream_access
-from app.models import Complaint, ComplaintStatus, Role, Stream
+from app.deps import CurrentUser, CurrentViewer, SessionDep
+from app.models import Complaint, ComplaintStatus
+from app.routers._common import AnalystControllerServiceStream, download_responses
 from app.schemas.aftersales import (
     ComplaintIn,
     ComplaintOut,
@@ -33,9 +32,7 @@ from app.services import exports
 router = APIRouter(prefix="/api/v1/streams", tags=["after-sales"])
 
 # Customer service runs after-sales; analysts and controllers read it for the review.
-AfterSalesStream = Annotated[
-    Stream, Depends(stream_access(Role.service, Role.analyst, Role.controller))
-]
+AfterSalesStream = AnalystControllerServiceStream
 _ROLES = " Allowed: admin, or the stream's service, analyst or controller."
 
 
@@ -306,7 +303,7 @@ async def list_complaints(
     summary="Download the order list as CSV or XLSX (with shipment and return status)",
     description="One row per order of the stream." + _ROLES,
     response_class=Response,
-    responses={200: {"content": {v: {} for v in exports.FORMATS.values()}}},
+    responses=download_responses(),
 )
 async def export_orders(
     stream: AfterSalesStream,

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
-from app.deps import CurrentUser, SessionDep, stream_access
-from app.models import AlertThresholds, Role, Stream
+from app.deps import CurrentUser, SessionDep
+from app.models import AlertThresholds
+from app.routers._common import ControllerHostStream, ControllerStream, TeamStream
 from app.schemas.alerts import AlertOut, ThresholdsIn, ThresholdsOut
 from app.services import alerts as alerts_service
 
 router = APIRouter(prefix="/api/v1/streams", tags=["alerts"])
-
-TeamStream = Annotated[Stream, Depends(stream_access())]
-ControllerStream = Annotated[Stream, Depends(stream_access(Role.controller))]
-AckStream = Annotated[Stream, Depends(stream_access(Role.controller, Role.host))]
 
 
 def _thresholds_out(stream_id: int, row: AlertThresholds | None) -> ThresholdsOut:
@@ -83,6 +80,6 @@ async def list_alerts(
     summary="Acknowledge an alert (seen) — controller, host",
 )
 async def ack_alert(
-    alert_id: int, stream: AckStream, session: SessionDep, user: CurrentUser
+    alert_id: int, stream: ControllerHostStream, session: SessionDep, user: CurrentUser
 ) -> object:
     return await alerts_service.ack_alert(session, stream.id, alert_id, user.id)

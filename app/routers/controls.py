@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import utcnow
-from app.deps import CurrentUser, SessionDep, stream_access
-from app.models import LineupItem, Role, Stream
+from app.deps import CurrentUser, SessionDep
+from app.models import LineupItem, Stream, User
+from app.routers._common import (
+    ControllerHostStream,
+    ControllerServiceStream,
+    ControllerStream,
+    TeamStream,
+)
 from app.schemas.controls import (
     ActionOut,
     CueIn,
@@ -25,13 +32,6 @@ from app.schemas.controls import (
 from app.services import controls as controls_service
 
 router = APIRouter(prefix="/api/v1/streams", tags=["live controls"])
-
-ControllerStream = Annotated[Stream, Depends(stream_access(Role.controller))]
-CueSenderStream = Annotated[Stream, Depends(stream_access(Role.controller, Role.service))]
-CueAckStream = Annotated[Stream, Depends(stream_access(Role.host, Role.controller))]
-SegmentStream = Annotated[Stream, Depends(stream_access(Role.controller, Role.host))]
-IncidentStream = Annotated[Stream, Depends(stream_access(Role.controller, Role.host))]
-TeamStream = Annotated[Stream, Depends(stream_access())]
 
 _ROLE_NOTE = (
     " Allowed: an admin, or a member of the stream's team with the role named here; others get 403."
@@ -149,7 +149,7 @@ async def adjust_stock(
     ),
 )
 async def create_cue(
-    body: CueIn, stream: CueSenderStream, session: SessionDep, user: CurrentUser
+    body: CueIn, stream: ControllerServiceStream, session: SessionDep, user: CurrentUser
 ) -> object:
     return await controls_service.create_cue(
         session, stream, user, text=body.text, priority=body.priority, product_id=body.product_id
@@ -176,7 +176,7 @@ async def list_cues(
     description="Pushes `cue.acked`. Acknowledging again keeps the first time." + _ROLE_NOTE,
 )
 async def ack_cue(
-    cue_id: int, stream: CueAckStream, session: SessionDep, user: CurrentUser
+    cue_id: int, stream: ControllerHostStream, session: SessionDep, user: CurrentUser
 ) -> object:
     return await controls_service.ack_cue(session, stream, cue_id, user)
 
@@ -195,7 +195,7 @@ async def ack_cue(
     ),
 )
 async def create_incident(
-    body: IncidentIn, stream: IncidentStream, session: SessionDep, user: CurrentUser
+    body: IncidentIn, stream: ControllerHostStream, session: SessionDep, user: CurrentUser
 ) -> object:
     return await controls_service.create_incident(
         session, stream, user, type=body.type, note=body.note
@@ -224,7 +224,7 @@ async def list_incidents(
 async def resolve_incident(
     incident_id: int,
     body: IncidentResolveIn,
-    stream: IncidentStream,
+    stream: ControllerHostStream,
     session: SessionDep,
     user: CurrentUser,
 ) -> object:
@@ -292,6 +292,22 @@ def _guard(body: SegmentMoveIn | None) -> dict[str, Any]:
     return {"guard": True, "expected_current": body.expected_current}
 
 
+async def _move(
+    session: AsyncSession,
+    stream: Stream,
+    user: User,
+    body: SegmentMoveIn | None,
+    *,
+    step: int | None = None,
+    segment_id: int | None = None,
+) -> SegmentNowOut:
+    """Move the script by `step` or to `segment_id`, guarded as the body asks."""
+    position = await controls_service.move_segment(
+        session, stream, user, step=step, segment_id=segment_id, **_guard(body)
+    )
+    return _segment_now(position)
+
+
 _SEGMENT_NOTE = (
     ' Pushes `segment.changed`. Optional body `{"expected_current": id or null}` (null: no '
     "segment yet): refused with 409 `segment_moved` if someone else moved the script "
@@ -316,13 +332,12 @@ async def get_current_segment(stream: TeamStream, session: SessionDep) -> Segmen
     "`no_next_segment`." + _SEGMENT_NOTE,
 )
 async def next_segment(
-    stream: SegmentStream,
+    stream: ControllerHostStream,
     session: SessionDep,
     user: CurrentUser,
     body: SegmentMoveIn | None = None,
 ) -> SegmentNowOut:
-    position = await controls_service.move_segment(session, stream, user, step=1, **_guard(body))
-    return _segment_now(position)
+    return await _move(session, stream, user, body, step=1)
 
 
 @router.post(
@@ -332,13 +347,12 @@ async def next_segment(
     description="At the first segment, 409 `no_previous_segment`." + _SEGMENT_NOTE,
 )
 async def previous_segment(
-    stream: SegmentStream,
+    stream: ControllerHostStream,
     session: SessionDep,
     user: CurrentUser,
     body: SegmentMoveIn | None = None,
 ) -> SegmentNowOut:
-    position = await controls_service.move_segment(session, stream, user, step=-1, **_guard(body))
-    return _segment_now(position)
+    return await _move(session, stream, user, body, step=-1)
 
 
 @router.post(
@@ -349,16 +363,9 @@ async def previous_segment(
 )
 async def jump_to_segment(
     segment_id: int,
-    stream: SegmentStream,
+    stream: ControllerHostStream,
     session: SessionDep,
     user: CurrentUser,
     body: SegmentMoveIn | None = None,
 ) -> SegmentNowOut:
-    position = await controls_service.move_segment(
-        session,
-        stream,
-        user,
-        segment_id=segment_id,
-        **_guard(body),
-    )
-    return _segment_now(position)
+    return await _move(session, stream, user, body, segment_id=segment_id)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.deps import CurrentUser, SessionDep, stream_access
-from app.models import ItemStatus, Role, Stream
+from app.deps import CurrentUser, SessionDep
+from app.models import ItemStatus, OrderRequest, QueueItem, Stream, User
+from app.routers._common import ControllerServiceStream, ControllerStream
 from app.schemas.orders import OrderRequestOut
 from app.schemas.queue import (
     AnswerIn,
@@ -28,10 +31,35 @@ from app.services import queue as queue_service
 
 router = APIRouter(prefix="/api/v1/streams/{stream_id}", tags=["service queue"])
 
-Agent = Annotated[Stream, Depends(stream_access(Role.service, Role.controller))]
-Lead = Annotated[Stream, Depends(stream_access(Role.controller))]
+Agent = ControllerServiceStream
+Lead = ControllerStream
 
 _CONFLICT = "409 with `status` and `claimed_by` when the item changed under you."
+
+# claim, release, dismiss, reopen: (session, stream_id, item_id, user) -> the item
+ItemMove = Callable[[AsyncSession, int, int, User], Awaitable[QueueItem]]
+# approve, reject: (session, stream_id, request_id, user, note) -> the request
+RequestDecision = Callable[[AsyncSession, int, int, User, str], Awaitable[OrderRequest]]
+
+
+async def _moved(
+    move: ItemMove, session: AsyncSession, stream: Stream, item_id: int, user: User
+) -> dict[str, Any]:
+    """Move one item on and return it as the queue shows it."""
+    return queue_service.item_payload(await move(session, stream.id, item_id, user))
+
+
+async def _decided(
+    decide: RequestDecision,
+    session: AsyncSession,
+    stream: Stream,
+    request_id: int,
+    user: User,
+    body: DecisionIn | None,
+) -> OrderRequestOut:
+    """Decide an order request (the note is optional) and return it."""
+    req = await decide(session, stream.id, request_id, user, body.note if body else "")
+    return OrderRequestOut.model_validate(req)
 
 
 @router.get(
@@ -122,10 +150,7 @@ async def approve_order_request(
     user: CurrentUser,
     body: DecisionIn | None = None,
 ) -> object:
-    req = await orders_service.approve_request(
-        session, stream.id, request_id, user, body.note if body else ""
-    )
-    return OrderRequestOut.model_validate(req)
+    return await _decided(orders_service.approve_request, session, stream, request_id, user, body)
 
 
 @router.post(
@@ -140,10 +165,7 @@ async def reject_order_request(
     user: CurrentUser,
     body: DecisionIn | None = None,
 ) -> object:
-    req = await orders_service.reject_request(
-        session, stream.id, request_id, user, body.note if body else ""
-    )
-    return OrderRequestOut.model_validate(req)
+    return await _decided(orders_service.reject_request, session, stream, request_id, user, body)
 
 
 @router.get(
@@ -168,7 +190,7 @@ async def get_queue_item(item_id: int, stream: Agent, session: SessionDep) -> ob
     description="A conditional UPDATE: of two agents clicking at once, one wins. " + _CONFLICT,
 )
 async def claim_item(item_id: int, stream: Agent, session: SessionDep, user: CurrentUser) -> object:
-    return queue_service.item_payload(await queue_service.claim(session, stream.id, item_id, user))
+    return await _moved(queue_service.claim, session, stream, item_id, user)
 
 
 @router.post(
@@ -180,9 +202,7 @@ async def claim_item(item_id: int, stream: Agent, session: SessionDep, user: Cur
 async def release_item(
     item_id: int, stream: Agent, session: SessionDep, user: CurrentUser
 ) -> object:
-    return queue_service.item_payload(
-        await queue_service.release(session, stream.id, item_id, user)
-    )
+    return await _moved(queue_service.release, session, stream, item_id, user)
 
 
 @router.post(
@@ -210,9 +230,7 @@ async def answer_item(
 async def dismiss_item(
     item_id: int, stream: Agent, session: SessionDep, user: CurrentUser
 ) -> object:
-    return queue_service.item_payload(
-        await queue_service.dismiss(session, stream.id, item_id, user)
-    )
+    return await _moved(queue_service.dismiss, session, stream, item_id, user)
 
 
 @router.post(
@@ -224,7 +242,7 @@ async def dismiss_item(
 async def reopen_item(
     item_id: int, stream: Agent, session: SessionDep, user: CurrentUser
 ) -> object:
-    return queue_service.item_payload(await queue_service.reopen(session, stream.id, item_id, user))
+    return await _moved(queue_service.reopen, session, stream, item_id, user)
 
 
 @router.post(

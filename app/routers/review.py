@@ -5,12 +5,18 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 
-from app.deps import CurrentUser, SessionDep, stream_access
+from app.deps import CurrentUser, SessionDep
 from app.errors import JSONBody
-from app.models import Role, Stream
 from app.models.review import ReviewAction
+from app.routers._common import (
+    AnalystControllerHostStream,
+    AnalystControllerServiceStream,
+    AnalystControllerStream,
+    TeamStream,
+    download_responses,
+)
 from app.schemas.review import (
     ActionIn,
     ActionOut,
@@ -32,9 +38,9 @@ from app.services import viewer_segments as viewer_segments_service
 router = APIRouter(prefix="/api/v1", tags=["review"])
 
 # Analysts run the review; controllers take part; hosts may read it.
-ReaderStream = Annotated[Stream, Depends(stream_access(Role.analyst, Role.controller, Role.host))]
-EditorStream = Annotated[Stream, Depends(stream_access(Role.analyst, Role.controller))]
-MarkerStream = Annotated[Stream, Depends(stream_access(Role.analyst, Role.controller, Role.host))]
+# Highlight markers are set by the same roles that read the review.
+ReaderStream = AnalystControllerHostStream
+EditorStream = AnalystControllerStream
 
 _READ = " Allowed: admin, or the stream's analyst, controller or host."
 _WRITE = " Allowed: admin, or the stream's analyst or controller."
@@ -147,9 +153,7 @@ async def update_action(
         "a team member), earliest due first. Any member of this stream's team may read it."
     ),
 )
-async def carry_over(
-    stream: Annotated[Stream, Depends(stream_access())], session: SessionDep
-) -> CarryOverOut:
+async def carry_over(stream: TeamStream, session: SessionDep) -> CarryOverOut:
     rows = await review_service.carry_over(session, stream)
     actions = [
         CarryOverAction.model_validate({**_action_out(a).model_dump(), "stream_title": title})
@@ -169,7 +173,7 @@ async def carry_over(
     description="A manual marker." + _READ,
 )
 async def add_highlight(
-    body: HighlightIn, stream: MarkerStream, session: SessionDep, user: CurrentUser
+    body: HighlightIn, stream: ReaderStream, session: SessionDep, user: CurrentUser
 ) -> HighlightOut:
     mark = await review_service.add_highlight(session, stream, body, user)
     return review_service.manual_out(stream, mark)
@@ -195,7 +199,7 @@ async def list_highlights(stream: ReaderStream, session: SessionDep) -> list[Hig
     description=_READ,
 )
 async def delete_highlight(
-    highlight_id: int, stream: MarkerStream, session: SessionDep
+    highlight_id: int, stream: ReaderStream, session: SessionDep
 ) -> Response:
     await review_service.delete_highlight(session, stream.id, highlight_id)
     return Response(status_code=204)
@@ -242,7 +246,7 @@ async def get_review(
         "`# name` line (UTF-8 with BOM)." + _READ
     ),
     response_class=Response,
-    responses={200: {"content": {v: {} for v in exports.FORMATS.values()}}},
+    responses=download_responses(),
 )
 async def export_review(
     stream: ReaderStream, session: SessionDep, format: exports.FormatQuery = "csv"
@@ -253,9 +257,7 @@ async def export_review(
 
 # ----------------------------------------------------------------------------- segments
 
-SegmentStream = Annotated[
-    Stream, Depends(stream_access(Role.analyst, Role.controller, Role.service))
-]
+SegmentStream = AnalystControllerServiceStream
 HighValueQuery = Annotated[
     Decimal,
     Query(ge=0, le=100_000_000, decimal_places=2, description="Paid amount for `high_value`"),
@@ -299,7 +301,7 @@ async def viewer_segments(
         "customer-care visits. Unknown segment → 404 `unknown_segment`." + _SEGMENT_ROLES
     ),
     response_class=Response,
-    responses={200: {"content": {v: {} for v in exports.FORMATS.values()}}},
+    responses=download_responses(),
 )
 async def export_segment(
     tag: str,
