@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -55,23 +56,40 @@ async def _require_team_user(session: AsyncSession, stream_id: int, user_id: int
         )
 
 
+R = TypeVar("R", ReviewFinding, ReviewAction, Highlight)
+
+
+async def _add(
+    session: AsyncSession,
+    model: type[R],
+    stream: Stream,
+    user: User,
+    now: datetime | None = None,
+    **fields: Any,
+) -> R:
+    """A new row of the stream, stamped with who added it and when (`now`, default the
+    current time); flushed, so it has its id."""
+    row = model(stream_id=stream.id, created_by=user.id, created_at=now or utcnow(), **fields)
+    session.add(row)
+    await session.flush()
+    return row
+
+
 # ----------------------------------------------------------------------------- findings
 
 
 async def add_finding(
     session: AsyncSession, stream: Stream, data: FindingIn, user: User
 ) -> ReviewFinding:
-    finding = ReviewFinding(
-        stream_id=stream.id,
+    return await _add(
+        session,
+        ReviewFinding,
+        stream,
+        user,
         kind=data.kind,
         text=data.text,
         diagnosis_code=data.diagnosis_code,
-        created_by=user.id,
-        created_at=utcnow(),
     )
-    session.add(finding)
-    await session.flush()
-    return finding
 
 
 async def list_findings(session: AsyncSession, stream_id: int) -> list[ReviewFinding]:
@@ -107,22 +125,21 @@ async def add_action(
                 code="unknown_finding",
             )
     now = utcnow()
-    action = ReviewAction(
-        stream_id=stream.id,
+    return await _add(
+        session,
+        ReviewAction,
+        stream,
+        user,
+        now,
         finding_id=data.finding_id,
         title=data.title,
         detail=data.detail,
         owner_id=data.owner_id,
         due_date=data.due_date,
         status=data.status,
-        created_by=user.id,
-        created_at=now,
         updated_at=now,
         done_at=now if data.status == ActionStatus.done else None,
     )
-    session.add(action)
-    await session.flush()
-    return action
 
 
 async def list_actions(session: AsyncSession, stream_id: int) -> list[ReviewAction]:
@@ -184,17 +201,15 @@ async def carry_over(session: AsyncSession, stream: Stream) -> list[tuple[Review
 async def add_highlight(
     session: AsyncSession, stream: Stream, data: HighlightIn, user: User
 ) -> Highlight:
-    mark = Highlight(
-        stream_id=stream.id,
+    return await _add(
+        session,
+        Highlight,
+        stream,
+        user,
         at=data.at,
         duration_seconds=data.duration_seconds,
         note=data.note,
-        created_by=user.id,
-        created_at=utcnow(),
     )
-    session.add(mark)
-    await session.flush()
-    return mark
 
 
 async def manual_highlights(session: AsyncSession, stream_id: int) -> list[Highlight]:
