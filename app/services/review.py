@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, TypeVar
 
+from pydantic import BaseModel
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -64,12 +65,20 @@ async def _add(
     model: type[R],
     stream: Stream,
     user: User,
+    data: BaseModel,
     now: datetime | None = None,
-    **fields: Any,
+    **more: Any,
 ) -> R:
-    """A new row of the stream, stamped with who added it and when (`now`, default the
-    current time); flushed, so it has its id."""
-    row = model(stream_id=stream.id, created_by=user.id, created_at=now or utcnow(), **fields)
+    """A new row of the stream with the fields of `data` (named as the columns) and `more`,
+    stamped with who added it and when (`now`, default the current time); flushed, so it
+    has its id."""
+    row = model(
+        **data.model_dump(),
+        **more,
+        stream_id=stream.id,
+        created_by=user.id,
+        created_at=now or utcnow(),
+    )
     session.add(row)
     await session.flush()
     return row
@@ -81,15 +90,7 @@ async def _add(
 async def add_finding(
     session: AsyncSession, stream: Stream, data: FindingIn, user: User
 ) -> ReviewFinding:
-    return await _add(
-        session,
-        ReviewFinding,
-        stream,
-        user,
-        kind=data.kind,
-        text=data.text,
-        diagnosis_code=data.diagnosis_code,
-    )
+    return await _add(session, ReviewFinding, stream, user, data)
 
 
 async def list_findings(session: AsyncSession, stream_id: int) -> list[ReviewFinding]:
@@ -125,20 +126,9 @@ async def add_action(
                 code="unknown_finding",
             )
     now = utcnow()
+    done_at = now if data.status == ActionStatus.done else None
     return await _add(
-        session,
-        ReviewAction,
-        stream,
-        user,
-        now,
-        finding_id=data.finding_id,
-        title=data.title,
-        detail=data.detail,
-        owner_id=data.owner_id,
-        due_date=data.due_date,
-        status=data.status,
-        updated_at=now,
-        done_at=now if data.status == ActionStatus.done else None,
+        session, ReviewAction, stream, user, data, now, updated_at=now, done_at=done_at
     )
 
 
@@ -201,15 +191,7 @@ async def carry_over(session: AsyncSession, stream: Stream) -> list[tuple[Review
 async def add_highlight(
     session: AsyncSession, stream: Stream, data: HighlightIn, user: User
 ) -> Highlight:
-    return await _add(
-        session,
-        Highlight,
-        stream,
-        user,
-        at=data.at,
-        duration_seconds=data.duration_seconds,
-        note=data.note,
-    )
+    return await _add(session, Highlight, stream, user, data)
 
 
 async def manual_highlights(session: AsyncSession, stream_id: int) -> list[Highlight]:
