@@ -175,8 +175,9 @@ async def write_events(
 ) -> list[EventIn]:
     """Log the events in the session's transaction; return those that were new.
 
-    On PostgreSQL this takes the stream's log lock until your transaction ends: commit
-    soon after (ingest commits right away)."""
+    On PostgreSQL this takes the stream's log lock until your transaction ends: log
+    last, then commit. Take no other lock after it (every transaction that logs takes
+    its row and advisory locks first, the log lock last, so none can deadlock on it)."""
     batch = unique_in_batch(events)
     if not batch:
         return []

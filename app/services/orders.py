@@ -362,7 +362,6 @@ async def _write_group(
         ]
         session.add_all(orders)
         await session.flush()
-        await record_many(session, "order_created", orders)
         units = sum(o.quantity for o in orders)
         flash_row = None
         if flash_id is not None:
@@ -373,6 +372,7 @@ async def _write_group(
             raise sold_out()
         if flash_row is not None and flash_id is not None and flash_row.sold >= flash_row.quantity:
             await flash_sales.end_sale(session, flash_id, "sold_out")
+        await record_many(session, "order_created", orders)  # the log lock last
         done = {b.key: f"o|{o.id}|{b.fp}" for b, o in zip(bookings, orders, strict=True)}
 
         async def _mark_done() -> None:
@@ -483,8 +483,8 @@ async def _book_after_redis(
     rs: RedisStock,
 ) -> Order:
     """Write an order whose units Redis has taken. The database checks the stock again,
-    with the two contended rows (lineup item, flash sale) updated last, so each order
-    holds their locks only for those updates and its commit."""
+    with the two contended rows (lineup item, flash sale) updated late, so each order
+    holds their locks only for those updates, its log rows and its commit."""
     product_id, qty, flash_id = data.product_id, data.quantity, take.flash_id
     if flash_id is not None:
         unit_price = await session.scalar(select(FlashSale.price).where(FlashSale.id == flash_id))
@@ -499,7 +499,6 @@ async def _book_after_redis(
     order = await _insert_order(
         session, stream_id, viewer_id, data, key, buyer, unit_price, flash_id
     )
-    await record(session, "order_created", order)
 
     async def _drop() -> None:  # the mirror disagreed with the database: rebuild it
         await rs.drop(stream_id, product_id)
@@ -516,6 +515,8 @@ async def _book_after_redis(
         raise await _refusal(session, stream_id, product_id)
     if flash_row is not None and flash_id is not None and flash_row.sold >= flash_row.quantity:
         await flash_sales.end_sale(session, flash_id, "sold_out")
+    # The stream's log lock is the last lock any transaction takes (eventlog.write_events).
+    await record(session, "order_created", order)
     return order
 
 

@@ -111,18 +111,18 @@ async def post_comment(
         raise Forbidden("you are muted in this room for a while", code="muted")
     scoped = watch_comment_event_id(viewer_id, event_id)
     now = utcnow()
-    live = session.info.get(LIVE_KEY)
-    if live is not None:  # the live path: log + rollups now, counters after commit
-        await record_events(
-            live,
-            session,
-            stream_id,
-            [EventIn("comment", viewer_id, event_id=scoped, ts=now, text=text)],
-        )
     result = await comments_service.intake_comments(
         session,
         stream_id,
         [comments_service.IncomingComment(viewer_id=viewer_id, text=text, event_id=scoped, ts=now)],
         source="watch",
     )
+    live = session.info.get(LIVE_KEY)
+    if live is not None:  # the live path: logged last (the log lock), counted after commit
+        await record_events(
+            live,
+            session,
+            stream_id,
+            [EventIn("comment", viewer_id, event_id=scoped, ts=now, text=text)],
+        )
     return result.accepted, result.duplicates
