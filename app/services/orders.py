@@ -923,22 +923,24 @@ async def pay_from_ingest(
     if errors:
         raise Unprocessable(sorted(errors, key=lambda e: e["index"]), code="invalid_batch")
     taken = {i for order_id, evs in ours.items() if order_id in orders for i, _ in evs}
-    paid = duplicates = 0
+    duplicates = 0
+    newly_paid: list[int] = []
     for order_id in sorted(orders):  # one lock order for concurrent batches
-        first_ts = ours[order_id][0][1].ts
         duplicates += len(ours[order_id]) - 1
         if await _set_status(
             session, order_id, OrderStatus.created, status=OrderStatus.paid, paid_at=utcnow()
         ):
-            await record(
-                session, "order_paid", await get_order(session, stream_id, order_id), ts=first_ts
-            )
-            paid += 1
+            newly_paid.append(order_id)
             continue
         fresh = await get_order(session, stream_id, order_id)
         if fresh.paid_at is None:  # cancelled meanwhile, never paid
             raise Conflict(f"order {order_id} is {fresh.status}", code="order_not_payable")
         duplicates += 1
+    # Logged once every order row is locked: the stream's log lock comes last.
+    for order_id in newly_paid:
+        order = await get_order(session, stream_id, order_id)
+        await record(session, "order_paid", order, ts=ours[order_id][0][1].ts)
+    paid = len(newly_paid)
     # A reference to an order we do not have is logged under another id, so that it
     # cannot later swallow the payment of a real order that gets that id.
     unknown = {i for order_id, evs in ours.items() if order_id not in orders for i, _ in evs}
