@@ -9,11 +9,13 @@
    carts, orders, payments, cancellations, refunds) are generated in time order and
    written with COPY into `stream_events`; the comments also into `comments`, labelled
    by the classifier as on arrival.
-3. The rollups are kept exactly as the ingest batch writer keeps them while the stream
-   runs: per 1,000-event batch, `eventlog._write_rollups` (stream_viewers,
-   stream_minutes) and `rollups.apply_review_rollups` (per product minute, per second,
-   per product second, presence, online minutes), one transaction per batch. The
-   per-batch cost is printed.
+3. The rollups are kept exactly as the projection keeps them on PostgreSQL while the
+   stream runs (app/services/projection.py), per 1,000-event batch in one transaction:
+   `eventlog.pg_fold_range` (stream_viewers, stream_minutes, per product minute, per
+   second, per product second: summed by the server from the batch's log rows) and
+   `rollups.apply_presence` (presence replay, online minutes), and the stream's
+   projection cursor moved past the batch (the comments were copied in already, so the
+   projection's comment intake is not part of this). The per-batch cost is printed.
 4. VACUUM ANALYZE (what autovacuum does soon after the stream ends).
 5. Then, in the same run, the full review (`review_report.build_review`) from rollups
    and the headline/product/minute figures by scanning the log (`review_raw`), median
@@ -36,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -51,13 +54,14 @@ from app.models import (
     ScriptSegment,
     SegmentKind,
     Stream,
+    StreamProjection,
     StreamStatus,
 )
 from app.schemas.events import EventIn
-from app.services.eventlog import _write_rollups
+from app.services.eventlog import pg_fold_range
 from app.services.review_raw import raw_headline
 from app.services.review_report import build_review, headline
-from app.services.rollups import apply_review_rollups
+from app.services.rollups import apply_presence
 from app.text.classifier import classify_many
 
 ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -200,8 +204,10 @@ async def main(total: int, runs: int) -> None:
         batch: list[EventIn] = []
         now = datetime.now(UTC)
 
+        folded = 0
+
         async def flush(events: list[EventIn]) -> None:
-            nonlocal copy_s, rollup_s
+            nonlocal copy_s, rollup_s, folded
             t = time.perf_counter()
             await conn.copy_records_to_table(
                 "stream_events",
@@ -244,10 +250,19 @@ async def main(total: int, runs: int) -> None:
             )
             copy_s += time.perf_counter() - t
             t = time.perf_counter()
+            upto = int(
+                await conn.fetchval("SELECT max(id) FROM stream_events WHERE stream_id=$1", sid)
+            )
             async with maker() as s:
-                await _write_rollups(s, sid, events)
-                await apply_review_rollups(s, sid, events)
+                await pg_fold_range(s, sid, folded, upto)
+                await apply_presence(s, sid, events)
+                await s.execute(
+                    update(StreamProjection)
+                    .where(StreamProjection.stream_id == sid)
+                    .values(last_event_id=upto)
+                )
                 await s.commit()
+            folded = upto
             dt = time.perf_counter() - t
             rollup_s += dt
             batch_times.append(dt)
