@@ -174,7 +174,22 @@ async def add_words(
     ]
     session.add_all(added)
     await session.flush()
+    if stream_id is not None and added:
+        _words_changed(session, stream_id, added=[w.word for w in added])
     return added
+
+
+def _words_changed(
+    session: AsyncSession, stream_id: int, added: Sequence[str] = (), removed: Sequence[str] = ()
+) -> None:
+    """Tell the stream's other control consoles to reload the list."""
+    queue_event(
+        session,
+        stream_id,
+        "blocked_words.changed",
+        {"added": list(added), "removed": list(removed)},
+        roles=MODERATORS,
+    )
 
 
 async def remove_word(session: AsyncSession, stream_id: int | None, word_id: int) -> None:
@@ -185,6 +200,8 @@ async def remove_word(session: AsyncSession, stream_id: int | None, word_id: int
         raise NotFound(f"blocked word {word_id} not found {where}", code="word_not_found")
     await session.delete(row)
     await session.flush()
+    if stream_id is not None:
+        _words_changed(session, stream_id, removed=[row.word])
 
 
 async def mute_viewer(
@@ -219,6 +236,14 @@ async def unmute_viewer(session: AsyncSession, stream: Stream, viewer_id: str) -
         .execution_options(synchronize_session=False)
     )
     ended: int = getattr(result, "rowcount", 0) or 0
+    if ended:
+        queue_event(
+            session,
+            stream.id,
+            "viewer.unmuted",
+            {"viewer_id": viewer_id},
+            roles=MODERATORS | {"service"},
+        )
     return ended
 
 

@@ -95,13 +95,18 @@ async def test_blocked_comments_reach_only_the_controller_marked(
 
 
 async def test_stream_blocked_words_and_mutes(
-    app: FastAPI, client: httpx.AsyncClient, room: Room
+    app: FastAPI, client: httpx.AsyncClient, room: Room, events: EventLog
 ) -> None:
     base = f"/api/v1/streams/{room.stream_id}"
     r = await client.post(f"{base}/blocked-words", json={"words": ["竞品店"]}, headers=room.ctl)
     assert r.status_code == 201 and r.json()[0]["word"] == "竞品店"
     again = await client.post(f"{base}/blocked-words", json={"words": ["竞品店"]}, headers=room.ctl)
     assert again.status_code == 201 and again.json() == []
+    # the other control consoles reload the list: once, for the word that was new
+    await events.wait_for("blocked_words.changed")
+    (changed,) = events.of("blocked_words.changed")
+    assert changed["data"] == {"added": ["竞品店"], "removed": []}
+    assert sorted(changed["roles"]) == ["admin", "controller"]
     assert (
         await client.post(f"{base}/blocked-words", json={"words": ["x"]}, headers=room.svc)
     ).status_code == 403
@@ -121,8 +126,19 @@ async def test_stream_blocked_words_and_mutes(
     assert len(items) == 1 and items[0]["asker_count"] == 1  # the muted viewer is not counted
 
     assert (await client.delete(f"{base}/mutes/troll", headers=room.svc)).status_code == 204
+    await events.wait_for("viewer.unmuted")
+    assert events.of("viewer.unmuted")[0]["data"] == {"viewer_id": "troll"}
     result = await take_in(app, room.stream_id, [("troll", "好的")])
     assert not result.comments[0].blocked
+    # lifting a mute that is not there changes nothing and tells no one
+    assert (await client.delete(f"{base}/mutes/troll", headers=room.svc)).status_code == 204
+    listed = (await client.get(f"{base}/blocked-words", headers=room.ctl)).json()
+    (word_id,) = [w["id"] for w in listed if w["word"] == "竞品店"]
+    r = await client.delete(f"{base}/blocked-words/{word_id}", headers=room.ctl)
+    assert r.status_code == 204
+    await events.wait_for("blocked_words.changed", count=2)
+    assert events.of("blocked_words.changed")[1]["data"] == {"added": [], "removed": ["竞品店"]}
+    assert len(events.of("viewer.unmuted")) == 1
 
 
 async def test_repeated_event_ids_are_taken_in_once(app: FastAPI, room: Room) -> None:

@@ -16,7 +16,7 @@ export function Moderation({ streamId, events }: { streamId: number; events: Liv
   return (
     <Card title={t("moderation.title")} testId="moderation">
       <div className="moderation">
-        <StreamWords streamId={streamId} />
+        <StreamWords streamId={streamId} events={events} />
         <MutedViewers streamId={streamId} events={events} />
         <QueueSettingsForm streamId={streamId} events={events} />
       </div>
@@ -24,7 +24,7 @@ export function Moderation({ streamId, events }: { streamId: number; events: Liv
   );
 }
 
-function StreamWords({ streamId }: { streamId: number }) {
+function StreamWords({ streamId, events }: { streamId: number; events: LiveEvent[] }) {
   const { t } = useI18n();
   const qc = useQueryClient();
   const isAdmin = useSession()?.user.role === "admin";
@@ -34,6 +34,11 @@ function StreamWords({ streamId }: { streamId: number }) {
     queryFn: () => unwrap(api.GET("/api/v1/streams/{stream_id}/blocked-words", path)),
   });
   const refresh = () => void qc.invalidateQueries({ queryKey: ["blocked-words", streamId] });
+  // Words added or removed from another control console are announced.
+  const lastChange = events.filter((e) => e.type === "blocked_words.changed").at(-1)?.seq;
+  useEffect(() => {
+    if (lastChange !== undefined) void qc.invalidateQueries({ queryKey: ["blocked-words", streamId] });
+  }, [qc, streamId, lastChange]);
   const remove = useMutation({
     mutationFn: (wordId: number) =>
       unwrap(
@@ -79,8 +84,11 @@ function MutedViewers({ streamId, events }: { streamId: number; events: LiveEven
     refetchInterval: 60_000, // mutes run out by themselves
   });
   const refresh = () => void qc.invalidateQueries({ queryKey: ["mutes", streamId] });
-  // A mute from any console (the comment stream, the service console) is announced.
-  const lastMute = events.filter((e) => e.type === "viewer.muted").at(-1)?.seq;
+  // A mute or a lifted mute from any console (the comment stream, the service console)
+  // is announced.
+  const lastMute = events
+    .filter((e) => e.type === "viewer.muted" || e.type === "viewer.unmuted")
+    .at(-1)?.seq;
   useEffect(() => {
     if (lastMute !== undefined) void qc.invalidateQueries({ queryKey: ["mutes", streamId] });
   }, [qc, streamId, lastMute]);
