@@ -31,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, utcnow
-from app.models.product import MONEY
+from app.models.product import MONEY, MONEY_SUM
 from app.models.stream import Stream
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY.
@@ -147,8 +147,8 @@ class StreamViewer(Base):
     cancelled_orders: Mapped[int] = mapped_column(default=0)
     refunded_orders: Mapped[int] = mapped_column(default=0)
     units_bought: Mapped[int] = mapped_column(default=0)
-    paid_amount: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
-    refunded_amount: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
+    paid_amount: Mapped[Decimal] = mapped_column(MONEY_SUM, default=Decimal("0"))
+    refunded_amount: Mapped[Decimal] = mapped_column(MONEY_SUM, default=Decimal("0"))
 
 
 class StreamMinute(Base):
@@ -173,5 +173,5 @@ class StreamMinute(Base):
     cancelled_orders: Mapped[int] = mapped_column(default=0)
     refunded_orders: Mapped[int] = mapped_column(default=0)
     units_sold: Mapped[int] = mapped_column(default=0)
-    gmv: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
-    refunds: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
+    gmv: Mapped[Decimal] = mapped_column(MONEY_SUM, default=Decimal("0"))
+    refunds: Mapped[Decimal] = mapped_column(MONEY_SUM, default=Decimal("0"))

@@ -12,6 +12,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.db import Base, utcnow
 
 MONEY = Numeric(12, 2)
+# Sums of many amounts (rollups): one amount is below 10^8, so 10^16 is out of reach.
+MONEY_SUM = Numeric(18, 2)
 
 
 class QCStatus(enum.StrEnum):

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.db import Base
 from app.models.comments import Comment
 from app.models.events import StreamViewer
-from app.models.product import MONEY
+from app.models.product import MONEY_SUM
 
 
 class StreamProductMinute(Base):
@@ -42,8 +42,8 @@ class StreamProductMinute(Base):
     cancelled_orders: Mapped[int] = mapped_column(default=0)
     refunded_orders: Mapped[int] = mapped_column(default=0)
     units_sold: Mapped[int] = mapped_column(default=0)
-    gmv: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
-    refunds: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
+    gmv: Mapped[Decimal] = mapped_column(MONEY_SUM, default=Decimal("0"))
+    refunds: Mapped[Decimal] = mapped_column(MONEY_SUM, default=Decimal("0"))
 
 
 class _WindowSums:
@@ -54,7 +54,7 @@ class _WindowSums:
     orders: Mapped[int] = mapped_column(default=0)
     paid_orders: Mapped[int] = mapped_column(default=0)
     units_sold: Mapped[int] = mapped_column(default=0)
-    gmv: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
+    gmv: Mapped[Decimal] = mapped_column(MONEY_SUM, default=Decimal("0"))
 
 
 class StreamSecond(_WindowSums, Base):

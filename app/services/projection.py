@@ -63,6 +63,11 @@ _READ_TYPES = (*PRESENCE_TYPES, "comment")  # what PostgreSQL folds cannot sum i
 RECENT = timedelta(days=1)
 
 FOLDED = Counter("lcr_projection_folded_events_total", "Log rows folded into derived tables")
+FAILED = Counter(
+    "lcr_projection_failures_total",
+    "Folds that failed (retried by the next kick or sweep); a stream whose fold keeps "
+    "failing stays behind: see the log's projection_failed entries",
+)
 BEHIND = Gauge(
     "lcr_projection_behind_events",
     "Log rows of live (or recently ended) streams not yet folded, at this instance's last sweep",
@@ -169,8 +174,13 @@ async def fold_after_commit(
     """A few folds of the stream, each its own unit of work, unless another transaction
     is folding it; what is left is the worker's."""
     for _ in range(ROUNDS):
-        async with unit_of_work(maker, live) as session:
-            n = await fold(session, stream_id, wait=False)
+        try:
+            async with unit_of_work(maker, live) as session:
+                n = await fold(session, stream_id, wait=False)
+        except Exception:
+            FAILED.inc()
+            log.exception("projection_failed", stream_id=stream_id)
+            break  # the worker tries again
         if n == 0:
             return
         if n < 0:
@@ -232,6 +242,7 @@ class ProjectionWorker:
                 for stream_id in sorted(streams):
                     await self._fold_all(stream_id)
             except Exception:  # a database hiccup: the next sweep tries again
+                FAILED.inc()
                 log.exception("projection_failed")
                 await asyncio.sleep(self.sweep_seconds)
 

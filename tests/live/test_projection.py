@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from decimal import Decimal
 
 import httpx
 from fastapi import FastAPI
@@ -17,7 +18,7 @@ from app.models.events import StreamProjection
 from app.schemas.events import EventIn
 from app.services.eventlog import write_events
 from app.services.projection import BEHIND, fold
-from tests.live.helpers import admin_headers, new_stream, set_status
+from tests.live.helpers import admin_headers, live_stream, new_stream, send, set_status
 
 
 async def _stream(app: FastAPI) -> int:
@@ -102,3 +103,31 @@ async def test_a_kick_folds_at_once_and_folding_again_changes_nothing(real_app: 
             select(func.sum(StreamViewer.likes)).where(StreamViewer.stream_id == stream_id)
         )
         assert likes == 30
+
+
+async def test_sums_of_the_largest_amounts_fold_without_overflow(
+    any_app: FastAPI, any_client: httpx.AsyncClient
+) -> None:
+    """One amount stays below 10^8, but a rollup sums many: 101 of them pass what a
+    single amount's column holds (10^10). Were the sum to overflow, the fold would fail
+    on those rows for ever (and the review with it); it must fold them."""
+    stream_id, key, admin = await live_stream(any_app, any_client)
+    events = [
+        {
+            "type": "order_paid",
+            "user_id": "whale",
+            "product_id": 7,
+            "amount": "99999999.00",
+            "event_id": f"p{i}",
+        }
+        for i in range(101)
+    ]
+    r = await send(any_client, stream_id, key, events)
+    assert r.status_code == 202, r.text
+    cursor, last = await _folded(any_app, stream_id)
+    assert cursor == last > 0
+    async with any_app.state.sessionmaker() as s:
+        whale = await s.get(StreamViewer, (stream_id, "whale"))
+        assert whale is not None and whale.paid_amount == Decimal("99999999.00") * 101
+    r = await any_client.get(f"/api/v1/streams/{stream_id}/review", headers=admin)
+    assert r.status_code == 200, r.text
