@@ -101,6 +101,11 @@ class Counters(ABC):
     async def read(self, stream_id: int) -> CounterState: ...
 
     @abstractmethod
+    async def held(self, stream_id: int, product_ids: Sequence[int]) -> dict[int, int]:
+        """Units held per product (orders created minus cancelled): the part of `read`
+        that a stock announcement needs."""
+
+    @abstractmethod
     async def minutes(self, stream_id: int) -> dict[int, dict[str, int]]:
         """Per-minute figures keyed by epoch minute: event type counts, units, gmv, online."""
 
@@ -192,6 +197,13 @@ class MemoryCounters(Counters):
             viewers=len(st.viewers),
             online=len(st.online),
         )
+
+    async def held(self, stream_id: int, product_ids: Sequence[int]) -> dict[int, int]:
+        st = self._streams.get(stream_id)
+        return {
+            pid: st.products[pid]["held"] if st is not None and pid in st.products else 0
+            for pid in product_ids
+        }
 
     async def minutes(self, stream_id: int) -> dict[int, dict[str, int]]:
         st = self._streams.get(stream_id)
@@ -319,6 +331,13 @@ class RedisCounters(Counters):
             prod = state.products.setdefault(int(pid), dict.fromkeys(PRODUCT_FIELDS, 0))
             prod[name] = int(v)
         return state
+
+    async def held(self, stream_id: int, product_ids: Sequence[int]) -> dict[int, int]:
+        if not product_ids:
+            return {}
+        prod_key = self._keys(stream_id)[2]
+        raw = await self._redis.hmget(prod_key, [f"{pid}:held" for pid in product_ids])
+        return {pid: int(v or 0) for pid, v in zip(product_ids, raw, strict=True)}
 
     async def minutes(self, stream_id: int) -> dict[int, dict[str, int]]:
         raw = await self._redis.hgetall(self._keys(stream_id)[3])

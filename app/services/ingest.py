@@ -85,27 +85,26 @@ async def announce_stock(
 ) -> None:
     """Publish `stock.changed` {product_id, stock_left, allotted_stock, sold_units} for
     lineup products whose held units moved (runs after commit, on the committed session)."""
-    from app.services.metrics import build_metrics, load_stock
+    from app.services.metrics import load_stock, stock_left
 
-    lines = {line.product_id: line for line in await load_stock(session, stream_id)}
-    metrics = build_metrics(stream_id, await live.counters.read(stream_id), list(lines.values()))
-    for p in metrics["products"]:
-        line = lines.get(p["product_id"])
-        if p["product_id"] in product_ids and line is not None:
-            await live.publish_event(
-                PendingEvent(
-                    stream_id,
-                    "stock.changed",
-                    {
-                        "product_id": p["product_id"],
-                        "stock_left": p["stock_left"],
-                        "allotted_stock": line.allotted_stock,
-                        # units held by orders that are not cancelled
-                        "sold_units": line.allotted_stock - p["stock_left"],
-                    },
-                    PUBLIC_ROLES,
-                )
+    lines = await load_stock(session, stream_id, sorted(product_ids))
+    held = await live.counters.held(stream_id, [line.product_id for line in lines])
+    for line in lines:
+        left = stock_left(line, held[line.product_id])
+        await live.publish_event(
+            PendingEvent(
+                stream_id,
+                "stock.changed",
+                {
+                    "product_id": line.product_id,
+                    "stock_left": left,
+                    "allotted_stock": line.allotted_stock,
+                    # units held by orders that are not cancelled
+                    "sold_units": line.allotted_stock - left,
+                },
+                PUBLIC_ROLES,
             )
+        )
 
 
 # --------------------------------------------------------------------------- keys

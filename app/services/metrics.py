@@ -10,6 +10,7 @@ is taken, which never shows more stock than there is.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -33,13 +34,23 @@ class StockLine:
     sold_units: int
 
 
-async def load_stock(session: AsyncSession, stream_id: int) -> list[StockLine]:
-    rows = await session.execute(
-        select(LineupItem.product_id, LineupItem.allotted_stock, LineupItem.sold_units)
-        .where(LineupItem.stream_id == stream_id)
-        .order_by(LineupItem.position, LineupItem.id)
+async def load_stock(
+    session: AsyncSession, stream_id: int, product_ids: Sequence[int] | None = None
+) -> list[StockLine]:
+    """The stream's lineup stock, in lineup order (only `product_ids` if given)."""
+    query = select(LineupItem.product_id, LineupItem.allotted_stock, LineupItem.sold_units).where(
+        LineupItem.stream_id == stream_id
     )
+    if product_ids is not None:
+        query = query.where(LineupItem.product_id.in_(product_ids))
+    rows = await session.execute(query.order_by(LineupItem.position, LineupItem.id))
     return [StockLine(*r) for r in rows]
+
+
+def stock_left(line: StockLine, held: int) -> int:
+    """Allotted stock minus the units held: by the counters' count of orders not
+    cancelled, or the database's `sold_units` if that is higher (a count not yet in)."""
+    return max(0, line.allotted_stock - max(line.sold_units, held))
 
 
 def _money(value_cents: int) -> str:
@@ -55,8 +66,7 @@ def build_metrics(stream_id: int, state: CounterState, lineup: list[StockLine]) 
     for line in lineup:
         listed.add(line.product_id)
         p = state.products.get(line.product_id, empty)
-        held = max(line.sold_units, p["held"])
-        products.append(_product(line.product_id, p, max(0, line.allotted_stock - held)))
+        products.append(_product(line.product_id, p, stock_left(line, p["held"])))
     for pid in sorted(state.products.keys() - listed):
         products.append(_product(pid, state.products[pid], None))
     return {
