@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -449,46 +449,43 @@ async def intake_comments(
     moderation = await _stream_moderation(session, stream_id)
     muted = await muted_viewers(session, stream_id, (c.viewer_id for c in fresh))
     now = utcnow()
-    rows: list[Comment] = []
+    values: list[dict[str, Any]] = []
     for c in fresh:
         text = c.text[:MAX_TEXT]
         result = moderation.classify(text)
         blocked, reason = result.blocked, result.reason
         if c.viewer_id in muted:
             blocked, reason = True, "muted"
-        rows.append(
-            Comment(
-                stream_id=stream_id,
-                viewer_id=c.viewer_id,
-                text=text,
-                source=source,
-                event_id=c.event_id,
-                kind=result.kind,
-                topic=result.topic,
-                sentiment=result.sentiment,
-                blocked=blocked,
-                block_reason=reason,
-                hidden=False,
-                created_at=c.ts or now,
-            )
+        values.append(
+            {
+                "stream_id": stream_id,
+                "viewer_id": c.viewer_id,
+                "text": text,
+                "source": source,
+                "event_id": c.event_id,
+                "kind": result.kind,
+                "topic": result.topic,
+                "sentiment": result.sentiment,
+                "blocked": blocked,
+                "block_reason": reason,
+                "hidden": False,
+                "created_at": c.ts or now,
+            }
         )
+    # An ORM bulk INSERT … RETURNING: the rows come back as session objects, in order,
+    # without building each one through the ORM constructor first.
+    stmt = insert(Comment).returning(Comment, sort_by_parameter_order=True)
     try:
         async with session.begin_nested():
-            session.add_all(rows)
-            await session.flush()
+            rows = list((await session.scalars(stmt, values)).all())
     except IntegrityError:
         # A concurrent batch took in the same event ids between our check and insert:
         # keep only the comments that are still new.
         existing = await _existing_event_ids(
-            session, stream_id, [r.event_id for r in rows if r.event_id]
+            session, stream_id, [v["event_id"] for v in values if v["event_id"]]
         )
-        rows = [
-            Comment(**{k: getattr(r, k) for k in _COPY_FIELDS})
-            for r in rows
-            if r.event_id is None or r.event_id not in existing
-        ]
-        session.add_all(rows)
-        await session.flush()
+        values = [v for v in values if v["event_id"] is None or v["event_id"] not in existing]
+        rows = list((await session.scalars(stmt, values)).all()) if values else []
 
     await queue_service.feed(session, stream_id, rows)
     _count_negatives(session, stream_id, rows)
@@ -516,22 +513,6 @@ def _count_negatives(session: AsyncSession, stream_id: int, rows: Sequence[Comme
         await live.comment_counts.add_negative(stream_id, negatives)
 
     after_commit(session, _count)
-
-
-_COPY_FIELDS = (
-    "stream_id",
-    "viewer_id",
-    "text",
-    "source",
-    "event_id",
-    "kind",
-    "topic",
-    "sentiment",
-    "blocked",
-    "block_reason",
-    "hidden",
-    "created_at",
-)
 
 
 async def list_comments(

@@ -46,7 +46,7 @@ async def storefront(session: AsyncSession, stream_id: int) -> StorefrontOut:
             selling_points=list(product.selling_points or []),
             image_urls=list(product.image_urls or []),
         )
-        for item, product in rows.tuples()
+        for item, product in rows
     ]
     now = utcnow()
     sales = await session.scalars(
