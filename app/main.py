@@ -35,7 +35,6 @@ from app.routers import (
     ingest,
     inventory,
     lineup,
-    live,
     lottery,
     orders,
     products,
@@ -50,6 +49,7 @@ from app.routers import (
     warmup,
     watch_comments,
 )
+from app.routers.live import LiveSockets
 from app.routers.order_fast_path import OrderFastPath
 from app.services import flash_sales as flash_sales_service
 from app.services.ingest import restore_counters
@@ -142,6 +142,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # of refusals then costs one small function each instead of the whole stack.
     app.add_middleware(RequestContextMiddleware)
     app.add_middleware(OrderFastPath)
+    # The live websockets (consoles, watch page), before any HTTP middleware's frame.
+    app.add_middleware(LiveSockets)
     install_error_handlers(app)
     planning = (
         products,
@@ -165,7 +167,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         viewers,
         storefront,
         watch_comments,  # comments and answers on the watch page
-        live,
         health,
         auth,
         users,

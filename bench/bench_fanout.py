@@ -53,10 +53,14 @@ from live_support import (
 class Client(asyncio.Protocol):
     """A minimal websocket client: handshake, then read unmasked server frames."""
 
-    def __init__(self, request: bytes, sink: list[float], counting: list[bool]) -> None:
+    def __init__(
+        self, request: bytes, sink: list[float], counting: list[bool], first_message: bool
+    ) -> None:
         self.request = request
         self.buf = bytearray()
         self.open = False
+        # Ready once upgraded, or (ours) once the first message — the snapshot — came.
+        self.first_message = first_message
         self.ready = asyncio.get_running_loop().create_future()
         self.sink = sink
         self.counting = counting
@@ -79,7 +83,7 @@ class Client(asyncio.Protocol):
                 return
             del self.buf[: end + 4]
             self.open = True
-            if not self.ready.done():
+            if not self.first_message and not self.ready.done():
                 self.ready.set_result(None)
         now = time.time()
         buf = self.buf
@@ -98,6 +102,8 @@ class Client(asyncio.Protocol):
                 return
             payload = bytes(buf[head : head + n])
             del buf[: head + n]
+            if not self.ready.done():
+                self.ready.set_result(None)
             # '{"type":"metrics","ts":"2026-11-24T03:00:00.123456+00:00",...'
             if self.counting[0] and payload.startswith(b'{"type":"metrics","ts":"'):
                 ts = payload[24 : payload.index(b'"', 24)].decode()
@@ -109,7 +115,12 @@ class Client(asyncio.Protocol):
 
 
 async def connect_all(
-    port: int, path: str, n: int, sink: list[float], counting: list[bool]
+    port: int,
+    path: str,
+    n: int,
+    sink: list[float],
+    counting: list[bool],
+    first_message: bool = False,
 ) -> list[Client]:
     loop = asyncio.get_running_loop()
     key = base64.b64encode(os.urandom(16)).decode()
@@ -123,7 +134,7 @@ async def connect_all(
     async def one() -> None:
         async with sem:
             _, proto = await loop.create_connection(
-                lambda: Client(request, sink, counting), "127.0.0.1", port
+                lambda: Client(request, sink, counting, first_message), "127.0.0.1", port
             )
             await asyncio.wait_for(proto.ready, 60)
             clients.append(proto)
@@ -164,12 +175,15 @@ async def measure(
     seconds: float,
     pid: int,
     feed: Any = None,
+    first_message: bool = False,
 ) -> dict[str, Any]:
     sink: list[float] = []
     counting = [False]
     rss0 = rss_kib(pid)
-    conns = await connect_all(port, path, clients, sink, counting)
-    await asyncio.sleep(3)  # settle: snapshots sent, nothing changing yet
+    start = time.perf_counter()
+    conns = await connect_all(port, path, clients, sink, counting, first_message)
+    opened = time.perf_counter() - start
+    await asyncio.sleep(3)  # settle: nothing changing yet
     rss_idle = rss_kib(pid)
     stop = asyncio.Event()
     feeder = asyncio.create_task(feed(stop)) if feed else None
@@ -185,6 +199,7 @@ async def measure(
             c.transport.close()
     result = summarize(sink, clients, seconds)
     result["kib_per_idle_conn"] = (rss_idle - rss0) / clients
+    result["opened_s"] = opened
     return result
 
 
@@ -204,6 +219,7 @@ def run_ours(clients: int, seconds: float) -> dict[str, Any]:
                     seconds,
                     proc.pid,
                     lambda stop: feed_likes(base, stream_id, key, stop),
+                    first_message=True,  # a console is open once its snapshot came
                 )
             )
 
@@ -231,7 +247,8 @@ def main() -> None:
         print(
             f"{name:>5}: p50 {r['p50']:6.1f} ms  p99 {r['p99']:6.1f} ms  max {r['max']:7.1f} ms  "
             f"{r['per_client_hz']:.2f} msg/s per console  "
-            f"{r['kib_per_idle_conn']:.1f} KiB per idle connection"
+            f"{r['kib_per_idle_conn']:.1f} KiB per idle connection  "
+            f"(all open in {r['opened_s']:.1f} s)"
         )
     ours, naive = rows["ours"], rows["naive"]
     print(

@@ -1,9 +1,21 @@
-"""The live websockets: staff consoles and the viewers' watch page (see protocol.py)."""
+"""The live websockets: staff consoles and the viewers' watch page (see protocol.py).
+
+`/ws/streams/{id}` and `/ws/streams/{id}/watch` are answered by `LiveSockets`, an ASGI
+middleware in front of FastAPI's routing: a console stays connected for hours, and
+whatever frames sit between the server and its handler live as long as it does. Through
+FastAPI's router, route and dependency machinery (three exit stacks, exception
+wrappers, the scope copies) that was ~10 KiB per idle console, a quarter of its memory
+(BENCHMARKS.md, fan-out). The handlers themselves are ordinary Starlette `WebSocket`
+code.
+"""
 
 from __future__ import annotations
 
+import re
+
 import orjson
-from fastapi import APIRouter, WebSocket
+from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocket
 
 from app.deps import authorize_stream, stream_role, user_from_token, viewer_from_token
 from app.errors import AppError, Forbidden, NotFound, Unauthorized
@@ -13,7 +25,29 @@ from app.realtime.protocol import CLOSE_FORBIDDEN, CLOSE_UNAUTHORIZED, VIEWER, p
 from app.realtime.snapshot import SnapshotContext, build_snapshot
 from app.realtime.state import LiveServices
 
-router = APIRouter(tags=["live"])
+_CONSOLE = re.compile(r"^/ws/streams/([1-9][0-9]{0,17})$")
+_WATCH = re.compile(r"^/ws/streams/([1-9][0-9]{0,17})/watch$")
+
+
+class LiveSockets:
+    """Answer the two live websocket paths before FastAPI's routing (see the module doc);
+    everything else goes on untouched."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            path = scope["path"]
+            match = _CONSOLE.match(path)
+            if match is not None:
+                await console_socket(WebSocket(scope, receive, send), int(match[1]))
+                return
+            match = _WATCH.match(path)
+            if match is not None:
+                await watch_socket(WebSocket(scope, receive, send), int(match[1]))
+                return
+        await self.app(scope, receive, send)
 
 
 def _since(raw: str | None) -> int | None:
@@ -23,14 +57,13 @@ def _since(raw: str | None) -> int | None:
         return None
 
 
-@router.websocket("/ws/streams/{stream_id}")
-async def console_socket(
-    websocket: WebSocket, stream_id: int, token: str | None = None, since: str | None = None
-) -> None:
-    """Staff console feed: `?token=<access_token>[&since=<seq>]`.
+async def console_socket(websocket: WebSocket, stream_id: int) -> None:
+    """Staff console feed: `/ws/streams/{id}?token=<access_token>[&since=<seq>]`.
 
     Closes 4401 for a missing/invalid token, 4403 for a stream or role the user may not see.
     """
+    token = websocket.query_params.get("token")
+    since = websocket.query_params.get("since")
     await websocket.accept()
     app = websocket.app
     live: LiveServices = app.state.live
@@ -52,11 +85,11 @@ async def console_socket(
         await _serve(live, conn)
 
 
-@router.websocket("/ws/streams/{stream_id}/watch")
-async def watch_socket(
-    websocket: WebSocket, stream_id: int, token: str | None = None, since: str | None = None
-) -> None:
-    """Watch-page feed for a viewer token: public events and public metrics only."""
+async def watch_socket(websocket: WebSocket, stream_id: int) -> None:
+    """Watch-page feed, `/ws/streams/{id}/watch?token=<viewer token>[&since=<seq>]`:
+    public events and public metrics only."""
+    token = websocket.query_params.get("token")
+    since = websocket.query_params.get("since")
     await websocket.accept()
     app = websocket.app
     live: LiveServices = app.state.live
