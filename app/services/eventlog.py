@@ -60,39 +60,6 @@ _PG_INSERT_EVENTS = text(
 _COUNT_COLS = ROLLUP_COLUMNS
 _VIEWER_COLS = (*_COUNT_COLS, "units_bought", "paid_amount", "refunded_amount")
 _MINUTE_COLS = (*_COUNT_COLS, "units_sold", "gmv", "refunds")
-_MONEY_COLS = frozenset({"paid_amount", "refunded_amount", "gmv", "refunds"})
-
-
-def _pg_upsert(
-    table: str, key: str, key_type: str, extra: dict[str, str], cols: Sequence[str]
-) -> Any:
-    """A set-based upsert that adds counts (and merges `extra` columns) per key."""
-    names = [key, *extra, *cols]
-    casts = [f"CAST(:{key} AS {key_type}[])"]
-    casts += [f"CAST(:{c} AS {t}[])" for c, t in extra.items()]
-    casts += [f"CAST(:{c} AS {'NUMERIC' if c in _MONEY_COLS else 'INTEGER'}[])" for c in cols]
-    merges = {
-        "source": f"COALESCE({table}.source, EXCLUDED.source)",
-        "first_seen": f"LEAST({table}.first_seen, EXCLUDED.first_seen)",
-        "last_seen": f"GREATEST({table}.last_seen, EXCLUDED.last_seen)",
-    }
-    sets = [f"{c} = {merges[c]}" for c in extra]
-    sets += [f"{c} = {table}.{c} + EXCLUDED.{c}" for c in cols]
-    return text(
-        f"INSERT INTO {table} (stream_id, {', '.join(names)}) "
-        f"SELECT :sid, * FROM unnest({', '.join(casts)}) "
-        f"ON CONFLICT (stream_id, {key}) DO UPDATE SET {', '.join(sets)}"
-    )
-
-
-_PG_UPSERT_VIEWERS = _pg_upsert(
-    "stream_viewers",
-    "viewer_id",
-    "VARCHAR",
-    {"source": "VARCHAR", "first_seen": "TIMESTAMPTZ", "last_seen": "TIMESTAMPTZ"},
-    _VIEWER_COLS,
-)
-_PG_UPSERT_MINUTES = _pg_upsert("stream_minutes", "minute", "TIMESTAMPTZ", {}, _MINUTE_COLS)
 
 
 def unique_in_batch(events: Sequence[EventIn]) -> list[EventIn]:
@@ -156,15 +123,6 @@ def _minute_rollup(events: Sequence[EventIn]) -> dict[datetime, dict[str, Any]]:
     return rows
 
 
-def _columns(rows: dict[Any, dict[str, Any]], key: str) -> dict[str, list[Any]]:
-    # Sorted keys: concurrent batches lock rollup rows in one order, so they cannot deadlock.
-    keys = sorted(rows)
-    cols: dict[str, list[Any]] = {key: keys}
-    for name in next(iter(rows.values())):
-        cols[name] = [rows[k][name] for k in keys]
-    return cols
-
-
 # pg_advisory_xact_lock(namespace, stream_id): the stream's log lock (see the module doc).
 LOG_LOCK_NAMESPACE = 4507
 _PG_LOCK_LOG = text("SELECT pg_advisory_xact_lock(:ns, :sid)")
@@ -188,9 +146,9 @@ async def write_events(
 
 
 async def fold_rollups(session: AsyncSession, stream_id: int, events: Sequence[EventIn]) -> None:
-    """Add logged events to every rollup (viewers, minutes, the review's), in log order.
-    Only the projection calls this, once per log row (on PostgreSQL it folds a range of
-    ids with `pg_fold_range` instead)."""
+    """Add logged events to every rollup (viewers, minutes, the review's), in log order,
+    summed in Python: the projection's SQLite path, once per log row (on PostgreSQL it
+    folds a range of ids with `pg_fold_range`, summed by the server)."""
     if events:
         await _write_rollups(session, stream_id, events)
         await apply_review_rollups(session, stream_id, events)
@@ -296,14 +254,9 @@ async def _write_generic(
 
 
 async def _write_rollups(session: AsyncSession, stream_id: int, new: Sequence[EventIn]) -> None:
+    """The viewer and minute rollups of `new`, folded in Python (SQLite)."""
     viewers = _viewer_rollup(new)
     minutes = _minute_rollup(new)
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(
-            _PG_UPSERT_VIEWERS, {"sid": stream_id, **_columns(viewers, "viewer_id")}
-        )
-        await session.execute(_PG_UPSERT_MINUTES, {"sid": stream_id, **_columns(minutes, "minute")})
-        return
     v_ins = sqlite_insert(StreamViewer)
     v_stmt = v_ins.on_conflict_do_update(
         index_elements=["stream_id", "viewer_id"],

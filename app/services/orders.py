@@ -346,16 +346,7 @@ async def _write_group(
 ) -> list[Order]:
     stream_id, product_id, flash_id = gkey
     async with unit_of_work(maker, rs.live) as session:
-        if flash_id is not None:
-            price = await session.scalar(select(FlashSale.price).where(FlashSale.id == flash_id))
-        else:
-            price = await session.scalar(
-                select(LineupItem.live_price).where(
-                    LineupItem.stream_id == stream_id, LineupItem.product_id == product_id
-                )
-            )
-        if price is None:
-            raise not_listed(product_id)
+        price = await _unit_price(session, stream_id, product_id, flash_id)
         orders = [
             _new_order(stream_id, b.viewer_id, b.data, b.key, b.buyer, price, flash_id)
             for b in bookings
@@ -472,6 +463,23 @@ async def _place_in_db(
     return Placed(order, replayed=False)
 
 
+async def _unit_price(
+    session: AsyncSession, stream_id: int, product_id: int, flash_id: int | None
+) -> Decimal:
+    """The flash sale's price, or the item's live price (409 `not_listed` if it is gone)."""
+    if flash_id is not None:
+        price = await session.scalar(select(FlashSale.price).where(FlashSale.id == flash_id))
+    else:
+        price = await session.scalar(
+            select(LineupItem.live_price).where(
+                LineupItem.stream_id == stream_id, LineupItem.product_id == product_id
+            )
+        )
+    if price is None:
+        raise not_listed(product_id)
+    return price
+
+
 async def _book_after_redis(
     session: AsyncSession,
     stream_id: int,
@@ -486,16 +494,7 @@ async def _book_after_redis(
     with the two contended rows (lineup item, flash sale) updated late, so each order
     holds their locks only for those updates, its log rows and its commit."""
     product_id, qty, flash_id = data.product_id, data.quantity, take.flash_id
-    if flash_id is not None:
-        unit_price = await session.scalar(select(FlashSale.price).where(FlashSale.id == flash_id))
-    else:
-        unit_price = await session.scalar(
-            select(LineupItem.live_price).where(
-                LineupItem.stream_id == stream_id, LineupItem.product_id == product_id
-            )
-        )
-    if unit_price is None:
-        raise not_listed(product_id)
+    unit_price = await _unit_price(session, stream_id, product_id, flash_id)
     order = await _insert_order(
         session, stream_id, viewer_id, data, key, buyer, unit_price, flash_id
     )

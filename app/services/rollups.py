@@ -1,9 +1,11 @@
-"""Keep the review's rollups (app/models/rollups.py) as each ingest batch is logged.
+"""Keep the review's rollups (app/models/rollups.py) as the log grows.
 
-Called by the log's projection (app/services/projection.py) with each logged event
+Used by the log's projection (app/services/projection.py) with each logged event
 exactly once, in log order, one fold of a stream at a time, so the rollups agree with
-the log. Upserts are set-based and sorted by key, so writers lock rows in one order and
-cannot deadlock.
+the log: on PostgreSQL the sums are one `INSERT … SELECT … GROUP BY` per rollup over
+the folded ids (`pg_fold_review_sums`), on SQLite they are folded in Python
+(`apply_review_rollups`); the presence replay is Python on both (`apply_presence`).
+Upserts are sorted by key, so writers lock rows in one order and cannot deadlock.
 """
 
 from __future__ import annotations
@@ -126,7 +128,7 @@ async def lock_presence(session: AsyncSession, stream_id: int) -> Any:
 async def apply_review_rollups(
     session: AsyncSession, stream_id: int, events: Sequence[EventLike]
 ) -> None:
-    """Fold newly logged events into the review's rollups."""
+    """Fold newly logged events into the review's rollups, in Python (SQLite)."""
     if not events:
         return
     await _apply_products(session, stream_id, events)
@@ -209,12 +211,6 @@ async def _add_sums(
 ) -> None:
     """Add `rows` to the rollup `model` (upsert: existing rows are summed into)."""
     ordered = sorted(rows)
-    if session.get_bind().dialect.name == "postgresql":
-        params: dict[str, Any] = {"sid": stream_id}
-        params.update({k: [key[i] for key in ordered] for i, k in enumerate(keys)})
-        params.update({c: [rows[key][c] for key in ordered] for c in sums})
-        await session.execute(_pg_add_sums(model.__tablename__, keys, tuple(sums)), params)
-        return
     ins = _insert(session, model)
     stmt = ins.on_conflict_do_update(
         index_elements=["stream_id", *keys],
@@ -226,24 +222,6 @@ async def _add_sums(
             {"stream_id": stream_id, **dict(zip(keys, key, strict=True)), **rows[key]}
             for key in ordered
         ],
-    )
-
-
-_KEY_TYPES = {"product_id": "INTEGER", "minute": "TIMESTAMPTZ", "second": "TIMESTAMPTZ"}
-
-
-@functools.cache
-def _pg_add_sums(table: str, keys: tuple[str, ...], sums: tuple[str, ...]) -> Any:
-    """One `INSERT … SELECT FROM unnest(arrays) ON CONFLICT DO UPDATE` per rollup: one
-    statement whatever the batch size (a VALUES list would be a new prepared statement
-    for every length)."""
-    arrays = [f"CAST(:{k} AS {_KEY_TYPES[k]}[])" for k in keys]
-    arrays += [f"CAST(:{c} AS {'NUMERIC' if c in MONEY_SUMS else 'INTEGER'}[])" for c in sums]
-    sets = ", ".join(f"{c} = {table}.{c} + EXCLUDED.{c}" for c in sums)
-    return text(
-        f"INSERT INTO {table} (stream_id, {', '.join((*keys, *sums))}) "
-        f"SELECT :sid, * FROM unnest({', '.join(arrays)}) "
-        f"ON CONFLICT (stream_id, {', '.join(keys)}) DO UPDATE SET {sets}"
     )
 
 
