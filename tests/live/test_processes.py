@@ -124,6 +124,15 @@ async def _admin_token(client: httpx.AsyncClient, base: str) -> str:
     return str(r.json()["access_token"])
 
 
+async def _ingest_key(client: httpx.AsyncClient, base: str, token: str, stream_id: int) -> str:
+    r = await client.post(
+        f"http://{base}/api/v1/streams/{stream_id}/ingest-keys",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert r.status_code == 201, r.text
+    return str(r.json()["key"])
+
+
 async def _until(ws: ClientConnection, check: Any) -> Any:
     return (await _collect(ws, {"it": check}))["it"]
 
@@ -157,11 +166,7 @@ async def test_two_instances_share_events_and_numbers(two_servers: tuple[str, st
     stream_id, pid = await _live_stream(db_url)
     async with httpx.AsyncClient(timeout=10) as client:
         token = await _admin_token(client, a)
-        r = await client.post(
-            f"http://{a}/api/v1/streams/{stream_id}/ingest-keys",
-            headers={"Authorization": f"Bearer {token}"},
-        )
-        key = r.json()["key"]
+        key = await _ingest_key(client, a, token, stream_id)
         path = f"/ws/streams/{stream_id}?token={token}"
         async with connect(f"ws://{a}{path}") as ws_a, connect(f"ws://{b}{path}") as ws_b:
             for ws in (ws_a, ws_b):
@@ -222,11 +227,7 @@ async def test_acknowledged_events_survive_kill_9(private_db: str) -> None:
     with server(private_db, prefix) as (base, proc):
         async with httpx.AsyncClient(timeout=10) as client:
             token = await _admin_token(client, base)
-            r = await client.post(
-                f"http://{base}/api/v1/streams/{stream_id}/ingest-keys",
-                headers={"Authorization": f"Bearer {token}"},
-            )
-            key = r.json()["key"]
+            key = await _ingest_key(client, base, token, stream_id)
             events = [
                 {"type": "comment", "user_id": f"u{i}", "event_id": f"k{i}", "text": "好看"}
                 for i in range(500)

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -23,9 +21,16 @@ from sqlalchemy import func, select
 from app.db import create_engine, make_sessionmaker
 from app.models import Comment, QueueItem
 from app.simulate import QUESTIONS, run_simulation
-from tests.live.test_processes import _admin_token, _live_stream, private_db, server
+from tests.live.test_processes import (
+    _admin_token,
+    _ingest_key,
+    _live_stream,
+    private_db,
+    two_servers,
+)
 
-__all__ = ["private_db"]  # the module-scoped database fixture, shared with the process tests
+# The module-scoped database and the two-server fixtures, shared with the process tests.
+__all__ = ["private_db", "two_servers"]
 
 pytestmark = pytest.mark.slow
 
@@ -39,26 +44,14 @@ DURATION = float(os.environ.get("LCR_QUEUE_LOAD_SECONDS", "4"))
 MIN_RATE = float(os.environ.get("LCR_QUEUE_LOAD_MIN_RATE", "100"))
 
 
-@pytest.fixture
-async def two_instances(private_db: str) -> AsyncIterator[tuple[str, str, str]]:
-    prefix = f"lcrtest:{uuid.uuid4().hex[:8]}:"
-    with server(private_db, prefix) as (a, _), server(private_db, prefix) as (b, _):
-        yield private_db, a, b
-
-
 async def test_a_thousand_comments_a_second_stay_a_readable_queue(
-    two_instances: tuple[str, str, str],
+    two_servers: tuple[str, str, str],
 ) -> None:
-    db_url, a, b = two_instances
+    db_url, a, b = two_servers
     stream_id, _ = await _live_stream(db_url)
     async with httpx.AsyncClient(timeout=10) as client:
         token = await _admin_token(client, a)
-        r = await client.post(
-            f"http://{a}/api/v1/streams/{stream_id}/ingest-keys",
-            headers={"Authorization": f"Bearer {token}"},
-        )
-        assert r.status_code == 201, r.text
-        key = r.json()["key"]
+        key = await _ingest_key(client, a, token, stream_id)
         # warm the server up (pool connections, first queries) with chatter only
         warm = [
             {"type": "comment", "user_id": f"w{i}", "text": "来了", "event_id": f"warm-{i}"}
