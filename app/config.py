@@ -34,8 +34,49 @@ class Settings(BaseSettings):
     data_dir: Path = DATA_DIR
     access_token_minutes: int = 12 * 60
     viewer_token_hours: int = 24
-    login_max_failures: int = 5
-    login_lockout_seconds: int = 300
+    # --- security (issue #19) ---
+    login_max_failures: int = Field(
+        default=5,
+        ge=1,
+        description="Wrong passwords for one username from one address before each "
+        "further attempt must wait (1 s, 2 s, 4 s … doubling)",
+    )
+    login_address_max_failures: int = Field(
+        default=30,
+        ge=1,
+        description="Wrong passwords from one address (any usernames) before delays start",
+    )
+    login_delay_base_seconds: float = Field(
+        default=1.0, gt=0, description="The first login delay; each further miss doubles it"
+    )
+    login_max_delay_seconds: float = Field(
+        default=300.0, gt=0, description="The longest login delay"
+    )
+    login_failure_window_seconds: int = Field(
+        default=900, ge=1, description="Login misses are forgotten after this long without one"
+    )
+    trusted_proxy_header: str = Field(
+        default="",
+        description="Header holding the client address set by your load balancer (e.g. "
+        "X-Forwarded-For; its last entry is used). Empty: the TCP peer address. Only set it "
+        "when every request comes through that proxy, or clients can pick their address.",
+    )
+    max_body_bytes: int = Field(
+        default=4 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body accepted (413 above it); an ingest batch of "
+        "1,000 events fits with room",
+    )
+    viewer_tokens_per_minute: int = Field(
+        default=30,
+        ge=0,
+        description="Viewer tokens one client address may mint per minute (0 = no limit)",
+    )
+    comments_per_minute: int = Field(
+        default=20,
+        ge=0,
+        description="Watch-page comments one viewer may post per minute (0 = no limit)",
+    )
     metrics_hz: float = 4.0
     log_level: str = "INFO"
     log_json: bool = True

@@ -43,6 +43,22 @@ def get_app_settings(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 
+def client_address(request: Request) -> str:
+    """The client's address: the TCP peer, or the last entry of TRUSTED_PROXY_HEADER
+    (the address your load balancer saw) when that setting names a header."""
+    settings: Settings = request.app.state.settings
+    if settings.trusted_proxy_header:
+        raw = request.headers.get(settings.trusted_proxy_header)
+        if raw:
+            last = raw.split(",")[-1].strip()
+            if last:
+                return last[:64]
+    return request.client.host if request.client is not None else "unknown"
+
+
+ClientAddress = Annotated[str, Depends(client_address)]
+
+
 async def user_from_token(session: AsyncSession, settings: Settings, token: str | None) -> User:
     """The active user a staff token names, or Unauthorized."""
     if not token:
@@ -57,6 +73,9 @@ async def user_from_token(session: AsyncSession, settings: Settings, token: str 
     user = await session.get(User, user_id)
     if user is None or not user.is_active:
         raise Unauthorized("user not found or disabled")
+    # Tokens from before versioning carry no "ver": version 0, until the first revocation.
+    if claims.get("ver", 0) != user.token_version:
+        raise Unauthorized("this token was revoked; sign in again", code="token_revoked")
     return user
 
 

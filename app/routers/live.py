@@ -22,6 +22,7 @@ from app.errors import AppError, Forbidden, NotFound, Unauthorized
 from app.models import Stream
 from app.realtime.hub import Connection
 from app.realtime.protocol import CLOSE_FORBIDDEN, CLOSE_UNAUTHORIZED, VIEWER, prepare, visible_to
+from app.realtime.revocation import StaffSocket, staff_sockets
 from app.realtime.snapshot import SnapshotContext, build_snapshot
 from app.realtime.state import LiveServices
 
@@ -82,7 +83,14 @@ async def console_socket(websocket: WebSocket, stream_id: int) -> None:
         ctx = SnapshotContext(session, live, stream, str(role), user_id=user.id)
         conn = await _start(websocket, live, ctx, _since(since))
     if conn is not None:
-        await _serve(live, conn)
+        # Re-checked every few seconds: revocation closes it (app/realtime/revocation.py).
+        watched = StaffSocket(user.id, stream_id, user.token_version, str(role), conn.shutdown)
+        registry = staff_sockets(app)
+        registry.add(watched)
+        try:
+            await _serve(live, conn)
+        finally:
+            registry.discard(watched)
 
 
 async def watch_socket(websocket: WebSocket, stream_id: int) -> None:

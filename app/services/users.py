@@ -5,17 +5,17 @@ from __future__ import annotations
 import asyncio
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
-from app.db import utcnow
-from app.errors import Conflict, NotFound
+from app.errors import Conflict, NotFound, Unprocessable
 from app.models import Role, User
+from app.passwords import password_error, password_problem
 from app.schemas.users import UserCreate, UserUpdate
 from app.security import hash_password, verify_password
+from app.services.login_throttle import LoginThrottle
 
 
 async def create_user(session: AsyncSession, data: UserCreate) -> User:
@@ -50,16 +50,58 @@ async def update_user(session: AsyncSession, user_id: int, data: UserUpdate, act
         (data.role is not None and data.role != Role.admin) or data.is_active is False
     ):
         raise Conflict("you cannot demote or disable yourself", code="self_lockout")
+    revoke = False
     if data.password is not None:
+        problem = password_problem(data.password, user.username)
+        if problem is not None:
+            raise Unprocessable(password_error(problem))
         user.password_hash = await asyncio.to_thread(hash_password, data.password)
-        user.failed_logins = 0
-        user.locked_until = None
-    if data.role is not None:
+        revoke = True
+    if data.role is not None and data.role != user.role:
         user.role = data.role
+        revoke = True
     if data.display_name is not None:
         user.display_name = data.display_name
-    if data.is_active is not None:
+    if data.is_active is not None and data.is_active != user.is_active:
         user.is_active = data.is_active
+        revoke = True  # re-enabling does not bring the old tokens back either
+    if revoke:
+        revoke_tokens(user)
+    await session.flush()
+    return user
+
+
+def revoke_tokens(user: User) -> None:
+    """Invalidate every access token issued to `user` so far (requests answer 401 at
+    once; open consoles are closed by app/realtime/revocation.py within seconds)."""
+    user.token_version = (user.token_version or 0) + 1
+
+
+async def change_own_password(
+    session: AsyncSession, user: User, current_password: str, new_password: str
+) -> User:
+    """The signed-in user's password change: the current password must match; every
+    earlier token of the user is revoked (the caller issues a fresh one)."""
+    ok = await asyncio.to_thread(verify_password, current_password, user.password_hash)
+    if not ok:
+        raise Unprocessable(
+            [
+                {
+                    "loc": ["body", "current_password"],
+                    "field": "current_password",
+                    "msg": "the current password is wrong",
+                    "type": "wrong_password",
+                }
+            ],
+            code="wrong_password",
+        )
+    problem = password_problem(new_password, user.username)
+    if problem is None and new_password == current_password:
+        problem = "the new password must differ from the current one"
+    if problem is not None:
+        raise Unprocessable(password_error(problem, "new_password"))
+    user.password_hash = await asyncio.to_thread(hash_password, new_password)
+    revoke_tokens(user)
     await session.flush()
     return user
 
@@ -67,35 +109,33 @@ async def update_user(session: AsyncSession, user_id: int, data: UserUpdate, act
 @dataclass
 class LoginResult:
     user: User | None
-    locked_seconds: int = 0
+    retry_after: int = 0
 
 
 async def authenticate(
-    session: AsyncSession, settings: Settings, username: str, password: str
+    session: AsyncSession,
+    throttle: LoginThrottle,
+    username: str,
+    password: str,
+    address: str,
 ) -> LoginResult:
-    """Check a password; count failures and lock the account after too many.
+    """Check a password under the login throttle (app/services/login_throttle.py).
 
-    The caller must commit even on failure so the failure count is kept.
+    Unknown usernames take the same path (a dummy hash is verified) and get the same
+    answers as wrong passwords, so the answers tell nobody which accounts exist.
     """
+    keys = throttle.keys(username, address)
+    wait = await throttle.retry_after(keys)
+    if wait:
+        return LoginResult(None, wait)
     user = await session.scalar(select(User).where(User.username == username))
-    now = utcnow()
-    if user is not None and user.locked_until is not None and user.locked_until > now:
-        return LoginResult(None, int((user.locked_until - now).total_seconds()) + 1)
     ok = await asyncio.to_thread(
         verify_password, password, user.password_hash if user is not None else None
     )
-    if user is None:
+    if user is None or not ok or not user.is_active:
+        await throttle.failed(keys)
         return LoginResult(None)
-    if not ok or not user.is_active:
-        user.failed_logins += 1
-        if user.failed_logins >= settings.login_max_failures:
-            user.locked_until = now + timedelta(seconds=settings.login_lockout_seconds)
-            user.failed_logins = 0
-        await session.flush()
-        return LoginResult(None)
-    user.failed_logins = 0
-    user.locked_until = None
-    await session.flush()
+    await throttle.succeeded(keys)
     return LoginResult(user)
 
 
