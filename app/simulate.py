@@ -7,6 +7,8 @@ than the others, put some in the cart, order some of those and pay for most orde
 Products come from the public storefront (what is listed, what is explained, the
 stock left), re-read every few seconds, so the audience follows the control room.
 
+Orders are reported as a platform connector does (order events with the platform's
+`order_id`), so each becomes an order in the order book and takes its stock.
 Everything goes through the ingest API with the stream's key, in batches, so it serves
 the demo, rehearsals (模拟直播) and the benchmarks alike. `comment_share` turns it into
 a comment flood (e.g. 1.0: every event a comment, from a pool of `viewers` commenters)
@@ -65,6 +67,8 @@ class Product:
     price: Decimal
     stock_left: int
     explaining: bool
+    flash_price: Decimal | None = None  # a running flash sale's price (秒杀)
+    flash_left: int = 0
 
 
 @dataclass
@@ -80,7 +84,7 @@ class Audience:
     seq: itertools.count[int] = field(default_factory=itertools.count)
     clicked: dict[str, int] = field(default_factory=dict)
     carted: dict[str, int] = field(default_factory=dict)
-    pending: dict[str, tuple[int, int, Decimal]] = field(default_factory=dict)
+    pending: dict[str, tuple[int, int, Decimal, str]] = field(default_factory=dict)
     products: list[Product] = field(default_factory=list)
     totals: dict[str, int] = field(
         default_factory=lambda: {"events": 0, "orders": 0, "paid": 0, "comments": 0}
@@ -148,16 +152,25 @@ class Audience:
     def _funnel_or_action(self, viewer: str) -> list[dict[str, Any]]:
         rng = self.rng
         if viewer in self.pending and rng.random() < 0.6:
-            pid, qty, amount = self.pending.pop(viewer)
+            pid, qty, amount, order_id = self.pending.pop(viewer)
             if rng.random() < 0.88:
                 self.totals["paid"] += 1
                 self.gmv += amount
                 return [
                     self._event(
-                        "order_paid", viewer, product_id=pid, quantity=qty, amount=str(amount)
+                        "order_paid",
+                        viewer,
+                        product_id=pid,
+                        quantity=qty,
+                        amount=str(amount),
+                        order_id=order_id,
                     )
                 ]
-            return [self._event("order_cancelled", viewer, product_id=pid, quantity=qty)]
+            return [
+                self._event(
+                    "order_cancelled", viewer, product_id=pid, quantity=qty, order_id=order_id
+                )
+            ]
         if viewer in self.carted and rng.random() < 0.5:
             pid = self.carted.pop(viewer)
             product = next((p for p in self.products if p.product_id == pid), None)
@@ -166,12 +179,23 @@ class Audience:
             qty = rng.choices((1, 2, 3), (80, 15, 5))[0]
             qty = min(qty, product.stock_left)
             product.stock_left -= qty
-            amount = product.price * qty
-            self.pending[viewer] = (pid, qty, amount)
+            price = product.price
+            if product.flash_price is not None and product.flash_left >= qty:
+                price = product.flash_price  # bought in the flash sale: its remaining moves
+                product.flash_left -= qty
+            amount = price * qty
+            # The platform's order id: the sale is an order in the order book.
+            order_id = f"sim-{self.run}-o{self.totals['orders']}"
+            self.pending[viewer] = (pid, qty, amount, order_id)
             self.totals["orders"] += 1
             return [
                 self._event(
-                    "order_created", viewer, product_id=pid, quantity=qty, amount=str(amount)
+                    "order_created",
+                    viewer,
+                    product_id=pid,
+                    quantity=qty,
+                    amount=str(amount),
+                    order_id=order_id,
                 )
             ]
         if viewer in self.clicked and rng.random() < 0.3:
@@ -197,11 +221,20 @@ async def _refresh_products(client: httpx.AsyncClient, url: str, audience: Audie
     try:
         r = await client.get(url)
         if r.status_code == 200:
+            body = r.json()
+            flash = {f["product_id"]: f for f in body.get("flash_sales", [])}
             audience.products = [
                 Product(
-                    p["product_id"], Decimal(str(p["live_price"])), p["stock_left"], p["explaining"]
+                    p["product_id"],
+                    Decimal(str(p["live_price"])),
+                    p["stock_left"],
+                    p["explaining"],
+                    Decimal(str(flash[p["product_id"]]["price"]))
+                    if p["product_id"] in flash
+                    else None,
+                    int(flash[p["product_id"]]["remaining"]) if p["product_id"] in flash else 0,
                 )
-                for p in r.json().get("products", [])
+                for p in body.get("products", [])
             ]
     except httpx.HTTPError:
         pass  # keep the last known lineup

@@ -126,6 +126,8 @@ class Order(Base):
     __tablename__ = "orders"
     __table_args__ = (
         UniqueConstraint("stream_id", "idempotency_key"),
+        # A connector's order (platform order id) is one row per stream and source.
+        UniqueConstraint("stream_id", "source", "external_id", name="uq_orders_external"),
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint("amount >= 0", name="amount_not_negative"),
         CheckConstraint("discount >= 0", name="discount_not_negative"),
@@ -151,7 +153,25 @@ class Order(Base):
         ForeignKey("coupons.id", ondelete="SET NULL"), default=None
     )
     address: Mapped[dict[str, str] | None] = mapped_column(JSON, default=None)
-    source: Mapped[str] = mapped_column(String(16), default="viewer", doc="viewer or ingest")
+    source: Mapped[str] = mapped_column(
+        String(16), default="viewer", doc="viewer (watch page), ingest (ingest key) or connector"
+    )
+    external_id: Mapped[str | None] = mapped_column(
+        String(128), default=None, doc="The platform's order id (connector orders)"
+    )
+    stock_units: Mapped[int | None] = mapped_column(
+        default=None,
+        doc="Units of the allotment this order holds when fewer than its quantity (a "
+        "platform sale reported when too few were left here); None: all of them",
+    )
+    list_price: Mapped[Decimal | None] = mapped_column(MONEY, default=None, doc="划线/list price")
+    live_price: Mapped[Decimal | None] = mapped_column(
+        MONEY, default=None, doc="The lineup's live price when ordered"
+    )
+    discounts: Mapped[list[dict[str, str]] | None] = mapped_column(
+        JSON, default=None, doc='Each discount applied: [{"kind", "label", "amount"}]'
+    )
+    gift: Mapped[str | None] = mapped_column(String(200), default=None, doc="The gift it gets")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     paid_at: Mapped[datetime | None] = mapped_column(default=None)
     cancelled_at: Mapped[datetime | None] = mapped_column(default=None)

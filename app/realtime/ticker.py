@@ -44,6 +44,7 @@ class Ticker:
         self._last: dict[str, Any] | None = None
         self._stock: list[Any] = []
         self._stock_at = 0.0
+        self._held: list[tuple[int, int]] = []  # units held per product at the last read
         self._sent_at = time.monotonic()
         from app.services.alerts import AlertEngine  # services import realtime: stay lazy
 
@@ -91,11 +92,15 @@ class Ticker:
         from app.services.metrics import build_metrics, load_stock, public_metrics
 
         now = time.monotonic()
-        if now - self._stock_at >= STOCK_REFRESH_SECONDS:
+        state = await self.hub.live.counters.read(self.stream_id)
+        # Units held moved (an order was placed, cancelled or refunded, from any source):
+        # the stock left is re-read now, so it is never more than one tick behind.
+        held = sorted((pid, p.get("held", 0)) for pid, p in state.products.items())
+        if now - self._stock_at >= STOCK_REFRESH_SECONDS or held != self._held:
             async with self.sessionmaker() as session:
                 self._stock = await load_stock(session, self.stream_id)
             self._stock_at = now
-        state = await self.hub.live.counters.read(self.stream_id)
+            self._held = held
         metrics = build_metrics(self.stream_id, state, self._stock)
         if now - self._alerts_at >= ALERT_SECONDS:
             self._alerts_at = now

@@ -24,10 +24,10 @@ from app.schemas.events import (
     MinuteMetrics,
     parse_batch,
 )
+from app.services import connector_orders, projection
 from app.services import ingest as ingest_service
 from app.services import metrics as metrics_service
 from app.services import orders as orders_service
-from app.services import projection
 
 router = APIRouter(prefix="/api/v1/streams", tags=["live data"])
 
@@ -52,6 +52,12 @@ _EVENT_SCHEMA: dict[str, Any] = {
             "description": "Money; required for order_paid and order_refunded",
         },
         "source": {"type": "string", "enum": sorted(SOURCES), "description": "viewer_join only"},
+        "order_id": {
+            "type": "string",
+            "maxLength": 128,
+            "description": "The platform's order id (order events): the sale is an order "
+            "in the order book, idempotent on (stream, source, order_id)",
+        },
     },
 }
 _BATCH_SCHEMA = {
@@ -80,7 +86,14 @@ _BATCH_SCHEMA = {
         "`order_paid` whose `event_id` is `order:<id>:paid` for an order of this stream "
         "(as placed through `POST /orders`) marks that order paid, like the pay step; its "
         "user_id, product_id, quantity and amount must match the order (else 422). Any "
-        "other `order_paid` is counted as an external payment."
+        "other `order_paid` is counted as an external payment. Order events that carry "
+        "`order_id` (the platform's order id, ≤ 128 characters) are a connector's sales: "
+        "each is an order in the stream's order book (source `connector`), idempotent on "
+        "(stream, source, order_id); `order_created` takes its units of the allotment "
+        "like any order (what is left, if fewer), `order_paid` pays it, "
+        "`order_cancelled` / `order_refunded` give its units back. A repeat is a "
+        "duplicate; a contradiction (another buyer, product, quantity or amount; a "
+        "refund of an order never reported) → 422."
     ),
     openapi_extra={
         "requestBody": {
@@ -110,10 +123,12 @@ async def ingest_events(
     except BatchError as exc:
         raise Unprocessable(exc.errors, code="invalid_batch") from exc
     live = request.app.state.live
+    # A connector's sales (order events with `order_id`) are orders in the order book.
+    connector = await connector_orders.apply_connector_orders(session, stream_id, events)
     # Payments of our own orders (event id `order:<id>:paid`) mark the order paid.
-    payments = await orders_service.pay_from_ingest(session, stream_id, events)
+    payments = await orders_service.pay_from_ingest(session, stream_id, connector.rest)
     outcome = await ingest_service.record_events(
-        live, session, stream_id, payments.external, wake_projection=False
+        live, session, stream_id, [*connector.log, *payments.external], wake_projection=False
     )
     if outcome.accepted:
         maker = request.app.state.sessionmaker
@@ -127,8 +142,10 @@ async def ingest_events(
         after_commit(session, _fold)
     return JSONBody(
         {
-            "accepted": outcome.accepted + payments.paid,
-            "duplicates": outcome.duplicates + payments.duplicates,
+            # The connector's order events count as the events they are (one each),
+            # whether their order's own log rows were new or not.
+            "accepted": outcome.accepted - len(connector.log) + connector.applied + payments.paid,
+            "duplicates": outcome.duplicates + connector.duplicates + payments.duplicates,
         },
         status_code=202,
     )

@@ -35,8 +35,20 @@ EVENT_TYPES = frozenset(
 )
 SOURCES = frozenset({"feed", "short_video", "follow", "search", "private", "ads", "other"})
 EVENT_FIELDS = frozenset(
-    {"type", "user_id", "event_id", "ts", "product_id", "text", "quantity", "amount", "source"}
+    {
+        "type",
+        "user_id",
+        "event_id",
+        "ts",
+        "product_id",
+        "text",
+        "quantity",
+        "amount",
+        "source",
+        "order_id",
+    }
 )
+ORDER_EVENTS = frozenset({"order_created", "order_paid", "order_cancelled", "order_refunded"})
 # Money is what makes these events mean anything: a paid order without an amount
 # would silently leave GMV short.
 NEEDS_AMOUNT = frozenset({"order_paid", "order_refunded"})
@@ -65,6 +77,7 @@ class EventIn:
     quantity: int | None = None
     amount: Decimal | None = None
     source: str | None = None
+    order_id: str | None = None  # the platform's order id (connector order events)
 
     @property
     def units(self) -> int:
@@ -151,6 +164,14 @@ def parse_event(ev: Any, now: datetime) -> EventIn:
             raise ValueError("source is only meaningful on viewer_join")
         if source not in SOURCES:
             raise ValueError(f"source must be one of {', '.join(sorted(SOURCES))}")
+    order_id = _str_field(ev, "order_id", MAX_ID, required=False)
+    if order_id is not None:
+        if kind not in ORDER_EVENTS:
+            raise ValueError("order_id is only meaningful on order events")
+        if not order_id.strip():
+            raise ValueError("order_id must not be empty")
+        if kind == "order_created" and product_id is None:
+            raise ValueError("product_id is required for order_created with an order_id")
     return EventIn(
         kind,
         user_id,
@@ -161,6 +182,7 @@ def parse_event(ev: Any, now: datetime) -> EventIn:
         quantity,
         amount,
         source,
+        order_id,
     )
 
 

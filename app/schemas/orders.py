@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AwareDatetime, Field, StringConstraints, model_validator
+from pydantic import AwareDatetime, Field, StringConstraints, field_validator, model_validator
 
 from app.models import FlashSaleStatus, OrderRequestKind, OrderRequestStatus, OrderStatus
 from app.schemas.common import Money, Schema, StrictInput
@@ -53,10 +53,25 @@ class OrderOut(Schema):
     flash_sale_id: int | None
     coupon_id: int | None
     address: dict[str, str] | None
-    source: str
+    source: str = Field(description="viewer (watch page), ingest (ingest key) or connector")
+    external_id: str | None = Field(
+        default=None, description="The platform's order id of a connector's order"
+    )
+    list_price: Money | None = Field(default=None, description="The product's list price")
+    live_price: Money | None = Field(default=None, description="The lineup's live price")
+    discounts: list[dict[str, str]] = Field(
+        default_factory=list,
+        description='Each discount applied: {"kind", "label", "amount"} (money string)',
+    )
+    gift: str | None = Field(default=None, description="The gift this order gets")
     created_at: datetime
     paid_at: datetime | None
     cancelled_at: datetime | None
+
+    @field_validator("discounts", mode="before")
+    @classmethod
+    def _no_discounts(cls, v: object) -> object:
+        return [] if v is None else v
 
 
 class CancelIn(StrictInput):

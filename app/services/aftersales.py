@@ -413,6 +413,12 @@ ORDER_COLUMNS = (
     "tracking_number",
     "shipment_status",
     "return_status",
+    "source",
+    "external_order_id",
+    "list_price",
+    "live_price",
+    "discounts",
+    "gift",
 )
 
 
@@ -453,6 +459,12 @@ async def order_rows(session: AsyncSession, stream_id: int) -> list[list[Any]]:
                 shipment.tracking_number if shipment else "",
                 str(shipment.status) if shipment else "",
                 str(return_status) if return_status else "",
+                order.source,
+                order.external_id or "",
+                format_money(order.list_price) if order.list_price is not None else "",
+                format_money(order.live_price) if order.live_price is not None else "",
+                "; ".join(f"{d['label']} -{d['amount']}" for d in order.discounts or []),
+                order.gift or "",
             ]
         )
     return out

@@ -88,9 +88,8 @@ async def announce_stock(
     from app.services.metrics import load_stock, stock_left
 
     lines = await load_stock(session, stream_id, sorted(product_ids))
-    held = await live.counters.held(stream_id, [line.product_id for line in lines])
     for line in lines:
-        left = stock_left(line, held[line.product_id])
+        left = stock_left(line)
         await live.publish_event(
             PendingEvent(
                 stream_id,

@@ -1,11 +1,11 @@
 """The live `metrics` object (contract.md) and the built-in parts of the snapshot.
 
-`stock_left` = allotted stock − units held by orders that are not cancelled. Units held
-are known two ways: `LineupItem.sold_units` (kept by the orders service for orders
-placed through the API) and the counters' `held` (order_created − order_cancelled
-units from events, which covers orders a platform reports through ingest). Orders
-placed through the API are also recorded as events, so the two overlap; the larger
-is taken, which never shows more stock than there is.
+`stock_left` ("left", docs/metrics.md) = allotted stock − units held by the order
+book's orders that are not cancelled or refunded (`LineupItem.sold_units`). Every sale
+is in the order book whatever its source (watch page, ingest key, a connector's order
+events with `order_id`), so this one number is what every console, the watch page, the
+storefront API and the metrics show. An order event without `order_id` is counted in
+the funnel but holds no stock (it names no order).
 """
 
 from __future__ import annotations
@@ -47,10 +47,15 @@ async def load_stock(
     return [StockLine(*r) for r in rows]
 
 
-def stock_left(line: StockLine, held: int) -> int:
-    """Allotted stock minus the units held: by the counters' count of orders not
-    cancelled, or the database's `sold_units` if that is higher (a count not yet in)."""
-    return max(0, line.allotted_stock - max(line.sold_units, held))
+def stock_left(line: StockLine, held: int | None = None) -> int:
+    """Allotted stock minus the units held by the order book's orders not cancelled
+    (`held`, the counters' count from events, is no longer part of it)."""
+    return left_of(line.allotted_stock, line.sold_units)
+
+
+def left_of(allotted_stock: int, sold_units: int) -> int:
+    """ "Left" (docs/metrics.md): the one definition every reader uses."""
+    return max(0, allotted_stock - sold_units)
 
 
 def _money(value_cents: int) -> str:
@@ -159,7 +164,6 @@ async def _stream_part(ctx: SnapshotContext) -> dict[str, Any]:
 
 
 async def _lineup_rows(ctx: SnapshotContext) -> list[dict[str, Any]]:
-    counters = await ctx.live.counters.read(ctx.stream.id)
     rows = await ctx.session.execute(
         select(LineupItem, Product)
         .join(Product, Product.id == LineupItem.product_id)
@@ -168,7 +172,6 @@ async def _lineup_rows(ctx: SnapshotContext) -> list[dict[str, Any]]:
     )
     out = []
     for item, product in rows:
-        held = max(item.sold_units, counters.products.get(item.product_id, {}).get("held", 0))
         out.append(
             {
                 "product_id": item.product_id,
@@ -178,7 +181,8 @@ async def _lineup_rows(ctx: SnapshotContext) -> list[dict[str, Any]]:
                 "live_price": format_money(item.live_price),
                 "list_price": format_money(product.list_price),
                 "allotted_stock": item.allotted_stock,
-                "stock_left": max(0, item.allotted_stock - held),
+                "stock_left": left_of(item.allotted_stock, item.sold_units),
+                "gifts": list(item.gifts or []),
                 "status": item.status,
                 "explaining": item.explaining,
                 "selling_points": product.selling_points,

@@ -978,17 +978,17 @@ async def release_order(
         raise Conflict(
             f"the order is {fresh.status}", code="order_changed", status=str(fresh.status)
         )
-    result = await session.execute(
-        update(LineupItem)
-        .where(
-            LineupItem.stream_id == order.stream_id,
-            LineupItem.product_id == order.product_id,
+    units = held_units(order)
+    if units:
+        await session.execute(
+            update(LineupItem)
+            .where(
+                LineupItem.stream_id == order.stream_id,
+                LineupItem.product_id == order.product_id,
+            )
+            .values(sold_units=LineupItem.sold_units - units)
+            .execution_options(synchronize_session=False)
         )
-        .values(sold_units=LineupItem.sold_units - order.quantity)
-        .returning(LineupItem.allotted_stock, LineupItem.sold_units)
-        .execution_options(synchronize_session=False)
-    )
-    result.one()
     flash_id = order.flash_sale_id
     if flash_id is not None:  # back to the sale while it runs, else to ordinary stock
         await flash_sales.give_back_units(session, flash_id, order.quantity)
@@ -997,7 +997,7 @@ async def release_order(
     live = session.info.get(LIVE_KEY)
     rs = redis_stock(live) if live is not None else None
     if rs is not None:
-        args = (order.stream_id, order.product_id, order.viewer_id, order.quantity, flash_id)
+        args = (order.stream_id, order.product_id, order.viewer_id, units, flash_id)
 
         async def _give_back() -> None:
             # The script returns units to the sale only while the mirror still runs it.
@@ -1009,6 +1009,12 @@ async def release_order(
         session, "order_refunded" if to == OrderStatus.refunded else "order_cancelled", fresh
     )
     return fresh
+
+
+def held_units(order: Order) -> int:
+    """Units of the allotment the order holds (a connector's sale reported when fewer
+    were left holds only those: `stock_units`)."""
+    return order.quantity if order.stock_units is None else order.stock_units
 
 
 async def cancel_order(

@@ -17,6 +17,7 @@ from app.models import (
     StreamStatus,
 )
 from app.schemas.storefront import StorefrontFlashSale, StorefrontOut, StorefrontProduct
+from app.services.metrics import left_of
 
 # A draft is still being planned: nothing of it is public yet.
 PUBLIC_STATUSES = frozenset(set(StreamStatus) - {StreamStatus.draft})
@@ -39,7 +40,7 @@ async def storefront(session: AsyncSession, stream_id: int) -> StorefrontOut:
             name=product.name,
             live_price=item.live_price,
             list_price=product.list_price,
-            stock_left=max(0, item.allotted_stock - item.sold_units),
+            stock_left=left_of(item.allotted_stock, item.sold_units),
             status=item.status,
             explaining=item.explaining,
             gifts=list(item.gifts or []),

@@ -109,7 +109,14 @@ async def test_snapshot_then_metrics_and_role_filtered_events(setup: Any) -> Non
             key,
             [
                 {"type": "like", "user_id": "a"},
-                {"type": "order_created", "user_id": "a", "product_id": pid, "quantity": 2},
+                # a connector's sale (order_id): an order that takes 2 units
+                {
+                    "type": "order_created",
+                    "user_id": "a",
+                    "product_id": pid,
+                    "quantity": 2,
+                    "order_id": "P-1",
+                },
             ],
         )
         assert r.status_code == 202
