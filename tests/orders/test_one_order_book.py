@@ -121,7 +121,9 @@ async def test_three_sources_at_once_agree_everywhere(committed_env: Env) -> Non
         body = await room.ingest([sale("order_refunded", "P3", "c3", qty=2)])
         assert body == {"accepted": 1, "duplicates": 0}
         # the connector retries its whole batch: nothing changes
-        body = await room.ingest([sale("order_paid", "P0", "c0"), sale("order_paid", "P1", "c1", qty=2)])
+        body = await room.ingest(
+            [sale("order_paid", "P0", "c0"), sale("order_paid", "P1", "c1", qty=2)]
+        )
         assert body == {"accepted": 0, "duplicates": 2}
 
     await asyncio.gather(watch_page(), merchant_backend(), connector())
@@ -200,8 +202,7 @@ async def test_a_platform_sale_of_the_last_units_sells_out_here(env: Env) -> Non
     # its cancellation gives back what it held (2), not what it sold (3)
     body = await room.ingest([sale("order_cancelled", "X1", "p1", qty=3)])
     assert body == {"accepted": 1, "duplicates": 0}
-    r = await env_storefront(room)
-    assert r == 2
+    assert await env_storefront(room) == 2
     r2 = await room.env.order(room.listing, "w2", "w-3")
     assert r2.status_code == 201, r2.text
 
@@ -225,7 +226,12 @@ async def test_connector_order_contradictions_are_refused_whole(env: Env) -> Non
                 sale("order_created", "Y2", "u2", product_id=999_999),
                 sale("order_refunded", "never", "u3"),
                 {"type": "like", "user_id": "u9", "order_id": "Z"},
-                {"type": "order_created", "user_id": "u4", "order_id": "Z" * 129, "product_id": pid},
+                {
+                    "type": "order_created",
+                    "user_id": "u4",
+                    "order_id": "Z" * 129,
+                    "product_id": pid,
+                },
             ]
         },
         headers={"X-Ingest-Key": room.key},
