@@ -5,8 +5,8 @@ with `order_id`), unique per stream and source; `stock_units` the units of the
 allotment it holds when fewer than its quantity; `list_price`, `live_price`,
 `discounts` and `gift` what the order was priced at and given.
 
-Revision ID: 0270
-Revises: 0261
+Revision ID: 0271
+Revises: 0270
 Create Date: 2026-12-05 17:15:00
 """
 
@@ -16,8 +16,8 @@ import sqlalchemy as sa
 
 from alembic import op
 
-revision: str = "0270"
-down_revision: str | Sequence[str] | None = "0261"
+revision: str = "0271"
+down_revision: str | Sequence[str] | None = "0270"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
