@@ -104,6 +104,24 @@ class Settings(BaseSettings):
     flash_sale_tick_seconds: float = Field(
         default=0.5, gt=0, description="How often due flash sales are started and ended"
     )
+    # --- connecting a platform (issue 18): outbound webhooks
+    webhook_allow_private: bool = Field(
+        default=False,
+        description="Allow webhook URLs on loopback/private addresses (SSRF guard off); "
+        "for tests and closed networks only",
+    )
+    webhook_timeout_seconds: float = Field(
+        default=5.0, gt=0, description="A delivery that takes longer counts as failed"
+    )
+    webhook_max_tries: int = Field(
+        default=8, ge=1, description="Tries before a delivery is dead (dead letter)"
+    )
+    webhook_backoff_seconds: float = Field(
+        default=5.0, gt=0, description="Wait before the 2nd try; doubles each try, ≤ 10 min"
+    )
+    webhook_poll_seconds: float = Field(
+        default=1.0, gt=0, description="How often each server looks for due deliveries"
+    )
     static_dir: Path = Field(
         default=PROJECT_ROOT / "frontend" / "dist", description="The built consoles."
     )

@@ -49,6 +49,7 @@ from app.routers import (
     warmup,
     watch_comments,
 )
+from app.routers import webhooks as webhooks_router  # issue 18: connecting a platform
 from app.routers.live import LiveSockets
 from app.routers.order_fast_path import OrderFastPath
 from app.services import flash_sales as flash_sales_service
@@ -57,6 +58,7 @@ from app.services.lottery import LotteryScheduler
 from app.services.projection import ProjectionWorker
 from app.services.stock_resync import start_stock_watch, stop_stock_watch
 from app.services.users import bootstrap_admin
+from app.services.webhooks import WebhookDispatcher, dispatch_settings
 
 log = structlog.get_logger(__name__)
 
@@ -119,9 +121,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Draws lotteries when due; safe to run in every instance (the draw is claimed).
         lottery_scheduler = LotteryScheduler(make_sessionmaker(engine), app.state.live)
         lottery_scheduler.start()
+        # Connecting a platform (issue 18): delivers outbound webhooks.
+        webhook_dispatcher = WebhookDispatcher(
+            make_sessionmaker(engine), dispatch_settings(settings)
+        )
+        app.state.webhook_dispatcher = webhook_dispatcher
+        webhook_dispatcher.start()
         try:
             yield
         finally:
+            await webhook_dispatcher.stop()
             await lottery_scheduler.stop()
             await projection.stop()
             await stop_stock_watch(stock_watch)
@@ -181,6 +190,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lottery,
         comments,  # comments, moderation, the classifier
         queue,  # the service queue
+        # --- connecting a platform (issue 18)
+        webhooks_router,
     ):
         app.include_router(module.router)
     _mount_frontend(app, settings.static_dir)

@@ -16,6 +16,14 @@ from app.models.aftersales import (
 from app.models.alerts import Alert, AlertLevel, AlertThresholds
 from app.models.checklist import ChecklistItem, ChecklistKind, CheckStatus
 from app.models.comments import BlockedWord, Comment, ViewerMute, WatchPin
+from app.models.connect import (
+    Connector,
+    ConnectorPayload,
+    DeliveryStatus,
+    PayloadOutcome,
+    Webhook,
+    WebhookDelivery,
+)
 from app.models.contingency import ContingencyPlan, Scenario
 from app.models.controls import (
     ControlAction,
@@ -100,6 +108,8 @@ __all__ = [
     "Complaint",
     "ComplaintCategory",
     "ComplaintStatus",
+    "Connector",
+    "ConnectorPayload",
     "ContingencyPlan",
     "ControlAction",
     "Coupon",
@@ -107,6 +117,7 @@ __all__ = [
     "Criterion",
     "Cue",
     "CuePriority",
+    "DeliveryStatus",
     "FaqEntry",
     "FindingKind",
     "FlashSale",
@@ -129,6 +140,7 @@ __all__ = [
     "OrderRequestKind",
     "OrderRequestStatus",
     "OrderStatus",
+    "PayloadOutcome",
     "Platform",
     "Product",
     "ProductScore",
@@ -170,4 +182,6 @@ __all__ = [
     "ViewerMute",
     "WarmupCampaign",
     "WatchPin",
+    "Webhook",
+    "WebhookDelivery",
 ]

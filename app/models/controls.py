@@ -30,6 +30,11 @@ class ControlAction(Base):
     product_id: Mapped[int | None] = mapped_column(default=None)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Whether the platform really did it (issue 18): None = no webhook took the action;
+    # "pending" once one did; "done" / "failed" when a receiver reported back.
+    platform_status: Mapped[str | None] = mapped_column(String(16), default=None)
+    platform_message: Mapped[str] = mapped_column(String(500), default="")
+    platform_result_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class CuePriority(enum.StrEnum):

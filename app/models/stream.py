@@ -80,6 +80,12 @@ class Stream(Base):
     target_audience: Mapped[str] = mapped_column(Text, default="")
     description: Mapped[str] = mapped_column(Text, default="")
     rehearsal_at: Mapped[datetime | None] = mapped_column(default=None, doc="模拟直播 / 彩排")
+    # A rehearsal (彩排) stream: its figures never enter comparisons or exports of real
+    # streams. `rehearsal_of` is the stream whose plan it copies.
+    is_rehearsal: Mapped[bool] = mapped_column(default=False, index=True)
+    rehearsal_of: Mapped[int | None] = mapped_column(
+        ForeignKey("streams.id", ondelete="SET NULL"), default=None
+    )
     # Numeric targets; the review compares actuals against them.
     target_gmv: Mapped[Decimal | None] = mapped_column(MONEY, default=None)
     target_viewers: Mapped[int | None] = mapped_column(default=None)

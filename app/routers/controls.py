@@ -258,6 +258,9 @@ async def list_actions(
             actor=username,
             detail=a.detail,
             created_at=a.created_at,
+            platform_status=a.platform_status,
+            platform_message=a.platform_message,
+            platform_result_at=a.platform_result_at,
         )
         for a, username in rows
     ]

@@ -89,6 +89,13 @@ class ActionOut(Schema):
     actor: str | None
     detail: dict[str, Any]
     created_at: datetime
+    platform_status: str | None = Field(
+        default=None,
+        description="Whether the platform did it (issue 18): null = no webhook took the "
+        "action; pending; done; failed (reported by the receiver)",
+    )
+    platform_message: str = ""
+    platform_result_at: datetime | None = None
 
 
 class SegmentBrief(Schema):

@@ -34,7 +34,7 @@ from app.models import (
 )
 from app.realtime.outbox import queue_event
 from app.realtime.snapshot import SnapshotContext, snapshot_contributor
-from app.services import alerts
+from app.services import alerts, webhooks
 
 # Listing, explaining and stock changes make sense before the stream starts (预上架,
 # rehearsal) and while it runs; not on a draft that is still being planned, and never
@@ -99,6 +99,7 @@ def log_action(
         created_at=utcnow(),
     )
     session.add(entry)
+    webhooks.note_action(session, entry)  # goes out to the stream's webhooks on commit
     return entry
 
 
