@@ -2,7 +2,7 @@
 payloads, platform results of control actions, rehearsal streams (issue 18)
 
 Revision ID: 0700
-Revises: 0261
+Revises: 0271
 Create Date: 2026-12-05 17:03:24.078275
 """
 
@@ -14,7 +14,7 @@ import app.db
 from alembic import op
 
 revision: str = "0700"
-down_revision: str | Sequence[str] | None = "0261"
+down_revision: str | Sequence[str] | None = "0271"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
