@@ -12,6 +12,9 @@
 * Events arrive from the broker in `seq` order (the Redis publish script numbers and
   publishes atomically). If a hole shows up anyway (e.g. a message lost while the
   subscription was being set up) the hub fills it from the stream's history.
+* Positions are (epoch, seq) (protocol.py). An event of a later epoch than the one a
+  channel or connection is at is its new base (the seq counter restarted: Redis lost
+  it); an event of an earlier epoch is a late straggler and is dropped.
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ class Connection:
     __slots__ = (
         "audience",
         "close_with",
+        "epoch",
         "events",
         "last_seq",
         "max_pending",
@@ -77,8 +81,9 @@ class Connection:
         self.stream_id = stream_id
         self.audience = audience
         self.max_pending = max_pending
-        self.events: deque[tuple[int, WireMessage]] = deque()
+        self.events: deque[tuple[str, int, WireMessage]] = deque()
         self.metrics: WireMessage | None = None
+        self.epoch = ""
         self.last_seq = 0
         self.close_with: tuple[int, str] | None = None
         self.writer: asyncio.Task[None] | None = None
@@ -94,12 +99,25 @@ class Connection:
     def idle(self) -> bool:
         return self.started and self.writer is None and not self.events and self.metrics is None
 
-    def push_event(self, seq: int, message: WireMessage) -> None:
-        if self.close_with is not None or (seq and seq <= self.last_seq):
+    def _stale(self, epoch: str, seq: int) -> bool:
+        """Already delivered (or of an epoch older than the console's)."""
+        if not seq:
+            return False
+        return epoch < self.epoch or (epoch == self.epoch and seq <= self.last_seq)
+
+    def _advance(self, epoch: str, seq: int) -> bool:
+        """Take (epoch, seq) as delivered; False if it was already."""
+        if self._stale(epoch, seq):
+            return False
+        if seq:
+            self.epoch, self.last_seq = epoch, seq
+        return True
+
+    def push_event(self, epoch: str, seq: int, message: WireMessage) -> None:
+        if self.close_with is not None or self._stale(epoch, seq):
             return
         if self.idle:
-            if seq:
-                self.last_seq = seq
+            self._advance(epoch, seq)
             self._send_now(message)
             return
         if len(self.events) >= self.max_pending:
@@ -107,7 +125,7 @@ class Connection:
             self.metrics = None
             self.shutdown(CLOSE_SLOW, "slow consumer: too many undelivered events")
             return
-        self.events.append((seq, message))
+        self.events.append((epoch, seq, message))
         self._ensure_writer()
 
     def push_metrics(self, message: WireMessage) -> None:
@@ -120,7 +138,7 @@ class Connection:
             self._ensure_writer()
 
     def push_control(self, message: WireMessage) -> None:
-        self.push_event(0, message)
+        self.push_event("", 0, message)
 
     def shutdown(self, code: int, reason: str) -> None:
         if self.close_with is None:
@@ -176,9 +194,8 @@ class Connection:
                             await ws.close(code, reason)
                     return
                 if self.events:
-                    seq, message = self.events.popleft()
-                    if seq == 0 or seq > self.last_seq:
-                        self.last_seq = max(self.last_seq, seq)
+                    epoch, seq, message = self.events.popleft()
+                    if self._advance(epoch, seq):
                         await ws.send(message)
                 elif self.metrics is not None:
                     message, self.metrics = self.metrics, None
@@ -214,28 +231,32 @@ class StreamChannel:
         self.hub = hub
         self.stream_id = stream_id
         self.connections: set[Connection] = set()
+        self.epoch = ""
         self.last_seq = 0
         self.ticker: Ticker | None = None
 
     async def on_message(self, channel: str, raw: bytes) -> None:
         msg = orjson.loads(raw)
-        seq = int(msg["seq"])
-        if seq <= self.last_seq:
+        epoch, seq = str(msg.get("epoch", "")), int(msg["seq"])
+        if epoch < self.epoch or (epoch == self.epoch and seq <= self.last_seq):
             return
-        if self.last_seq and seq > self.last_seq + 1:
-            missing = await self.hub.live.history_since(self.stream_id, self.last_seq) or []
-            for old in missing:
+        if epoch != self.epoch:  # the counter restarted: this epoch's events from 1
+            self.epoch, self.last_seq = epoch, 0
+        if seq > self.last_seq + 1:
+            missing = await self.hub.live.history_since(self.stream_id, epoch, self.last_seq)
+            for old in missing or ():
                 old_msg = orjson.loads(old)
                 if int(old_msg["seq"]) < seq:
-                    self._fan_out(int(old_msg["seq"]), old_msg.get("roles"), old)
-        self._fan_out(seq, msg.get("roles"), raw)
+                    self._fan_out(epoch, int(old_msg["seq"]), old_msg.get("roles"), old)
+        self._fan_out(epoch, seq, msg.get("roles"), raw)
 
-    def _fan_out(self, seq: int, roles: list[str] | None, raw: bytes) -> None:
-        self.last_seq = max(self.last_seq, seq)
+    def _fan_out(self, epoch: str, seq: int, roles: list[str] | None, raw: bytes) -> None:
+        if epoch == self.epoch:
+            self.last_seq = max(self.last_seq, seq)
         prepared = prepare(raw)
         for conn in list(self.connections):
             if visible_to(roles, conn.audience):
-                conn.push_event(seq, prepared)
+                conn.push_event(epoch, seq, prepared)
                 if conn.close_with is not None:
                     self.connections.discard(conn)
 
@@ -271,7 +292,7 @@ class Hub:
             ch = self._channels.get(stream_id)
             if ch is None:
                 ch = StreamChannel(self, stream_id)
-                ch.last_seq = await self.live.current_seq(stream_id)
+                ch.epoch, ch.last_seq = await self.live.position(stream_id)
                 await self.live.broker.subscribe(self.live.events_channel(stream_id), ch.on_message)
                 ch.ticker = self._ticker_factory(self, stream_id)
                 ch.ticker.start()

@@ -20,6 +20,7 @@ class PendingEvent:
     type: str
     data: dict[str, Any]
     roles: frozenset[str] | None = None  # None: every console of the stream may see it
+    id: int | None = None  # the outbox row's id once written (consoles de-duplicate by it)
 
 
 def queue_event(

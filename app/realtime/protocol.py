@@ -2,18 +2,39 @@
 
 Server → client, every message a JSON object with `type`:
 
-* `snapshot` first: `{"type": "snapshot", "seq": N, "resumed": bool, "stream": ...,
-  "lineup": [...], "explaining": ..., "metrics": {...}, ...}` — the state the role
-  needs (fields come from the registered snapshot contributors). `seq` is the last
-  discrete event it reflects; later events carry `seq` > N. With `?since=S` and the
-  bounded history still reaching back to S, `resumed` is true and the events after S
-  that the console missed follow the snapshot, before live ones.
+* `snapshot` first: `{"type": "snapshot", "epoch": "…", "seq": N, "resumed": bool,
+  "stream": ..., "lineup": [...], "explaining": ..., "metrics": {...}, ...}` — the
+  state the role needs (fields come from the registered snapshot contributors).
+  `(epoch, seq)` is the position of the last discrete event it reflects.
 * `metrics`: `{"type": "metrics", "ts": ..., "metrics": {...}}`, coalesced by the
   stream's ticker (settings.metrics_hz, only when something changed, latest-wins: a
   console that is behind skips stale snapshots).
-* discrete events: `{"type": "product.listed", "seq": 12, "ts": ..., "stream_id": 7,
-  "data": {...}, "roles"?: [...]}`, gap-free increasing `seq` per stream.
+* discrete events: `{"type": "product.listed", "epoch": "…", "seq": 12, "id"?: 345,
+  "ts": ..., "stream_id": 7, "data": {...}, "roles"?: [...]}`.
 * `ping` every `KEEPALIVE_SECONDS` of silence.
+
+Positions (epoch, seq). `seq` is gap-free and increasing per stream *within an epoch*.
+The epoch names one run of the stream's seq counter and changes whenever the counter may
+have restarted: at every process start in embedded mode (the counter lives in memory),
+and with Redis whenever the stream's position key is missing (a new stream, FLUSHDB, a
+Redis restarted without persistence, an evicted key). Epochs are opaque strings
+(`[0-9a-f]+`) that sort in the order they were made; a console compares them only for
+equality. A console keeps the last position it saw and reconnects with
+`?since=<epoch>:<seq>`:
+
+* same epoch and the bounded history still reaches back to `seq`: `resumed: true`, the
+  events after `seq` that the console missed follow the snapshot, before live ones; the
+  console keeps its position and takes them.
+* another epoch (or a bare number, or anything unparsable), or a history that no longer
+  reaches back: `resumed: false`, and the snapshot's `(epoch, seq)` is the console's new
+  base. Events then continue from it.
+* an event whose epoch differs from the console's position is the start of a new epoch:
+  the console takes it and its position (events are never dropped for a lower seq in a
+  new epoch).
+
+Events written through the outbox (app/realtime/outbox.py) carry `id`, unique per
+event; the outbox relays at least once, so a console drops an event whose `id` it has
+already seen (a repeat may come with a new position).
 
 Client → server: `{"type": "ping"}` → `{"type": "pong"}`; anything else is ignored.
 

@@ -54,8 +54,13 @@ def snapshot_contributor(
     return _register
 
 
-async def build_snapshot(ctx: SnapshotContext, seq: int) -> dict[str, Any]:
-    snapshot: dict[str, Any] = {"type": "snapshot", "seq": seq, "audience": ctx.audience}
+async def build_snapshot(ctx: SnapshotContext, seq: int, epoch: str = "") -> dict[str, Any]:
+    snapshot: dict[str, Any] = {
+        "type": "snapshot",
+        "epoch": epoch,
+        "seq": seq,
+        "audience": ctx.audience,
+    }
     for name, (fn, allowed) in _CONTRIBUTORS.items():
         if ctx.audience in allowed:
             snapshot[name] = await fn(ctx)

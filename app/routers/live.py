@@ -24,7 +24,7 @@ from app.realtime.hub import Connection
 from app.realtime.protocol import CLOSE_FORBIDDEN, CLOSE_UNAUTHORIZED, VIEWER, prepare, visible_to
 from app.realtime.revocation import StaffSocket, staff_sockets
 from app.realtime.snapshot import SnapshotContext, build_snapshot
-from app.realtime.state import LiveServices
+from app.realtime.state import LiveServices, parse_position
 
 _CONSOLE = re.compile(r"^/ws/streams/([1-9][0-9]{0,17})$")
 _WATCH = re.compile(r"^/ws/streams/([1-9][0-9]{0,17})/watch$")
@@ -51,15 +51,8 @@ class LiveSockets:
         await self.app(scope, receive, send)
 
 
-def _since(raw: str | None) -> int | None:
-    try:
-        return int(raw) if raw is not None else None
-    except ValueError:
-        return None
-
-
 async def console_socket(websocket: WebSocket, stream_id: int) -> None:
-    """Staff console feed: `/ws/streams/{id}?token=<access_token>[&since=<seq>]`.
+    """Staff console feed: `/ws/streams/{id}?token=<access_token>[&since=<epoch>:<seq>]`.
 
     Closes 4401 for a missing/invalid token, 4403 for a stream or role the user may not see.
     """
@@ -81,7 +74,7 @@ async def console_socket(websocket: WebSocket, stream_id: int) -> None:
             return
         assert role is not None
         ctx = SnapshotContext(session, live, stream, str(role), user_id=user.id)
-        conn = await _start(websocket, live, ctx, _since(since))
+        conn = await _start(websocket, live, ctx, parse_position(since))
     if conn is not None:
         # Re-checked every few seconds: revocation closes it (app/realtime/revocation.py).
         watched = StaffSocket(user.id, stream_id, user.token_version, str(role), conn.shutdown)
@@ -94,7 +87,7 @@ async def console_socket(websocket: WebSocket, stream_id: int) -> None:
 
 
 async def watch_socket(websocket: WebSocket, stream_id: int) -> None:
-    """Watch-page feed, `/ws/streams/{id}/watch?token=<viewer token>[&since=<seq>]`:
+    """Watch-page feed, `/ws/streams/{id}/watch?token=<viewer token>[&since=<epoch>:<seq>]`:
     public events and public metrics only."""
     token = websocket.query_params.get("token")
     since = websocket.query_params.get("since")
@@ -113,27 +106,33 @@ async def watch_socket(websocket: WebSocket, stream_id: int) -> None:
             await websocket.close(CLOSE_FORBIDDEN, "stream not found")
             return
         ctx = SnapshotContext(session, live, stream, VIEWER, viewer_id=viewer.viewer_id)
-        conn = await _start(websocket, live, ctx, _since(since))
+        conn = await _start(websocket, live, ctx, parse_position(since))
     if conn is not None:
         await _serve(live, conn)
 
 
 async def _start(
-    websocket: WebSocket, live: LiveServices, ctx: SnapshotContext, since: int | None
+    websocket: WebSocket,
+    live: LiveServices,
+    ctx: SnapshotContext,
+    since: tuple[str, int] | None,
 ) -> Connection | None:
     """Attach to the hub first (so nothing published meanwhile is missed), then send
-    the snapshot and any missed events; live events with a seq already covered are
-    skipped by the connection."""
+    the snapshot and any missed events; live events at a position already covered are
+    skipped by the connection. A `since` of another epoch (the counter restarted) or
+    beyond the history gets `resumed: false`: the snapshot is the console's new base."""
     assert live.hub is not None
     conn = Connection(websocket, ctx.stream.id, ctx.audience)
     await live.hub.attach(conn)
     try:
-        seq = await live.current_seq(ctx.stream.id)
-        snapshot = await build_snapshot(ctx, seq)
-        missed = await live.history_since(ctx.stream.id, since) if since is not None else None
+        epoch, seq = await live.position(ctx.stream.id)
+        snapshot = await build_snapshot(ctx, seq, epoch)
+        missed = None
+        if since is not None and since[0] == epoch:
+            missed = await live.history_since(ctx.stream.id, since[0], since[1])
         snapshot["resumed"] = missed is not None
         await websocket.send(prepare(snapshot))
-        conn.last_seq = seq
+        conn.epoch, conn.last_seq = epoch, seq
         for raw in missed or ():
             msg = orjson.loads(raw)
             msg_seq = int(msg["seq"])

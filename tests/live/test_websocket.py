@@ -166,12 +166,13 @@ async def test_resume_replays_missed_events_after_the_snapshot(setup: Any) -> No
     await live.publish_event(PendingEvent(stream_id, "cue", {"n": 0}))
     url = f"ws://{addr}/ws/streams/{stream_id}?token={ctl}"
     async with connect(url) as ws:
-        seen = (await _next(ws))["seq"]
+        first = await _next(ws)
+        seen, epoch = first["seq"], first["epoch"]
     await live.publish_event(PendingEvent(stream_id, "cue", {"n": 1}))
     await live.publish_event(PendingEvent(stream_id, "cue", {"n": 2}))
-    async with connect(f"{url}&since={seen}") as ws:
+    async with connect(f"{url}&since={epoch}:{seen}") as ws:
         snap = await _next(ws)
-        assert snap["resumed"] is True and snap["seq"] == seen + 2
+        assert snap["resumed"] is True and snap["seq"] == seen + 2 and snap["epoch"] == epoch
         missed = [await _next(ws, "cue"), await _next(ws, "cue")]
         assert [(m["seq"], m["data"]["n"]) for m in missed] == [(seen + 1, 1), (seen + 2, 2)]
         await live.publish_event(PendingEvent(stream_id, "cue", {"n": 3}))
@@ -180,8 +181,12 @@ async def test_resume_replays_missed_events_after_the_snapshot(setup: Any) -> No
     live.history_size = 2
     for n in range(4):
         await live.publish_event(PendingEvent(stream_id, "cue", {"n": 10 + n}))
-    async with connect(f"{url}&since=1") as ws:
+    async with connect(f"{url}&since={epoch}:1") as ws:
         assert (await _next(ws))["resumed"] is False
+    # another epoch (the counter restarted meanwhile), or no epoch at all: not a resume
+    for since in (f"0{epoch[1:]}:{seen}", str(seen), "garbage", f"{epoch}:x"):
+        async with connect(f"{url}&since={since}") as ws:
+            assert (await _next(ws))["resumed"] is False
 
 
 async def test_viewer_socket_sees_public_events_only(setup: Any) -> None:

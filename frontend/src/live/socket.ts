@@ -1,5 +1,8 @@
 // A websocket to /ws/streams/{id} that reconnects by itself and resumes from the last
-// event it saw (`?since=seq`), so a console that drops misses nothing it must act on.
+// position it saw (`?since=epoch:seq`), so a console that drops misses nothing it must
+// act on. Positions are (epoch, seq) (app/realtime/protocol.py): a new epoch means the
+// server's counter restarted, so the console takes the new base instead of dropping
+// "old" seqs; events with an outbox `id` already seen are repeats and are dropped.
 import type { LiveMessage, LiveStatus } from "./types";
 
 export interface LiveSocketOptions {
@@ -11,10 +14,13 @@ export interface LiveSocketOptions {
 
 const MAX_BACKOFF_MS = 8000;
 const SILENCE_MS = 60_000;
+const SEEN_IDS = 2048;
 
 export class LiveSocket {
   private ws: WebSocket | null = null;
   private lastSeq: number | null = null;
+  private epoch: string | null = null;
+  private seenIds = new Set<number>();
   private attempt = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private stopped = false;
@@ -28,6 +34,23 @@ export class LiveSocket {
 
   get seq(): number | null {
     return this.lastSeq;
+  }
+
+  /** The last position seen, as sent in `?since=`. */
+  get position(): string | null {
+    return this.lastSeq !== null && this.epoch !== null ? `${this.epoch}:${this.lastSeq}` : null;
+  }
+
+  /** Remember an outbox id; false when it was seen already (a relayed repeat). */
+  private firstSight(id: unknown): boolean {
+    if (typeof id !== "number") return true;
+    if (this.seenIds.has(id)) return false;
+    this.seenIds.add(id);
+    if (this.seenIds.size > SEEN_IDS) {
+      const oldest = this.seenIds.values().next().value;
+      if (oldest !== undefined) this.seenIds.delete(oldest);
+    }
+    return true;
   }
 
   start(): void {
@@ -67,7 +90,8 @@ export class LiveSocket {
     const qs = new URLSearchParams();
     const token = this.opts.token();
     if (token) qs.set("token", token);
-    if (this.lastSeq !== null) qs.set("since", String(this.lastSeq));
+    const position = this.position;
+    if (position !== null) qs.set("since", position);
     const scheme = window.location.protocol === "https:" ? "wss" : "ws";
     return `${scheme}://${window.location.host}${this.opts.path}?${qs.toString()}`;
   }
@@ -96,17 +120,27 @@ export class LiveSocket {
         return;
       }
       if (typeof msg !== "object" || msg === null || typeof (msg as { type?: unknown }).type !== "string") return;
-      const m = msg as LiveMessage & { seq?: unknown; resumed?: unknown };
+      const m = msg as LiveMessage & { seq?: unknown; epoch?: unknown; resumed?: unknown; id?: unknown };
       this.lastMessageAt = Date.now();
       if (m.type === "ping" || m.type === "pong") return;
       if (m.type === "snapshot") {
         // Resumed: the events we missed follow the snapshot, so keep our position to
-        // accept them. Not resumed (history too short): the snapshot is the new base.
-        if (typeof m.seq === "number" && !(m.resumed === true && this.lastSeq !== null)) this.lastSeq = m.seq;
+        // accept them. Not resumed (another epoch, history too short): the snapshot is
+        // the new base.
+        if (typeof m.seq === "number" && !(m.resumed === true && this.lastSeq !== null)) {
+          this.lastSeq = m.seq;
+          this.epoch = typeof m.epoch === "string" ? m.epoch : null;
+        }
       } else if (typeof m.seq === "number") {
+        const epoch = typeof m.epoch === "string" ? m.epoch : null;
         // Gaps are normal (events for other roles are not sent to us); repeats are not.
-        if (this.lastSeq !== null && m.seq <= this.lastSeq) return;
+        // Another epoch: the server's counter restarted, this event starts the new base.
+        if (epoch === this.epoch && this.lastSeq !== null && m.seq <= this.lastSeq) return;
+        if (!this.firstSight(m.id)) return;
         this.lastSeq = m.seq;
+        this.epoch = epoch;
+      } else if (!this.firstSight(m.id)) {
+        return;
       }
       this.opts.onMessage(m);
     };

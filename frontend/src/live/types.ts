@@ -28,16 +28,19 @@ export interface Metrics {
   [extra: string]: unknown;
 }
 
-/** A discrete event: per-stream, gap-free, increasing `seq`. */
+/** A discrete event: per-stream `seq`, gap-free and increasing within an `epoch`
+ * (a new epoch means the server's counter restarted); `id` (outbox events) is unique. */
 export interface LiveEvent {
   type: string;
   seq: number;
+  epoch?: string;
+  id?: number;
   ts?: string;
   data: Record<string, unknown>;
 }
 
 export type LiveMessage =
-  | ({ type: "snapshot"; seq: number } & Record<string, unknown>)
+  | ({ type: "snapshot"; seq: number; epoch?: string; resumed?: boolean } & Record<string, unknown>)
   | { type: "metrics"; ts?: string; metrics: Metrics }
   | LiveEvent;
 

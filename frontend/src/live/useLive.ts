@@ -80,6 +80,8 @@ export function useLive(streamId: number | null, { path, token, onEvent, onSnaps
           const ev: LiveEvent = {
             type: msg.type,
             seq: msg.seq,
+            ...("epoch" in msg && typeof msg.epoch === "string" ? { epoch: msg.epoch } : {}),
+            ...("id" in msg && typeof msg.id === "number" ? { id: msg.id } : {}),
             ts: typeof msg.ts === "string" ? msg.ts : new Date().toISOString(),
             data: typeof msg.data === "object" && msg.data !== null ? (msg.data as Record<string, unknown>) : {},
           };
