@@ -52,6 +52,13 @@ def serve(
         raise typer.Exit(2) from exc
     os.environ.setdefault("SECRET_KEY", settings.secret_key)  # same key in every worker
     _migrate()
+    bind = host or settings.host
+    shown = "127.0.0.1" if bind in ("0.0.0.0", "::") else bind
+    typer.echo(
+        f"\n  Live Control Room is serving on http://{shown}:{port or settings.port}/"
+        f"\n  (API docs: http://{shown}:{port or settings.port}/docs; "
+        "request logs: LOG_LEVEL=DEBUG)\n"
+    )
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -65,6 +72,7 @@ def serve(
         # Console messages are small JSON; compression would cost more CPU than it saves.
         ws_per_message_deflate=False,
         log_level="warning",
+        access_log=False,  # request logs come from the app, at LOG_LEVEL=DEBUG
         proxy_headers=True,
     )
 
@@ -109,7 +117,13 @@ def demo() -> None:
 def simulate(
     stream: Annotated[int, typer.Argument(help="The live stream's id")],
     key: Annotated[str, typer.Option(help="The stream's ingest key", envvar="INGEST_KEY")],
-    url: Annotated[str, typer.Option(help="The running server")] = "http://127.0.0.1:8000",
+    url: Annotated[
+        str | None,
+        typer.Option(
+            help="The running server, e.g. http://127.0.0.1:8000 (default: HOST and PORT)",
+            envvar="CONTROLROOM_URL",
+        ),
+    ] = None,
     viewers: Annotated[int, typer.Option(help="Viewers online at the peak")] = 300,
     rate: Annotated[float, typer.Option(help="Events per second")] = 100.0,
     duration: Annotated[float, typer.Option(help="Seconds to run")] = 60.0,
@@ -125,13 +139,20 @@ def simulate(
     ] = None,
 ) -> None:
     """Simulate a live audience (joins, comments, likes, clicks, carts, orders) via ingest."""
-    from app.simulate import run_simulation
+    from app.simulate import SimulationError, run_simulation
 
-    summary = asyncio.run(
-        run_simulation(
-            stream, url, key, viewers, rate, duration, seed=seed, comment_share=comment_share
+    settings = get_settings()
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+    base = url or f"http://{host}:{settings.port}"
+    try:
+        summary = asyncio.run(
+            run_simulation(
+                stream, base, key, viewers, rate, duration, seed=seed, comment_share=comment_share
+            )
         )
-    )
+    except SimulationError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
     typer.echo(" ".join(f"{k}={v}" for k, v in summary.items()))
 
 

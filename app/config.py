@@ -125,6 +125,11 @@ class Settings(BaseSettings):
     static_dir: Path = Field(
         default=PROJECT_ROOT / "frontend" / "dist", description="The built consoles."
     )
+    team_timezone: str = Field(
+        default="Asia/Shanghai",
+        description="The team's time zone (IANA name): per-minute series, exports and "
+        "the consoles show times in it, ISO times carry its offset.",
+    )
     environment: str = Field(
         default="development", description="`production` enforces safe settings."
     )

@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -37,6 +38,8 @@ from app.schemas.users import UserCreate
 from app.schemas.warmup import WarmupIn
 from app.services import checklist as checklist_service
 from app.services import contingency as contingency_service
+from app.services import controls as controls_service
+from app.services import ingest as ingest_service
 from app.services import lineup as lineup_service
 from app.services import products as products_service
 from app.services import readiness as readiness_service
@@ -358,7 +361,12 @@ async def build_planned_stream(
             break
         stream.scheduled_start = (stream.scheduled_start or start) + timedelta(days=1)
         await session.flush()
-    return await streams_service.schedule(session, stream, None)
+    stream = await streams_service.schedule(session, stream, None)
+    # On sale and explained from the first minute: a simulated audience started right
+    # after go-live has something to click and buy.
+    await controls_service.list_product(session, stream, products[0].id, controller)
+    await controls_service.explain_product(session, stream, products[0].id, controller)
+    return stream
 
 
 def _next_evening(now: datetime) -> datetime:
@@ -385,12 +393,25 @@ async def run_demo(settings: Settings) -> None:
     async with maker() as session:
         stream, printed = await seed(session, settings)
         findings = await readiness_service.readiness(session, stream)
+        owner = await session.scalar(select(User).where(User.username == "controller"))
+        assert owner is not None  # seed() made it
+        _, ingest_key = await ingest_service.create_key(session, stream, owner, "demo")
         await session.commit()
     await engine.dispose()
     ready = not any(f["severity"] == "block" for f in findings)
+    start = stream.scheduled_start
+    beijing = start.astimezone(ZoneInfo(settings.team_timezone)) if start else None
     print(
         f"Demo stream #{stream.id} '{stream.title}' is {stream.status}, starts "
-        f"{stream.scheduled_start:%Y-%m-%d %H:%M} UTC; ready to go live: {ready}."
+        f"{beijing:%Y-%m-%d %H:%M} ({settings.team_timezone}); ready to go live: {ready}. "
+        "Its first product is listed and explained."
+    )
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+    print(
+        "After go-live (control console, or POST /api/v1/streams/"
+        f"{stream.id}/go-live), a simulated audience:\n"
+        f"  controlroom simulate {stream.id} --key {ingest_key} "
+        f"--url http://{host}:{settings.port} --viewers 300 --duration 600"
     )
     if printed:
         print("Users created (passwords shown once):")

@@ -113,8 +113,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             pass  # another worker created the admin at the same moment
         if generated:
             print(
-                f"\n  Created user 'admin' with password: {generated}\n"
-                "  (shown once; set ADMIN_PASSWORD to choose it yourself)\n",
+                "\n  ==============================================================\n"
+                f"  First start: sign in as  admin  with password  {generated}\n"
+                "  (shown once; set ADMIN_PASSWORD to choose it yourself)\n"
+                "  ==============================================================\n",
                 flush=True,
             )
         log.info("started", database=engine.url.render_as_string(hide_password=True))

@@ -76,7 +76,9 @@ class RequestContextMiddleware:
             HTTP_REQUESTS.labels(scope["method"], path, str(status)).inc()
             HTTP_LATENCY.labels(scope["method"], path).observe(elapsed)
             if path not in ("/healthz", "/metrics"):
-                self.log.info(
+                # One line per request only when asked (LOG_LEVEL=DEBUG): at the default
+                # level a live stream would flood the terminal.
+                self.log.debug(
                     "request",
                     method=scope["method"],
                     path=scope["path"],

@@ -9,6 +9,10 @@ stock left), re-read every few seconds, so the audience follows the control room
 
 Orders are reported as a platform connector does (order events with the platform's
 `order_id`), so each becomes an order in the order book and takes its stock.
+
+While a lucky bag (福袋) with a comment keyword is open (the storefront lists it), a
+share of the audience comments its keyword to enter.
+
 Everything goes through the ingest API with the stream's key, in batches, so it serves
 the demo, rehearsals (模拟直播) and the benchmarks alike. `comment_share` turns it into
 a comment flood (e.g. 1.0: every event a comment, from a pool of `viewers` commenters)
@@ -86,11 +90,13 @@ class Audience:
     carted: dict[str, int] = field(default_factory=dict)
     pending: dict[str, tuple[int, int, Decimal, str]] = field(default_factory=dict)
     products: list[Product] = field(default_factory=list)
+    lottery_keywords: list[str] = field(default_factory=list)
     totals: dict[str, int] = field(
         default_factory=lambda: {"events": 0, "orders": 0, "paid": 0, "comments": 0}
     )
     gmv: Decimal = Decimal("0")
     question_texts: dict[str, int] = field(default_factory=dict)
+    keyword_comments: int = 0
 
     def _event(self, kind: str, viewer: str, **extra: Any) -> dict[str, Any]:
         self.totals["events"] += 1
@@ -110,6 +116,9 @@ class Audience:
         return self.rng.choices(on_sale, weights)[0]
 
     def _comment(self) -> str:
+        if self.lottery_keywords and self.rng.random() < 0.3:  # entering the lucky bag
+            self.keyword_comments += 1
+            return self.rng.choice(self.lottery_keywords)
         kind = self.rng.choices(("q", "buy", "chat", "spam"), (35, 15, 45, 5))[0]
         pool = {"q": QUESTIONS, "buy": PURCHASES, "chat": CHATTER, "spam": SPAM}[kind]
         text = self.rng.choice(pool)
@@ -236,8 +245,44 @@ async def _refresh_products(client: httpx.AsyncClient, url: str, audience: Audie
                 )
                 for p in body.get("products", [])
             ]
+            audience.lottery_keywords = [
+                x["keyword"]
+                for x in r.json().get("lotteries", [])
+                if x.get("condition") == "comment" and x.get("keyword")
+            ]
     except httpx.HTTPError:
         pass  # keep the last known lineup
+
+
+class SimulationError(Exception):
+    """The server could not be reached (or kept failing): one line for the terminal."""
+
+
+RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)  # seconds between tries: ~15 s in all
+
+
+async def _post(
+    client: httpx.AsyncClient, url: str, body: dict[str, Any], console: Console
+) -> httpx.Response:
+    """POST with retries and backoff on connection errors and 502/503/504 (a restarting
+    or busy server); after the last try, a SimulationError saying what went wrong."""
+    last = ""
+    for attempt in range(len(RETRY_DELAYS) + 1):
+        try:
+            r = await client.post(url, json=body)
+        except httpx.TransportError as exc:
+            last = f"{type(exc).__name__}: {exc or 'no answer'}"
+        else:
+            if r.status_code not in (502, 503, 504):
+                return r
+            last = f"HTTP {r.status_code}"
+        if attempt == len(RETRY_DELAYS):
+            break
+        delay = RETRY_DELAYS[attempt]
+        console.print(f"[yellow]{last} — retrying in {delay:g} s")
+        await asyncio.sleep(delay)
+    tries = len(RETRY_DELAYS) + 1
+    raise SimulationError(f"cannot send events to {url} ({last}) after {tries} tries")
 
 
 async def run_simulation(
@@ -304,7 +349,7 @@ async def run_simulation(
                 events = audience.tick(n)
                 for i in range(0, len(events), 1000):
                     sent_at = time.monotonic()
-                    r = await client.post(events_url, json={"events": events[i : i + 1000]})
+                    r = await _post(client, events_url, {"events": events[i : i + 1000]}, console)
                     latencies.append(time.monotonic() - sent_at)
                     if r.status_code == 202:
                         accepted += r.json()["accepted"]
@@ -353,6 +398,7 @@ def _summary(
         "seconds": round(time.monotonic() - start, 1),
         "questions": sum(audience.question_texts.values()),
         "question_texts": dict(sorted(audience.question_texts.items())),
+        "lottery_keyword_comments": audience.keyword_comments,
         "batches": len(ms),
         "batch_ms_p50": round(statistics.median(ms), 1) if ms else 0.0,
         "batch_ms_p95": round(p95, 1),

@@ -35,6 +35,17 @@ class StorefrontFlashSale(Schema):
     ends_at: datetime
 
 
+class StorefrontLottery(Schema):
+    """An open lucky bag (福袋): what a viewer does to enter it."""
+
+    id: int
+    prize: str
+    winners_count: int
+    condition: str
+    keyword: str | None
+    draw_at: datetime
+
+
 class StorefrontOut(Schema):
     stream_id: int
     title: str
@@ -42,6 +53,9 @@ class StorefrontOut(Schema):
     started_at: datetime | None
     products: list[StorefrontProduct]
     flash_sales: list[StorefrontFlashSale]
+    lotteries: list[StorefrontLottery] = Field(
+        default_factory=list, description="Open lucky bags (福袋), soonest draw first"
+    )
     server_time: datetime
 
 

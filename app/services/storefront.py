@@ -12,11 +12,18 @@ from app.models import (
     FlashSaleStatus,
     LineupItem,
     ListingStatus,
+    Lottery,
+    LotteryStatus,
     Product,
     Stream,
     StreamStatus,
 )
-from app.schemas.storefront import StorefrontFlashSale, StorefrontOut, StorefrontProduct
+from app.schemas.storefront import (
+    StorefrontFlashSale,
+    StorefrontLottery,
+    StorefrontOut,
+    StorefrontProduct,
+)
 from app.services.metrics import left_of
 
 # A draft is still being planned: nothing of it is public yet.
@@ -72,6 +79,11 @@ async def storefront(session: AsyncSession, stream_id: int) -> StorefrontOut:
         )
         for fs in sales
     ]
+    lotteries = await session.scalars(
+        select(Lottery)
+        .where(Lottery.stream_id == stream_id, Lottery.status == LotteryStatus.open)
+        .order_by(Lottery.draw_at)
+    )
     return StorefrontOut(
         stream_id=stream.id,
         title=stream.title,
@@ -79,6 +91,17 @@ async def storefront(session: AsyncSession, stream_id: int) -> StorefrontOut:
         started_at=stream.started_at,
         products=products,
         flash_sales=flash_sales,
+        lotteries=[
+            StorefrontLottery(
+                id=x.id,
+                prize=x.prize,
+                winners_count=x.winners_count,
+                condition=str(x.condition),
+                keyword=x.keyword,
+                draw_at=x.draw_at,
+            )
+            for x in lotteries
+        ],
         server_time=now,
     )
 

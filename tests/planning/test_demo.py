@@ -36,6 +36,11 @@ async def test_demo_stream_is_fully_planned_and_green(
     assert body == {"ready": True, "findings": []}
     lineup = (await client.get(f"/api/v1/streams/{sid}/lineup", headers=admin)).json()
     assert len(lineup) == 5 and any("口红" in i["name"] for i in lineup)
+    # the first product is on sale and explained from the start: the simulated audience
+    # has something to buy right after go-live
+    first = min(lineup, key=lambda i: i["position"])
+    assert first["status"] == "listed" and first["explaining"] is True
+    assert [i["status"] for i in lineup].count("listed") == 1
     script = (await client.get(f"/api/v1/streams/{sid}/script", headers=admin)).json()
     assert script["span_seconds"] == 7200 and script["gaps"] == [] and script["overlaps"] == []
     kinds = {s["kind"] for s in script["segments"]}
@@ -67,3 +72,4 @@ def test_demo_command_on_a_fresh_embedded_database(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "ready to go live: True" in result.stdout, result.stdout
     assert "controller" in result.stdout and "host" in result.stdout
+    assert "controlroom simulate" in result.stdout and "--key lcr" in result.stdout.lower()
