@@ -247,7 +247,7 @@ async def _refresh_products(client: httpx.AsyncClient, url: str, audience: Audie
             ]
             audience.lottery_keywords = [
                 x["keyword"]
-                for x in r.json().get("lotteries", [])
+                for x in body.get("lotteries", [])
                 if x.get("condition") == "comment" and x.get("keyword")
             ]
     except httpx.HTTPError:
