@@ -74,6 +74,7 @@ def serve(
         log_level="warning",
         access_log=False,  # request logs come from the app, at LOG_LEVEL=DEBUG
         proxy_headers=True,
+        server_header=False,  # no `server: uvicorn` banner (issue #19)
     )
 
 

@@ -62,15 +62,21 @@ class Settings(BaseSettings):
         "when every request comes through that proxy, or clients can pick their address.",
     )
     max_body_bytes: int = Field(
-        default=4 * 1024 * 1024,
+        default=2 * 1024 * 1024,
         ge=1024,
-        description="Largest request body accepted (413 above it); an ingest batch of "
-        "1,000 events fits with room",
+        description="Largest request body accepted (413 above it), except ingest batches",
+    )
+    ingest_max_body_bytes: int = Field(
+        default=16 * 1024 * 1024,
+        ge=1024,
+        description="Largest ingest batch body: 1,000 events of 2,000-character comments, "
+        "escaped, fit",
     )
     viewer_tokens_per_minute: int = Field(
-        default=30,
+        default=120,
         ge=0,
-        description="Viewer tokens one client address may mint per minute (0 = no limit)",
+        description="Viewer tokens one client address may mint per minute (0 = no limit); "
+        "mobile carriers put many viewers behind one address, so keep it generous",
     )
     comments_per_minute: int = Field(
         default=20,

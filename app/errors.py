@@ -95,6 +95,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> JSONBody:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        if "retry_after" in exc.extra:  # security (issue #19): rate limits say when
+            headers = {"Retry-After": str(exc.extra["retry_after"])}
         body = {"detail": exc.detail, "code": exc.code, **exc.extra}
         return JSONBody(body, status_code=exc.status_code, headers=headers)
 

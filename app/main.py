@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import IntegrityError
 
 from app import __version__
+from app.bounds import bound_int_params
 from app.config import Settings, get_settings
 from app.db import create_engine, make_sessionmaker
 from app.errors import install_error_handlers
@@ -52,6 +53,7 @@ from app.routers import (
 from app.routers import webhooks as webhooks_router  # issue 18: connecting a platform
 from app.routers.live import LiveSockets
 from app.routers.order_fast_path import OrderFastPath
+from app.security_middleware import SecurityMiddleware
 from app.services import flash_sales as flash_sales_service
 from app.services.ingest import restore_counters
 from app.services.lottery import LotteryScheduler
@@ -155,6 +157,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(OrderFastPath)
     # The live websockets (consoles, watch page), before any HTTP middleware's frame.
     app.add_middleware(LiveSockets)
+    # security (issue #19): headers, body limit, URL control characters; outermost.
+    app.add_middleware(
+        SecurityMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        ingest_max_body_bytes=settings.ingest_max_body_bytes,
+    )
     install_error_handlers(app)
     planning = (
         products,
@@ -195,6 +203,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # --- connecting a platform (issue 18)
         webhooks_router,
     ):
+        # security (issue #19): every integer parameter fits the database (app/bounds.py)
+        bound_int_params(module.router)
         app.include_router(module.router)
     _mount_frontend(app, settings.static_dir)
     return app

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Depends, Header, Request
 
+from app.bounds import INT_MAX
 from app.db import after_commit
 from app.deps import CurrentUser, SessionDep, stream_access
 from app.errors import JSONBody, Unprocessable
@@ -14,6 +15,7 @@ from app.models import Role, Stream
 from app.schemas.events import (
     EVENT_TYPES,
     MAX_BATCH,
+    MAX_QUANTITY,
     SOURCES,
     BatchError,
     IngestKeyCreate,
@@ -43,9 +45,19 @@ _EVENT_SCHEMA: dict[str, Any] = {
         "user_id": {"type": "string", "maxLength": 128},
         "event_id": {"type": "string", "maxLength": 128, "description": "De-duplication key"},
         "ts": {"type": "string", "format": "date-time", "description": "Default: now"},
-        "product_id": {"type": "integer", "description": "Required for clicks and carts"},
+        "product_id": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": INT_MAX,
+            "description": "Required for clicks and carts",
+        },
         "text": {"type": "string", "description": "Required for comments"},
-        "quantity": {"type": "integer", "minimum": 1, "description": "Units; default 1"},
+        "quantity": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": MAX_QUANTITY,
+            "description": "Units; default 1",
+        },
         "amount": {
             "type": "string",
             "example": "59.90",

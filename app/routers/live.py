@@ -19,7 +19,7 @@ from starlette.websockets import WebSocket
 
 from app.deps import authorize_stream, stream_role, user_from_token, viewer_from_token
 from app.errors import AppError, Forbidden, NotFound, Unauthorized
-from app.models import Stream
+from app.models import Stream, StreamStatus
 from app.realtime.hub import Connection
 from app.realtime.protocol import CLOSE_FORBIDDEN, CLOSE_UNAUTHORIZED, VIEWER, prepare, visible_to
 from app.realtime.revocation import StaffSocket, staff_sockets
@@ -102,7 +102,7 @@ async def watch_socket(websocket: WebSocket, stream_id: int) -> None:
         return
     async with app.state.sessionmaker() as session:
         stream = await session.get(Stream, stream_id)
-        if stream is None:
+        if stream is None or stream.status == StreamStatus.draft:  # a draft is not public
             await websocket.close(CLOSE_FORBIDDEN, "stream not found")
             return
         ctx = SnapshotContext(session, live, stream, VIEWER, viewer_id=viewer.viewer_id)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials
 
 from app.deps import SessionDep, SettingsDep, Viewer, _viewer_bearer, viewer_from_token
 from app.schemas.storefront import StorefrontOut, WatchCommentIn, WatchCommentOut
 from app.services import storefront as storefront_service
+from app.services.rate_limit import rate_limiter
 
 router = APIRouter(prefix="/api/v1/streams", tags=["watch page"])
 
@@ -48,15 +49,22 @@ async def watch_viewer(
         "409 `stream_not_live` when the stream is not live, 403 `muted` for a muted viewer, "
         "401 without a viewer token. Counted like an ingested `comment` event (live "
         "`comments` metric, event log, per-minute figures). A repeated `event_id` from the "
-        "same viewer counts once; `event_id`s are scoped per viewer."
+        "same viewer counts once; `event_id`s are scoped per viewer. 429 `rate_limited` "
+        "(with `Retry-After`) past `COMMENTS_PER_MINUTE` comments of one viewer; 404 on a "
+        "draft stream."
     ),
 )
 async def post_watch_comment(
     stream_id: int,
     body: WatchCommentIn,
+    request: Request,
     session: SessionDep,
+    settings: SettingsDep,
     viewer: Annotated[Viewer, Depends(watch_viewer)],
 ) -> WatchCommentOut:
+    await rate_limiter(request).check(
+        "comments", f"{stream_id}:{viewer.viewer_id}", settings.comments_per_minute, "comments"
+    )
     accepted, duplicates = await storefront_service.post_comment(
         session, stream_id, viewer.viewer_id, body.text, body.event_id
     )

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from app.deps import CurrentViewer, SessionDep, SettingsDep
+from app.deps import ClientAddress, CurrentViewer, SessionDep, SettingsDep
 from app.errors import JSONBody
 from app.schemas.events import IngestResult, ViewerActionIn, ViewerSessionOut
 from app.services import viewers as viewers_service
+from app.services.rate_limit import rate_limiter
 
 router = APIRouter(prefix="/api/v1/streams", tags=["watch page"])
 
@@ -19,14 +20,22 @@ router = APIRouter(prefix="/api/v1/streams", tags=["watch page"])
     summary="Open a viewer session for the watch page (no login)",
     description=(
         "Returns a `viewer_id` and a `viewer_token` bound to this stream; the watch page "
-        "sends `Authorization: Bearer <viewer_token>` with its actions, comments and orders."
+        "sends `Authorization: Bearer <viewer_token>` with its actions, comments and orders. "
+        "404 for a stream that does not exist or is still a draft; 429 `rate_limited` "
+        "(with `Retry-After`) after `VIEWER_TOKENS_PER_MINUTE` from one client address."
     ),
+    responses={404: {"description": "No such stream, or still a draft"}, 429: {}},
 )
 async def open_viewer_session(
     stream_id: int,
+    request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    address: ClientAddress,
 ) -> object:
+    await rate_limiter(request).check(
+        "viewer_tokens", address, settings.viewer_tokens_per_minute, "viewer sessions"
+    )
     viewer_id, token, expires = await viewers_service.open_session(session, settings, stream_id)
     return ViewerSessionOut(viewer_id=viewer_id, viewer_token=token, expires_at=expires)
 

@@ -5,7 +5,16 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, PlainSerializer
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    PlainSerializer,
+    field_validator,
+)
+
+from app.bounds import bound_model_fields, check_text
 
 CENT = Decimal("0.01")
 MAX_MONEY = Decimal("100000000")
@@ -54,7 +63,26 @@ class Schema(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
-class StrictInput(BaseModel):
-    """Base for request bodies: unknown fields are an error, not silently dropped."""
+class TextChecked(BaseModel):
+    """Strings anywhere in the body must not hold control characters (app/bounds.py)."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_control_characters(cls, value: Any) -> Any:
+        return check_text(value)
+
+
+class StrictInput(TextChecked):
+    """Base for request bodies: unknown fields are an error, not silently dropped.
+
+    Integer fields get the database's bounds (`DbInt`, app/bounds.py) unless they
+    declare narrower ones.
+    """
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        if bound_model_fields(cls):
+            cls.model_rebuild(force=True)

@@ -15,7 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from app.schemas.common import Money, Schema, parse_money
+from app.bounds import DbId, DbInt, text_problem
+from app.schemas.common import Money, Schema, TextChecked, parse_money
 
 EVENT_TYPES = frozenset(
     {
@@ -104,6 +105,9 @@ def _str_field(ev: dict[str, Any], name: str, limit: int, required: bool) -> str
         raise ValueError(f"{name} must not be empty")
     if len(value) > limit:
         raise ValueError(f"{name} longer than {limit} characters")
+    problem = text_problem(value)
+    if problem is not None:
+        raise ValueError(f"{name} {problem}")
     return value
 
 
@@ -217,7 +221,7 @@ class IngestResult(BaseModel):
     duplicates: int = Field(description="Events whose event_id had been recorded already")
 
 
-class IngestKeyCreate(BaseModel):
+class IngestKeyCreate(TextChecked):
     label: str = Field(default="", max_length=100, description="e.g. the connector's name")
 
 
@@ -293,13 +297,13 @@ class ViewerSessionOut(BaseModel):
     expires_at: datetime
 
 
-class ViewerActionIn(BaseModel):
+class ViewerActionIn(TextChecked):
     """A watch-page action by the viewer holding the token."""
 
     type: str = Field(
         description="viewer_join, viewer_leave, like, share, follow, product_click, add_to_cart"
     )
     event_id: str | None = Field(default=None, max_length=MAX_ID)
-    product_id: int | None = None
-    quantity: int | None = None
+    product_id: DbId | None = None
+    quantity: DbInt | None = None
     source: str | None = None

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, StrictInt, StrictStr, model_validator
 
+from app.bounds import INT_MAX, INT_MIN
 from app.models.review import ActionStatus, FindingKind
 from app.schemas.common import Schema, StrictInput
 
@@ -128,7 +129,7 @@ class SurveyAnswerIn(StrictInput):
         default=None, description="The order it is about: one of the respondent's on this stream"
     )
     # Strict: JSON true or 4.0 is not a score, "5" is not a number.
-    answers: list[StrictInt | StrictStr | None] = Field(
+    answers: list[Annotated[StrictInt, Field(ge=INT_MIN, le=INT_MAX)] | StrictStr | None] = Field(
         description="One answer per question: 1–5 for score questions, text otherwise"
     )
 

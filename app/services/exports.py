@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Annotated, Any
@@ -148,11 +149,31 @@ def cell(value: Any) -> Any:
     return value
 
 
-def _safe_text(value: Any) -> Any:
-    # A cell starting with = + - @ is a formula to spreadsheet programs (CSV injection);
-    # viewer ids and names come from outside, so quote them.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+# A text cell starting with one of these is a formula (or becomes one) in spreadsheet
+# programs: CSV/formula injection (=HYPERLINK(...), +1+1, @SUM(...)).
+FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
+# What an XLSX cell cannot hold (openpyxl's IllegalCharacterError): rows stored before
+# input was checked (app/bounds.py) may still contain them.
+_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def safe_cell(value: Any) -> Any:
+    """The one sanitiser of every CSV and XLSX export: text that a spreadsheet would run
+    as a formula gets a leading `'` (shown as text), and control characters an XLSX
+    cannot hold become U+FFFD. Numbers and other values pass unchanged."""
+    if not isinstance(value, str):
+        return value
+    if _ILLEGAL.search(value):
+        value = _ILLEGAL.sub("\ufffd", value)
+    if value.startswith(FORMULA_LEADS):
         return "'" + value
+    return value
+
+
+def unquote_cell(value: str) -> str:
+    """Undo `safe_cell`'s quote on import, so an exported file imports back unchanged."""
+    if value.startswith("'") and value[1:2] in FORMULA_LEADS:
+        return value[1:]
     return value
 
 
@@ -223,7 +244,7 @@ def to_csv(sections: Sequence[tuple[str, list[str], list[list[Any]]]]) -> bytes:
                 writer.writerow([])
             writer.writerow([f"# {name}"])
         writer.writerow(header)
-        writer.writerows([[_safe_text(v) for v in row] for row in rows])
+        writer.writerows([[safe_cell(v) for v in row] for row in rows])
     # A BOM so that spreadsheet programs read the Chinese text as UTF-8.
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
@@ -238,7 +259,7 @@ def to_xlsx(sections: Sequence[tuple[str, list[str], list[list[Any]]]]) -> bytes
         ws.title = name[:31]
         ws.append(header)
         for row in rows:
-            ws.append([_safe_text(v) for v in row])
+            ws.append([safe_cell(v) for v in row])
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

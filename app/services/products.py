@@ -20,6 +20,7 @@ from app.errors import AppError, Conflict, NotFound, Unprocessable
 from app.models import Product, QCStatus
 from app.schemas.common import format_money
 from app.schemas.products import ImportOut, ProductCreate, ProductUpdate
+from app.services.exports import safe_cell, unquote_cell
 from app.services.streams import model_values
 
 LIST_FIELDS = ("selling_points", "usage_scenes", "competitor_differences", "image_urls")
@@ -122,7 +123,7 @@ def _decode(raw: bytes) -> str:
 
 
 def _cell_to_value(column: str, cell: str) -> Any:
-    cell = cell.strip()
+    cell = unquote_cell(cell.strip())
     if column in LIST_FIELDS:
         return [part.strip() for part in cell.split(LIST_SEPARATOR) if part.strip()]
     if column == "licensed":
@@ -263,7 +264,7 @@ def export_csv(products: Sequence[Product]) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for product in products:
-        writer.writerow([_cell(product, c) for c in CSV_COLUMNS])
+        writer.writerow([safe_cell(_cell(product, c)) for c in CSV_COLUMNS])
     # The BOM lets Excel open the Chinese names as UTF-8; our import strips it.
     return "\ufeff" + out.getvalue()
 

@@ -127,7 +127,7 @@ async def post_comment(
     from app.services.ingest import record_events
 
     stream = await session.get(Stream, stream_id)
-    if stream is None:
+    if stream is None or stream.status == StreamStatus.draft:  # a draft is not public
         raise NotFound(f"stream {stream_id} not found", code="stream_not_found")
     if stream.status != StreamStatus.live:
         raise Conflict("comments are open only while the stream is live", code="stream_not_live")

@@ -26,7 +26,7 @@ async def open_session(
 ) -> tuple[str, str, datetime]:
     """A new anonymous viewer of the stream: (viewer_id, viewer_token, expires_at)."""
     stream = await session.get(Stream, stream_id)
-    if stream is None:
+    if stream is None or stream.status == StreamStatus.draft:  # a draft is not public
         raise NotFound(f"stream {stream_id} not found", code="stream_not_found")
     if stream.status in (StreamStatus.ended, StreamStatus.archived):
         raise Conflict("the stream has ended", code="stream_ended")
@@ -49,7 +49,7 @@ async def record_action(
     action: ViewerActionIn,
 ) -> IngestOutcome:
     stream = await session.get(Stream, stream_id)
-    if stream is None:
+    if stream is None or stream.status == StreamStatus.draft:  # a draft is not public
         raise NotFound(f"stream {stream_id} not found", code="stream_not_found")
     if stream.status != StreamStatus.live:
         raise Conflict(f"stream {stream_id} is not live", code="stream_not_live")

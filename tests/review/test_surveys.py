@@ -69,6 +69,13 @@ async def test_a_viewer_answers_a_survey_once_with_valid_scores(
     for title in ("Answered here", "Another stream"):
         r = await client.post("/api/v1/streams", json={"title": title}, headers=staff.admin)
         sids.append(r.json()["id"])
+        # a draft has no viewers (issue #19): scheduled, its watch page opens
+        r = await client.post(
+            f"/api/v1/streams/{sids[-1]}/schedule",
+            json={"scheduled_start": "2030-01-01T20:00:00+08:00"},
+            headers=staff.admin,
+        )
+        assert r.status_code == 200, r.text
         await staff.join(sids[-1], "sv2_svc", "service")
     a, b = sids
     survey = (await client.post(f"/api/v1/streams/{a}/surveys", json=SURVEY, headers=svc)).json()

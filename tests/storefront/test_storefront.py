@@ -124,6 +124,9 @@ async def test_watch_page_comments_refused_without_token_when_muted_or_not_live(
     bob = viewer_headers(app, sid, "v-bob")
     body = {"text": "主播好"}
     r = await client.post(f"/api/v1/streams/{sid}/comments", json=body, headers=bob)
+    assert r.status_code == 404  # a draft is not public (issue #19)
+    await set_status(sessionmaker, sid, StreamStatus.scheduled)
+    r = await client.post(f"/api/v1/streams/{sid}/comments", json=body, headers=bob)
     assert r.status_code == 409 and r.json()["code"] == "stream_not_live"
     await set_status(sessionmaker, sid, StreamStatus.live)
     r = await client.post(f"/api/v1/streams/{sid}/comments", json=body)
