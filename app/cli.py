@@ -1,5 +1,5 @@
-"""`controlroom` command line: serve, migrate, demo, create-user, simulate, and the
-repairs rebuild-counters and resync-stock."""
+"""`controlroom` command line: serve, migrate, demo, create-user, simulate, the
+repairs rebuild-counters and resync-stock, and `connector test` (mappings offline)."""
 
 from __future__ import annotations
 
@@ -250,6 +250,46 @@ def resync_stock(
     if not outcomes:
         typer.echo(f"stream {stream} has no lineup")
     if any(o in ("busy", "moved") for o in outcomes.values()):
+        raise typer.Exit(1)
+
+
+# --- connecting a platform (issue 18) ----------------------------------------------
+
+connector_cli = typer.Typer(help="Platform connectors: mappings and their samples.")
+cli.add_typer(connector_cli, name="connector")
+
+
+@connector_cli.command("test")
+def connector_test(
+    mapping: Annotated[str, typer.Argument(help="A mapping file, or a shipped mapping's name")],
+    samples: Annotated[str, typer.Argument(help="A samples JSON file, or a folder of them")],
+    show: Annotated[bool, typer.Option(help="Print each sample's events")] = False,
+) -> None:
+    """Run a mapping over recorded platform payloads offline; exit 1 if any differs."""
+    from pathlib import Path
+
+    import orjson
+
+    from app.services.connectors.mapping import MappingError
+    from app.services.connectors.offline import load_samples, resolve_mapping, run_samples
+
+    try:
+        loaded = resolve_mapping(mapping)
+        results = run_samples(loaded, load_samples(Path(samples)))
+    except MappingError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"mapping {loaded.name} v{loaded.version} ({loaded.platform})")
+    for r in results:
+        mark = "ok  " if r.ok else "FAIL"
+        rule = r.rule or "unmapped"
+        typer.echo(f"{mark} {r.name}: {rule}, {len(r.events)} event(s) {r.message}".rstrip())
+        if show or not r.ok:
+            for ev in r.events:
+                typer.echo("       " + orjson.dumps(ev).decode())
+    failed = sum(not r.ok for r in results)
+    typer.echo(f"{len(results) - failed} passed, {failed} failed")
+    if failed:
         raise typer.Exit(1)
 
 

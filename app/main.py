@@ -50,7 +50,8 @@ from app.routers import (
     warmup,
     watch_comments,
 )
-from app.routers import webhooks as webhooks_router  # issue 18: connecting a platform
+from app.routers import connectors as connectors_router  # issue 18: connecting a platform
+from app.routers import webhooks as webhooks_router  # issue 18
 from app.routers.live import LiveSockets
 from app.routers.order_fast_path import OrderFastPath
 from app.security_middleware import SecurityMiddleware
@@ -202,6 +203,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         queue,  # the service queue
         # --- connecting a platform (issue 18)
         webhooks_router,
+        connectors_router,
     ):
         # security (issue #19): every integer parameter fits the database (app/bounds.py)
         bound_int_params(module.router)

@@ -8,7 +8,6 @@ import orjson
 from fastapi import APIRouter, Depends, Header, Request
 
 from app.bounds import INT_MAX
-from app.db import after_commit
 from app.deps import CurrentUser, SessionDep, stream_access
 from app.errors import JSONBody, Unprocessable
 from app.models import Role, Stream
@@ -26,10 +25,8 @@ from app.schemas.events import (
     MinuteMetrics,
     parse_batch,
 )
-from app.services import connector_orders, projection
 from app.services import ingest as ingest_service
 from app.services import metrics as metrics_service
-from app.services import orders as orders_service
 
 router = APIRouter(prefix="/api/v1/streams", tags=["live data"])
 
@@ -134,32 +131,11 @@ async def ingest_events(
         ) from exc
     except BatchError as exc:
         raise Unprocessable(exc.errors, code="invalid_batch") from exc
-    live = request.app.state.live
-    # A connector's sales (order events with `order_id`) are orders in the order book.
-    connector = await connector_orders.apply_connector_orders(session, stream_id, events)
-    # Payments of our own orders (event id `order:<id>:paid`) mark the order paid.
-    payments = await orders_service.pay_from_ingest(session, stream_id, connector.rest)
-    outcome = await ingest_service.record_events(
-        live, session, stream_id, [*connector.log, *payments.external], wake_projection=False
+    outcome = await ingest_service.accept_batch(
+        request.app.state.live, request.app.state.sessionmaker, session, stream_id, events
     )
-    if outcome.accepted:
-        maker = request.app.state.sessionmaker
-
-        async def _fold() -> None:
-            # The rollups and the comment intake (moderation, classification, the
-            # service queue), from the committed log; skipped if another request or
-            # instance is folding this stream (it folds these rows too).
-            await projection.fold_after_commit(maker, live, stream_id)
-
-        after_commit(session, _fold)
     return JSONBody(
-        {
-            # The connector's order events count as the events they are (one each),
-            # whether their order's own log rows were new or not.
-            "accepted": outcome.accepted - len(connector.log) + connector.applied + payments.paid,
-            "duplicates": outcome.duplicates + connector.duplicates + payments.duplicates,
-        },
-        status_code=202,
+        {"accepted": outcome.accepted, "duplicates": outcome.duplicates}, status_code=202
     )
 
 

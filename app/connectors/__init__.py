@@ -1,0 +1,1 @@
+"""Shipped connector mappings (YAML, one versioned file per platform format)."""

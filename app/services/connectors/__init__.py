@@ -1,0 +1,1 @@
+"""Inbound connectors (issue 18): platform webhooks verified and mapped to our events."""
