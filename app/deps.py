@@ -10,7 +10,9 @@ Every staff endpoint and websocket authorizes through `authorize_stream` /
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -200,8 +202,89 @@ async def verify_ingest_key(session: AsyncSession, stream_id: int, key: str) -> 
     return found is not None
 
 
+# A verified ingest key is believed for this long without asking the database again, so
+# that a burst of orders through it (a merchant backend's flash sale) needs no database
+# connection for the key, and its sold-out refusals none at all. Revoking a key forgets
+# it at once on the instance that revoked it; other instances stop accepting it within
+# this many seconds.
+INGEST_KEY_CACHE_SECONDS = 2.0
+
+
+def _ingest_key_cache(app: Any) -> dict[tuple[int, str], float]:
+    cache: dict[tuple[int, str], float] | None = getattr(app.state, "ingest_key_cache", None)
+    if cache is None:
+        cache = {}
+        app.state.ingest_key_cache = cache
+    return cache
+
+
+def ingest_key_cached(app: Any, stream_id: int, key: str) -> bool:
+    """Whether `key` was verified as the stream's live ingest key a moment ago."""
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    until = _ingest_key_cache(app).get((stream_id, digest))
+    return until is not None and until > time.monotonic()
+
+
+def remember_ingest_key(app: Any, stream_id: int, key: str) -> None:
+    cache = _ingest_key_cache(app)
+    if len(cache) > 10_000:  # bounded: expired entries go first, else all
+        now = time.monotonic()
+        for k in [k for k, until in cache.items() if until <= now] or list(cache):
+            del cache[k]
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    cache[(stream_id, digest)] = time.monotonic() + INGEST_KEY_CACHE_SECONDS
+
+
+async def _verify_once(app: Any, session: AsyncSession, stream_id: int, key: str) -> bool:
+    """Verify the key with the database, one query per key at a time: the requests of a
+    burst that arrive while it runs wait for its answer instead of each asking."""
+    pending: dict[tuple[int, str], asyncio.Future[bool]] | None = getattr(
+        app.state, "ingest_key_checks", None
+    )
+    if pending is None:
+        pending = {}
+        app.state.ingest_key_checks = pending
+    ident = (stream_id, hashlib.sha256(key.encode()).hexdigest())
+    running = pending.get(ident)
+    if running is not None:
+        await asyncio.wait({running})
+        if not running.cancelled():
+            return running.result()
+        ok = await verify_ingest_key(session, stream_id, key)  # its request went away
+        await session.rollback()
+        return ok
+    fut: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+    pending[ident] = fut
+    try:
+        ok = await verify_ingest_key(session, stream_id, key)
+        # The check needed a connection: give it back now, so that an order refused
+        # by the stock script holds none while it waits.
+        await session.rollback()
+    except BaseException as exc:
+        if isinstance(exc, Exception):
+            fut.set_exception(exc)
+            fut.exception()  # retrieved: no "never retrieved" warning without waiters
+        else:
+            fut.cancel()  # the waiters are cancelled too (their request is going)
+        raise
+    finally:
+        pending.pop(ident, None)
+    if ok:
+        remember_ingest_key(app, stream_id, key)
+    fut.set_result(ok)
+    return ok
+
+
+def forget_ingest_keys(app: Any, stream_id: int) -> None:
+    """A key of the stream was revoked: verify its keys with the database again."""
+    cache = _ingest_key_cache(app)
+    for k in [k for k in cache if k[0] == stream_id]:
+        del cache[k]
+
+
 async def current_buyer(
     stream_id: int,
+    request: Request,
     session: SessionDep,
     settings: SettingsDep,
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_viewer_bearer)],
@@ -210,7 +293,9 @@ async def current_buyer(
     ] = None,
 ) -> Buyer:
     if x_ingest_key:
-        if not await verify_ingest_key(session, stream_id, x_ingest_key):
+        if not ingest_key_cached(request.app, stream_id, x_ingest_key) and not await _verify_once(
+            request.app, session, stream_id, x_ingest_key
+        ):
             raise Unauthorized("wrong or revoked ingest key", code="bad_ingest_key")
         return Buyer(viewer_id=None, source="ingest")
     viewer = viewer_from_token(settings, creds.credentials if creds else None, stream_id)

@@ -2,7 +2,7 @@
 server, beside the naive read-then-write version in the same run.
 
     .venv/bin/python bench/bench_flash_sale.py [--attempts 20000] [--units 500]
-        [--concurrency 200] [--workers 1 2] [--skip-naive] [--client-only]
+        [--concurrency 200] [--workers 1 2] [--skip-naive] [--client-only] [--ingest-key]
 
 What runs:
 
@@ -11,6 +11,10 @@ What runs:
   attempt is `POST /api/v1/streams/{id}/orders` with its own viewer token and
   Idempotency-Key. The stock is taken by the Redis Lua script; a sold-out answer never
   touches PostgreSQL.
+* ours, ingest key (`--ingest-key`): the same number of attempts through the stream's
+  `X-Ingest-Key` with `viewer_id` (a merchant backend, contract.md), for the lineup's
+  ordinary stock of `units` units. The key is verified once and believed for a moment;
+  sold-out refusals are answered by the fast path without a database connection.
 * naive: the same request shape served by `bench/naive_flash_sale.py` (uvicorn, same
   database and pool): read the stock and the viewer's orders, then insert the order and
   write back `sold = <what was read> + 1` — what a user would write first.
@@ -477,6 +481,68 @@ async def run_ours(url: str, args: argparse.Namespace, workers: int) -> Result:
     return result
 
 
+def ingest_attempts(
+    key: str, product_id: int, n: int, prefix: str = "bench-shopper"
+) -> list[tuple[dict[str, str], bytes]]:
+    """Orders of a merchant backend: the stream's ingest key, the buyer in `viewer_id`."""
+    return [
+        (
+            {"X-Ingest-Key": key, "Idempotency-Key": f"k-{uuid.uuid4().hex}"},
+            orjson.dumps({"product_id": product_id, "quantity": 1, "viewer_id": f"{prefix}-{i}"}),
+        )
+        for i in range(n)
+    ]
+
+
+async def run_ours_ingest(url: str, args: argparse.Namespace, workers: int) -> Result:
+    """The connector path (contract.md): every attempt through the stream's
+    `X-Ingest-Key` with `viewer_id`, for the lineup's ordinary stock (no flash sale)."""
+    stream_id, product_id = await seed(url, args.units)
+    port = free_port()
+    prefix = f"lcrbench:{uuid.uuid4().hex[:6]}:"
+    argv = [sys.executable, "-m", "app.cli", "serve", "--port", str(port)]
+    argv += ["--workers", str(workers)]
+    proc = start_server(argv, server_env(url, prefix, args.pool), port)
+    try:
+        conn = Conn("127.0.0.1", port)
+        r = await conn.request(
+            "POST",
+            "/api/v1/auth/login",
+            {},
+            orjson.dumps({"username": "admin", "password": ADMIN_PASSWORD}),
+        )
+        assert r.status == 200, r.body
+        admin = {"Authorization": "Bearer " + orjson.loads(r.body)["access_token"]}
+        r = await conn.request("POST", f"/api/v1/streams/{stream_id}/ingest-keys", admin, b"{}")
+        assert r.status == 201, r.body
+        key = orjson.loads(r.body)["key"]
+        conn.close()
+        path = f"/api/v1/streams/{stream_id}/orders"
+        attempts = ingest_attempts(key, product_id, args.attempts)
+        # Warm-up (not timed), as for the viewer-token run: a product not on sale.
+        warm = ingest_attempts(key, product_id + 10_000, 2 * args.concurrency, "warm")
+        await fire(port, path, warm, args.concurrency)
+        cpu0 = group_cpu_seconds(proc.pid)
+        client0 = time.process_time()
+        replies, seconds = await fire(port, path, attempts, args.concurrency)
+        client_cpu = time.process_time() - client0
+        cpu = group_cpu_seconds(proc.pid) - cpu0
+    finally:
+        stop_server(proc)
+        client = aioredis.from_url(REDIS_URL)
+        keys = [k async for k in client.scan_iter(match=f"{prefix}*", count=1000)]
+        if keys:
+            await client.delete(*keys)
+        await client.aclose()
+    result = summarize(f"ours, ingest key ({workers}w)", replies, seconds)
+    result.server_cpu = cpu
+    result.client_cpu = client_cpu
+    result.orders_in_db, result.units_in_db, result.viewers_over_limit = await count_orders(
+        url, "orders", stream_id
+    )
+    return result
+
+
 async def run_naive(url: str, args: argparse.Namespace, workers: int) -> Result:
     stream_id, product_id = await seed(url, args.units)
     port = free_port()
@@ -529,6 +595,12 @@ async def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--skip-naive", action="store_true")
     parser.add_argument(
+        "--ingest-key",
+        action="store_true",
+        help="also run the connector path: the same attempts through X-Ingest-Key with "
+        "viewer_id, for the lineup's ordinary stock (issue #13: --attempts 2000 --units 50)",
+    )
+    parser.add_argument(
         "--client-only",
         action="store_true",
         help="measure the load generator alone against a trivial server, then stop",
@@ -552,6 +624,9 @@ async def main() -> None:
         for w in args.workers:
             results.append(await run_ours(url, args, w))
             print(results[-1].line(args.units), flush=True)
+            if args.ingest_key:
+                results.append(await run_ours_ingest(url, args, w))
+                print(results[-1].line(args.units), flush=True)
         if not args.skip_naive:
             results.append(await run_naive(url, args, 1))
             print(results[-1].line(args.units), flush=True)

@@ -8,7 +8,8 @@ import orjson
 from fastapi import APIRouter, Depends, Header, Request
 
 from app.bounds import INT_MAX
-from app.deps import CurrentUser, SessionDep, stream_access
+from app.db import after_commit
+from app.deps import CurrentUser, SessionDep, forget_ingest_keys, stream_access
 from app.errors import JSONBody, Unprocessable
 from app.models import Role, Stream
 from app.schemas.events import (
@@ -166,8 +167,17 @@ async def list_ingest_keys(stream: KeyManager, session: SessionDep) -> object:
     response_model=IngestKeyOut,
     summary="Revoke an ingest key (admin, controller); later batches with it get 401",
 )
-async def revoke_ingest_key(key_id: int, stream: KeyManager, session: SessionDep) -> object:
-    return await ingest_service.revoke_key(session, stream.id, key_id)
+async def revoke_ingest_key(
+    key_id: int, stream: KeyManager, session: SessionDep, request: Request
+) -> object:
+    row = await ingest_service.revoke_key(session, stream.id, key_id)
+    stream_id, app = stream.id, request.app
+
+    async def _forget() -> None:  # this instance stops believing its verified keys now
+        forget_ingest_keys(app, stream_id)
+
+    after_commit(session, _forget)
+    return row
 
 
 @router.get(

@@ -1,0 +1,113 @@
+"""A merchant backend's burst through the stream's `X-Ingest-Key` (issue #13): 2,000
+attempts with 200 in flight for 50 units (smaller in embedded mode) → only 201 and 409
+`sold_out`, exactly the stock sold, and (PostgreSQL + Redis) the sold-out refusals take
+no database connection: the key is verified once and believed for a moment
+(app/deps.py), the refusal is the stock script's."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import Counter
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from app import deps
+from tests.conftest import bearer, login
+from tests.orders.conftest import Env
+from tests.orders.helpers import Answer, asgi_post, held_orders, seed_listing, sold_units
+
+pytestmark = pytest.mark.slow
+
+
+async def _burst(
+    env: Env, url: str, key: str, product_id: int, attempts: int, in_flight: int
+) -> list[Answer]:
+    gate = asyncio.Semaphore(in_flight)
+
+    async def one(i: int) -> Answer:
+        async with gate:
+            return await asgi_post(
+                env.app,
+                url,
+                {"X-Ingest-Key": key, "Idempotency-Key": f"burst-{uuid.uuid4().hex}"},
+                {"product_id": product_id, "quantity": 1, "viewer_id": f"shopper-{i}"},
+            )
+
+    return list(await asyncio.gather(*(one(i) for i in range(attempts))))
+
+
+async def test_an_ingest_key_burst_sells_the_stock_and_refuses_the_rest(
+    committed_env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = committed_env
+    embedded = env.app.state.settings.redis_url is None
+    units, attempts = (20, 300) if embedded else (50, 2000)
+    monkeypatch.setattr(deps, "INGEST_KEY_CACHE_SECONDS", 60.0)
+    admin = bearer(await login(env.client, "admin"))
+    listing = await seed_listing(env.maker, stock=units)
+    r = await env.client.post(
+        f"/api/v1/streams/{listing.stream_id}/ingest-keys", json={}, headers=admin
+    )
+    key = r.json()["key"]
+
+    answers = await _burst(env, listing.orders_url, key, listing.product_id, attempts, 200)
+    codes = Counter(a.status_code for a in answers)
+    assert set(codes) <= {201, 409}, {
+        a.status_code: a.text for a in answers if a.status_code not in (201, 409)
+    }
+    assert codes[201] == units and codes[409] == attempts - units
+    assert all(a.json()["code"] == "sold_out" for a in answers if a.status_code == 409)
+    assert await sold_units(env.maker, listing) == units
+    held = await held_orders(env.maker, listing)
+    assert len(held) == units and {o.source for o in held} == {"ingest"}
+
+    if embedded:
+        return  # SQLite: the refusal is a plain read of the database (no Redis mirror)
+    engine = env.app.state.sessionmaker.kw["bind"]
+    checkouts: list[Any] = []
+
+    def _count(*_args: Any) -> None:
+        checkouts.append(1)
+
+    event.listen(engine.sync_engine.pool, "checkout", _count)
+    try:
+        more = await _burst(env, listing.orders_url, key, listing.product_id, 400, 200)
+    finally:
+        event.remove(engine.sync_engine.pool, "checkout", _count)
+    assert Counter(a.status_code for a in more) == {409: 400}
+    assert checkouts == []  # no sold-out refusal took a database connection
+    # a wrong key is still refused
+    bad = await asgi_post(
+        env.app,
+        listing.orders_url,
+        {"X-Ingest-Key": key + "x", "Idempotency-Key": "k-bad"},
+        {"product_id": listing.product_id, "quantity": 1, "viewer_id": "v"},
+    )
+    assert bad.status_code == 401, bad.text
+
+
+async def test_a_revoked_key_stops_ordering_at_once(env: Env) -> None:
+    admin = bearer(await login(env.client, "admin"))
+    listing = await seed_listing(env.maker, stock=5)
+    r = await env.client.post(
+        f"/api/v1/streams/{listing.stream_id}/ingest-keys", json={}, headers=admin
+    )
+    key_id, key = r.json()["id"], r.json()["key"]
+
+    async def order(idem: str) -> int:
+        r = await env.client.post(
+            listing.orders_url,
+            json={"product_id": listing.product_id, "quantity": 1, "viewer_id": "v1"},
+            headers={"X-Ingest-Key": key, "Idempotency-Key": idem},
+        )
+        return r.status_code
+
+    assert await order("a") == 201  # verified, and believed for a moment
+    r = await env.client.delete(
+        f"/api/v1/streams/{listing.stream_id}/ingest-keys/{key_id}", headers=admin
+    )
+    assert r.status_code == 200, r.text
+    assert await order("b") == 401
