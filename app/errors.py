@@ -98,14 +98,14 @@ def install_error_handlers(app: FastAPI) -> None:
         if "retry_after" in exc.extra:  # security (issue #19): rate limits say when
             headers = {"Retry-After": str(exc.extra["retry_after"])}
         body = {"detail": exc.detail, "code": exc.code, **exc.extra}
+        _localize_body(request, body, exc.status_code, exc.extra)
         return JSONBody(body, status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONBody:
-        return JSONBody(
-            {"detail": _jsonable_errors(exc.errors()), "code": "validation_error"},
-            status_code=422,
-        )
+        body = {"detail": _jsonable_errors(exc.errors()), "code": "validation_error"}
+        _localize_validation(request, body, exc.errors())
+        return JSONBody(body, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONBody:
@@ -140,3 +140,54 @@ def install_error_handlers(app: FastAPI) -> None:
             },
             status_code=500,
         )
+
+
+# ---------------------------------------------------------------- localised messages (#16)
+# Every error body also carries `message` (for people, in the `Accept-Language` of the
+# request, zh-CN by default) and `params` (what a console needs to word it itself by
+# `code`); each validation problem carries its own `code` ("validation.<type>"),
+# `params` and `message`. The catalogue is app/i18n.py.
+
+
+def _localize_body(request: Request, body: dict[str, Any], status: int, extra: Any) -> None:
+    from app.i18n import error_message, lang_of
+
+    params = {k: v for k, v in dict(extra).items() if isinstance(v, str | int | float)}
+    body.setdefault("params", params)
+    lang = lang_of(request.headers.get("accept-language"))
+    body.setdefault("message", error_message(str(body.get("code")), status, params, lang))
+    if isinstance(body.get("findings"), list):  # 409 not_ready: readiness findings
+        from app.services.readiness import localize_findings
+
+        body["findings"] = localize_findings(body["findings"], lang)
+
+
+def _localize_validation(request: Request, body: dict[str, Any], errors: Any) -> None:
+    from app.i18n import lang_of, localize
+
+    lang = lang_of(request.headers.get("accept-language"))
+    items = body.get("detail")
+    if not isinstance(items, list):
+        return
+    for item, err in zip(items, errors, strict=False):
+        if not isinstance(item, dict):
+            continue
+        kind = str(err.get("type", "")) if isinstance(err, dict) else ""
+        ctx = err.get("ctx") if isinstance(err, dict) else None
+        params: dict[str, Any] = {
+            k: v for k, v in (ctx or {}).items() if isinstance(v, str | int | float)
+        }
+        params["field"] = item.get("field") or ".".join(item.get("loc", [])) or "body"
+        if kind == "value_error":
+            params["msg"] = str(item.get("msg", "")).removeprefix("Value error, ")
+        code = (
+            f"validation.{kind}"
+            if localize(f"validation.{kind}", params, lang)
+            else "validation.other"
+        )
+        item.setdefault("code", code)
+        item.setdefault("params", params)
+        item.setdefault("message", localize(code, params, lang))
+    first = next((i.get("message") for i in items if isinstance(i, dict)), None)
+    body.setdefault("params", {})
+    body.setdefault("message", first or localize("error.validation_error", None, lang))

@@ -51,6 +51,10 @@ class Cue(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     stream_id: Mapped[int] = mapped_column(ForeignKey("streams.id", ondelete="CASCADE"), index=True)
     text: Mapped[str] = mapped_column(String(500))
+    # Automatic cues: a stable code and its params (app/i18n.py), worded per language;
+    # a person's cue has none (its text is what they typed).
+    code: Mapped[str | None] = mapped_column(String(64), default=None)
+    params: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     priority: Mapped[CuePriority] = mapped_column(
         Enum(CuePriority, name="cue_priority", native_enum=False, length=16),
         default=CuePriority.normal,

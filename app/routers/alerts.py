@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
+from sqlalchemy import select
 
 from app.deps import CurrentUser, SessionDep
-from app.models import AlertThresholds
+from app.i18n import lang_of, localize
+from app.models import AlertThresholds, Product
 from app.routers._common import ControllerHostStream, ControllerStream, TeamStream
 from app.schemas.alerts import AlertOut, ThresholdsIn, ThresholdsOut
 from app.services import alerts as alerts_service
@@ -69,9 +71,29 @@ async def put_thresholds(
 async def list_alerts(
     stream: TeamStream,
     session: SessionDep,
+    request: Request,
     open: Annotated[bool, Query(description="only alerts whose condition still holds")] = False,
 ) -> object:
-    return await alerts_service.list_alerts(session, stream.id, open_only=open)
+    rows = await alerts_service.list_alerts(session, stream.id, open_only=open)
+    ids = {a.data.get("product_id") for a in rows} - {None}
+    names = dict(
+        (await session.execute(select(Product.id, Product.name).where(Product.id.in_(ids)))).all()
+        if ids
+        else []
+    )
+    lang = lang_of(request.headers.get("accept-language"))
+    out = []
+    for a in rows:
+        row = AlertOut.model_validate(a)
+        params = dict(a.data)
+        if "product_id" in params:
+            params["product"] = names.get(params["product_id"], f"#{params['product_id']}")
+        code = f"alert.{a.kind}"
+        text = localize(code, params, lang)
+        out.append(
+            row.model_copy(update={"code": code, "params": params, "message": text or a.message})
+        )
+    return out
 
 
 @router.post(

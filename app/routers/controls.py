@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import utcnow
 from app.deps import CurrentUser, SessionDep
+from app.i18n import lang_of, localize
 from app.models import LineupItem, Stream, User
 from app.routers._common import (
     ControllerHostStream,
@@ -164,9 +165,16 @@ async def create_cue(
 async def list_cues(
     stream: TeamStream,
     session: SessionDep,
+    request: Request,
     open: Annotated[bool, Query(description="only cues the host has not acknowledged")] = True,
 ) -> object:
-    return await controls_service.list_cues(session, stream.id, open_only=open)
+    lang = lang_of(request.headers.get("accept-language"))
+    out = []
+    for cue in await controls_service.list_cues(session, stream.id, open_only=open):
+        row = CueOut.model_validate(cue)
+        text = localize(cue.code, cue.params, lang) if cue.code else None
+        out.append(row.model_copy(update={"text": text}) if text else row)
+    return out
 
 
 @router.post(

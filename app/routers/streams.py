@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import Field
 
 from app.deps import CurrentUser, SessionDep, require_roles, stream_access, stream_role
+from app.i18n import lang_of
 from app.models import Role, Stream, StreamStatus, User
 from app.schemas.common import Schema
 from app.schemas.streams import (
@@ -124,9 +125,13 @@ async def archive_stream(stream: PlannerStream, session: SessionDep) -> object:
     "`script_overlap`, `script_duration_mismatch`, `script_product_not_in_lineup`, "
     "`no_contingency_plan`, `no_warmup`, `qc_pending`, `flash_allotment_exceeds_stock`.",
 )
-async def get_readiness(stream: TeamStream, session: SessionDep) -> object:
+async def get_readiness(stream: TeamStream, session: SessionDep, request: Request) -> object:
     findings = await readiness_service.readiness(session, stream)
-    return {"ready": not any(f["severity"] == "block" for f in findings), "findings": findings}
+    lang = lang_of(request.headers.get("accept-language"))
+    return {
+        "ready": not any(f["severity"] == "block" for f in findings),
+        "findings": readiness_service.localize_findings(findings, lang),
+    }
 
 
 @router.post(
@@ -140,7 +145,11 @@ async def get_readiness(stream: TeamStream, session: SessionDep) -> object:
     "`stream.status` to the consoles.",
 )
 async def go_live(
-    stream: StarterStream, session: SessionDep, user: CurrentUser, body: GoLiveIn | None = None
+    stream: StarterStream,
+    session: SessionDep,
+    user: CurrentUser,
+    request: Request,
+    body: GoLiveIn | None = None,
 ) -> object:
     role = await stream_role(session, user, stream.id)
     assert role is not None  # stream_access let the user through
@@ -148,7 +157,13 @@ async def go_live(
         session, stream, user, role, bool(body and body.force)
     )
     return GoLiveOut.model_validate(
-        {**StreamOut.model_validate(stream).model_dump(), "forced": forced, "findings": findings}
+        {
+            **StreamOut.model_validate(stream).model_dump(),
+            "forced": forced,
+            "findings": readiness_service.localize_findings(
+                findings, lang_of(request.headers.get("accept-language"))
+            ),
+        }
     )
 
 

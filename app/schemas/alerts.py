@@ -49,7 +49,11 @@ class AlertOut(Schema):
     kind: str
     key: str
     level: AlertLevel
-    message: str
+    message: str = Field(description="For people, in the Accept-Language (zh-CN default)")
+    code: str = Field(default="", description="`alert.<kind>`; its params are `params`")
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="`data`, plus `product` (its name) where it has one"
+    )
     data: dict[str, Any]
     created_at: datetime
     resolved_at: datetime | None

@@ -50,7 +50,11 @@ class CueIn(StrictInput):
 class CueOut(Schema):
     id: int
     stream_id: int
-    text: str
+    text: str = Field(description="An automatic cue's text in the Accept-Language")
+    code: str | None = Field(
+        default=None, description="Automatic cues: e.g. `cue.questions` (params: count, title)"
+    )
+    params: dict[str, Any] | None = None
     priority: CuePriority
     product_id: int | None
     created_by: int | None

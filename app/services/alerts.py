@@ -346,6 +346,8 @@ def alert_payload(alert: Alert) -> dict[str, Any]:
         "key": alert.key,
         "level": str(alert.level),
         "message": alert.message,
+        "code": f"alert.{alert.kind}",
+        "params": alert.data,
         "data": alert.data,
         "created_at": alert.created_at.isoformat(),
         "resolved_at": alert.resolved_at.isoformat() if alert.resolved_at else None,
@@ -394,7 +396,13 @@ async def persist(
             .returning(Alert.id, Alert.key, Alert.kind)
         )
         for alert_id, key, kind in result.all():
-            data = {"id": alert_id, "key": key, "kind": kind, "resolved_at": now.isoformat()}
+            data = {
+                "id": alert_id,
+                "key": key,
+                "kind": kind,
+                "code": f"alert.{kind}",
+                "resolved_at": now.isoformat(),
+            }
             out.append(PendingEvent(stream_id, "alert.resolved", data, CONSOLE_ROLES | {"host"}))
     await session.flush()
     return out

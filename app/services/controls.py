@@ -348,6 +348,8 @@ def cue_payload(cue: Cue, actor: User | None = None) -> dict[str, Any]:
     return {
         "id": cue.id,
         "text": cue.text,
+        "code": cue.code,
+        "params": cue.params,
         "priority": str(cue.priority),
         "product_id": cue.product_id,
         "created_at": cue.created_at.isoformat(),

@@ -621,6 +621,13 @@ async def _send_cue(session: AsyncSession, item: QueueItem, user: User | None) -
     cue = Cue(
         stream_id=item.stream_id,
         text=cue_text(item)[:500],
+        code="cue.questions",
+        params={
+            "count": item.asker_count,
+            "title": item.title[:200],
+            "item_id": item.id,
+            "kind": str(item.kind),
+        },
         priority=CuePriority.high if item.kind == "complaint" else CuePriority.normal,
         product_id=item.product_id,
         created_by=user.id if user else None,

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.i18n import Lang, localize
 from app.models import (
     ChecklistItem,
     CheckStatus,
@@ -31,8 +32,32 @@ BLOCK = "block"
 WARN = "warn"
 
 
-def finding(code: str, severity: str, message: str, **details: Any) -> dict[str, Any]:
-    return {"code": code, "severity": severity, "message": message, **details}
+def finding(
+    code: str,
+    severity: str,
+    message: str,
+    params: dict[str, Any] | None = None,
+    **details: Any,
+) -> dict[str, Any]:
+    """`message` is English here; `params` (the scalar details and `params`) word it by
+    `code` in either language (app/i18n.py "readiness.<code>", `localize_findings`)."""
+    scalars = {k: v for k, v in details.items() if isinstance(v, str | int | float)}
+    return {
+        "code": code,
+        "severity": severity,
+        "message": message,
+        "params": {**scalars, **(params or {})},
+        **details,
+    }
+
+
+def localize_findings(findings: list[dict[str, Any]], lang: Lang) -> list[dict[str, Any]]:
+    """The findings with `message` in `lang` (codes not in the catalogue keep theirs)."""
+    out = []
+    for f in findings:
+        text = localize(f"readiness.{f.get('code')}", f.get("params") or {}, lang)
+        out.append({**f, "message": text} if text else f)
+    return out
 
 
 async def readiness(session: AsyncSession, stream: Stream) -> list[dict[str, Any]]:
@@ -60,10 +85,12 @@ async def _lineup(session: AsyncSession, stream: Stream) -> list[dict[str, Any]]
     if not rows:
         return [finding("lineup_empty", BLOCK, "the lineup has no products")]
     for item, product in rows:
-        ref = {"product_id": product.id, "sku": product.sku, "name": product.name}
+        ref: dict[str, Any] = {"product_id": product.id, "sku": product.sku, "name": product.name}
         if product.qc_status == QCStatus.failed or not product.licensed:
-            reason = "failed QC" if product.qc_status == QCStatus.failed else "is unlicensed (三无)"
-            out.append(finding("product_ineligible", BLOCK, f"{product.name} {reason}", **ref))
+            failed = product.qc_status == QCStatus.failed
+            reason = "failed QC" if failed else "is unlicensed (三无)"
+            why = {"reason": "reason.qc_failed" if failed else "reason.unlicensed"}
+            out.append(finding("product_ineligible", BLOCK, f"{product.name} {reason}", why, **ref))
         elif product.qc_status == QCStatus.pending:
             out.append(finding("qc_pending", WARN, f"{product.name} has not passed QC yet", **ref))
         if item.flash_sale_allotment > item.allotted_stock:
@@ -73,6 +100,7 @@ async def _lineup(session: AsyncSession, stream: Stream) -> list[dict[str, Any]]
                     WARN,
                     f"{product.name}: flash-sale allotment {item.flash_sale_allotment} "
                     f"exceeds the allotted stock {item.allotted_stock}",
+                    {"flash": item.flash_sale_allotment, "allotted": item.allotted_stock},
                     **ref,
                 )
             )
@@ -130,7 +158,13 @@ async def _checklist(session: AsyncSession, stream: Stream) -> list[dict[str, An
     )
     if not items:
         return [
-            finding("checklist_incomplete", BLOCK, "the technical checklist is empty", items=[])
+            finding(
+                "checklist_incomplete",
+                BLOCK,
+                "the technical checklist is empty",
+                {"open": 0, "total": 0},
+                items=[],
+            )
         ]
     open_items = [i for i in items if i.status != CheckStatus.ok]
     if not open_items:
@@ -140,6 +174,7 @@ async def _checklist(session: AsyncSession, stream: Stream) -> list[dict[str, An
             "checklist_incomplete",
             BLOCK,
             f"{len(open_items)} of {len(items)} checklist item(s) not OK",
+            {"open": len(open_items), "total": len(items)},
             items=[
                 {"id": i.id, "kind": i.kind.value, "label": i.label, "status": i.status.value}
                 for i in open_items
@@ -197,6 +232,7 @@ async def _script(session: AsyncSession, stream: Stream) -> list[dict[str, Any]]
                     WARN,
                     f"segment '{seg.title}' is about product {seg.product_id}, "
                     "which is not in the lineup",
+                    {"title": seg.title},
                     segment_id=seg.id,
                     product_id=seg.product_id,
                 )

@@ -67,6 +67,15 @@ async def test_stock_changes_raise_low_and_sold_out_once_and_restock_resolves(
         ("stock_low", 3),
     ]
     assert [m["data"]["kind"] for m in events.of("alert")] == ["stock_low", "sold_out"]
+    assert [m["data"]["code"] for m in events.of("alert")] == ["alert.stock_low", "alert.sold_out"]
+    # worded by code with the product's name, in the Accept-Language (zh-CN default)
+    name = (await client.get(f"/api/v1/products/{p1}", headers=room.ctl)).json()["name"]
+    assert alerts[0]["code"] == "alert.sold_out" and alerts[0]["params"]["product"] == name
+    assert alerts[0]["message"] == f"已售罄：{name}，考虑下架或补货"
+    en = (
+        await client.get(f"{base}/alerts?open=true", headers={**room.host, "Accept-Language": "en"})
+    ).json()
+    assert en[0]["message"] == f"Sold out: {name} — delist it or add stock"
     assert events.of("alert")[0]["roles"] == ["admin", "controller", "host"]
 
     await client.post(stock, json={"delta": 100, "reason": "补货"}, headers=room.ctl)

@@ -48,7 +48,18 @@ async def test_domain_error_carries_status_code_and_extra(
 ) -> None:
     r = await raising_client.get("/conflict")
     assert r.status_code == 409
-    assert r.json() == {"detail": "sold out", "code": "sold_out", "remaining": 0}
+    # `message` is for people: localised by Accept-Language, Simplified Chinese by default
+    assert r.json() == {
+        "detail": "sold out",
+        "code": "sold_out",
+        "remaining": 0,
+        "params": {"remaining": 0},
+        "message": "已售罄",
+    }
+    r = await raising_client.get("/conflict", headers={"Accept-Language": "en-US,en;q=0.9"})
+    assert r.json()["message"] == "Sold out" and r.json()["code"] == "sold_out"
+    r = await raising_client.get("/conflict", headers={"Accept-Language": "fr, zh-CN;q=0.5"})
+    assert r.json()["message"] == "已售罄"
 
 
 async def test_request_id_is_echoed_or_generated(client: httpx.AsyncClient) -> None:

@@ -132,6 +132,17 @@ async def test_host_cue_when_many_ask_and_on_one_click(
     cue = events.of("cue")[0]
     assert cue["data"]["text"].startswith(f"{queue_service.CUE_THRESHOLD + 1} 位观众在问")
     assert cue["data"]["source"] == "service_queue"
+    # a stable code with its params: each console words it in its own language
+    assert cue["data"]["code"] == "cue.questions"
+    assert cue["data"]["params"]["count"] == queue_service.CUE_THRESHOLD + 1
+    en = await client.get(
+        f"/api/v1/streams/{room.stream_id}/cues",
+        headers={**room.host, "Accept-Language": "en"},
+    )
+    assert en.json()[0]["code"] == "cue.questions"
+    assert en.json()[0]["text"].startswith(f"{queue_service.CUE_THRESHOLD + 1} viewers are asking")
+    zh = await client.get(f"/api/v1/streams/{room.stream_id}/cues", headers=room.host)
+    assert zh.json()[0]["text"] == cue["data"]["text"]
     assert cue.get("roles") is None  # every staff console, the host's teleprompter too
     await take_in(app, room.stream_id, [("w2", "尺码怎么选")])
     await events.settle(0.1)

@@ -1,0 +1,221 @@
+"""Person-facing server messages by stable code, in Simplified Chinese and English.
+
+Every message the server returns for people (errors, validation problems, readiness
+findings, alerts, automatic cues) carries a `code` and its `params`; the consoles render
+the code in the language the user chose (frontend/src/i18n/server.ts holds the same
+codes), and API users get the text localised by `Accept-Language` (zh-CN by default).
+A code missing here falls back to a generic text of its HTTP status.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+Lang = Literal["zh", "en"]
+
+# code -> (zh, en); "{name}" is filled from the params.
+MESSAGES: dict[str, tuple[str, str]] = {
+    # ---- automatic cues
+    "cue.questions": ("{count} 位观众在问：{title}", "{count} viewers are asking: {title}"),
+    # ---- alerts (params: the alert's data, plus `product` = the product's name)
+    "alert.online_drop": (
+        "在线人数下降 {drop_pct}%（{peak} → {online}）：考虑发福利或切换话题",
+        "Viewers online down {drop_pct}% ({peak} → {online}): try a giveaway or a new topic",
+    ),
+    "alert.click_spike": (
+        "讲解中商品点击激增：{window_seconds} 秒内 {clicks} 次点击，可延长讲解并加码优惠",
+        "Clicks on the explained product jumped: {clicks} in {window_seconds} s — "
+        "explain longer, sweeten the offer",
+    ),
+    "alert.stock_low": (
+        "库存紧张：{product} 仅剩 {stock_left} 件",
+        "Stock running low: {product} has {stock_left} left",
+    ),
+    "alert.sold_out": (
+        "已售罄：{product}，考虑下架或补货",
+        "Sold out: {product} — delist it or add stock",
+    ),
+    "alert.negative_spike": (
+        "负面评论激增：{window_seconds} 秒内 {count} 条，注意舆情引导",
+        "Negative comments surging: {count} in {window_seconds} s — steer the mood",
+    ),
+    "alert.question_wait": (
+        "有观众问题已等待 {waiting_seconds} 秒未回复",
+        "A viewer question has waited {waiting_seconds} s without an answer",
+    ),
+    # ---- readiness findings
+    "readiness.lineup_empty": ("选品清单为空", "The lineup has no products"),
+    "readiness.product_ineligible": (
+        "{name} 不可上播（{reason}）",
+        "{name} may not be sold ({reason})",
+    ),
+    "readiness.qc_pending": ("{name} 尚未通过质检", "{name} has not passed QC yet"),
+    "readiness.flash_allotment_exceeds_stock": (
+        "{name}：秒杀库存 {flash} 超过分配库存 {allotted}",
+        "{name}: flash-sale allotment {flash} exceeds the allotted stock {allotted}",
+    ),
+    "readiness.stock_shortfall": (
+        "{name}：分配 {allotted} 件，仓库仅有 {warehouse_stock} 件",
+        "{name}: {allotted} allotted but only {warehouse_stock} in the warehouse",
+    ),
+    "readiness.stock_shortfall_overlap": (
+        "{name}：时间重叠的场次共分配 {total_allotted} 件，仓库仅有 {warehouse_stock} 件",
+        "{name}: {total_allotted} allotted across overlapping streams but only "
+        "{warehouse_stock} in the warehouse",
+    ),
+    "readiness.no_host": ("团队中没有主播", "No host is on the team"),
+    "readiness.checklist_incomplete": (
+        "技术检查清单：{open} / {total} 项未通过",
+        "Technical checklist: {open} of {total} item(s) not OK",
+    ),
+    "readiness.script_missing": ("本场没有脚本", "The stream has no script"),
+    "readiness.script_gap": (
+        "脚本在第 {start_offset_seconds} 秒处有 {seconds} 秒空档",
+        "{seconds} s without a segment at {start_offset_seconds} s",
+    ),
+    "readiness.script_overlap": ("脚本环节重叠 {seconds} 秒", "Segments overlap by {seconds} s"),
+    "readiness.script_duration_mismatch": (
+        "脚本时长 {span_seconds} 秒，计划 {planned_seconds} 秒",
+        "The script runs {span_seconds} s, planned {planned_seconds} s",
+    ),
+    "readiness.script_product_not_in_lineup": (
+        "环节「{title}」讲解的商品不在选品清单中",
+        "Segment “{title}” is about a product that is not in the lineup",
+    ),
+    "readiness.no_contingency_plan": ("没有应急预案", "No contingency plan"),
+    "readiness.no_warmup": ("没有预热计划", "No warm-up campaign is planned"),
+    "reason.qc_failed": ("质检未通过", "failed QC"),
+    "reason.unlicensed": ("三无产品", "unlicensed"),
+    # ---- validation problems (pydantic error types; params: field + the limits)
+    "validation.missing": ("{field}：必填", "{field}: required"),
+    "validation.greater_than_equal": ("{field}：不能小于 {ge}", "{field}: must be at least {ge}"),
+    "validation.greater_than": ("{field}：必须大于 {gt}", "{field}: must be greater than {gt}"),
+    "validation.less_than_equal": ("{field}：不能大于 {le}", "{field}: must be at most {le}"),
+    "validation.less_than": ("{field}：必须小于 {lt}", "{field}: must be less than {lt}"),
+    "validation.string_too_short": (
+        "{field}：至少 {min_length} 个字符",
+        "{field}: at least {min_length} character(s)",
+    ),
+    "validation.string_too_long": (
+        "{field}：最多 {max_length} 个字符",
+        "{field}: at most {max_length} characters",
+    ),
+    "validation.too_short": (
+        "{field}：至少 {min_length} 项",
+        "{field}: at least {min_length} item(s)",
+    ),
+    "validation.too_long": ("{field}：最多 {max_length} 项", "{field}: at most {max_length} items"),
+    "validation.int_parsing": ("{field}：请输入整数", "{field}: enter a whole number"),
+    "validation.int_type": ("{field}：请输入整数", "{field}: enter a whole number"),
+    "validation.decimal_parsing": ("{field}：请输入数字", "{field}: enter a number"),
+    "validation.float_parsing": ("{field}：请输入数字", "{field}: enter a number"),
+    "validation.enum": ("{field}：取值无效", "{field}: not one of the allowed values"),
+    "validation.literal_error": ("{field}：取值无效", "{field}: not one of the allowed values"),
+    "validation.extra_forbidden": ("{field}：不支持此字段", "{field}: unknown field"),
+    "validation.datetime_parsing": ("{field}：时间格式无效", "{field}: not a valid date and time"),
+    "validation.timezone_aware": ("{field}：时间需带时区", "{field}: the time needs a time zone"),
+    "validation.value_error": ("{field}：{msg}", "{field}: {msg}"),
+    "validation.other": ("{field}：输入无效", "{field}: invalid input"),
+    # ---- errors a console user meets most (code = the body's `code`)
+    "error.validation_error": ("输入有误", "Some input is invalid"),
+    "error.not_found": ("未找到", "Not found"),
+    "error.stream_not_found": ("直播场次不存在", "No such stream"),
+    "error.product_not_found": ("商品不存在", "No such product"),
+    "error.not_in_lineup": ("该商品不在本场选品中", "This product is not in the stream's lineup"),
+    "error.stream_not_live": ("直播尚未开始或已结束", "The stream is not live"),
+    "error.stream_not_active": ("直播已结束，无法操作", "The stream has ended; this is closed"),
+    "error.stream_closed": ("直播已结束", "The stream is closed"),
+    "error.not_ready": ("开播检查未通过", "The stream is not ready to go live"),
+    "error.invalid_transition": ("当前状态下不能这样操作", "Not possible in the stream's state"),
+    "error.forbidden": ("无权操作", "Not allowed"),
+    "error.role_forbidden": ("你的角色无权操作", "Your role may not do this"),
+    "error.not_on_team": ("你不在本场团队中", "You are not on this stream's team"),
+    "error.force_forbidden": (
+        "只有管理员或场控可以强制开播",
+        "Only an admin or controller may force a start",
+    ),
+    "error.unauthorized": ("请先登录", "Please sign in"),
+    "error.not_authenticated": ("请先登录", "Please sign in"),
+    "error.wrong_password": ("用户名或密码错误", "Wrong username or password"),
+    "error.user_disabled": ("账号已停用", "This account is disabled"),
+    "error.sold_out": ("已售罄", "Sold out"),
+    "error.insufficient_stock": ("库存不足", "Not enough stock"),
+    "error.limit_exceeded": ("超过限购数量", "Over the purchase limit"),
+    "error.not_listed": ("商品未上架", "The product is not listed"),
+    "error.delisted": (
+        "已下架的商品不能讲解，请先上架",
+        "A delisted product cannot be explained; list it first",
+    ),
+    "error.flash_sale_exists": ("已有进行中的秒杀", "A flash sale is already running"),
+    "error.flash_allotment_too_large": (
+        "秒杀数量超过可用库存",
+        "The flash-sale quantity exceeds the stock",
+    ),
+    "error.below_sold": ("库存不能少于已售数量", "Stock cannot go below the units sold"),
+    "error.below_sold_units": ("库存不能少于已售数量", "Stock cannot go below the units sold"),
+    "error.already_answered": ("该问题已被回答", "This question was already answered"),
+    "error.item_conflict": ("该问题已被其他客服处理", "Another agent is handling this item"),
+    "error.empty_answer": ("回复不能为空", "The answer is empty"),
+    "error.concurrent_edit": ("内容已被他人修改，请刷新", "Someone else changed this; refresh"),
+    "error.segment_moved": ("环节已被他人切换", "Someone else moved the segment"),
+    "error.no_next_segment": ("已是最后一个环节", "This is the last segment"),
+    "error.lottery_closed": ("福袋已结束", "The lucky bag is closed"),
+    "error.muted": ("你已被禁言", "You are muted"),
+    "error.busy": ("服务器繁忙，请稍后重试", "The server is busy; retry shortly"),
+    "error.too_many_requests": ("操作太频繁，请稍后再试", "Too many requests; retry shortly"),
+    "error.internal_error": ("服务器内部错误", "Internal server error"),
+    "status.400": ("请求有误（{code}）", "Bad request ({code})"),
+    "status.401": ("请先登录（{code}）", "Please sign in ({code})"),
+    "status.403": ("无权操作（{code}）", "Not allowed ({code})"),
+    "status.404": ("未找到（{code}）", "Not found ({code})"),
+    "status.409": ("当前状态下不能这样操作（{code}）", "Not possible right now ({code})"),
+    "status.422": ("输入有误（{code}）", "Invalid input ({code})"),
+    "status.429": ("操作太频繁（{code}）", "Too many requests ({code})"),
+    "status.500": ("服务器错误（{code}）", "Server error ({code})"),
+}
+
+
+class _Params(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def lang_of(accept_language: str | None) -> Lang:
+    """The better of zh and en for an `Accept-Language` header; zh-CN by default."""
+    best: tuple[float, Lang] = (-1.0, "zh")
+    for part in (accept_language or "").split(","):
+        tag, _, q = part.strip().partition(";q=")
+        tag = tag.strip().lower()
+        try:
+            weight = float(q) if q else 1.0
+        except ValueError:
+            weight = 0.0
+        lang: Lang | None = "en" if tag.startswith("en") else "zh" if tag.startswith("zh") else None
+        if lang is not None and weight > best[0]:
+            best = (weight, lang)
+    return best[1]
+
+
+def localize(code: str, params: Mapping[str, Any] | None, lang: Lang) -> str | None:
+    """The text of `code` in `lang`, or None for a code not in the catalogue."""
+    entry = MESSAGES.get(code)
+    if entry is None:
+        return None
+    values = _Params({k: _show(v, lang) for k, v in (params or {}).items()})
+    return entry[0 if lang == "zh" else 1].format_map(values)
+
+
+def _show(value: Any, lang: Lang) -> Any:
+    if isinstance(value, str) and value.startswith("reason."):
+        return localize(value, None, lang) or value
+    if isinstance(value, list):
+        return "、".join(str(v) for v in value) if lang == "zh" else ", ".join(map(str, value))
+    return value
+
+
+def error_message(code: str, status: int, params: Mapping[str, Any], lang: Lang) -> str:
+    text = localize(f"error.{code}", params, lang)
+    if text is None:
+        text = localize(f"status.{status}", {"code": code}, lang) or code
+    return text
