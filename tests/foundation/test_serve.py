@@ -58,9 +58,15 @@ def serve(env: dict[str, str], cwd: Path) -> Iterator[tuple[str, subprocess.Pope
 def test_serve_with_no_settings_prints_admin_password_once(tmp_path: Path) -> None:
     with serve({}, tmp_path) as (base, proc):
         assert httpx.get(f"{base}/readyz").json()["checks"] == {"database": True}
+        for _ in range(3):
+            httpx.get(f"{base}/api/v1/streams")
     out = proc.stdout.read() if proc.stdout else ""
-    line = next(x for x in out.splitlines() if "Created user 'admin' with password:" in x)
-    password = line.split(":", 1)[1].strip()
+    # the address it serves and the first password, each on a line of its own
+    assert f"serving on {base}/" in out, out
+    line = next(x for x in out.splitlines() if "sign in as  admin  with password" in x)
+    password = line.rsplit(" ", 1)[1].strip()
+    # no line per request unless LOG_LEVEL=DEBUG asks for it (nor uvicorn's access log)
+    assert '"request"' not in out and "/api/v1/streams" not in out, out
     assert (tmp_path / "data" / "controlroom.db").exists()
     assert (tmp_path / "data" / "secret_key").exists()
     # second start: same database, the password is not printed again and still works
@@ -69,7 +75,7 @@ def test_serve_with_no_settings_prints_admin_password_once(tmp_path: Path) -> No
             f"{base}/api/v1/auth/login", json={"username": "admin", "password": password}
         )
         assert r.status_code == 200
-    assert "Created user 'admin'" not in (proc.stdout.read() if proc.stdout else "")
+    assert "with password" not in (proc.stdout.read() if proc.stdout else "")
 
 
 def test_serve_on_postgres_and_redis(tmp_path: Path) -> None:
