@@ -138,14 +138,24 @@ def simulate(
             "tests of the service queue); default: the realistic mix",
         ),
     ] = None,
+    i_know: Annotated[
+        bool,
+        typer.Option(
+            "--i-know",
+            help="Send to a real stream too (its figures then include the simulation); "
+            "without it only a rehearsal (彩排) is simulated",
+        ),
+    ] = False,
 ) -> None:
     """Simulate a live audience (joins, comments, likes, clicks, carts, orders) via ingest."""
-    from app.simulate import SimulationError, run_simulation
+    from app.simulate import SimulationError, require_rehearsal, run_simulation
 
     settings = get_settings()
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
     base = url or f"http://{host}:{settings.port}"
     try:
+        if not i_know:
+            asyncio.run(require_rehearsal(base, stream, key))
         summary = asyncio.run(
             run_simulation(
                 stream, base, key, viewers, rate, duration, seed=seed, comment_share=comment_share

@@ -411,7 +411,9 @@ async def run_demo(settings: Settings) -> None:
         "After go-live (control console, or POST /api/v1/streams/"
         f"{stream.id}/go-live), a simulated audience:\n"
         f"  controlroom simulate {stream.id} --key {ingest_key} "
-        f"--url http://{host}:{settings.port} --viewers 300 --duration 600"
+        f"--url http://{host}:{settings.port} --viewers 300 --duration 600 --i-know\n"
+        "  (--i-know: the demo stream is no rehearsal; for practice make a rehearsal copy,\n"
+        "   POST /api/v1/streams/ID/rehearsals, and simulate that without it)"
     )
     if printed:
         print("Users created (passwords shown once):")

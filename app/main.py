@@ -51,6 +51,7 @@ from app.routers import (
     watch_comments,
 )
 from app.routers import connectors as connectors_router  # issue 18: connecting a platform
+from app.routers import rehearsals as rehearsals_router  # issue 18
 from app.routers import webhooks as webhooks_router  # issue 18
 from app.routers.live import LiveSockets
 from app.routers.order_fast_path import OrderFastPath
@@ -59,6 +60,7 @@ from app.services import flash_sales as flash_sales_service
 from app.services.ingest import restore_counters
 from app.services.lottery import LotteryScheduler
 from app.services.projection import ProjectionWorker
+from app.services.rehearsals import Replays
 from app.services.stock_resync import start_stock_watch, stop_stock_watch
 from app.services.users import bootstrap_admin
 from app.services.webhooks import WebhookDispatcher, dispatch_settings
@@ -132,9 +134,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.webhook_dispatcher = webhook_dispatcher
         webhook_dispatcher.start()
+        app.state.replays = Replays(make_sessionmaker(engine), app.state.live)
         try:
             yield
         finally:
+            await app.state.replays.close()
             await webhook_dispatcher.stop()
             await lottery_scheduler.stop()
             await projection.stop()
@@ -204,6 +208,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # --- connecting a platform (issue 18)
         webhooks_router,
         connectors_router,
+        rehearsals_router,
     ):
         # security (issue #19): every integer parameter fits the database (app/bounds.py)
         bound_int_params(module.router)

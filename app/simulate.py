@@ -258,6 +258,25 @@ class SimulationError(Exception):
     """The server could not be reached (or kept failing): one line for the terminal."""
 
 
+async def require_rehearsal(url: str, stream_id: int, key: str) -> None:
+    """Refuse a real stream (issue 18): simulated sales would enter its figures. Asks the
+    server what the key feeds (GET .../ingest-check); `--i-know` skips this."""
+    check = f"{url.rstrip('/')}/api/v1/streams/{stream_id}/ingest-check"
+    try:
+        async with httpx.AsyncClient(timeout=10, headers={"X-Ingest-Key": key}) as client:
+            r = await client.get(check)
+    except httpx.HTTPError as exc:
+        raise SimulationError(f"cannot reach {url} ({type(exc).__name__})") from None
+    if r.status_code != 200:
+        raise SimulationError(f"{check} answered {r.status_code}: {r.text[:200]}")
+    if not r.json().get("is_rehearsal"):
+        raise SimulationError(
+            f"stream {stream_id} is a real stream, not a rehearsal (彩排): simulated sales "
+            f"would enter its figures. Make a rehearsal copy (control console, or POST "
+            f"/api/v1/streams/{stream_id}/rehearsals) and simulate that, or pass --i-know"
+        )
+
+
 RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)  # seconds between tries: ~15 s in all
 
 

@@ -77,6 +77,10 @@ class StreamOut(Schema):
     target_new_followers: int | None = None
     campaign_id: int | None = None
     created_at: datetime
+    is_rehearsal: bool = Field(
+        default=False, description="A rehearsal (彩排): its figures are kept apart"
+    )
+    rehearsal_of: int | None = Field(default=None, description="The stream whose plan it copies")
 
 
 class ReadinessOut(Schema):

@@ -57,7 +57,8 @@ async def _rows(
     if stream_id is not None:
         query = query.where(Stream.id == stream_id)
     else:
-        query = query.where(Stream.status.in_(ACTIVE))
+        # A rehearsal's allotments are a copy: they compete with no real stream's.
+        query = query.where(Stream.status.in_(ACTIVE), Stream.is_rehearsal.is_(False))
     if product_ids is not None:
         query = query.where(LineupItem.product_id.in_(product_ids))
     result = await session.execute(query)

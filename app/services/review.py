@@ -34,8 +34,11 @@ async def team_stream_ids(session: AsyncSession, stream: Stream) -> list[int]:
     conds: list[ColumnElement[bool]] = [Stream.id.in_(shared)]
     if stream.created_by is not None:
         conds.append(Stream.created_by == stream.created_by)
+    # Rehearsals (彩排) are never the team's other streams: their figures stay apart.
     rows = await session.scalars(
-        select(Stream.id).where(Stream.id != stream.id, or_(*conds)).order_by(Stream.id)
+        select(Stream.id)
+        .where(Stream.id != stream.id, or_(*conds), Stream.is_rehearsal.is_(False))
+        .order_by(Stream.id)
     )
     return list(rows)
 

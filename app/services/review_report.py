@@ -331,7 +331,10 @@ async def earlier_stream_ids(session: AsyncSession, stream: Stream, until: datet
     started = stream.started_at or until
     rows = await session.scalars(
         select(Stream.id).where(
-            Stream.id != stream.id, Stream.started_at.is_not(None), Stream.started_at < started
+            Stream.id != stream.id,
+            Stream.started_at.is_not(None),
+            Stream.started_at < started,
+            Stream.is_rehearsal.is_(False),  # a rehearsal's (replayed) viewers are not history
         )
     )
     return list(rows)

@@ -162,7 +162,10 @@ async def tag_viewers(
     # Earlier streams: who was seen there, and how many paid orders they had.
     started = stream.started_at or until
     earlier = select(Stream.id).where(
-        Stream.id != stream.id, Stream.started_at.is_not(None), Stream.started_at < started
+        Stream.id != stream.id,
+        Stream.started_at.is_not(None),
+        Stream.started_at < started,
+        Stream.is_rehearsal.is_(False),  # a rehearsal's (replayed) viewers are not history
     )
     mine = select(v.viewer_id).where(v.stream_id == stream.id)
     history = await session.execute(
