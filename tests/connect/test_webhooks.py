@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
@@ -28,6 +29,20 @@ def recipe(secret: str, timestamp: str, body: bytes) -> str:
     """The README's recipe, written out independently of the app's code."""
     digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
     return "sha256=" + digest.hexdigest()
+
+
+async def delivered_log(
+    client: httpx.AsyncClient, room: LiveRoom, count: int
+) -> list[dict[str, Any]]:
+    """The delivery log once `count` deliveries are recorded as delivered."""
+    url = f"/api/v1/streams/{room.stream_id}/webhook-deliveries"
+    deadline = time.monotonic() + 10
+    while True:
+        rows: list[dict[str, Any]] = (await client.get(url, headers=room.ctl)).json()
+        if sum(r["status"] == "delivered" for r in rows) >= count:
+            return rows
+        assert time.monotonic() < deadline, rows
+        await asyncio.sleep(0.05)
 
 
 async def register(
@@ -103,9 +118,7 @@ async def test_flaky_receiver_gets_each_action_once_in_order(
     stale = str(int(time.time()) - 301)
     assert not verify(secret, stale, r0.body, recipe(secret, stale, r0.body))
 
-    log = await cclient.get(f"/api/v1/streams/{sid}/webhook-deliveries", headers=live_room.ctl)
-    assert log.status_code == 200
-    rows = log.json()
+    rows = await delivered_log(cclient, live_room, 9)
     assert len(rows) == 9 and all(d["status"] == "delivered" for d in rows)
     by_uid = {d["uid"]: d for d in rows}
     assert by_uid[first]["tries"] == 3
@@ -150,10 +163,12 @@ async def test_timeout_counts_as_failure(
     sid, p1 = live_room.stream_id, live_room.product_ids[0]
     await cclient.post(f"/api/v1/streams/{sid}/lineup/{p1}/list", headers=live_room.ctl)
     await until(lambda: len(receiver.accepted()) == 1)
-    rows = (
-        await cclient.get(f"/api/v1/streams/{sid}/webhook-deliveries", headers=live_room.ctl)
-    ).json()
+    # The receiver has answered; the dispatcher records the outcome just after.
+    rows = await delivered_log(cclient, live_room, 1)
     assert rows[0]["tries"] == 2 and rows[0]["status"] == "delivered"
+    assert rows[0]["last_error"] == ""
+    assert len(receiver.requests) == 2
+    assert receiver.requests[0].headers["X-LCR-Delivery"] == rows[0]["uid"]
 
 
 async def test_action_result_pending_then_done(
