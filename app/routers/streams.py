@@ -33,7 +33,6 @@ TeamStream = Annotated[Stream, Depends(stream_access())]
 PlannerStream = Annotated[Stream, Depends(stream_access(Role.controller))]
 StarterStream = Annotated[Stream, Depends(stream_access(Role.controller, Role.host))]
 ReviewerStream = Annotated[Stream, Depends(stream_access(Role.controller, Role.analyst))]
-AdminUser = Annotated[User, Depends(require_roles())]
 
 
 class OverrideOut(Schema):
@@ -138,7 +137,9 @@ async def get_readiness(stream: TeamStream, session: SessionDep, request: Reques
     "/{stream_id}/go-live",
     response_model=GoLiveOut,
     summary="scheduled → live (admin, team controller or host)",
-    description="Runs the readiness check. With blocking findings it answers 409 "
+    description="With `schedule: true` a draft is scheduled and started in one step (admin "
+    "or controller; a refusal leaves it a draft). Runs the readiness check. With blocking "
+    "findings it answers 409 "
     '`{"code": "not_ready", "ready": false, "findings": [...]}` unless `force` is true; '
     "only an admin or controller may force (403 `force_forbidden` otherwise), and a forced "
     "start is logged (see `GET .../go-live-overrides`). Sets `started_at` and announces "
@@ -154,7 +155,7 @@ async def go_live(
     role = await stream_role(session, user, stream.id)
     assert role is not None  # stream_access let the user through
     stream, findings, forced = await streams_service.go_live(
-        session, stream, user, role, bool(body and body.force)
+        session, stream, user, role, bool(body and body.force), bool(body and body.schedule)
     )
     return GoLiveOut.model_validate(
         {
@@ -194,24 +195,24 @@ async def list_team(stream: TeamStream, session: SessionDep) -> object:
 @router.put(
     "/{stream_id}/team/{user_id}",
     response_model=TeamMemberOut,
-    summary="Put a user on the stream's team with a role (admin)",
+    summary="Put a user on the stream's team with a role (admin, team controller)",
+    description="Adds the user or changes their role on this team. The user's open "
+    "consoles of this stream are re-checked within seconds (4403 when the new role may "
+    "not see them).",
 )
 async def set_team_member(
-    stream_id: int, user_id: int, body: TeamMemberIn, session: SessionDep, _: AdminUser
+    stream: PlannerStream, user_id: int, body: TeamMemberIn, session: SessionDep
 ) -> object:
-    await streams_service.get_stream(session, stream_id)
-    member = await team_service.set_member(session, stream_id, user_id, body.role)
+    stream_id = stream.id
+    member = await team_service.set_member(session, stream_id, user_id, Role(body.role))
     return TeamMemberOut(stream_id=member.stream_id, user_id=member.user_id, role=member.role)
 
 
 @router.delete(
     "/{stream_id}/team/{user_id}",
     status_code=204,
-    summary="Take a user off the stream's team (admin)",
+    summary="Take a user off the stream's team (admin, team controller)",
 )
-async def remove_team_member(
-    stream_id: int, user_id: int, session: SessionDep, _: AdminUser
-) -> Response:
-    await streams_service.get_stream(session, stream_id)
-    await team_service.remove_member(session, stream_id, user_id)
+async def remove_team_member(stream: PlannerStream, user_id: int, session: SessionDep) -> Response:
+    await team_service.remove_member(session, stream.id, user_id)
     return Response(status_code=204)

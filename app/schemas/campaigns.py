@@ -41,6 +41,11 @@ class PartOut(Schema):
     status: str
     scheduled_start: datetime | None
     gmv_target: Money | None
+    gmv_actual: Money | None = Field(
+        default=None,
+        description="GMV so far (paid, before refunds; the review's figure); null before "
+        "the stream went live",
+    )
 
 
 class CampaignOut(Schema):

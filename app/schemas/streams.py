@@ -55,6 +55,13 @@ class GoLiveIn(StrictInput):
         default=False,
         description="Start despite blocking findings (admin or controller; logged)",
     )
+    schedule: bool = Field(
+        default=False,
+        description="From a draft: schedule it (its `scheduled_start`, or now if it has "
+        "none) and go live in the same step. Only an admin or controller may schedule "
+        "(403 `schedule_forbidden` otherwise). Without it a draft answers 409 "
+        "`invalid_transition` (schedule it first).",
+    )
 
 
 class StreamOut(Schema):

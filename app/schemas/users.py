@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
@@ -69,7 +69,19 @@ class UserOut(Schema):
     created_at: datetime
 
 
+TeamRole = Literal["host", "controller", "service", "analyst"]
+
+
 class TeamMemberIn(StrictInput):
+    role: TeamRole = Field(description="The user's role on this stream's team")
+
+
+class UserDirectoryOut(Schema):
+    """What a controller needs to pick a teammate: no account state, no dates."""
+
+    id: int
+    username: str
+    display_name: str
     role: Role
 
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.deps import authorize_stream
 from app.errors import Conflict, NotFound, Unprocessable
-from app.models import Campaign, Role, Stream, StreamStatus, User
+from app.models import Campaign, Role, Stream, StreamMinute, StreamStatus, User
 from app.schemas.campaigns import CampaignIn, CampaignOut, CampaignUpdate, PartOut, SplitPart
 
 ZERO = Decimal("0.00")
@@ -26,8 +26,24 @@ async def _parts(session: AsyncSession, campaign_id: int) -> list[Stream]:
     return list(rows.all())
 
 
+async def _actual_gmv(session: AsyncSession, stream_ids: list[int]) -> dict[int, Decimal]:
+    """GMV so far per stream (paid, before refunds): the sum of its per-minute rollup,
+    the figure the review shows once the projection has folded the log."""
+    if not stream_ids:
+        return {}
+    rows = await session.execute(
+        select(StreamMinute.stream_id, func.sum(StreamMinute.gmv))
+        .where(StreamMinute.stream_id.in_(stream_ids))
+        .group_by(StreamMinute.stream_id)
+    )
+    return {sid: Decimal(total or 0).quantize(ZERO) for sid, total in rows.all()}
+
+
 async def campaign_out(session: AsyncSession, campaign: Campaign) -> CampaignOut:
     parts = await _parts(session, campaign.id)
+    actual = await _actual_gmv(
+        session, [s.id for s in parts if s.status != StreamStatus.draft and s.started_at]
+    )
     allocated = sum((s.target_gmv or ZERO for s in parts), ZERO)
     return CampaignOut(
         id=campaign.id,
@@ -43,6 +59,7 @@ async def campaign_out(session: AsyncSession, campaign: Campaign) -> CampaignOut
                 status=s.status.value,
                 scheduled_start=s.scheduled_start,
                 gmv_target=s.target_gmv,
+                gmv_actual=actual.get(s.id, ZERO) if s.started_at else None,
             )
             for s in parts
         ],

@@ -23,6 +23,7 @@ from app.models import (
     User,
 )
 from app.realtime.outbox import queue_event
+from app.realtime.protocol import PUBLIC_ROLES
 from app.schemas.streams import StreamCreate, StreamUpdate
 
 
@@ -165,15 +166,38 @@ async def archive(session: AsyncSession, stream: Stream) -> Stream:
 
 
 async def go_live(
-    session: AsyncSession, stream: Stream, user: User, role: Role, force: bool
+    session: AsyncSession,
+    stream: Stream,
+    user: User,
+    role: Role,
+    force: bool,
+    schedule_draft: bool = False,
 ) -> tuple[Stream, list[dict[str, Any]], bool]:
-    """Start the stream if it is ready (or forced). Returns (stream, findings, forced)."""
+    """Start the stream if it is ready (or forced). Returns (stream, findings, forced).
+
+    With `schedule_draft` a draft is scheduled first, in the same transaction: a refusal
+    (not ready) rolls the scheduling back with it, so the stream stays a draft."""
     from app.services.readiness import readiness
 
     if force and role not in FORCE_ROLES:
         raise Forbidden("only an admin or controller may force a start", code="force_forbidden")
+    if schedule_draft and stream.status == StreamStatus.draft:
+        if role not in FORCE_ROLES:
+            raise Forbidden(
+                "only an admin or controller may schedule a stream", code="schedule_forbidden"
+            )
+        await _move(
+            session,
+            stream,
+            StreamStatus.scheduled,
+            {"scheduled_start": stream.scheduled_start or utcnow()},
+        )
     if StreamStatus.live not in ALLOWED_TRANSITIONS[stream.status]:
-        hint = " (schedule it first: POST .../schedule)" if stream.status == "draft" else ""
+        hint = (
+            " (schedule it first: POST .../schedule, or go-live with schedule: true)"
+            if stream.status == "draft"
+            else ""
+        )
         raise _transition_error(stream, StreamStatus.live, hint)
     findings = await readiness(session, stream)
     blockers = [f for f in findings if f["severity"] == "block"]
@@ -202,8 +226,13 @@ async def go_live(
 async def end(session: AsyncSession, stream: Stream) -> Stream:
     now = utcnow()
     await _move(session, stream, StreamStatus.ended, {"ended_at": now})
+    # The watch page hears it too: it says the stream is over and stops selling.
     queue_event(
-        session, stream.id, "stream.status", {"status": "ended", "ended_at": now.isoformat()}
+        session,
+        stream.id,
+        "stream.status",
+        {"status": "ended", "ended_at": now.isoformat()},
+        PUBLIC_ROLES,
     )
     return stream
 

@@ -11,6 +11,13 @@ import { StreamHome } from "./features/streams/StreamHome";
 import { StreamListPage } from "./features/streams/StreamListPage";
 import { TeleprompterPage } from "./features/teleprompter/TeleprompterPage";
 import { WatchPage } from "./features/watch/WatchPage";
+// issue #12's pages
+import { CampaignsPage, CampaignView } from "./features/campaigns/CampaignsPage";
+import { CatalogPage } from "./features/catalog/CatalogPage";
+import { AccountPage } from "./features/people/AccountPage";
+import { UsersPage } from "./features/people/UsersPage";
+import { NewStreamPage } from "./features/settings/StreamSettings";
+import { RequireRole } from "./features/common/RequireRole";
 
 export const router = createBrowserRouter([
   { path: "/login", element: <LoginPage /> },
@@ -35,6 +42,13 @@ export const router = createBrowserRouter([
     children: [
       { path: "/", element: <StreamListPage /> },
       { path: "/admin/blocked-words", element: <GlobalWordsPage /> },
+      // issue #12: people, catalog, campaigns, new stream
+      { path: "/admin/users", element: <RequireRole roles={["admin"]}><UsersPage /></RequireRole> },
+      { path: "/account", element: <AccountPage /> },
+      { path: "/streams/new", element: <RequireRole roles={["admin", "controller"]}><NewStreamPage /></RequireRole> },
+      { path: "/catalog/*", element: <RequireRole roles={["admin", "controller", "analyst"]}><CatalogPage /></RequireRole> },
+      { path: "/campaigns", element: <RequireRole roles={["admin", "controller", "analyst"]}><CampaignsPage /></RequireRole> },
+      { path: "/campaigns/:campaignId", element: <RequireRole roles={["admin", "controller", "analyst"]}><CampaignView /></RequireRole> },
       {
         path: "/streams/:streamId",
         element: <StreamLayout />,

@@ -61,15 +61,30 @@ async def test_team_membership_scopes_stream_access(
     r = await client.get(f"/api/v1/streams/{sid}", headers=other_ctl)
     assert r.status_code == 403 and r.json()["code"] == "not_on_team"
     assert (await client.get("/api/v1/streams", headers=other_ctl)).json() == []
-    # a service user may not create streams, nor assign team members
+    # a service user may not create streams, nor assign team members; a controller not
+    # on the team may not either
     assert (
         await client.post("/api/v1/streams", json={"title": "x"}, headers=svc)
     ).status_code == 403
     r = await client.put(
-        f"/api/v1/streams/{sid}/team/{staff.ids['svc']}", json={"role": "service"}, headers=ctl
+        f"/api/v1/streams/{sid}/team/{staff.ids['svc']}", json={"role": "service"}, headers=svc
     )
     assert r.status_code == 403
-    await staff.join(sid, "svc", "service")
+    r = await client.put(
+        f"/api/v1/streams/{sid}/team/{staff.ids['svc']}",
+        json={"role": "service"},
+        headers=other_ctl,
+    )
+    assert r.status_code == 403 and r.json()["code"] == "not_on_team"
+    # the team's controller assigns it; no admin role on a team
+    r = await client.put(
+        f"/api/v1/streams/{sid}/team/{staff.ids['svc']}", json={"role": "admin"}, headers=ctl
+    )
+    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "role"
+    r = await client.put(
+        f"/api/v1/streams/{sid}/team/{staff.ids['svc']}", json={"role": "service"}, headers=ctl
+    )
+    assert r.status_code == 200, r.text
     team = (await client.get(f"/api/v1/streams/{sid}/team", headers=svc)).json()
     assert {(m["username"], m["role"]) for m in team} == {("ctl", "controller"), ("svc", "service")}
     # missing stream / user
@@ -86,3 +101,26 @@ async def test_team_membership_scopes_stream_access(
     r = await client.delete(f"/api/v1/streams/{sid}/team/{staff.ids['svc']}", headers=staff.admin)
     assert r.status_code == 204
     assert (await client.get(f"/api/v1/streams/{sid}", headers=svc)).status_code == 403
+
+
+async def test_user_directory_for_controllers(client: httpx.AsyncClient, staff: Staff) -> None:
+    ctl = await staff.user("dir_ctl", "controller")
+    host = await staff.user("dir_host", "host")
+    gone = await staff.user("dir_gone", "service")
+    assert gone
+    r = await client.patch(
+        f"/api/v1/users/{staff.ids['dir_gone']}", json={"is_active": False}, headers=staff.admin
+    )
+    assert r.status_code == 200
+    r = await client.get("/api/v1/users/directory", headers=ctl)
+    assert r.status_code == 200
+    rows = {u["username"]: u for u in r.json()}
+    assert set(rows) == {"admin", "dir_ctl", "dir_host"}
+    assert rows["dir_host"] == {
+        "id": staff.ids["dir_host"],
+        "username": "dir_host",
+        "display_name": rows["dir_host"]["display_name"],
+        "role": "host",
+    }
+    r = await client.get("/api/v1/users/directory", headers=host)
+    assert r.status_code == 403

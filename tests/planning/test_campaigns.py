@@ -122,3 +122,52 @@ async def test_campaign_roles(client: httpx.AsyncClient, staff: Staff) -> None:
     )
     assert r.status_code == 403
     assert (await client.get(f"/api/v1/streams/{sid}", headers=ctl)).json()["campaign_id"] is None
+
+
+async def test_campaign_view_shows_actual_gmv_per_stream(
+    client: httpx.AsyncClient, staff: Staff
+) -> None:
+    """Target vs actual per stream: a live stream's paid GMV so far; a draft has none."""
+    import asyncio
+
+    ctl = await staff.user("ctl_act", "controller")
+    s1, s2 = [await stream(client, ctl, title=f"实际{i}") for i in (1, 2)]
+    r = await client.post(
+        "/api/v1/campaigns",
+        json={
+            "name": "实际 vs 目标",
+            "gmv_target": "1000",
+            "split": [
+                {"stream_id": s1, "gmv_target": "600"},
+                {"stream_id": s2, "gmv_target": "400"},
+            ],
+        },
+        headers=ctl,
+    )
+    assert r.status_code == 201, r.text
+    cid = r.json()["id"]
+    assert [p["gmv_actual"] for p in r.json()["parts"]] == [None, None]
+    r = await client.post(
+        f"/api/v1/streams/{s1}/go-live", json={"schedule": True, "force": True}, headers=ctl
+    )
+    assert r.status_code == 200, r.text
+    r = await client.post(f"/api/v1/streams/{s1}/ingest-keys", headers=ctl)
+    key = r.json()["key"]
+    events = [
+        {"type": "order_paid", "user_id": f"u{i}", "event_id": f"p{i}", "amount": amount}
+        for i, amount in enumerate(["120.50", "79.50"])
+    ]
+    r = await client.post(
+        f"/api/v1/streams/{s1}/events", json={"events": events}, headers={"X-Ingest-Key": key}
+    )
+    assert r.status_code == 202, r.text
+    parts: list[dict[str, object]] = []
+    for _ in range(100):  # the projection folds the log after the commit
+        parts = (await client.get(f"/api/v1/campaigns/{cid}", headers=ctl)).json()["parts"]
+        if parts[0]["gmv_actual"] == "200.00":
+            break
+        await asyncio.sleep(0.05)
+    assert [(p["stream_id"], p["gmv_target"], p["gmv_actual"]) for p in parts] == [
+        (s1, "600.00", "200.00"),
+        (s2, "400.00", None),
+    ]

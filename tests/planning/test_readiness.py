@@ -228,3 +228,46 @@ async def test_concurrent_go_live_starts_once(committed_client: httpx.AsyncClien
     statuses = sorted(r.status_code for r in results)
     assert statuses == [200, 409, 409, 409, 409, 409], [r.text for r in results]
     assert all(r.json()["code"] == "invalid_transition" for r in results if r.status_code == 409)
+
+
+async def test_go_live_from_draft_schedules_in_the_same_step(
+    client: httpx.AsyncClient, staff: Staff
+) -> None:
+    plan = await planned_stream(client, staff, tag="d")
+    sid = plan.stream_id
+    r = await client.post(f"/api/v1/streams/{sid}/unschedule", headers=plan.ctl)
+    assert r.status_code == 200 and r.json()["status"] == "draft"
+    # without the flag: the dead end says what to do
+    r = await client.post(f"/api/v1/streams/{sid}/go-live", json={}, headers=plan.ctl)
+    assert r.status_code == 409 and r.json()["code"] == "invalid_transition"
+    assert "schedule" in r.json()["detail"]
+    # a host may start a scheduled stream but not schedule a draft
+    r = await client.post(
+        f"/api/v1/streams/{sid}/go-live", json={"schedule": True}, headers=plan.host
+    )
+    assert r.status_code == 403 and r.json()["code"] == "schedule_forbidden"
+    r = await client.get(f"/api/v1/streams/{sid}", headers=plan.ctl)
+    assert r.json()["status"] == "draft"
+    r = await client.post(
+        f"/api/v1/streams/{sid}/go-live", json={"schedule": True}, headers=plan.ctl
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "live" and r.json()["started_at"]
+
+
+async def test_go_live_from_draft_not_ready_stays_draft(
+    client: httpx.AsyncClient, staff: Staff
+) -> None:
+    ctl = await staff.user("ctl_nr", "controller")
+    sid = await stream(client, ctl, scheduled_start=None)
+    r = await client.post(f"/api/v1/streams/{sid}/go-live", json={"schedule": True}, headers=ctl)
+    assert r.status_code == 409 and r.json()["code"] == "not_ready"
+    r = await client.get(f"/api/v1/streams/{sid}", headers=ctl)
+    assert r.json()["status"] == "draft" and r.json()["scheduled_start"] is None
+    # forced: scheduled at now and live in one step
+    r = await client.post(
+        f"/api/v1/streams/{sid}/go-live", json={"schedule": True, "force": True}, headers=ctl
+    )
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["status"] == "live" and out["forced"] is True and out["scheduled_start"]

@@ -8,7 +8,7 @@ import { useSession } from "./useAuth";
 export type ConsoleName = "plan" | "teleprompter" | "control" | "service" | "review";
 
 export const CONSOLE_ROLES: Record<ConsoleName, readonly Role[]> = {
-  plan: ["admin", "controller"],
+  plan: ["admin", "controller", "host"], // the host reads the plan (read-only)
   teleprompter: ["admin", "host", "controller"],
   control: ["admin", "controller"],
   service: ["admin", "controller", "service"],

@@ -71,13 +71,29 @@ export function AppLayout() {
               {t("nav.globalWords")}
             </NavLink>
           )}
+          {/* issue #12: people, catalog, campaigns */}
+          {(user?.role === "admin" || user?.role === "controller" || user?.role === "analyst") && (
+            <>
+              <NavLink to="/catalog" data-testid="nav-catalog">
+                {t("nav.catalog")}
+              </NavLink>
+              <NavLink to="/campaigns" data-testid="nav-campaigns">
+                {t("nav.campaigns")}
+              </NavLink>
+            </>
+          )}
+          {user?.role === "admin" && (
+            <NavLink to="/admin/users" data-testid="nav-users">
+              {t("nav.users")}
+            </NavLink>
+          )}
         </nav>
         <div className="spacer" />
         <LanguageSwitch />
         {user && (
-          <span className="who" data-testid="who">
+          <Link to="/account" className="who" data-testid="who" title={t("nav.account")}>
             {user.display_name || user.username} · {t(`role.${user.role}` as MessageKey)}
-          </span>
+          </Link>
         )}
         <button type="button" className="ghost" onClick={() => auth.logout()} data-testid="logout">
           {t("nav.logout")}

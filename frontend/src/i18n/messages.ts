@@ -1,6 +1,10 @@
 // Every string the consoles show: [Simplified Chinese, English]. A key missing a
 // language cannot compile.
+import { pagesMessages } from "./pages";
+
 export const messages = {
+  // issue #12's pages (lifecycle, people, settings, catalog, planning parts): i18n/pages.ts
+  ...pagesMessages,
   "app.title": ["直播中控台", "Live Control Room"],
   "common.language": ["切换语言", "Switch language"],
   "common.loading": ["加载中…", "Loading…"],

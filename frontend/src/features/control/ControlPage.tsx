@@ -2,7 +2,9 @@
 import { useQueryClient } from "@tanstack/react-query";
 import { useEffect } from "react";
 import { ConnectionBanner } from "../../components/ui";
-import { useStreamId } from "../../components/layout";
+import { useStream, useStreamId } from "../../components/layout";
+import { useT } from "../../i18n";
+import { isClosed, StreamLifecycle } from "../lifecycle/Lifecycle";
 import { useMinutes, useCurrentMetrics, useStreamLive } from "../../live/streamData";
 import { MetricTiles, MinuteCharts, useMinuteSeries } from "../shared/Figures";
 import { Launchers } from "./Launchers";
@@ -12,6 +14,9 @@ import { Alerts, CommentStream, CueSender, IncidentLog, RecentOrders, SegmentCon
 
 export function ControlPage() {
   const streamId = useStreamId();
+  const t = useT();
+  // After the end nothing here acts on the stream any more: the live actions are off.
+  const closed = isClosed(useStream(streamId).data?.status);
   const live = useStreamLive(streamId);
   const { metrics, at } = useCurrentMetrics(streamId, live);
   const minutes = useMinutes(streamId);
@@ -26,10 +31,19 @@ export function ControlPage() {
   return (
     <div className="page" data-testid="control-console">
       <ConnectionBanner live={live} />
+      <div className="card">
+        <StreamLifecycle streamId={streamId} />
+      </div>
+      {closed && (
+        <div className="pf-ended" role="status" data-testid="control-ended">
+          {t("life.endedControl")}
+        </div>
+      )}
       <MetricTiles metrics={metrics} at={at} fresh={fresh} />
       <div className="card">
         <MinuteCharts points={series} />
       </div>
+      <fieldset className="pf-plain" disabled={closed} data-testid="control-actions">
       <div className="control-grid">
         <div className="col-main">
           <LineupControl streamId={streamId} metrics={metrics} fresh={fresh} />
@@ -45,6 +59,7 @@ export function ControlPage() {
           <IncidentLog streamId={streamId} />
         </div>
       </div>
+      </fieldset>
     </div>
   );
 }

@@ -1,7 +1,9 @@
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { api, ApiError, unwrap } from "../../api/client";
+import { useQuery } from "@tanstack/react-query";
+import { api, unwrap } from "../../api/client";
+import { useStream } from "../../components/layout";
 import { Card, ErrorText, isMissing, Pending } from "../../components/ui";
 import { useI18n } from "../../i18n";
+import { isClosed, StreamLifecycle } from "../lifecycle/Lifecycle";
 
 interface Finding {
   code: string;
@@ -11,7 +13,8 @@ interface Finding {
 
 export function Readiness({ streamId }: { streamId: number }) {
   const { t } = useI18n();
-  const qc = useQueryClient();
+  const stream = useStream(streamId);
+  const status = stream.data?.status;
   const ready = useQuery({
     queryKey: ["readiness", streamId],
     queryFn: async () => {
@@ -19,26 +22,23 @@ export function Readiness({ streamId }: { streamId: number }) {
       return { ready: r.ready, findings: r.findings as unknown as Finding[] };
     },
   });
-  const goLive = useMutation({
-    mutationFn: (force: boolean) =>
-      unwrap(api.POST("/api/v1/streams/{stream_id}/go-live", { params: { path: { stream_id: streamId } }, body: { force } })),
-    onSettled: () => {
-      void qc.invalidateQueries({ queryKey: ["readiness", streamId] });
-      void qc.invalidateQueries({ queryKey: ["stream", streamId] });
-    },
-  });
-  const end = useMutation({
-    mutationFn: () => unwrap(api.POST("/api/v1/streams/{stream_id}/end", { params: { path: { stream_id: streamId } } })),
-    onSettled: () => void qc.invalidateQueries({ queryKey: ["stream", streamId] }),
-  });
-  const refused = goLive.error instanceof ApiError && goLive.error.status === 409;
+  // Once live or over, "ready to go live" would be a lie: the state says what it is.
+  const stateText =
+    status === "live"
+      ? t("life.readinessLive")
+      : isClosed(status)
+        ? t("life.readinessEnded")
+        : ready.data?.ready
+          ? `✓ ${t("plan.ready")}`
+          : `✕ ${t("plan.notReady")}`;
+  const stateClass = status === "live" || isClosed(status) ? "ready-live" : ready.data?.ready ? "ready-yes" : "ready-no";
   return (
     <Card title={t("plan.readiness")} testId="readiness">
       {isMissing(ready.error) ? <Pending what={t("plan.readiness")} /> : <ErrorText error={ready.error} />}
       {ready.data && (
         <>
-          <p className={ready.data.ready ? "ready-yes" : "ready-no"} data-testid="ready-state">
-            {ready.data.ready ? `✓ ${t("plan.ready")}` : `✕ ${t("plan.notReady")}`}
+          <p className={stateClass} data-testid="ready-state" data-status={status}>
+            {stateText}
           </p>
           {ready.data.findings.map((f, i) => (
             <div key={i} className={`finding ${f.severity}`}>
@@ -47,22 +47,9 @@ export function Readiness({ streamId }: { streamId: number }) {
           ))}
         </>
       )}
-      <div className="row" style={{ marginTop: 12 }}>
-        <button className="primary" onClick={() => goLive.mutate(false)} disabled={goLive.isPending} data-testid="go-live">
-          {t("plan.goLive")}
-        </button>
-        {refused && (
-          <button className="danger" onClick={() => goLive.mutate(true)} disabled={goLive.isPending}>
-            {t("plan.forceGoLive")}
-          </button>
-        )}
-        <button onClick={() => end.mutate()} disabled={end.isPending}>
-          {t("plan.end")}
-        </button>
+      <div style={{ marginTop: 12 }}>
+        <StreamLifecycle streamId={streamId} />
       </div>
-      {goLive.isSuccess && <p className="good">{t("plan.isLive")}</p>}
-      {refused ? <p className="warn">{t("plan.refused")}</p> : <ErrorText error={goLive.error} />}
-      <ErrorText error={end.error} />
     </Card>
   );
 }

@@ -48,6 +48,9 @@ export function StreamListPage() {
             </button>
           </form>
           <ErrorText error={create.error} />
+          <Link to="/streams/new" className="small" data-testid="new-stream-full">
+            {t("settings.fullForm")} →
+          </Link>
         </Card>
       )}
       <ErrorText error={streams.error} />

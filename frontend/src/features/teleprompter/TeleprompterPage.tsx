@@ -4,7 +4,8 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useRef, useState } from "react";
 import { Link } from "react-router";
 import { api, unwrap } from "../../api/client";
-import { useStreamId } from "../../components/layout";
+import { useStream, useStreamId } from "../../components/layout";
+import { isClosed } from "../lifecycle/Lifecycle";
 import { LanguageSwitch } from "../../components/layout";
 import { ConnectionBanner, formatDuration, MetricTile, useNow } from "../../components/ui";
 import { useI18n, type MessageKey } from "../../i18n";
@@ -60,7 +61,9 @@ export function TeleprompterPage() {
   const stockLeft = explaining ? (pm?.stock_left ?? explaining.allotted_stock - explaining.sold_units) : null;
   const flash = activeFlashSale(sales.data, now);
   const d = seg.data;
-  const remaining = remainingSeconds(d, seg.dataUpdatedAt, now);
+  // After the end: no running segment timer, the page says the stream has ended.
+  const closed = isClosed(useStream(streamId).data?.status);
+  const remaining = closed ? null : remainingSeconds(d, seg.dataUpdatedAt, now);
 
   const ack = useMutation({
     mutationFn: (cueId: number) =>
@@ -119,7 +122,7 @@ export function TeleprompterPage() {
           <input type="checkbox" checked={prefs.autoScroll} onChange={(e) => setPrefs({ ...prefs, autoScroll: e.target.checked })} />
           {t("prompter.autoScroll")}
         </label>
-        <button onClick={() => move.mutate()} disabled={move.isPending || (!!d?.current && !d.next) || !d?.total_segments}>
+        <button onClick={() => move.mutate()} disabled={closed || move.isPending || (!!d?.current && !d.next) || !d?.total_segments}>
           {t("segment.nextBtn")} ▶
         </button>
         <button onClick={() => void document.documentElement.requestFullscreen?.()}>{t("prompter.fullscreen")}</button>
@@ -138,7 +141,7 @@ export function TeleprompterPage() {
         <div className="col" style={{ gap: 14, minWidth: 0 }}>
           <div className="row" style={{ alignItems: "baseline" }}>
             <div className="p-segment-name" data-testid="prompter-segment">
-              {d?.current ? d.current.title : d?.total_segments ? t("segment.notStarted") : t("segment.noScript")}
+              {closed ? t("life.endedPrompter") : d?.current ? d.current.title : d?.total_segments ? t("segment.notStarted") : t("segment.noScript")}
             </div>
             <span className="spacer" />
             {remaining !== null && (

@@ -95,7 +95,7 @@ export function WatchPage() {
     (e: LiveEvent) => {
       const d = e.data;
       const family = e.type.split(".")[0];
-      if (family === "product" || family === "stock" || family === "flash_sale") void qc.invalidateQueries({ queryKey: ["storefront", streamId] });
+      if (family === "product" || family === "stock" || family === "flash_sale" || family === "stream") void qc.invalidateQueries({ queryKey: ["storefront", streamId] });
       if (e.type === "flash_sale.started") {
         setFlash({
           product_id: Number(d["product_id"]),
@@ -211,6 +211,8 @@ export function WatchPage() {
     if (viewer) void viewerEvent(viewer, streamId, { type: "product_click", product_id: p.product_id }).catch(() => undefined);
   }
 
+  // After the end the page says the stream is over: no products, no buy buttons.
+  const over = store.data?.status === "ended" || store.data?.status === "archived";
   const statusText = useMemo(() => {
     if (!store.data) return "";
     return store.data.status === "live" ? t("watch.live") : t(`status.${store.data.status}` as "status.live");
@@ -317,12 +319,14 @@ export function WatchPage() {
             </div>
           </div>
         )}
-        {main ? (
+        {over ? (
+          <div className="pending" data-testid="watch-over">{t("life.watchOver")}</div>
+        ) : main ? (
           <ProductCard p={main} onBuy={openBuy} flash={activeFlash?.product_id === main.product_id ? activeFlash : null} />
         ) : (
           store.data && <div className="pending" data-testid="watch-nothing">{t("watch.nothingListed")}</div>
         )}
-        {others.map((p) => (
+        {!over && others.map((p) => (
           <ProductCard key={p.product_id} p={p} onBuy={openBuy} flash={activeFlash?.product_id === p.product_id ? activeFlash : null} />
         ))}
         {answers.length > 0 && (
