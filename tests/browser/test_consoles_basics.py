@@ -74,7 +74,9 @@ def test_every_console_renders_in_english_too(page: Page, server: Server) -> Non
     page.goto(f"/streams/{sid}/service")
     expect(page.get_by_test_id("service-console")).to_contain_text("Viewer question queue")
     page.goto(f"/streams/{sid}/plan/readiness")
-    expect(page.get_by_test_id("readiness")).to_contain_text("Go live")
+    # the room is live: readiness says so (not "ready to go live") and offers the end
+    expect(page.get_by_test_id("ready-state")).to_have_text("Live now (readiness is for reference)")
+    expect(page.get_by_test_id("life-end")).to_have_text("End stream")
     page.goto(f"/streams/{sid}/teleprompter")
     expect(page.get_by_test_id("teleprompter")).to_contain_text("Teleprompter")
     page.goto(f"/watch/{sid}")
