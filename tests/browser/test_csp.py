@@ -39,6 +39,16 @@ def test_every_console_works_under_the_csp(page: Page, server: Server) -> None:
         (f"/streams/{sid}/review", None),
         (f"/watch/{sid}", None),
         ("/", "stream-list"),
+        # issue #12's pages
+        (f"/streams/{sid}/plan/settings", "stream-form"),
+        (f"/streams/{sid}/plan/team", "team"),
+        (f"/streams/{sid}/plan/ingest", "ingest-keys"),
+        (f"/streams/{sid}/plan/warmups", "warmups"),
+        ("/admin/users", "users-page"),
+        ("/catalog/products", "product-list"),
+        ("/catalog/selection", "ranking"),
+        ("/campaigns", "campaigns-page"),
+        ("/account", "account-page"),
     ]
     for path, testid in checks:
         page.goto(path)
