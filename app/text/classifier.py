@@ -32,11 +32,9 @@ import ahocorasick
 
 from app.text.lexicon import parse_lexicon
 from app.text.moderation import ModerationResult, Moderator, default_moderator
+from app.text.model import KINDS, SENTIMENTS, TOPICS, LinearModel, default_model, features
 from app.text.normalize import Normalized, normalize
 
-KINDS = ("question", "complaint", "purchase", "praise", "chitchat", "spam")
-TOPICS = ("product", "promo", "logistics", "after_sales", "order", "none")
-SENTIMENTS = ("positive", "neutral", "negative")
 _TOPIC_PRIORITY = ("after_sales", "order", "logistics", "promo", "product")
 # Praise of a bargain is praise of the product (「这个价买到这品质 值了」).
 _PRAISE_PRIORITY = ("after_sales", "logistics", "product", "order", "promo")
@@ -94,118 +92,94 @@ _PRICE = re.compile(r"\d+\s*块\s*\d*|\d+\s*元|¥\s*\d+")
 _SIZE = re.compile(r"(?<![a-z])(?:xxl|xl|xs|s|m|l)(?![a-z])\s*码?|\d+\s*码")
 
 
-def _score(n: Normalized) -> dict[str, int]:
-    scores: dict[str, int] = {}
-    get = scores.get
+# Rule reasons a model's "complaint" outweighs: 「骗子」「假的」 in a buyer's real
+# complaint are not abuse. Every other rule (links, numbers, contact words, prohibited
+# goods, a stream's own words) hides the comment whatever the model says.
+_SOFT_REASONS = frozenset({"abuse"})
+
+
+def cue_features(n: Normalized, moderation: ModerationResult) -> list[str]:
+    """The rule engine's evidence as model features: lexicon tags, shapes, the rule hit."""
+    out = []
     for _end, tags in _AUTOMATON.iter(n.text):
-        for tag, weight in tags:
-            scores[tag] = get(tag, 0) + weight
+        for tag, _weight in tags:
+            out.append("\x01" + tag)
     text = n.text
     if _QUESTION_SHAPE.search(text):
-        scores["q"] = get("q", 0) + 2
+        out.append("\x01Q?")
     if _STRONG_COMPLAINT.search(text):
-        scores["cs"] = get("cs", 0) + 3
+        out.append("\x01CS")
     if _PRAISE.search(text):
-        scores["praise"] = get("praise", 0) + 2
+        out.append("\x01PR")
     if _LINK_NUMBER.search(text):
-        scores["t:order"] = get("t:order", 0) + 3
+        out.append("\x01LINKNO")
     if _PRICE.search(text):
-        scores["t:promo"] = get("t:promo", 0) + 3
+        out.append("\x01PRICE")
     if _SIZE.search(text):
-        scores["t:product"] = get("t:product", 0) + 3
-    return scores
+        out.append("\x01SIZE")
+    compact = n.compact
+    if not compact:
+        out.append("\x01EMPTY")
+    elif _ONLY_ONES.match(text.replace(" ", "")):
+        out.append("\x01ONES")
+    elif _ONLY_SIXES.match(compact):
+        out.append("\x01SIXES")
+    if len(compact) <= 3:
+        out.append("\x01SHORT")
+    if moderation.blocked:
+        out.append("\x02" + str(moderation.reason))
+    return out
 
 
-def _topic(
-    scores: dict[str, int], minimum: int, priority: tuple[str, ...] = _TOPIC_PRIORITY
-) -> str:
-    best, best_score = "none", minimum - 1
-    for topic in priority:  # strict > keeps the earlier (more specific) on a tie
-        s = scores.get("t:" + topic, 0)
-        if s > best_score:
-            best, best_score = topic, s
+def _argmax(scores: list[float], labels: tuple[str, ...], allowed: tuple[str, ...]) -> str:
+    best, best_score = allowed[0], -1e18
+    for label, s in zip(labels, scores, strict=True):
+        if label in allowed and s > best_score:
+            best, best_score = label, s
     return best
 
 
-def _kind(n: Normalized, scores: dict[str, int]) -> str:
-    compact = n.compact
-    if not compact:
-        return "chitchat"  # emoji, 「？」, punctuation
-    if _ONLY_ONES.match(n.text.replace(" ", "")):
-        return "purchase"  # 「1」「+1」「111」: the buy signal of live rooms
-    if _ONLY_SIXES.match(compact):
-        return "chitchat"
-    q = scores.get("q", 0)
-    cs = scores.get("cs", 0)
-    cw = scores.get("cw", 0)
-    buy = scores.get("buy", 0)
-    praise = scores.get("praise", 0) + scores.get("seller", 0)
-    chat = scores.get("chat", 0)
-    topical = max(scores.get("t:" + t, 0) for t in _TOPIC_PRIORITY)
-    if cs >= 3:
-        return "complaint"
-    if q >= 2:
-        if chat > topical:
-            return "chitchat"
-        return "question"
-    if buy >= 3 and buy >= cw:
-        return "purchase"
-    # A weak cue alone (「工资还没发」) is only a complaint about something sold.
-    if cw >= 1 and cw >= praise and (topical >= 2 or cw >= 2) and cw >= chat:
-        return "complaint"
-    if praise >= 2 and praise > chat:
-        return "praise"
-    return "chitchat"
-
-
-def _sentiment(
-    kind: str, scores: dict[str, int], moderation: ModerationResult, compact: str
-) -> str:
-    if kind == "spam":
-        return "negative" if moderation.reason == "abuse" else "neutral"
-    if kind == "complaint":
-        return "negative"
-    if kind == "praise":
-        return "positive"
-    if kind == "purchase" and len(compact) >= 3 and compact.strip("1") == "":
-        return "positive"  # 「111111」 is excitement, 「1」 a plain signal
-    pos = scores.get("pos", 0)
-    neg = scores.get("neg", 0)
-    if kind == "question" and not scores.get("cw", 0):
-        neg = 0  # 「安装不好可以退吗」 asks calmly; only a failed attempt sounds negative
-    if neg > pos:
-        return "negative"
-    if pos > neg:
-        return "positive"
-    return "neutral"
+_TOPICS_REQUIRED = tuple(t for t in TOPICS if t != "none")
+_SPAM_SENTIMENTS = ("neutral", "negative")
 
 
 def classify_normalized(
-    raw: str, n: Normalized, moderator: Moderator | None = None
+    raw: str,
+    n: Normalized,
+    moderator: Moderator | None = None,
+    model: LinearModel | None = None,
 ) -> Classification:
     moderation = (moderator or default_moderator()).check(raw, n)
+    scores = (model or default_model()).scores(features(n, cue_features(n, moderation)))
+    kind = _argmax(scores.kind, KINDS, KINDS)
+    blocked = kind == "spam"
+    reason = "model" if blocked else None
     if moderation.blocked:
-        kind = "spam"
-        return Classification(
-            kind, "none", _sentiment(kind, {}, moderation, n.compact), True, moderation.reason
-        )
-    scores = _score(n)
-    kind = _kind(n, scores)
-    if kind in ("question", "complaint"):
-        topic = _topic(scores, 1)
-        if topic == "none":
-            topic = "product"
-    elif kind in ("purchase", "praise"):
-        if kind == "purchase":
-            topic = _topic(scores, 3)
+        if kind == "complaint":
+            # A complaint stays a complaint for the service team; a stream's own word or a
+            # hard rule still hides it from the public.
+            blocked = moderation.reason not in _SOFT_REASONS
         else:
-            topic = _topic(scores, 3, _PRAISE_PRIORITY)
-            seller = scores.get("seller", 0) or scores.get("chat", 0) >= 2
-            if topic == "none" and not seller:
-                topic = "product"
-    else:
+            kind, blocked = "spam", True
+        reason = moderation.reason if blocked else None
+    if kind == "spam":
         topic = "none"
-    return Classification(kind, topic, _sentiment(kind, scores, moderation, n.compact), False)
+        sentiment = _argmax(scores.sentiment, SENTIMENTS, _SPAM_SENTIMENTS)
+        if reason == "abuse":
+            sentiment = "negative"
+    elif kind == "chitchat":
+        topic = "none"
+        sentiment = _argmax(scores.sentiment, SENTIMENTS, SENTIMENTS)
+    else:
+        allowed = _TOPICS_REQUIRED if kind in ("question", "complaint") else TOPICS
+        topic = _argmax(scores.topic, TOPICS, allowed)
+        if kind == "complaint":
+            sentiment = "negative"
+        elif kind == "praise":
+            sentiment = "positive"
+        else:
+            sentiment = _argmax(scores.sentiment, SENTIMENTS, SENTIMENTS)
+    return Classification(kind, topic, sentiment, blocked, reason)
 
 
 def topic_keywords(n: Normalized, topic: str) -> frozenset[str]:

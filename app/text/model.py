@@ -1,0 +1,122 @@
+"""A linear model over character n-grams and rule cues: kind, topic and sentiment.
+
+Features of one comment (`features`): the character 1-, 2- and 3-grams of the normalised
+text (with `^`/`$` at the ends, so 「拍了」 alone differs from 「拍了吗」), and the
+rule engine's evidence as named features — every lexicon cue tag found, the question
+shape, price/size/link-number patterns, and the moderation reason if a rule matched.
+The cues carry what generalises across verticals (吗, 还没, 已拍, 退款); the n-grams
+learn what the cue lists do not know (emoji diversion, slang, new insults).
+
+Three softmax heads (multinomial logistic regression) share the features. Scoring is
+pure Python and fast: each feature's 15 weights (6 kinds, 6 topics, 3 sentiments) are
+quantised and packed into one Python integer (32 bits a field, offset so every field is
+non-negative), so the sum over a comment's features is one `sum(map(dict.get, ...))` in
+C, and the 15 scores are read back with shifts. ~60 n-grams a comment cost a few µs.
+
+The weights are `app/text/data/model.json.gz`, written by `python -m app.text.train`
+from the labelled data in the repository (reproducible: fixed seed, fixed order).
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import orjson
+
+from app.text.normalize import Normalized
+
+KINDS = ("question", "complaint", "purchase", "praise", "chitchat", "spam")
+TOPICS = ("product", "promo", "logistics", "after_sales", "order", "none")
+SENTIMENTS = ("positive", "neutral", "negative")
+HEADS = (("kind", KINDS), ("topic", TOPICS), ("sentiment", SENTIMENTS))
+N_OUT = len(KINDS) + len(TOPICS) + len(SENTIMENTS)
+MODEL_PATH = Path(__file__).parent / "data" / "model.json.gz"
+
+SCALE = 1000  # weights are stored in thousandths
+_BITS = 32
+_MASK = (1 << _BITS) - 1
+_OFFSET = 1 << 20  # |weight| < 1048 after scaling; up to 2,047 features a comment
+MAX_FEATURES = 2000
+BIAS = "\x00bias"
+
+
+def ngrams(text: str) -> list[str]:
+    t = "^" + text[:400] + "$"
+    n = len(t)
+    grams = [t[i] for i in range(1, n - 1)]
+    grams += [t[i : i + 2] for i in range(n - 1)]
+    grams += [t[i : i + 3] for i in range(n - 2)]
+    return grams
+
+
+def features(n: Normalized, cues: list[str]) -> list[str]:
+    """The comment's n-grams plus the rule cues (already prefixed, e.g. `\x01q`)."""
+    out = ngrams(n.text)
+    out.extend(cues)
+    out.append(BIAS)
+    if len(out) > MAX_FEATURES:
+        out = out[: MAX_FEATURES - 1] + [BIAS]
+    return out
+
+
+def pack(weights: list[float]) -> int:
+    value = 0
+    for i, w in enumerate(weights):
+        q = int(round(w * SCALE))
+        q = max(-_OFFSET + 1, min(_OFFSET - 1, q))
+        value |= (q + _OFFSET) << (_BITS * i)
+    return value
+
+
+_ZERO = pack([0.0] * N_OUT)
+
+
+@dataclass(frozen=True, slots=True)
+class Scores:
+    kind: list[float]
+    topic: list[float]
+    sentiment: list[float]
+
+
+def softmax(scores: list[float]) -> list[float]:
+    top = max(scores)
+    exps = [math.exp(s - top) for s in scores]
+    total = sum(exps)
+    return [e / total for e in exps]
+
+
+class LinearModel:
+    def __init__(self, packed: dict[str, int]) -> None:
+        self._packed = packed
+        self._get = packed.get
+
+    @classmethod
+    def from_weights(cls, weights: dict[str, list[float]]) -> LinearModel:
+        return cls({f: pack(w) for f, w in weights.items()})
+
+    def __len__(self) -> int:
+        return len(self._packed)
+
+    def raw(self, feats: list[str]) -> list[float]:
+        total = sum(map(self._get, feats, [_ZERO] * len(feats)))
+        base = _OFFSET * len(feats)
+        return [(((total >> (_BITS * i)) & _MASK) - base) / SCALE for i in range(N_OUT)]
+
+    def scores(self, feats: list[str]) -> Scores:
+        r = self.raw(feats)
+        k, t = len(KINDS), len(KINDS) + len(TOPICS)
+        return Scores(r[:k], r[k:t], r[t:])
+
+
+def load_weights(path: Path = MODEL_PATH) -> dict[str, list[float]]:
+    data = orjson.loads(gzip.decompress(path.read_bytes()))
+    return {f: [q / SCALE for q in w] for f, w in data["weights"].items()}
+
+
+@lru_cache(maxsize=1)
+def default_model() -> LinearModel:
+    return LinearModel.from_weights(load_weights())
