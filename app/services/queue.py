@@ -252,9 +252,15 @@ def _insert_ignore(session: AsyncSession) -> Any:
 
 
 async def feed(session: AsyncSession, stream_id: int, comments: Sequence[Comment]) -> list[int]:
-    """Merge the batch's visible questions and complaints into the queue; sets each
-    comment's `item_id`. Returns the ids of the items created or changed."""
-    asks = [c for c in comments if c.kind in QUEUE_KINDS and not c.blocked]
+    """Merge the batch's visible questions and all its complaints into the queue; sets
+    each comment's `item_id`. Returns the ids of the items created or changed.
+
+    A complaint is never kept from the service team: moderation (a stream's blocked
+    word, a muted viewer, a phone number in it) hides it from the host and the watch
+    page, but it is still queued as a complaint."""
+    asks = [
+        c for c in comments if c.kind == "complaint" or (c.kind in QUEUE_KINDS and not c.blocked)
+    ]
     if not asks:
         return []
     await _lock_feed(session, stream_id)

@@ -1,25 +1,22 @@
-"""Comment classification: kind, topic, sentiment and blocked, by cue rules.
+"""Comment classification: kind, topic, sentiment and blocked — a model plus the rules.
 
-Why rules and not a model trained on the development set: the set has 420 comments,
-mostly about clothes, cosmetics, fruit and jewellery, and the classifier is judged on
-comments from other verticals. A model of that size learns product nouns (芒果, 面霜)
-instead of the way viewers ask, complain and buy; the cues that carry over to any
-vertical are linguistic (question particles, 「到底」「还没」, 「已拍」「扣1」) and the
-vocabulary of the sales process (运费, 退款, 链接, 券), which is what `lexicon.py` holds.
+Moderation rules run first (`moderation.py`: a stream's blocked words, contact words and
+disguises, links, phone-like numbers, floods, listed abuse). Then a linear model over
+character n-grams and the rule engine's cues (`model.py`, trained from the labelled
+comments in `data/labelled/` by `python -m app.text.train`) scores kind, topic and
+sentiment. The cue lists of `lexicon.py` (question particles, 还没/到底/说好的,
+已拍/扣1, 运费/退款/链接/券, insult, diversion and prohibited-goods vocabulary) are
+features, not verdicts: the model learnt how much each is worth.
 
-One pass of an Aho-Corasick automaton over the normalised text collects every cue with
-its weight; a few regexes add what a word list cannot say (a clause ending in 吗/呢/不,
-「A不A」, 「X还是Y」). Then:
+How they are combined:
 
-1. moderation blocks it → `spam` (negative when it is abuse);
-2. a strong complaint cue → `complaint`;
-3. question evidence → `question`, unless it is about the host or the room and carries
-   no sales topic (「主播几点下播」) → `chitchat`;
-4. otherwise the best of purchase / weak complaint / praise / chit-chat by score.
-
-Topics are scored the same way; a tie goes to the more specific process step
-(after_sales > order > logistics > promo > product). Questions and complaints always get
-a topic (product by default); purchases and praise only with enough evidence.
+1. a rule hit hides the comment (`blocked`) and makes it `spam` — unless the model reads
+   a complaint: then it stays a `complaint` for the service team (「收到是假的 骗子」),
+   hidden from the public only when a hard rule (not the listed abuse words) matched;
+2. otherwise the model's kind; `spam` from the model is blocked too (insults without a
+   listed word, diversion by emoji or 「看主页」, prohibited goods);
+3. questions and complaints always get a topic; chit-chat and spam never do;
+   complaints are negative and praise positive.
 """
 
 from __future__ import annotations
@@ -31,8 +28,11 @@ from functools import lru_cache
 import ahocorasick
 
 from app.text.lexicon import parse_lexicon
+from app.text.model import KINDS as KINDS
+from app.text.model import SENTIMENTS as SENTIMENTS
+from app.text.model import TOPICS as TOPICS
+from app.text.model import LinearModel, default_model, features, softmax
 from app.text.moderation import ModerationResult, Moderator, default_moderator
-from app.text.model import KINDS, SENTIMENTS, TOPICS, LinearModel, default_model, features
 from app.text.normalize import Normalized, normalize
 
 _TOPIC_PRIORITY = ("after_sales", "order", "logistics", "promo", "product")
@@ -67,6 +67,11 @@ def _build_automaton() -> ahocorasick.Automaton:
 
 _CUES = parse_lexicon()
 _AUTOMATON = _build_automaton()
+# The same words with their tags as model feature names (「吗」 → ("\x01q",)).
+_CUE_AUTOMATON = ahocorasick.Automaton()
+for _word, _tags in _CUES.items():
+    _CUE_AUTOMATON.add_word(_word, tuple("\x01" + tag for tag, _weight in _tags))
+_CUE_AUTOMATON.make_automaton()
 # A clause that ends with a question particle (after trailing 啊/呀/啦…) asks something.
 _QMARK = r"[?？]"
 _QUESTION_END = r"(?:吗|么|呢|嘛|不|没|否|伐|没有)[啊呀啦哦喔哈呐]*(?:[\s,.!~。，！～]|$)"
@@ -90,33 +95,45 @@ _ONLY_SIXES = re.compile(r"^6+$")
 _LINK_NUMBER = re.compile(r"\d+\s*号(?![色圈码])")
 _PRICE = re.compile(r"\d+\s*块\s*\d*|\d+\s*元|¥\s*\d+")
 _SIZE = re.compile(r"(?<![a-z])(?:xxl|xl|xs|s|m|l)(?![a-z])\s*码?|\d+\s*码")
+# All shapes in one scan; the named group says which matched (a model feature each).
+_SHAPES = re.compile(
+    "|".join(
+        f"(?P<{name}>{rx.pattern})"
+        for name, rx in (
+            ("QSHAPE", _QUESTION_SHAPE),
+            ("CS", _STRONG_COMPLAINT),
+            ("PR", _PRAISE),
+            ("LINKNO", _LINK_NUMBER),
+            ("PRICE", _PRICE),
+            ("SIZE", _SIZE),
+        )
+    )
+)
 
 
 # Rule reasons a model's "complaint" outweighs: 「骗子」「假的」 in a buyer's real
 # complaint are not abuse. Every other rule (links, numbers, contact words, prohibited
 # goods, a stream's own words) hides the comment whatever the model says.
 _SOFT_REASONS = frozenset({"abuse"})
+# How sure the model must be that a comment a rule hit is a complaint to keep it one
+# (「去 竞品店 买更便宜」 reads a little like a price complaint; it is an ad).
+_KEEP_COMPLAINT = 0.6
+_COMPLAINT = KINDS.index("complaint")
+
+
+def _complaint_probability(kind_scores: list[int]) -> float:
+    return softmax([s / 1000 for s in kind_scores])[_COMPLAINT]
 
 
 def cue_features(n: Normalized, moderation: ModerationResult) -> list[str]:
     """The rule engine's evidence as model features: lexicon tags, shapes, the rule hit."""
-    out = []
-    for _end, tags in _AUTOMATON.iter(n.text):
-        for tag, _weight in tags:
-            out.append("\x01" + tag)
+    out: list[str] = []
+    for _end, tags in _CUE_AUTOMATON.iter(n.text):
+        out.extend(tags)
     text = n.text
-    if _QUESTION_SHAPE.search(text):
-        out.append("\x01Q?")
-    if _STRONG_COMPLAINT.search(text):
-        out.append("\x01CS")
-    if _PRAISE.search(text):
-        out.append("\x01PR")
-    if _LINK_NUMBER.search(text):
-        out.append("\x01LINKNO")
-    if _PRICE.search(text):
-        out.append("\x01PRICE")
-    if _SIZE.search(text):
-        out.append("\x01SIZE")
+    found = {m.lastgroup for m in _SHAPES.finditer(text)}
+    if found:
+        out.extend("\x01" + str(name) for name in sorted(found, key=str))
     compact = n.compact
     if not compact:
         out.append("\x01EMPTY")
@@ -131,16 +148,13 @@ def cue_features(n: Normalized, moderation: ModerationResult) -> list[str]:
     return out
 
 
-def _argmax(scores: list[float], labels: tuple[str, ...], allowed: tuple[str, ...]) -> str:
-    best, best_score = allowed[0], -1e18
-    for label, s in zip(labels, scores, strict=True):
-        if label in allowed and s > best_score:
-            best, best_score = label, s
-    return best
+def _argmax(scores: list[int], labels: tuple[str, ...], start: int = 0, stop: int = 99) -> str:
+    """The best label among labels[start:stop] (the first on a tie)."""
+    part = scores[start:stop]
+    return labels[start + part.index(max(part))]
 
 
-_TOPICS_REQUIRED = tuple(t for t in TOPICS if t != "none")
-_SPAM_SENTIMENTS = ("neutral", "negative")
+assert TOPICS[-1] == "none" and SENTIMENTS[0] == "positive"
 
 
 def classify_normalized(
@@ -151,11 +165,11 @@ def classify_normalized(
 ) -> Classification:
     moderation = (moderator or default_moderator()).check(raw, n)
     scores = (model or default_model()).scores(features(n, cue_features(n, moderation)))
-    kind = _argmax(scores.kind, KINDS, KINDS)
+    kind = _argmax(scores.kind, KINDS)
     blocked = kind == "spam"
     reason = "model" if blocked else None
     if moderation.blocked:
-        if kind == "complaint":
+        if kind == "complaint" and _complaint_probability(scores.kind) >= _KEEP_COMPLAINT:
             # A complaint stays a complaint for the service team; a stream's own word or a
             # hard rule still hides it from the public.
             blocked = moderation.reason not in _SOFT_REASONS
@@ -164,21 +178,23 @@ def classify_normalized(
         reason = moderation.reason if blocked else None
     if kind == "spam":
         topic = "none"
-        sentiment = _argmax(scores.sentiment, SENTIMENTS, _SPAM_SENTIMENTS)
-        if reason == "abuse":
-            sentiment = "negative"
+        if reason == "model":  # insults read as negative, ads and diversion as neutral
+            sentiment = _argmax(scores.sentiment, SENTIMENTS, 1)
+        else:  # a rule says which: abuse is negative, the rest (ads, contact…) neutral
+            sentiment = "negative" if reason == "abuse" else "neutral"
     elif kind == "chitchat":
         topic = "none"
-        sentiment = _argmax(scores.sentiment, SENTIMENTS, SENTIMENTS)
+        sentiment = _argmax(scores.sentiment, SENTIMENTS)
     else:
-        allowed = _TOPICS_REQUIRED if kind in ("question", "complaint") else TOPICS
-        topic = _argmax(scores.topic, TOPICS, allowed)
+        # questions and complaints always have a topic ("none" is the last)
+        stop = len(TOPICS) - 1 if kind in ("question", "complaint") else len(TOPICS)
+        topic = _argmax(scores.topic, TOPICS, 0, stop)
         if kind == "complaint":
             sentiment = "negative"
         elif kind == "praise":
             sentiment = "positive"
         else:
-            sentiment = _argmax(scores.sentiment, SENTIMENTS, SENTIMENTS)
+            sentiment = _argmax(scores.sentiment, SENTIMENTS)
     return Classification(kind, topic, sentiment, blocked, reason)
 
 

@@ -18,7 +18,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.text.classifier import KINDS, SENTIMENTS, TOPICS, classify
+from app.text.classifier import classify
 from app.text.dataset import (
     DEV_SET,
     EXTRA_DIR,
@@ -27,7 +27,10 @@ from app.text.dataset import (
     load_jsonl,
     load_part,
     split_batches,
+    training_rows,
 )
+from app.text.model import KINDS, SENTIMENTS, TOPICS
+from app.text.normalize import normalize
 
 FIELDS = {"kind": KINDS, "topic": TOPICS, "sentiment": SENTIMENTS, "blocked": (True, False)}
 
@@ -110,18 +113,24 @@ def errors(rows: list[Row]) -> list[str]:
     return out
 
 
+def unseen(rows: list[Row]) -> list[Row]:
+    """The rows whose normalised text is not also a training text (「拍了」 recurs)."""
+    seen = {normalize(str(r["text"])).compact for r in training_rows()}
+    return [r for r in rows if normalize(str(r["text"])).compact not in seen]
+
+
 def parts() -> list[tuple[str, list[Row]]]:
-    split = split_batches()
+    held = load_part("held_out")
     named = [
         ("train batches + comments_dev (trained on)", load_part("train") + load_jsonl(DEV_SET)),
         ("dev batches (used for choices)", load_part("dev")),
-        ("held-out batches (never trained or tuned on)", load_part("held_out")),
+        ("held-out batches (never trained or tuned on)", held),
+        ("held-out batches, texts not also in training", unseen(held)),
     ]
     for name in EXTRA_SETS:
         path = EXTRA_DIR / f"{name}.jsonl"
         if path.exists():
             named.append((f"{name} (tests/text/data, not trained on)", load_jsonl(path)))
-    del split
     return named
 
 

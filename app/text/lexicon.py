@@ -106,6 +106,23 @@ pos 1: 精神 漂亮 气质 年轻 划算 棒 哈哈 笑死 好美 帅 靓 好�
     下单了下单了 我要 我也要 想要 要了 冲 囤 回购 给我留 给闺女 给我妈 傻子 ！ 好好 好有 好喜欢
     又来了 ✔ 宝宝们
 neg 1: 不好 热死 无聊 唉 难过 烦 不开心 找不到 没找到 不了 半天 😤 🙉 😡 生气 累 工资还没 没人说话
+cs 1: still waiting never arrived wrong item wrong size no one replies no reply broken
+    different from damaged missing refund not received late cheated scam fake
+ins 1: 傻 蠢 笨蛋 白痴 智障 弱智 低能 脑残 脑子有病 脑子进水 有病 神经病 有毛病 废物 垃圾主播 窝囊
+    丑八怪 丑女 丑死 丑逼 猪头 肥猪 死胖子 狗东西 狗日 畜生 人渣 贱 婊 不要脸 臭不要脸 丢人现眼
+    滚 滚蛋 滚出 去死 不得好死 全家 你妈 尼玛 他妈 妈的 穷鬼 穷酸 土鳖 乡巴佬 村姑 屌丝 土狗 憨憨
+    傻缺 傻帽 傻叉 煞笔 沙比 二货 菜狗 老东西 老女人 大妈 太监 猴子 驴 装嫩 闭嘴 算老几 算什么东西
+    配带货 也配 好意思 恶心 辣眼睛 猥琐 骗子主播 主播骗子 大骗子 sb nmsl cnm tmd ugly idiot stupid
+    shut up loser
+div 1: 主页 头像 签名 简介 橱窗 同名 店铺名 搜我 搜同 看我 点我 私我 私聊 私信 私发 滴滴 dd我 v我
+    加我 扣我 找我 联系我 🐧 企鹅 扣扣 qq 卫星 绿泡泡 薇 威信 vx wx 蝌蚪 📞 ☎ 📱 🍑 某宝 多多搜 line
+    whatsapp telegram 电报 dm me profile 同款便宜 一样的 拿货 货源 批发 代理 一件代发 厂家 工厂
+    出厂价 内部价 内部券 进群 群 互关 互粉 兼职 日结 日入 打字员 刷单 赚钱
+ban 1: 烟 香烟 烟弹 电子烟 烟油 雾化 华子 免税烟 复刻 一比一 1:1 原单 高仿 超a a货 莆田 尾货 代练
+    代打 代肝 上分 外挂 辅助 破解 盗版 网盘 资源 全套课程 代考 包过 代写 论文 办证 假证 代开 发票
+    学历 挂靠 网贷 下款 征信 黑户 套现 博彩 网赌 彩票 稳赚 回本 不查身份证 不查年龄 未成年 不用验证
+    处方药 无需处方 减肥药 壮阳 性药 特效药 包治百病 根治 野味 野生动物 穿山甲 熊掌 电鱼 枪 迷药
+    解码 提速 限速 违章代消 驾照分 代扣 代办 监管机 id解锁 情趣 特殊服务 上门服务
 """
 
 
@@ -155,6 +172,8 @@ def _count_overlapping(haystack: str, needle: str) -> int:
 _PHRASES = (
     "size chart", "how much", "is it", "is this", "are they", "can i", "do you",
     "still not", "not shipped", "hello everyone",
+    "still waiting", "never arrived", "wrong item", "wrong size", "no one replies", "no reply",
+    "different from", "not received", "dm me", "shut up",
 )  # fmt: skip
 
 

@@ -21,9 +21,13 @@ from __future__ import annotations
 
 import gzip
 import math
-from dataclasses import dataclass
+import re
+import struct
 from functools import lru_cache
+from itertools import repeat
+from operator import add
 from pathlib import Path
+from typing import NamedTuple
 
 import orjson
 
@@ -44,12 +48,27 @@ MAX_FEATURES = 2000
 BIAS = "\x00bias"
 
 
+_LATIN = re.compile(r"[a-z]+")
+_DIGITS = re.compile(r"[0-9]+")
+
+
 def ngrams(text: str) -> list[str]:
-    t = "^" + text[:400] + "$"
-    n = len(t)
-    grams = [t[i] for i in range(1, n - 1)]
-    grams += [t[i : i + 2] for i in range(n - 1)]
-    grams += [t[i : i + 3] for i in range(n - 2)]
+    """Character 1-3-grams, with every Latin word folded to `A` and every digit run to `9`
+    (English and pinyin words become word features instead: letters one by one would
+    only learn that spam is written with `v`, `x` and `w`)."""
+    text = text[:400]
+    words = _LATIN.findall(text)
+    if words:
+        text = _LATIN.sub("A", text)
+    if _DIGITS.search(text):
+        text = _DIGITS.sub("9", text)
+    t = "^" + text + "$"
+    grams = [c for c in text if c != " "]
+    bigrams = list(map(add, t, t[1:]))
+    grams += bigrams
+    grams += map(add, bigrams, t[2:])
+    if words:
+        grams += map(add, repeat("\x03"), words)
     return grams
 
 
@@ -59,27 +78,30 @@ def features(n: Normalized, cues: list[str]) -> list[str]:
     out.extend(cues)
     out.append(BIAS)
     if len(out) > MAX_FEATURES:
-        out = out[: MAX_FEATURES - 1] + [BIAS]
+        out = [*out[: MAX_FEATURES - 1], BIAS]
     return out
 
 
 def pack(weights: list[float]) -> int:
     value = 0
     for i, w in enumerate(weights):
-        q = int(round(w * SCALE))
+        q = round(w * SCALE)
         q = max(-_OFFSET + 1, min(_OFFSET - 1, q))
         value |= (q + _OFFSET) << (_BITS * i)
     return value
 
 
 _ZERO = pack([0.0] * N_OUT)
+_BYTES = N_OUT * _BITS // 8
+_UNPACK = struct.Struct(f"<{N_OUT}I").unpack
 
 
-@dataclass(frozen=True, slots=True)
-class Scores:
-    kind: list[float]
-    topic: list[float]
-    sentiment: list[float]
+class Scores(NamedTuple):
+    """Per-class scores in thousandths (integers: only their order is used)."""
+
+    kind: list[int]
+    topic: list[int]
+    sentiment: list[int]
 
 
 def softmax(scores: list[float]) -> list[float]:
@@ -101,10 +123,11 @@ class LinearModel:
     def __len__(self) -> int:
         return len(self._packed)
 
-    def raw(self, feats: list[str]) -> list[float]:
-        total = sum(map(self._get, feats, [_ZERO] * len(feats)))
+    def raw(self, feats: list[str]) -> list[int]:
+        total = sum(map(self._get, feats, repeat(_ZERO)))
         base = _OFFSET * len(feats)
-        return [(((total >> (_BITS * i)) & _MASK) - base) / SCALE for i in range(N_OUT)]
+        fields = _UNPACK(total.to_bytes(_BYTES, "little"))
+        return [f - base for f in fields]  # thousandths
 
     def scores(self, feats: list[str]) -> Scores:
         r = self.raw(feats)

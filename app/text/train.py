@@ -46,7 +46,10 @@ def _class_weights(rows: list[Row]) -> list[dict[str, float]]:
         counts = Counter(str(r[field]) for r in rows)
         total = sum(counts.values())
         out.append(
-            {lab: math.sqrt(total / (len(labels) * counts[lab])) if counts[lab] else 0.0 for lab in labels}
+            {
+                lab: math.sqrt(total / (len(labels) * counts[lab])) if counts[lab] else 0.0
+                for lab in labels
+            }
         )
     return out
 
@@ -55,8 +58,8 @@ def train(rows: list[Row], epochs: int = EPOCHS, seed: int = SEED) -> dict[str, 
     examples = []
     doc_freq: Counter[str] = Counter()
     for r in rows:
-        feats = sorted(set(featurize(str(r["text"]))))
-        doc_freq.update(feats)
+        feats = featurize(str(r["text"]))  # with repeats: scoring counts them too
+        doc_freq.update(set(feats))
         examples.append((feats, r))
     keep = {f for f, c in doc_freq.items() if c >= MIN_COUNT}
     weights_by_head = _class_weights(rows)
@@ -120,7 +123,7 @@ def save(weights: dict[str, list[float]], path: Path = MODEL_PATH) -> None:
         "format": "lcr-comment-linear/1",
         "heads": [[field, list(labels)] for field, labels in HEADS],
         "scale": SCALE,
-        "weights": {f: [int(round(x * SCALE)) for x in weights[f]] for f in sorted(weights)},
+        "weights": {f: [round(x * SCALE) for x in weights[f]] for f in sorted(weights)},
     }
     raw = orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
     path.write_bytes(gzip.compress(raw, compresslevel=9, mtime=0))

@@ -237,3 +237,40 @@ async def test_ingested_comments_are_moderated_and_queued_once(
     assert len(spam) == 2 and all(c["blocked"] for c in spam)
     host = (await client.get(f"/api/v1/streams/{sid}/comments", headers=room.host)).json()
     assert {c["viewer_id"] for c in host} == {"p1", "p2"}
+
+
+async def test_a_complaint_is_never_dropped_from_the_queue_by_moderation(
+    app: FastAPI, client: httpx.AsyncClient, room: Room
+) -> None:
+    """「骗子」「假的」 in a buyer's complaint is not abuse (not blocked at all); a complaint
+    a stream's own word or a mute hides from the public is still queued as a complaint."""
+    r = await client.post(
+        f"/api/v1/streams/{room.stream_id}/blocked-words",
+        json={"words": ["山寨"]},
+        headers=room.ctl,
+    )
+    assert r.status_code in (200, 201), r.text
+    result = await take_in(
+        app,
+        room.stream_id,
+        [
+            ("c1", "收到的包是假的 专柜验过了 你们就是骗子 我要退款"),
+            ("c2", "发来的是山寨货 跟直播间的不一样 要求退货"),
+            ("s1", "主播骗子 全家骗子"),
+        ],
+    )
+    genuine, hidden, insult = result.comments
+    assert (genuine.kind, genuine.blocked) == ("complaint", False)
+    assert (hidden.kind, hidden.blocked, hidden.block_reason) == (
+        "complaint",
+        True,
+        "blocked_word",
+    )
+    assert (insult.kind, insult.blocked) == ("spam", True)
+    items = await queue(client, room)
+    queued = {i["title"] for i in items if i["kind"] == "complaint"}
+    assert genuine.text in queued and hidden.text in queued
+    assert insult.text not in {i["title"] for i in items}
+    # the public sees neither the hidden complaint nor the insult
+    host = await client.get(f"/api/v1/streams/{room.stream_id}/comments", headers=room.host)
+    assert [c["text"] for c in host.json()] == [genuine.text]
