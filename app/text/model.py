@@ -36,7 +36,11 @@ from app.text.normalize import Normalized
 KINDS = ("question", "complaint", "purchase", "praise", "chitchat", "spam")
 TOPICS = ("product", "promo", "logistics", "after_sales", "order", "none")
 SENTIMENTS = ("positive", "neutral", "negative")
-HEADS = (("kind", KINDS), ("topic", TOPICS), ("sentiment", SENTIMENTS))
+HEADS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("kind", KINDS),
+    ("topic", TOPICS),
+    ("sentiment", SENTIMENTS),
+)
 N_OUT = len(KINDS) + len(TOPICS) + len(SENTIMENTS)
 MODEL_PATH = Path(__file__).parent / "data" / "model.json.gz"
 

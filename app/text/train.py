@@ -72,9 +72,11 @@ def train(rows: list[Row], epochs: int = EPOCHS, seed: int = SEED) -> dict[str, 
     for feats, r in examples:
         kept = [f for f in feats if f in keep]
         targets = []
-        for (field, labels), off, cw in zip(HEADS, offsets, weights_by_head, strict=True):
+        for (field, head_labels), off, head_weights in zip(
+            HEADS, offsets, weights_by_head, strict=True
+        ):
             label = str(r[field])
-            targets.append((off, len(labels), labels.index(label), cw[label]))
+            targets.append((off, len(head_labels), head_labels.index(label), head_weights[label]))
         prepared.append((kept, targets))
 
     w: dict[str, list[float]] = {f: [0.0] * N_OUT for f in keep}
@@ -93,13 +95,13 @@ def train(rows: list[Row], epochs: int = EPOCHS, seed: int = SEED) -> dict[str, 
                 for j in range(N_OUT):
                     logits[j] += vec[j]
             grad = [0.0] * N_OUT
-            for off, size, gold, cw in targets:
+            for off, size, gold, weight in targets:
                 head = logits[off : off + size]
                 top = max(head)
                 exps = [math.exp(x - top) for x in head]
                 z = sum(exps)
                 for j in range(size):
-                    grad[off + j] = cw * ((exps[j] / z) - (1.0 if j == gold else 0.0))
+                    grad[off + j] = weight * ((exps[j] / z) - (1.0 if j == gold else 0.0))
             scale = lr / math.sqrt(len(kept))
             for f, vec in zip(kept, rows_w, strict=True):
                 acc = u[f]
