@@ -105,23 +105,6 @@ def _new_stream_projects_from_the_start(_mapper: Any, connection: Any, target: S
     )
 
 
-# Counted columns shared by the viewer and minute rollups (event type -> column).
-ROLLUP_COLUMNS = (
-    "joins",
-    "leaves",
-    "comments",
-    "likes",
-    "shares",
-    "follows",
-    "product_clicks",
-    "add_to_cart",
-    "orders",
-    "paid_orders",
-    "cancelled_orders",
-    "refunded_orders",
-)
-
-
 class StreamViewer(Base):
     """Per-viewer rollup: what the review needs for distinct-viewer and funnel figures."""
 

@@ -5,7 +5,8 @@ every instance: one Lua script per batch, so a batch is counted atomically and i
 round trip) and `MemoryCounters` (embedded mode, one process).
 
 Counting rules (the same in both backends and in `app.services.eventlog.log_totals`,
-which recomputes them from the durable log):
+which recomputes them from the durable log; what each event type adds to which
+counter is the table in app/domain/effects.py, which both backends are built from):
 
 * Counting is idempotent per `event_id`: the backend keeps the set of ids it counted,
   so an event counted once is never counted again, even if the log write and the
@@ -31,46 +32,45 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 import orjson
 import redis.asyncio as aioredis
 
+from app.domain.effects import (
+    EVENT_TYPES,
+    LIVE_MINUTE,
+    LIVE_PRODUCT,
+    TOTALS,
+    Measure,
+    lua_effects,
+    plan,
+)
 from app.schemas.events import EventIn
 
-TOTAL_FIELDS = (
-    "joins",
-    "leaves",
-    "comments",
-    "likes",
-    "shares",
-    "follows",
-    "product_clicks",
-    "add_to_cart",
-    "orders",
-    "paid_orders",
-    "cancelled_orders",
-    "refunded_orders",
-    "units_sold",
-    "gmv",
-    "refunds",
-    "peak_online",
-)
-PRODUCT_FIELDS = ("clicks", "add_to_cart", "orders", "units_sold", "gmv", "held")
-# event type -> the total it increments by one
-TYPE_TOTAL = {
-    "viewer_join": "joins",
-    "viewer_leave": "leaves",
-    "comment": "comments",
-    "like": "likes",
-    "share": "shares",
-    "follow": "follows",
-    "product_click": "product_clicks",
-    "add_to_cart": "add_to_cart",
-    "order_created": "orders",
-    "order_paid": "paid_orders",
-    "order_cancelled": "cancelled_orders",
-    "order_refunded": "refunded_orders",
-}
+TOTAL_FIELDS = (*TOTALS, "peak_online")
+PRODUCT_FIELDS = tuple(LIVE_PRODUCT)
+_TOTALS, _PRODUCT, _MINUTE = plan(TOTALS), plan(LIVE_PRODUCT), plan(LIVE_MINUTE)
+
+
+def _effects(
+    kind: str,
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[Any, ...]]:
+    """What one event of `kind` adds by one to the totals, the minute's and the
+    product's counters, and (counter 0/1/2, column, measure, sign) for the rest."""
+    ones: list[list[str]] = [[], [], []]
+    valued = []
+    for i, p in enumerate((_TOTALS, _MINUTE, _PRODUCT)):
+        for column, measure, sign in p.by_type.get(kind, ()):
+            if measure is Measure.ONE and sign == 1:
+                ones[i].append(column)
+            else:
+                valued.append((i, column, measure, sign))
+    return tuple(ones[0]), tuple(ones[1]), tuple(ones[2]), tuple(valued)
+
+
+_EFFECTS = {kind: _effects(kind) for kind in EVENT_TYPES}
+
 DEDUP_TTL_SECONDS = 3 * 24 * 3600
 
 
@@ -151,11 +151,14 @@ class MemoryCounters(Counters):
 
     @staticmethod
     def _count(st: _MemStream, ev: EventIn) -> None:
-        t = st.totals
         kind = ev.type
+        to_total, to_minute, to_product, valued = _EFFECTS[kind]
+        t = st.totals
         minute = st.minutes[minute_of(ev)]
-        minute[kind] += 1
-        t[TYPE_TOTAL[kind]] += 1
+        for column in to_total:
+            t[column] += 1
+        for column in to_minute:
+            minute[column] += 1
         st.viewers.add(ev.user_id)
         if kind == "viewer_join":
             if ev.user_id not in st.online:
@@ -165,27 +168,17 @@ class MemoryCounters(Counters):
                 minute["online"] = max(minute["online"], n)
         elif kind == "viewer_leave":
             st.online.discard(ev.user_id)
-        elif kind == "order_paid":
-            t["units_sold"] += ev.units
-            t["gmv"] += cents(ev.amount)
-            minute["units_sold"] += ev.units
-            minute["gmv"] += cents(ev.amount)
-        elif kind == "order_refunded":
-            t["refunds"] += cents(ev.amount)
-        if ev.product_id is not None:
-            p = st.products[ev.product_id]
-            if kind == "product_click":
-                p["clicks"] += 1
-            elif kind == "add_to_cart":
-                p["add_to_cart"] += 1
-            elif kind == "order_created":
-                p["orders"] += 1
-                p["held"] += ev.units
-            elif kind == "order_cancelled":
-                p["held"] -= ev.units
-            elif kind == "order_paid":
-                p["units_sold"] += ev.units
-                p["gmv"] += cents(ev.amount)
+        product = None
+        if ev.product_id is not None and kind in _PRODUCT.by_type:
+            product = st.products[ev.product_id]
+            for column in to_product:
+                product[column] += 1
+        if valued:
+            values = (1, ev.units, cents(ev.amount))
+            for row, column, measure, sign in valued:
+                target = t if row == 0 else minute if row == 1 else product
+                if target is not None:
+                    target[column] += sign * values[measure]
 
     async def read(self, stream_id: int) -> CounterState:
         st = self._streams.get(stream_id)
@@ -222,14 +215,18 @@ class MemoryCounters(Counters):
 #       [event_id ('' = none), type, user_id, product_id ('' = none), units, cents, minute]
 # One JSON argument instead of seven per event: redis-py packs every argument in Python,
 # which cost more than the script itself (~3,500 arguments for a batch of 500).
+# `effects`: per event type, what it adds to the totals (`tot`), the product's counters
+# (`prod`) and the minute's (`mins`): {field, measure (1 one, 2 units, 3 amount), sign},
+# generated from app/domain/effects.py.
 _APPLY_LUA = """
 local seen, tot, prod, mins, viewers, online = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local batch = cjson.decode(ARGV[2])
-local total_of = {
-  viewer_join='joins', viewer_leave='leaves', comment='comments', like='likes',
-  share='shares', follow='follows', product_click='product_clicks',
-  add_to_cart='add_to_cart', order_created='orders', order_paid='paid_orders',
-  order_cancelled='cancelled_orders', order_refunded='refunded_orders'}
+local effects = __EFFECTS__
+local function by(e, units, amount)
+  local measure = e[2]
+  if measure == 1 then return e[3] elseif measure == 2 then return e[3] * units end
+  return e[3] * amount
+end
 local fresh = 0
 for _, ev in ipairs(batch) do
   local eid = ev[1]
@@ -237,8 +234,11 @@ for _, ev in ipairs(batch) do
     fresh = fresh + 1
     local kind, uid, pid = ev[2], ev[3], ev[4]
     local units, amount, m = ev[5], ev[6], ev[7]
-    redis.call('HINCRBY', mins, m .. ':' .. kind, 1)
-    redis.call('HINCRBY', tot, total_of[kind], 1)
+    local eff = effects[kind]
+    for _, e in ipairs(eff.mins) do
+      redis.call('HINCRBY', mins, m .. ':' .. e[1], by(e, units, amount))
+    end
+    for _, e in ipairs(eff.tot) do redis.call('HINCRBY', tot, e[1], by(e, units, amount)) end
     redis.call('SADD', viewers, uid)
     if kind == 'viewer_join' then
       if redis.call('SADD', online, uid) == 1 then
@@ -252,31 +252,17 @@ for _, ev in ipairs(batch) do
       end
     elseif kind == 'viewer_leave' then
       redis.call('SREM', online, uid)
-    elseif kind == 'order_paid' then
-      redis.call('HINCRBY', tot, 'units_sold', units)
-      redis.call('HINCRBY', tot, 'gmv', amount)
-      redis.call('HINCRBY', mins, m .. ':units_sold', units)
-      redis.call('HINCRBY', mins, m .. ':gmv', amount)
-    elseif kind == 'order_refunded' then
-      redis.call('HINCRBY', tot, 'refunds', amount)
     end
     if pid ~= '' then
-      if kind == 'product_click' then redis.call('HINCRBY', prod, pid .. ':clicks', 1)
-      elseif kind == 'add_to_cart' then redis.call('HINCRBY', prod, pid .. ':add_to_cart', 1)
-      elseif kind == 'order_created' then
-        redis.call('HINCRBY', prod, pid .. ':orders', 1)
-        redis.call('HINCRBY', prod, pid .. ':held', units)
-      elseif kind == 'order_cancelled' then redis.call('HINCRBY', prod, pid .. ':held', -units)
-      elseif kind == 'order_paid' then
-        redis.call('HINCRBY', prod, pid .. ':units_sold', units)
-        redis.call('HINCRBY', prod, pid .. ':gmv', amount)
+      for _, e in ipairs(eff.prod) do
+        redis.call('HINCRBY', prod, pid .. ':' .. e[1], by(e, units, amount))
       end
     end
   end
 end
 for k = 1, 6 do redis.call('EXPIRE', KEYS[k], tonumber(ARGV[1])) end
 return fresh
-"""
+""".replace("__EFFECTS__", lua_effects({"tot": TOTALS, "prod": LIVE_PRODUCT, "mins": LIVE_MINUTE}))
 
 
 def _text(value: bytes | str) -> str:

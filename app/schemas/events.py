@@ -16,24 +16,10 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from app.bounds import DbId, DbInt, text_problem
+from app.domain import effects
 from app.schemas.common import Money, Schema, TextChecked, parse_money
 
-EVENT_TYPES = frozenset(
-    {
-        "viewer_join",
-        "viewer_leave",
-        "comment",
-        "like",
-        "share",
-        "follow",
-        "product_click",
-        "add_to_cart",
-        "order_created",
-        "order_paid",
-        "order_cancelled",
-        "order_refunded",
-    }
-)
+EVENT_TYPES = frozenset(effects.EVENT_TYPES)
 SOURCES = frozenset({"feed", "short_video", "follow", "search", "private", "ads", "other"})
 EVENT_FIELDS = frozenset(
     {

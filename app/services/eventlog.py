@@ -27,19 +27,19 @@ from sqlalchemy import Text, func, literal, select, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import StreamEvent, StreamMinute, StreamViewer
-from app.models.events import ROLLUP_COLUMNS
-from app.realtime.counters import (
-    PRODUCT_FIELDS,
-    TYPE_TOTAL,
-    Counters,
-    CounterState,
-    cents,
+from app.domain.effects import (
+    LIVE_PRODUCT,
+    MINUTE_ROLLUP,
+    TOTALS,
+    VIEWER_ROLLUP,
+    ZERO,
+    fold,
+    plan,
 )
+from app.models import StreamEvent, StreamMinute, StreamViewer
+from app.realtime.counters import Counters, CounterState, cents
 from app.schemas.events import EventIn
 from app.services.rollups import apply_review_rollups, pg_fold_review_sums, pg_fold_statement
-
-ZERO = Decimal("0.00")
 
 _PG_INSERT_EVENTS = text(
     """
@@ -57,9 +57,8 @@ _PG_INSERT_EVENTS = text(
     """
 )
 
-_COUNT_COLS = ROLLUP_COLUMNS
-_VIEWER_COLS = (*_COUNT_COLS, "units_bought", "paid_amount", "refunded_amount")
-_MINUTE_COLS = (*_COUNT_COLS, "units_sold", "gmv", "refunds")
+_VIEWERS, _MINUTES = plan(VIEWER_ROLLUP), plan(MINUTE_ROLLUP)
+_LOG_TOTALS, _LOG_PRODUCT = plan(TOTALS), plan(LIVE_PRODUCT)
 
 
 def unique_in_batch(events: Sequence[EventIn]) -> list[EventIn]:
@@ -84,43 +83,18 @@ def _viewer_rollup(events: Sequence[EventIn]) -> dict[str, dict[str, Any]]:
                 "source": None,
                 "first_seen": ev.ts,
                 "last_seen": ev.ts,
-                **dict.fromkeys(_COUNT_COLS, 0),
-                "units_bought": 0,
-                "paid_amount": ZERO,
-                "refunded_amount": ZERO,
+                **_VIEWERS.zero(ZERO),
             }
         row["first_seen"] = min(row["first_seen"], ev.ts)
         row["last_seen"] = max(row["last_seen"], ev.ts)
         if ev.source is not None and row["source"] is None:
             row["source"] = ev.source
-        row[TYPE_TOTAL[ev.type]] += 1
-        if ev.type == "order_paid":
-            row["units_bought"] += ev.units
-            row["paid_amount"] += ev.amount or ZERO
-        elif ev.type == "order_refunded":
-            row["refunded_amount"] += ev.amount or ZERO
+        _VIEWERS.add(row, ev.type, 1, ev.units, ev.amount or ZERO)
     return rows
 
 
 def _minute_rollup(events: Sequence[EventIn]) -> dict[datetime, dict[str, Any]]:
-    rows: dict[datetime, dict[str, Any]] = {}
-    for ev in events:
-        minute = ev.ts.replace(second=0, microsecond=0)
-        row = rows.get(minute)
-        if row is None:
-            row = rows[minute] = {
-                **dict.fromkeys(_COUNT_COLS, 0),
-                "units_sold": 0,
-                "gmv": ZERO,
-                "refunds": ZERO,
-            }
-        row[TYPE_TOTAL[ev.type]] += 1
-        if ev.type == "order_paid":
-            row["units_sold"] += ev.units
-            row["gmv"] += ev.amount or ZERO
-        elif ev.type == "order_refunded":
-            row["refunds"] += ev.amount or ZERO
-    return rows
+    return fold(events, _MINUTES, lambda ev: ev.ts.replace(second=0, microsecond=0))
 
 
 # pg_advisory_xact_lock(namespace, stream_id): the stream's log lock (see the module doc).
@@ -163,7 +137,6 @@ _VIEWER_EXTRA = (
     ("first_seen", "min(ts)", "LEAST(stream_viewers.first_seen, EXCLUDED.first_seen)"),
     ("last_seen", "max(ts)", "GREATEST(stream_viewers.last_seen, EXCLUDED.last_seen)"),
 )
-_TYPES = tuple(TYPE_TOTAL.items())
 
 
 async def pg_fold_range(session: AsyncSession, stream_id: int, after: int, upto: int) -> None:
@@ -171,10 +144,10 @@ async def pg_fold_range(session: AsyncSession, stream_id: int, after: int, upto:
     PostgreSQL from the log rows (see `rollups.pg_fold_statement`)."""
     params = {"sid": stream_id, "after": after, "upto": upto}
     viewers = pg_fold_statement(
-        "stream_viewers", (("viewer_id", "viewer_id"),), _TYPES, _VIEWER_COLS, _VIEWER_EXTRA
+        "stream_viewers", (("viewer_id", "viewer_id"),), _VIEWERS, _VIEWER_EXTRA
     )
     minutes = pg_fold_statement(
-        "stream_minutes", (("minute", "date_trunc('minute', ts)"),), _TYPES, _MINUTE_COLS
+        "stream_minutes", (("minute", "date_trunc('minute', ts)"),), _MINUTES
     )
     await session.execute(viewers, params)
     await session.execute(minutes, params)
@@ -264,7 +237,7 @@ async def _write_rollups(session: AsyncSession, stream_id: int, new: Sequence[Ev
             "source": func.coalesce(StreamViewer.source, v_ins.excluded.source),
             "first_seen": func.min(StreamViewer.first_seen, v_ins.excluded.first_seen),
             "last_seen": func.max(StreamViewer.last_seen, v_ins.excluded.last_seen),
-            **{c: getattr(StreamViewer, c) + getattr(v_ins.excluded, c) for c in _VIEWER_COLS},
+            **{c: getattr(StreamViewer, c) + getattr(v_ins.excluded, c) for c in _VIEWERS.columns},
         },
     )
     await session.execute(
@@ -274,7 +247,7 @@ async def _write_rollups(session: AsyncSession, stream_id: int, new: Sequence[Ev
     m_ins = sqlite_insert(StreamMinute)
     m_stmt = m_ins.on_conflict_do_update(
         index_elements=["stream_id", "minute"],
-        set_={c: getattr(StreamMinute, c) + getattr(m_ins.excluded, c) for c in _MINUTE_COLS},
+        set_={c: getattr(StreamMinute, c) + getattr(m_ins.excluded, c) for c in _MINUTES.columns},
     )
     await session.execute(
         m_stmt, [{"stream_id": stream_id, "minute": k, **v} for k, v in sorted(minutes.items())]
@@ -398,12 +371,7 @@ async def log_totals(session: AsyncSession, stream_id: int) -> CounterState:
         .group_by(e.type)
     )
     for kind, n, units, amount in by_type:
-        state.totals[TYPE_TOTAL[kind]] += int(n)
-        if kind == "order_paid":
-            state.totals["units_sold"] += int(units)
-            state.totals["gmv"] += cents(Decimal(str(amount)))
-        elif kind == "order_refunded":
-            state.totals["refunds"] += cents(Decimal(str(amount)))
+        _LOG_TOTALS.add(state.totals, kind, int(n), int(units), cents(Decimal(str(amount))))
     state.viewers = int(
         await session.scalar(select(func.count(func.distinct(e.viewer_id))).where(where)) or 0
     )
@@ -415,23 +383,12 @@ async def log_totals(session: AsyncSession, stream_id: int) -> CounterState:
             func.coalesce(func.sum(func.coalesce(e.quantity, 1)), 0),
             func.coalesce(func.sum(e.amount), 0),
         )
-        .where(where, e.product_id.is_not(None))
+        .where(where, e.product_id.is_not(None), e.type.in_(_LOG_PRODUCT.types))
         .group_by(e.product_id, e.type)
     )
     for pid, kind, n, units, amount in by_product:
-        p = state.products.setdefault(int(str(pid)), dict.fromkeys(PRODUCT_FIELDS, 0))
-        if kind == "product_click":
-            p["clicks"] += int(n)
-        elif kind == "add_to_cart":
-            p["add_to_cart"] += int(n)
-        elif kind == "order_created":
-            p["orders"] += int(n)
-            p["held"] += int(units)
-        elif kind == "order_cancelled":
-            p["held"] -= int(units)
-        elif kind == "order_paid":
-            p["units_sold"] += int(units)
-            p["gmv"] += cents(Decimal(str(amount)))
+        p = state.products.setdefault(int(str(pid)), _LOG_PRODUCT.zero())
+        _LOG_PRODUCT.add(p, kind, int(n), int(units), cents(Decimal(str(amount))))
     # Presence depends on arrival order: replay joins and leaves in log order.
     online: set[str] = set()
     peak = 0

@@ -46,10 +46,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db import unit_of_work, utcnow
+from app.domain.effects import PRESENCE_TYPES
 from app.models import Stream, StreamEvent, StreamProjection, StreamStatus
 from app.schemas.events import EventIn
 from app.services.eventlog import fold_rollups, logged_after, pg_fold_range, pg_next_range
-from app.services.rollups import PRESENCE_TYPES, apply_presence
+from app.services.rollups import apply_presence
 
 log = structlog.get_logger(__name__)
 

@@ -14,22 +14,14 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.domain.effects import PRODUCT_ROLLUP, plan
 from app.models import Stream, StreamEvent
 from app.services.review_report import MINUTE_COUNTS, Headline, review_until
-from app.services.rollups import PRODUCT_COLUMNS, elapsed_ms
+from app.services.rollups import elapsed_ms
 
-TYPE_COLUMN = {
-    "comment": "comments",
-    "like": "likes",
-    "share": "shares",
-    "follow": "follows",
-    "product_click": "product_clicks",
-    "add_to_cart": "add_to_cart",
-    "order_created": "orders",
-    "order_paid": "paid_orders",
-    "order_cancelled": "cancelled_orders",
-    "order_refunded": "refunded_orders",
-}
+_HEADLINE = plan({**{c: c for c in MINUTE_COUNTS}, "gmv": "gmv", "refunds": "refunds"})
+_PRODUCTS = plan(PRODUCT_ROLLUP)
+_MINUTES = plan({**{c: c for c in MINUTE_COUNTS}, "gmv": "gmv"})
 
 
 def _viewers_with(kinds: tuple[str, ...], sid: int) -> Any:
@@ -75,41 +67,24 @@ async def raw_headline(
     ) = (int(x) for x in row)
     units = func.coalesce(func.sum(func.coalesce(e.quantity, 1)), 0)
     amount = func.coalesce(func.sum(e.amount), 0)
+    headline = _HEADLINE.zero(Decimal(0))
     for kind, n, u, amt in await session.execute(
         select(e.type, func.count(), units, amount).where(e.stream_id == sid).group_by(e.type)
     ):
         if kind == "viewer_join":
             h.entries = int(n)
-        column = TYPE_COLUMN.get(kind)
-        if column is not None:
-            h.counts[column] += int(n)
-        if kind == "order_paid":
-            h.counts["units_sold"] += int(u)
-            h.gmv += Decimal(amt or 0)
-        elif kind == "order_refunded":
-            h.refunds += Decimal(amt or 0)
+        _HEADLINE.add(headline, kind, int(n), int(u), Decimal(amt or 0))
+    h.gmv, h.refunds = headline.pop("gmv"), headline.pop("refunds")
+    h.counts.update(headline)
 
     products: dict[int, dict[str, Any]] = {}
     for pid, kind, n, u, amt in await session.execute(
         select(e.product_id, e.type, func.count(), units, amount)
-        .where(e.stream_id == sid, e.product_id.is_not(None), e.type.in_(PRODUCT_COLUMNS))
+        .where(e.stream_id == sid, e.product_id.is_not(None), e.type.in_(_PRODUCTS.types))
         .group_by(e.product_id, e.type)
     ):
-        p = products.setdefault(
-            int(pid or 0),
-            {
-                **dict.fromkeys(PRODUCT_COLUMNS.values(), 0),
-                "units_sold": 0,
-                "gmv": Decimal(0),
-                "refunds": Decimal(0),
-            },
-        )
-        p[PRODUCT_COLUMNS[kind]] += int(n)
-        if kind == "order_paid":
-            p["units_sold"] += int(u)
-            p["gmv"] += Decimal(amt or 0)
-        elif kind == "order_refunded":
-            p["refunds"] += Decimal(amt or 0)
+        p = products.setdefault(int(pid or 0), _PRODUCTS.zero(Decimal(0)))
+        _PRODUCTS.add(p, kind, int(n), int(u), Decimal(amt or 0))
 
     minute = func.date_trunc("minute", e.ts)
     minutes: dict[datetime, dict[str, Any]] = {}
@@ -119,17 +94,10 @@ async def raw_headline(
             .where(e.stream_id == sid)
             .group_by(minute, e.type)
         ):
-            row_m = minutes.setdefault(
-                m, {**dict.fromkeys(MINUTE_COUNTS, 0), "gmv": Decimal(0), "entries": 0}
-            )
+            row_m = minutes.setdefault(m, {**_MINUTES.zero(Decimal(0)), "entries": 0})
             if kind == "viewer_join":
                 row_m["entries"] += int(n)
-            column = TYPE_COLUMN.get(kind)
-            if column is not None:
-                row_m[column] += int(n)
-            if kind == "order_paid":
-                row_m["units_sold"] += int(u)
-                row_m["gmv"] += Decimal(amt or 0)
+            _MINUTES.add(row_m, kind, int(n), int(u), Decimal(amt or 0))
 
     # Presence: replay joins and leaves in arrival (log) order.
     present: dict[str, datetime] = {}

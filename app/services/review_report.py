@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.db import utcnow
+from app.domain.effects import COUNTS
 from app.models import (
     Alert,
     Comment,
@@ -62,19 +63,8 @@ RATIO = Decimal("0.0001")
 MINUTE = timedelta(minutes=1)
 MAX_SERIES_MINUTES = 24 * 60
 
-MINUTE_COUNTS = (
-    "comments",
-    "likes",
-    "shares",
-    "follows",
-    "product_clicks",
-    "add_to_cart",
-    "orders",
-    "paid_orders",
-    "cancelled_orders",
-    "refunded_orders",
-    "units_sold",
-)
+# The counts the review shows per minute and in the headline (joins are its entries).
+MINUTE_COUNTS = (*(c for c in COUNTS if c not in ("joins", "leaves")), "units_sold")
 SOURCES = ("feed", "short_video", "follow", "search", "private", "ads", "other", "unknown")
 
 # Diagnosis thresholds (documented in docs/metrics.md).

@@ -11,9 +11,8 @@ Upserts are sorted by key, so writers lock rows in one order and cannot deadlock
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any, Protocol
 
 from sqlalchemy import func, select, text, update
@@ -22,6 +21,19 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import UTCDateTime
+from app.domain.effects import (
+    PRESENCE_TYPES,
+    PRODUCT_ROLLUP,
+    PRODUCT_SECOND_ROLLUP,
+    SECOND_ROLLUP,
+    Plan,
+    fold,
+    plan,
+    sql_sum,
+)
+from app.domain.effects import (
+    EventLike as Counted,
+)
 from app.models.rollups import (
     StreamOnlineMinute,
     StreamPresence,
@@ -31,46 +43,24 @@ from app.models.rollups import (
     StreamViewerPresence,
 )
 
-ZERO = Decimal("0.00")
-
-PRODUCT_COLUMNS = {
-    "product_click": "product_clicks",
-    "add_to_cart": "add_to_cart",
-    "order_created": "orders",
-    "order_paid": "paid_orders",
-    "order_cancelled": "cancelled_orders",
-    "order_refunded": "refunded_orders",
-}
-PRODUCT_SUMS = (*PRODUCT_COLUMNS.values(), "units_sold", "gmv", "refunds")
+_PRODUCT_MINUTES = plan(PRODUCT_ROLLUP)
+_PRODUCT_SECONDS = plan(PRODUCT_SECOND_ROLLUP)
+_SECONDS = plan(SECOND_ROLLUP)
+PRODUCT_SUMS = _PRODUCT_MINUTES.columns
 # What script segments and explanation windows sum, per second (see second_of).
-WINDOW_COLUMNS = {
-    "product_click": "product_clicks",
-    "add_to_cart": "add_to_cart",
-    "order_created": "orders",
-    "order_paid": "paid_orders",
-}
-WINDOW_SUMS = (*WINDOW_COLUMNS.values(), "units_sold", "gmv")
-SECOND_COLUMNS = {"comment": "comments", **WINDOW_COLUMNS}
-SECOND_SUMS = ("comments", *WINDOW_SUMS)
-MONEY_SUMS = frozenset({"gmv", "refunds"})
-PRESENCE_TYPES = frozenset({"viewer_join", "viewer_leave"})
+WINDOW_SUMS = _PRODUCT_SECONDS.columns
+SECOND_SUMS = _SECONDS.columns
 
 
-class EventLike(Protocol):
+class EventLike(Counted, Protocol):
     """What the rollups read of an event (the event log's `EventIn` has it)."""
 
-    @property
-    def type(self) -> str: ...
     @property
     def user_id(self) -> str: ...
     @property
     def ts(self) -> datetime: ...
     @property
     def product_id(self) -> int | None: ...
-    @property
-    def amount(self) -> Decimal | None: ...
-    @property
-    def units(self) -> int: ...
 
 
 def elapsed_ms(since: datetime, until: datetime) -> int:
@@ -135,34 +125,6 @@ async def apply_review_rollups(
     await _apply_presence(session, stream_id, [e for e in events if e.type in PRESENCE_TYPES])
 
 
-def _fold(
-    events: Sequence[EventLike],
-    columns: dict[str, str],
-    sums: Sequence[str],
-    key_of: Callable[[EventLike], tuple[Any, ...] | None],
-) -> dict[tuple[Any, ...], dict[str, Any]]:
-    """Sum `events` into rows by `key_of` (None: not counted): one per event in its
-    type's column, plus units and GMV of paid orders and refunded amounts."""
-    rows: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for ev in events:
-        column = columns.get(ev.type)
-        if column is None:
-            continue
-        key = key_of(ev)
-        if key is None:
-            continue
-        row = rows.get(key)
-        if row is None:
-            row = rows[key] = {c: ZERO if c in MONEY_SUMS else 0 for c in sums}
-        row[column] += 1
-        if ev.type == "order_paid":
-            row["units_sold"] += ev.units
-            row["gmv"] += ev.amount or ZERO
-        elif ev.type == "order_refunded" and "refunds" in row:
-            row["refunds"] += ev.amount or ZERO
-    return rows
-
-
 def _product_minute(ev: EventLike) -> tuple[Any, ...] | None:
     return None if ev.product_id is None else (ev.product_id, minute_of(ev.ts))
 
@@ -179,26 +141,14 @@ async def _apply_products(
     session: AsyncSession, stream_id: int, events: Sequence[EventLike]
 ) -> None:
     """Per product per minute, per product per second, and per second."""
-    for model, keys, columns, sums, key_of in (
-        (
-            StreamProductMinute,
-            ("product_id", "minute"),
-            PRODUCT_COLUMNS,
-            PRODUCT_SUMS,
-            _product_minute,
-        ),
-        (
-            StreamProductSecond,
-            ("product_id", "second"),
-            WINDOW_COLUMNS,
-            WINDOW_SUMS,
-            _product_second,
-        ),
-        (StreamSecond, ("second",), SECOND_COLUMNS, SECOND_SUMS, _second),
+    for model, keys, p, key_of in (
+        (StreamProductMinute, ("product_id", "minute"), _PRODUCT_MINUTES, _product_minute),
+        (StreamProductSecond, ("product_id", "second"), _PRODUCT_SECONDS, _product_second),
+        (StreamSecond, ("second",), _SECONDS, _second),
     ):
-        rows = _fold(events, columns, sums, key_of)
+        rows = fold(events, p, key_of)
         if rows:
-            await _add_sums(session, model, stream_id, keys, sums, rows)
+            await _add_sums(session, model, stream_id, keys, p.columns, rows)
 
 
 async def _add_sums(
@@ -391,50 +341,28 @@ async def _generic_presence_rows(
 _RANGE = "stream_id = :sid AND id > :after AND id <= :upto"
 
 
-def _count_of(event_type: str) -> str:
-    return f"count(*) FILTER (WHERE type = '{event_type}')"
-
-
-def _sum_exprs(columns: dict[str, str], sums: Sequence[str]) -> list[str]:
-    by_column = {c: t for t, c in columns.items()}
-    out = []
-    for c in sums:
-        if c in by_column:
-            out.append(_count_of(by_column[c]))
-        elif c in ("units_sold", "units_bought"):
-            out.append("COALESCE(sum(COALESCE(quantity, 1)) FILTER (WHERE type = 'order_paid'), 0)")
-        elif c in ("gmv", "paid_amount"):
-            out.append("COALESCE(sum(amount) FILTER (WHERE type = 'order_paid'), 0)")
-        elif c in ("refunds", "refunded_amount"):
-            out.append("COALESCE(sum(amount) FILTER (WHERE type = 'order_refunded'), 0)")
-        else:
-            raise ValueError(f"no fold for column {c}")
-    return out
-
-
 @functools.cache
 def pg_fold_statement(
     table: str,
     keys: tuple[tuple[str, str], ...],
-    columns: tuple[tuple[str, str], ...],
-    sums: tuple[str, ...],
+    p: Plan,
     extra: tuple[tuple[str, str, str], ...] = (),
     product_only: bool = False,
 ) -> Any:
     """`INSERT INTO table … SELECT … FROM stream_events WHERE <range> GROUP BY keys
-    ON CONFLICT DO UPDATE` adding `sums`; `keys` are (column, SQL expression),
-    `columns` (event type, column) the counted types, `extra` (column, aggregate,
-    merge) further columns. Only events of the counted types make rows."""
-    cols = dict(columns)
-    names = [k for k, _ in keys] + [e[0] for e in extra] + list(sums)
-    selects = [expr for _, expr in keys] + [e[1] for e in extra] + _sum_exprs(cols, sums)
-    types = ", ".join(f"'{t}'" for t in cols)
+    ON CONFLICT DO UPDATE` adding the plan's columns; `keys` are (column, SQL
+    expression), `extra` (column, aggregate, merge) further columns. Only events of
+    the plan's types make rows."""
+    names = [k for k, _ in keys] + [e[0] for e in extra] + list(p.columns)
+    selects = [expr for _, expr in keys] + [e[1] for e in extra]
+    selects += [sql_sum(metric) for metric in p.metrics]
+    types = ", ".join(f"'{t}'" for t in p.types)
     where = f"{_RANGE} AND type IN ({types})"
     if product_only:
         where += " AND product_id IS NOT NULL"
     group = ", ".join(str(i + 2) for i in range(len(keys)))
     sets = [f"{e[0]} = {e[2]}" for e in extra]
-    sets += [f"{c} = {table}.{c} + EXCLUDED.{c}" for c in sums]
+    sets += [f"{c} = {table}.{c} + EXCLUDED.{c}" for c in p.columns]
     return text(
         f"INSERT INTO {table} (stream_id, {', '.join(names)}) "
         f"SELECT :sid, {', '.join(selects)} FROM stream_events WHERE {where} "
@@ -452,27 +380,22 @@ async def pg_fold_review_sums(session: AsyncSession, stream_id: int, after: int,
     """The per-product-minute, per-product-second and per-second rollups of log ids
     (after, upto], on PostgreSQL."""
     params = {"sid": stream_id, "after": after, "upto": upto}
-    for table, keys, columns, sums, product_only in (
+    for table, keys, p, product_only in (
         (
             "stream_product_minutes",
             (("product_id", "product_id"), ("minute", _MINUTE)),
-            PRODUCT_COLUMNS,
-            PRODUCT_SUMS,
+            _PRODUCT_MINUTES,
             True,
         ),
         (
             "stream_product_seconds",
             (("product_id", "product_id"), ("second", _SECOND)),
-            WINDOW_COLUMNS,
-            WINDOW_SUMS,
+            _PRODUCT_SECONDS,
             True,
         ),
-        ("stream_seconds", (("second", _SECOND),), SECOND_COLUMNS, SECOND_SUMS, False),
+        ("stream_seconds", (("second", _SECOND),), _SECONDS, False),
     ):
-        stmt = pg_fold_statement(
-            table, keys, tuple(columns.items()), tuple(sums), product_only=product_only
-        )
-        await session.execute(stmt, params)
+        await session.execute(pg_fold_statement(table, keys, p, product_only=product_only), params)
 
 
 async def apply_presence(
