@@ -90,3 +90,17 @@ async def test_readiness_findings_are_localised(client: httpx.AsyncClient) -> No
         assert not any("\u4e00" <= ch <= "\u9fff" for ch in f["message"]), f
     for f in zh["findings"]:
         assert any("\u4e00" <= ch <= "\u9fff" for ch in f["message"]), f
+
+
+def test_the_consoles_hold_the_same_catalogue() -> None:
+    """frontend/src/i18n/messages.ts words every server code exactly as app/i18n.py."""
+    import json
+    import re
+    from pathlib import Path
+
+    ts = (Path(__file__).resolve().parents[2] / "frontend/src/i18n/messages.ts").read_text()
+    found = {
+        m.group(1): (json.loads(m.group(2)), json.loads(m.group(3)))
+        for m in re.finditer(r'"srv\.([^"]+)": \[("(?:[^"\\]|\\.)*"), ("(?:[^"\\]|\\.)*")\]', ts)
+    }
+    assert found == MESSAGES

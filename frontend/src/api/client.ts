@@ -2,6 +2,7 @@
 // scripts/gen-api.mjs generates from the backend's OpenAPI schema on every build.
 import createClient, { type Middleware } from "openapi-fetch";
 import { auth } from "../auth/store";
+import { storedLang } from "../i18n/server";
 import type { components, paths } from "./schema";
 
 export type Schemas = components["schemas"];
@@ -34,6 +35,15 @@ export function isRecord(v: unknown): v is Record<string, unknown> {
 
 function describeError(status: number, body: unknown): string {
   if (isRecord(body)) {
+    // `message` is worded for people in our Accept-Language (server-side, by `code`).
+    const message = body["message"];
+    if (typeof message === "string" && message) {
+      const detail = body["detail"];
+      if (Array.isArray(detail) && detail.length > 1) {
+        return detail.map((d) => (isRecord(d) && typeof d["message"] === "string" ? d["message"] : message)).join("; ");
+      }
+      return message;
+    }
     const detail = body["detail"];
     if (typeof detail === "string") return detail;
     if (Array.isArray(detail)) {
@@ -54,7 +64,7 @@ export function fieldErrors(error: unknown): Record<string, string> {
   if (!Array.isArray(detail)) return out;
   for (const d of detail) {
     if (isRecord(d) && typeof d["field"] === "string" && d["field"] && !(d["field"] in out)) {
-      out[d["field"]] = String(d["msg"] ?? "");
+      out[d["field"]] = String(d["message"] ?? d["msg"] ?? "");
     }
   }
   return out;
@@ -62,6 +72,8 @@ export function fieldErrors(error: unknown): Record<string, string> {
 
 const bearer: Middleware = {
   onRequest({ request }) {
+    // Server texts for people (errors, findings, alerts) in the language the user chose.
+    request.headers.set("Accept-Language", storedLang() === "en" ? "en" : "zh-CN");
     const token = auth.token();
     if (token && !request.headers.has("Authorization")) {
       request.headers.set("Authorization", `Bearer ${token}`);

@@ -77,7 +77,11 @@ export function ErrorText({ error }: { error: unknown }) {
   if (error instanceof ApiError) {
     if (error.missing) text = t("common.backendMissing");
     else if (error.status === 403) text = `${t("common.forbidden")} (${error.message})`;
+    else if (error.status >= 502 && error.status <= 504) text = t("common.serverDown");
     else text = error.message;
+  } else if (error instanceof TypeError) {
+    // fetch() itself failed ("Failed to fetch"): the server or the network is away.
+    text = t("common.serverDown");
   } else if (error instanceof Error) text = error.message;
   else text = String(error);
   return (

@@ -1,12 +1,12 @@
 // The field controller's console (场控台): everything live in one screen.
 import { useQueryClient } from "@tanstack/react-query";
 import { useEffect } from "react";
-import { ConnectionBanner } from "../../components/ui";
+import { ConnectionBanner, useNow } from "../../components/ui";
 import { useStream, useStreamId } from "../../components/layout";
 import { useT } from "../../i18n";
 import { isClosed, StreamLifecycle } from "../lifecycle/Lifecycle";
 import { useMinutes, useCurrentMetrics, useStreamLive } from "../../live/streamData";
-import { MetricTiles, MinuteCharts, useMinuteSeries } from "../shared/Figures";
+import { MetricTiles, MinuteCharts, RateTiles, useMinuteSeries } from "../shared/Figures";
 import { Launchers } from "./Launchers";
 import { LineupControl } from "./Lineup";
 import { Moderation } from "./Moderation";
@@ -22,6 +22,8 @@ export function ControlPage() {
   const minutes = useMinutes(streamId);
   const series = useMinuteSeries(minutes.data, metrics);
   const fresh = live.fresh && live.status === "open";
+  const stream = useStream(streamId);
+  const now = useNow(5000);
   // Orders are not announced one by one; the counters say when there are new ones.
   const qc = useQueryClient();
   const orderCount = `${metrics?.orders ?? ""}/${metrics?.paid_orders ?? ""}`;
@@ -40,6 +42,7 @@ export function ControlPage() {
         </div>
       )}
       <MetricTiles metrics={metrics} at={at} fresh={fresh} />
+      <RateTiles metrics={metrics} at={at} fresh={fresh} stream={stream.data} now={now} />
       <div className="card">
         <MinuteCharts points={series} />
       </div>

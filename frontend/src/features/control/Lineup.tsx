@@ -3,6 +3,7 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { api, unwrap } from "../../api/client";
 import { Card, ErrorText, isMissing, Pending } from "../../components/ui";
 import { useI18n, type MessageKey } from "../../i18n";
+import { pct } from "../shared/Figures";
 import { productMetrics, useLineup, useProducts, type LineupRow } from "../../live/streamData";
 import type { Metrics } from "../../live/types";
 
@@ -47,6 +48,7 @@ export function LineupControl({ streamId, metrics, fresh }: { streamId: number; 
                 <th className="num">{t("m.product_clicks")}</th>
                 <th className="num">{t("m.add_to_cart")}</th>
                 <th className="num">{t("m.orders")}</th>
+                <th className="num" title={t("rate.productCvrHint")}>{t("rate.productCvr")}</th>
                 <th className="num">{t("m.units_sold")}</th>
                 <th className="num">{t("m.gmv")}</th>
                 <th />
@@ -79,6 +81,7 @@ export function LineupControl({ streamId, metrics, fresh }: { streamId: number; 
                     <td className="num">{num(pm?.clicks ?? 0)}</td>
                     <td className="num">{num(pm?.add_to_cart ?? 0)}</td>
                     <td className="num" data-testid="product-orders">{num(pm?.orders ?? 0)}</td>
+                    <td className="num" data-testid="product-cvr">{pct(pm?.orders, pm?.clicks)}</td>
                     <td className="num">{num(pm?.units_sold ?? 0)}</td>
                     <td className="num">{money(pm?.gmv ?? "0.00")}</td>
                     <td>

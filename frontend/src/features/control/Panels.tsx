@@ -4,6 +4,7 @@ import { useState, type FormEvent } from "react";
 import { api, unwrap, type Schemas } from "../../api/client";
 import { Card, ErrorText, formatDuration, isMissing, Pending, useNow } from "../../components/ui";
 import { useI18n, type MessageKey } from "../../i18n";
+import { serverText } from "../../i18n/server";
 import { pollUnlessLive, useCues, useIncidents, useLineup, useSegmentNow } from "../../live/streamData";
 import type { LiveEvent } from "../../live/types";
 
@@ -65,7 +66,7 @@ export function remainingSeconds(d: Schemas["SegmentNowOut"] | undefined, fetche
 }
 
 export function CueSender({ streamId }: { streamId: number }) {
-  const { t, time } = useI18n();
+  const { t, time, lang } = useI18n();
   const qc = useQueryClient();
   const cues = useCues(streamId, false);
   const lineup = useLineup(streamId);
@@ -126,7 +127,7 @@ export function CueSender({ streamId }: { streamId: number }) {
           <div className="feed-item" key={c.id}>
             <span className="feed-time">{time(c.created_at)}</span>
             <span className={`badge badge-${c.priority}`}>{t(`cue.${c.priority}` as MessageKey)}</span>
-            <span className="text">{c.text}</span>
+            <span className="text">{serverText(lang, c.code, c.params as Record<string, unknown> | null, c.text)}</span>
             <span className="muted small">{c.acked_at ? `✓ ${t("cue.acked")}` : t("cue.waiting")}</span>
           </div>
         ))}
@@ -205,24 +206,36 @@ interface AlertRow {
   kind: string;
   level?: string;
   message: string;
+  code?: string;
+  params?: Record<string, unknown>;
   created_at?: string;
+  resolved_at?: string | null;
 }
 
+/** Alerts worded by code in the console's language, with the product's name. A resolved
+ * episode (`alert.resolved`) closes its alert instead of showing as a new one. */
 export function Alerts({ streamId, events }: { streamId: number; events: LiveEvent[] }) {
-  const { t, time } = useI18n();
+  const { t, time, lang } = useI18n();
+  const lineup = useLineup(streamId);
   const stored = useQuery({
     queryKey: ["alerts", streamId],
     queryFn: (): Promise<AlertRow[]> =>
-      unwrap(api.GET("/api/v1/streams/{stream_id}/alerts", { params: { path: { stream_id: streamId } } })),
+      unwrap(api.GET("/api/v1/streams/{stream_id}/alerts", { params: { path: { stream_id: streamId } } })) as Promise<AlertRow[]>,
   });
+  const resolved = new Map<number, string>();
+  for (const e of events) {
+    if (e.type === "alert.resolved" && typeof e.data["id"] === "number") resolved.set(e.data["id"], String(e.data["resolved_at"] ?? e.ts ?? ""));
+  }
   const pushed: AlertRow[] = events
-    .filter((e) => e.type === "alert" || e.type.startsWith("alert."))
+    .filter((e) => e.type === "alert")
     .map((e) => ({
       id: typeof e.data["id"] === "number" ? e.data["id"] : undefined,
       kind: String(e.data["kind"] ?? "alert"),
       level: typeof e.data["level"] === "string" ? e.data["level"] : "warning",
-      message: String(e.data["message"] ?? e.data["text"] ?? e.type),
-      created_at: e.ts,
+      message: String(e.data["message"] ?? e.data["text"] ?? ""),
+      code: typeof e.data["code"] === "string" ? e.data["code"] : undefined,
+      params: (e.data["params"] ?? e.data["data"]) as Record<string, unknown> | undefined,
+      created_at: typeof e.data["created_at"] === "string" ? e.data["created_at"] : e.ts,
     }));
   const seen = new Set<number>();
   const all = [...pushed.reverse(), ...(stored.data ?? [])].filter((a) => {
@@ -231,15 +244,29 @@ export function Alerts({ streamId, events }: { streamId: number; events: LiveEve
     seen.add(a.id);
     return true;
   });
+  const word = (a: AlertRow) => {
+    const params: Record<string, unknown> = { ...(a.params ?? {}) };
+    const pid = params["product_id"];
+    if (pid !== undefined) params["product"] = lineup.data?.find((r) => r.product_id === pid)?.name ?? `#${String(pid)}`;
+    return serverText(lang, a.code ?? `alert.${a.kind}`, params, a.message);
+  };
   return (
     <Card title={t("alerts.title")} testId="alerts">
       {isMissing(stored.error) && pushed.length === 0 ? <Pending what={t("alerts.title")} /> : null}
       <div className="feed" style={{ maxHeight: 200 }}>
-        {all.slice(0, 30).map((a, i) => (
-          <div key={a.id ?? `p${i}`} className={`alert-item ${a.level === "critical" ? "critical" : ""}`}>
-            <span className="feed-time">{time(a.created_at)}</span> {a.message}
-          </div>
-        ))}
+        {all.slice(0, 30).map((a, i) => {
+          const over = a.resolved_at ?? (a.id !== undefined ? resolved.get(a.id) : undefined);
+          return (
+            <div
+              key={a.id ?? `p${i}`}
+              className={`alert-item ${a.level === "critical" && !over ? "critical" : ""}${over ? " resolved" : ""}`}
+              data-testid="alert-item"
+            >
+              <span className="feed-time">{time(a.created_at)}</span> {word(a)}
+              {over ? <span className="muted small"> · {t("alerts.resolved")}</span> : null}
+            </div>
+          );
+        })}
         {all.length === 0 && !isMissing(stored.error) && <span className="muted">{t("alerts.none")}</span>}
       </div>
     </Card>

@@ -4,15 +4,17 @@ import { useStream } from "../../components/layout";
 import { Card, ErrorText, isMissing, Pending } from "../../components/ui";
 import { useI18n } from "../../i18n";
 import { isClosed, StreamLifecycle } from "../lifecycle/Lifecycle";
+import { serverText } from "../../i18n/server";
 
 interface Finding {
   code: string;
   severity: "block" | "warn";
   message: string;
+  params?: Record<string, unknown>;
 }
 
 export function Readiness({ streamId }: { streamId: number }) {
-  const { t } = useI18n();
+  const { t, lang } = useI18n();
   const stream = useStream(streamId);
   const status = stream.data?.status;
   const ready = useQuery({
@@ -42,7 +44,8 @@ export function Readiness({ streamId }: { streamId: number }) {
           </p>
           {ready.data.findings.map((f, i) => (
             <div key={i} className={`finding ${f.severity}`}>
-              <strong>{f.severity === "block" ? t("plan.blocks") : t("plan.warns")}</strong> {f.message}
+              <strong>{f.severity === "block" ? t("plan.blocks") : t("plan.warns")}</strong>{" "}
+              {serverText(lang, `readiness.${f.code}`, f.params, f.message)}
             </div>
           ))}
         </>

@@ -44,6 +44,91 @@ export function MetricTiles({
   );
 }
 
+/** a / b as a percentage ("—" when b is 0). */
+export function pct(a: number | null | undefined, b: number | null | undefined, digits = 1): string {
+  if (a === null || a === undefined || !b) return "—";
+  return `${((a * 100) / b).toFixed(digits)}%`;
+}
+
+export interface PaceTarget {
+  target_gmv?: string | null;
+  target_viewers?: number | null;
+  planned_minutes?: number | null;
+  started_at?: string | null;
+}
+
+/**
+ * Rates a 场控 steers by, next to the counts: click-through, conversion, UV value, GPM,
+ * and the pace against the stream's targets for the time elapsed.
+ */
+export function RateTiles({
+  metrics,
+  at,
+  fresh,
+  stream,
+  now,
+}: {
+  metrics: Metrics | null;
+  at: number | null;
+  fresh: boolean;
+  stream: PaceTarget | null | undefined;
+  now: number;
+}) {
+  const { t, money, num } = useI18n();
+  const viewers = metrics?.viewers ?? 0;
+  const gmv = Number(metrics?.gmv ?? 0);
+  const tiles: { key: string; label: string; value: string; hint?: string; cls?: string }[] = [
+    { key: "ctr", label: t("rate.ctr"), value: viewers ? ((metrics?.product_clicks ?? 0) / viewers).toFixed(2) : "—", hint: t("rate.ctrHint") },
+    { key: "cvr", label: t("rate.cvr"), value: pct(metrics?.paid_orders, viewers, 2), hint: t("rate.cvrHint") },
+    { key: "uv", label: t("rate.uv"), value: viewers ? money((gmv / viewers).toFixed(2)) : "—", hint: t("rate.uvHint") },
+    { key: "gpm", label: t("rate.gpm"), value: viewers ? money(((gmv * 1000) / viewers).toFixed(2)) : "—", hint: t("rate.gpmHint") },
+  ];
+  const started = stream?.started_at ? Date.parse(stream.started_at) : null;
+  const planned = (stream?.planned_minutes ?? 0) * 60_000;
+  const share = started !== null && planned > 0 ? Math.min(1, Math.max(0, (now - started) / planned)) : null;
+  const targetGmv = stream?.target_gmv ? Number(stream.target_gmv) : null;
+  if (targetGmv && share !== null) {
+    const due = targetGmv * share;
+    tiles.push({
+      key: "pace-gmv",
+      label: t("rate.paceGmv"),
+      value: pct(gmv, targetGmv),
+      hint: t("rate.paceHint", { due: pct(due, targetGmv), target: money(targetGmv.toFixed(2)) }),
+      cls: gmv >= due ? "good" : "bad",
+    });
+  }
+  const targetViewers = stream?.target_viewers ?? null;
+  if (targetViewers && share !== null) {
+    const due = targetViewers * share;
+    tiles.push({
+      key: "pace-viewers",
+      label: t("rate.paceViewers"),
+      value: pct(viewers, targetViewers),
+      hint: t("rate.paceHint", { due: pct(due, targetViewers), target: num(targetViewers) }),
+      cls: viewers >= due ? "good" : "bad",
+    });
+  }
+  return (
+    <div className="tiles rate-tiles" data-testid="rate-tiles">
+      {tiles.map((x) => (
+        <MetricTile
+          key={x.key}
+          label={x.label}
+          value={
+            <span className={x.cls} title={x.hint}>
+              {x.value}
+              {x.hint ? <span className="tile-hint">{x.hint}</span> : null}
+            </span>
+          }
+          at={at}
+          fresh={fresh}
+          testId={`rate-${x.key}`}
+        />
+      ))}
+    </div>
+  );
+}
+
 /**
  * Per-minute series for the charts. Uses the server's per-minute series when it has
  * one; otherwise folds the pushed metrics into minutes itself (only since the page opened).

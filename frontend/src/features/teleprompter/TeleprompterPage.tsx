@@ -1,7 +1,7 @@
 // The host's teleprompter (提词器): big type readable from two metres, on a tablet or a
 // monitor. Every device showing it follows the same live feed, so they stay in step.
-import { useMutation, useQueryClient } from "@tanstack/react-query";
-import { useEffect, useRef, useState } from "react";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useCallback, useEffect, useRef, useState } from "react";
 import { Link } from "react-router";
 import { api, unwrap } from "../../api/client";
 import { useStream, useStreamId } from "../../components/layout";
@@ -9,8 +9,10 @@ import { isClosed } from "../lifecycle/Lifecycle";
 import { LanguageSwitch } from "../../components/layout";
 import { ConnectionBanner, formatDuration, MetricTile, useNow } from "../../components/ui";
 import { useI18n, type MessageKey } from "../../i18n";
+import { serverText, type Params } from "../../i18n/server";
 import {
   activeFlashSale,
+  pollUnlessLive,
   productMetrics,
   useCues,
   useCurrentMetrics,
@@ -21,6 +23,63 @@ import {
   useStreamLive,
 } from "../../live/streamData";
 import { remainingSeconds } from "../control/Panels";
+import type { Cue, LineupRow } from "../../live/streamData";
+
+/** What may claim the host's attention: a person's cue or an alert sent to the host. */
+export interface Attention {
+  key: string;
+  rank: number; // 0 urgent, 1 high, 2 normal
+  at: string;
+  text: string;
+  kind: "cue" | "alert";
+  id: number;
+}
+
+const RANK: Record<string, number> = { urgent: 0, critical: 0, high: 1, warning: 1, normal: 2, info: 2 };
+
+export interface HostAlert {
+  id: number;
+  kind: string;
+  level: string;
+  message: string;
+  code?: string;
+  params?: Params;
+  data?: Params;
+  created_at: string;
+  acked_at: string | null;
+  resolved_at: string | null;
+}
+
+/** Automatic question cues (code `cue.questions`), merged into one line: the most-asked
+ * three titles and how many viewers ask in all. */
+export function mergeQuestions(cues: Cue[]): { ids: number[]; titles: string[]; total: number; high: boolean } | null {
+  const auto = cues.filter((c) => c.code === "cue.questions");
+  if (auto.length === 0) return null;
+  const count = (c: Cue) => Number((c.params as Params | null)?.["count"] ?? 0);
+  const sorted = [...auto].sort((a, b) => count(b) - count(a));
+  return {
+    ids: auto.map((c) => c.id),
+    titles: sorted.slice(0, 3).map((c) => String((c.params as Params | null)?.["title"] ?? c.text)),
+    total: auto.reduce((n, c) => n + count(c), 0),
+    high: auto.some((c) => c.priority !== "normal"),
+  };
+}
+
+export function rankAttention(cues: Cue[], alerts: HostAlert[], word: (a: HostAlert) => string): Attention[] {
+  const items: Attention[] = [
+    ...cues
+      .filter((c) => c.code !== "cue.questions")
+      .map((c) => ({ key: `c${c.id}`, rank: RANK[c.priority] ?? 2, at: c.created_at, text: c.text, kind: "cue" as const, id: c.id })),
+    ...alerts
+      .filter((a) => !a.acked_at && !a.resolved_at)
+      .map((a) => ({ key: `a${a.id}`, rank: RANK[a.level] ?? 2, at: a.created_at, text: word(a), kind: "alert" as const, id: a.id })),
+  ];
+  return items.sort((a, b) => a.rank - b.rank || Date.parse(b.at) - Date.parse(a.at));
+}
+
+function productName(lineup: LineupRow[] | undefined, id: unknown): string | undefined {
+  return lineup?.find((r) => r.product_id === id)?.name ?? undefined;
+}
 
 interface PrompterPrefs {
   scale: number;
@@ -65,11 +124,62 @@ export function TeleprompterPage() {
   const closed = isClosed(useStream(streamId).data?.status);
   const remaining = closed ? null : remainingSeconds(d, seg.dataUpdatedAt, now);
 
-  const ack = useMutation({
-    mutationFn: (cueId: number) =>
-      unwrap(api.POST("/api/v1/streams/{stream_id}/cues/{cue_id}/ack", { params: { path: { stream_id: streamId, cue_id: cueId } } })),
-    onSettled: () => void qc.invalidateQueries({ queryKey: ["cues", streamId] }),
+  const { lang } = useI18n();
+  const alerts = useQuery({
+    queryKey: ["alerts", streamId, "host"],
+    refetchInterval: pollUnlessLive(streamId),
+    queryFn: async (): Promise<HostAlert[]> =>
+      (await unwrap(
+        api.GET("/api/v1/streams/{stream_id}/alerts", { params: { path: { stream_id: streamId }, query: { open: true } } }),
+      )) as unknown as HostAlert[],
   });
+  const wordAlert = useCallback(
+    (a: HostAlert) => {
+      const params = { ...(a.params ?? a.data ?? {}) };
+      const name = productName(lineup.data, params["product_id"]);
+      if (name) params["product"] = name;
+      else if (params["product_id"] !== undefined && params["product"] === undefined) params["product"] = `#${String(params["product_id"])}`;
+      return serverText(lang, a.code ?? `alert.${a.kind}`, params, a.message);
+    },
+    [lang, lineup.data],
+  );
+  const queue = rankAttention(cues.data ?? [], alerts.data ?? [], wordAlert);
+  const top = queue[0] ?? null;
+  const questions = mergeQuestions(cues.data ?? []);
+  const ack = useMutation({
+    mutationFn: async (what: { cues: number[]; alerts: number[] }) => {
+      await Promise.all([
+        ...what.cues.map((id) =>
+          unwrap(api.POST("/api/v1/streams/{stream_id}/cues/{cue_id}/ack", { params: { path: { stream_id: streamId, cue_id: id } } })),
+        ),
+        ...what.alerts.map((id) =>
+          unwrap(api.POST("/api/v1/streams/{stream_id}/alerts/{alert_id}/ack", { params: { path: { stream_id: streamId, alert_id: id } } })),
+        ),
+      ]);
+    },
+    onSettled: () => {
+      void qc.invalidateQueries({ queryKey: ["cues", streamId] });
+      void qc.invalidateQueries({ queryKey: ["alerts", streamId] });
+    },
+  });
+  const ackTop = useCallback(() => {
+    if (ack.isPending) return;
+    if (top) ack.mutate(top.kind === "cue" ? { cues: [top.id], alerts: [] } : { cues: [], alerts: [top.id] });
+    else if (questions) ack.mutate({ cues: questions.ids, alerts: [] });
+  }, [ack, top, questions]);
+  // One key acknowledges what is on top (a clicker's Enter, a keyboard's space).
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const target = e.target as HTMLElement | null;
+      if (target && ["INPUT", "TEXTAREA", "SELECT", "BUTTON"].includes(target.tagName)) return;
+      if (e.key === " " || e.key === "Enter") {
+        e.preventDefault();
+        ackTop();
+      }
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [ackTop]);
   const move = useMutation({
     mutationFn: () =>
       unwrap(
@@ -129,14 +239,45 @@ export function TeleprompterPage() {
         <LanguageSwitch />
       </div>
       <ConnectionBanner live={live} />
-      {(cues.data ?? []).map((c) => (
-        <div key={c.id} className={`p-cue flash ${c.priority}`} role="alert" data-testid="prompter-cue">
-          <span>◆ {c.text}</span>
-          <button onClick={() => ack.mutate(c.id)} disabled={ack.isPending} data-testid="cue-ack">
-            {t("prompter.ack")}
-          </button>
-        </div>
-      ))}
+      <div className="p-cues" data-testid="prompter-cues">
+        {top && (
+          <div
+            key={top.key}
+            className={`p-cue ${["urgent", "high", "normal"][top.rank]}${top.rank === 0 ? " flash" : ""}`}
+            role="alert"
+            data-testid="prompter-cue"
+            data-kind={top.kind}
+          >
+            <span className="p-cue-text">{top.kind === "alert" ? "⚠" : "◆"} {top.text}</span>
+            {queue.length > 1 && (
+              <span className="p-cue-more" data-testid="prompter-cue-more">
+                {t("prompter.more", { n: queue.length - 1 })}
+              </span>
+            )}
+            <button onClick={ackTop} disabled={ack.isPending} data-testid="cue-ack">
+              {t("prompter.ack")} <kbd>{t("prompter.ackKey")}</kbd>
+            </button>
+          </div>
+        )}
+        {questions && (
+          <div className={`p-cue questions${questions.high ? " high" : ""}`} data-testid="prompter-questions">
+            <span className="p-cue-text">
+              ？{" "}
+              {questions.ids.length === 1
+                ? t("prompter.questionsOne", { title: questions.titles[0] ?? "", n: questions.total })
+                : t("prompter.questions", { titles: questions.titles.join(lang === "zh" ? "、" : ", "), n: questions.total })}
+            </span>
+            <button
+              onClick={() => ack.mutate({ cues: questions.ids, alerts: [] })}
+              disabled={ack.isPending}
+              data-testid="questions-ack"
+            >
+              {t("prompter.ack")}
+              {!top && <kbd>{t("prompter.ackKey")}</kbd>}
+            </button>
+          </div>
+        )}
+      </div>
       <div className="prompter-body">
         <div className="col" style={{ gap: 14, minWidth: 0 }}>
           <div className="row" style={{ alignItems: "baseline" }}>
