@@ -66,6 +66,9 @@ export function mergeQuestions(cues: Cue[]): { ids: number[]; titles: string[]; 
 }
 
 export function rankAttention(cues: Cue[], alerts: HostAlert[], word: (a: HostAlert) => string): Attention[] {
+  // "Sold out" says all that "stock low" said about the same product.
+  const soldOut = new Set(alerts.filter((a) => a.kind === "sold_out").map((a) => (a.params ?? a.data)?.["product_id"]));
+  alerts = alerts.filter((a) => !(a.kind === "stock_low" && soldOut.has((a.params ?? a.data)?.["product_id"])));
   const items: Attention[] = [
     ...cues
       .filter((c) => c.code !== "cue.questions")
