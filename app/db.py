@@ -104,7 +104,7 @@ async def unit_of_work(
     after-commit hooks; on an error roll back and run its compensations. Requests get it
     through `get_session`; background tasks (e.g. the flash-sale ticker) use it directly.
     """
-    from app.realtime.outbox import drop_events, take_events
+    from app.realtime.outbox import drop_events, publish_committed, take_events
 
     async with maker() as session:
         # Services reach the live adapters (Redis) through the session they are given,
@@ -121,8 +121,7 @@ async def unit_of_work(
             await run_after_rollback(session)
             raise
         session.info.pop(AFTER_ROLLBACK_KEY, None)
-        for pending in take_events(session):
-            await live.publish_event(pending)
+        await publish_committed(live, take_events(session))
         for hook in session.info.pop(AFTER_COMMIT_KEY, []):
             try:
                 await hook()

@@ -19,6 +19,7 @@ from app.db import create_engine, make_sessionmaker
 from app.errors import install_error_handlers
 from app.observability import RequestContextMiddleware, configure_logging
 from app.realtime.hub import Hub
+from app.realtime.outbox import OutboxRelay
 from app.realtime.state import start_live_services
 from app.realtime.ticker import Ticker
 from app.routers import (
@@ -104,6 +105,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 hub, stream_id, app.state.sessionmaker, settings.metrics_hz
             ),
         )
+        # Issue 15: events committed but not published (a crash, Redis away) are
+        # published from the outbox by every instance.
+        outbox_relay = OutboxRelay(make_sessionmaker(engine), app.state.live)
+        outbox_relay.start()
         await restore_counters(app.state.live, app.state.sessionmaker)
         projection = ProjectionWorker(make_sessionmaker(engine), app.state.live)
         app.state.live.projection = projection
@@ -144,6 +149,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await projection.stop()
             await stop_stock_watch(stock_watch)
             await flash_sales_service.stop_ticker(flash_ticker)
+            await outbox_relay.stop()
             await app.state.live.close()
             await engine.dispose()
 

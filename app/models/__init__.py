@@ -53,6 +53,7 @@ from app.models.orders import (
     OrderRequestStatus,
     OrderStatus,
 )
+from app.models.outbox import LiveOutbox
 from app.models.product import Product, QCStatus
 from app.models.queue import (
     FaqEntry,
@@ -131,6 +132,7 @@ __all__ = [
     "ItemStatus",
     "LineupItem",
     "ListingStatus",
+    "LiveOutbox",
     "Lottery",
     "LotteryCondition",
     "LotteryEntrant",

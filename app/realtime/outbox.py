@@ -1,17 +1,57 @@
-"""Publish after commit: services queue discrete events on the session; the request's
-session dependency publishes them only once the transaction has committed, so a console
-never hears of something the database then rolled back.
+"""Durable publish after commit: a transactional outbox.
+
+Services announce discrete events with `queue_event(session, ...)`. That writes a row
+of `live_outbox` in the session's transaction (so the event exists exactly when the
+change does) and remembers it on the session. Once the transaction has committed, the
+unit of work (`app.db.unit_of_work`, i.e. every request) publishes the events at once
+— the fast path, as before — and the published rows are deleted in small batches.
+
+If the process dies between the commit and the publish (kill -9, OOM, a lost Redis), the
+rows stay. Every instance runs an `OutboxRelay` that publishes rows older than
+`RELAY_GRACE_SECONDS` (in id order, locked with SKIP LOCKED on PostgreSQL so two relays
+never take the same row) and deletes them. Delivery is therefore at least once: an
+event carries its row id as `id`; with Redis the publish script publishes an id once
+while it remembers it, and consoles drop an `id` they have already seen.
+
+A console never hears of something the database then rolled back: a rolled-back
+transaction takes its rows with it, and nothing is published before the commit.
+
+Call sites do not change: `queue_event(...)` in a request or a `unit_of_work`, and code
+that commits by hand publishes `take_events(session)` after its commit (the relay
+covers it if it does not).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
+import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+import orjson
+import structlog
+from sqlalchemy import delete, inspect, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.db import utcnow
+from app.models.outbox import LiveOutbox
+
+if TYPE_CHECKING:
+    from app.realtime.state import LiveServices
+
+log = structlog.get_logger(__name__)
+
+# session.info keys: the queued PendingEvents (read by app/services/webhooks.py before
+# the commit) and, in the same order, their outbox rows.
 OUTBOX_KEY = "lcr_outbox"
+OUTBOX_ROWS_KEY = "lcr_outbox_rows"
+RELAY_GRACE_SECONDS = 2.0
+RELAY_INTERVAL_SECONDS = 0.5
+RELAY_BATCH = 200
 
 
 @dataclass(frozen=True)
@@ -30,17 +70,34 @@ def queue_event(
     data: dict[str, Any],
     roles: frozenset[str] | None = None,
 ) -> None:
-    """Announce `type` (e.g. "product.listed") to the stream's consoles after commit."""
+    """Announce `type` (e.g. "product.listed") to the stream's consoles: written with
+    the session's transaction, published once it has committed."""
+    row = LiveOutbox(
+        stream_id=stream_id,
+        type=type,
+        data=orjson.dumps(data).decode(),
+        roles=",".join(sorted(roles)) if roles is not None else None,
+    )
+    session.add(row)
     session.info.setdefault(OUTBOX_KEY, []).append(PendingEvent(stream_id, type, data, roles))
+    session.info.setdefault(OUTBOX_ROWS_KEY, []).append(row)
 
 
 def take_events(session: AsyncSession) -> list[PendingEvent]:
-    events: list[PendingEvent] = session.info.pop(OUTBOX_KEY, [])
-    return events
+    """The session's queued events with their outbox ids (call after the commit)."""
+    queued: list[PendingEvent] = session.info.pop(OUTBOX_KEY, [])
+    rows: list[LiveOutbox] = session.info.pop(OUTBOX_ROWS_KEY, [])
+    out = []
+    for row, event in zip(rows, queued, strict=True):
+        identity = inspect(row).identity  # no load: safe on an expired instance
+        row_id = int(identity[0]) if identity else None
+        out.append(PendingEvent(event.stream_id, event.type, event.data, event.roles, row_id))
+    return out
 
 
 def drop_events(session: AsyncSession) -> None:
     session.info.pop(OUTBOX_KEY, None)
+    session.info.pop(OUTBOX_ROWS_KEY, None)
 
 
 def after_commit(session: AsyncSession, hook: Callable[[], Awaitable[None]]) -> None:
@@ -50,3 +107,127 @@ def after_commit(session: AsyncSession, hook: Callable[[], Awaitable[None]]) -> 
     from app.db import after_commit as _after_commit
 
     _after_commit(session, hook)
+
+
+def row_event(row: LiveOutbox) -> PendingEvent:
+    roles = frozenset(row.roles.split(",")) if row.roles is not None else None
+    return PendingEvent(row.stream_id, row.type, orjson.loads(row.data), roles, row.id)
+
+
+# A failpoint for the crash tests (tests/live/test_outbox.py): with
+# LCR_FAILPOINT=crash_after_commit:<event type>, a unit of work that committed an event
+# of that type kills its own process (SIGKILL) before publishing anything.
+_FAILPOINT = os.environ.get("LCR_FAILPOINT", "")
+
+
+def crash_point(events: list[PendingEvent]) -> None:
+    if _FAILPOINT.startswith("crash_after_commit:"):
+        wanted = _FAILPOINT.split(":", 1)[1]
+        if any(e.type == wanted for e in events):
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+async def publish_committed(live: LiveServices, events: list[PendingEvent]) -> None:
+    """The fast path after a commit. A failure (Redis away) is logged, not raised: the
+    change is committed and its events are in the outbox, where the relay finds them."""
+    crash_point(events)
+    for event in events:
+        try:
+            await live.publish_event(event)
+        except Exception as exc:
+            log.warning("publish_deferred_to_relay", type=event.type, error=str(exc))
+            return
+
+
+class OutboxRelay:
+    """Per process: deletes published rows in batches and publishes rows whose
+    publisher did not (older than `grace` seconds)."""
+
+    def __init__(
+        self,
+        maker: async_sessionmaker[AsyncSession],
+        live: LiveServices,
+        interval: float = RELAY_INTERVAL_SECONDS,
+        grace: float = RELAY_GRACE_SECONDS,
+    ) -> None:
+        self._maker = maker
+        self._live = live
+        self._interval = interval
+        self._grace = grace
+        self._published: list[int] = []
+        self._task: asyncio.Task[None] | None = None
+        self._stop = asyncio.Event()
+        self._postgres = maker.kw["bind"].dialect.name == "postgresql"
+
+    def published(self, outbox_id: int) -> None:
+        """Called by `LiveServices.publish_event` for each outbox event it published."""
+        self._published.append(outbox_id)
+
+    def start(self) -> None:
+        self._live.on_published = self.published
+        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._task is not None:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(5):
+                    await self._task
+            self._task.cancel()
+        with contextlib.suppress(Exception):
+            await self.forget_published()
+
+    async def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                await self.forget_published()
+                while await self.relay_once() == RELAY_BATCH:
+                    pass
+            except Exception as exc:  # the database or Redis is away: try again later
+                log.warning("outbox_relay_failed", error=str(exc))
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._interval):
+                    await self._stop.wait()
+
+    async def forget_published(self) -> None:
+        ids, self._published = self._published, []
+        if not ids:
+            return
+        try:
+            async with self._maker() as session:
+                await session.execute(delete(LiveOutbox).where(LiveOutbox.id.in_(ids)))
+                await session.commit()
+        except Exception:
+            self._published[:0] = ids
+            raise
+
+    async def relay_once(self) -> int:
+        """Publish (in id order) and delete up to RELAY_BATCH rows older than the grace
+        period; returns how many. A publish that fails leaves them for the next round."""
+        cutoff = utcnow() - timedelta(seconds=self._grace)
+        query = (
+            select(LiveOutbox)
+            .where(LiveOutbox.created_at < cutoff)
+            .order_by(LiveOutbox.id)
+            .limit(RELAY_BATCH)
+        )
+        if self._postgres:
+            query = query.with_for_update(skip_locked=True)
+        async with self._maker() as session:
+            rows = list((await session.scalars(query)).all())
+            if not rows:
+                return 0
+            done = []
+            try:
+                for row in rows:
+                    await self._live.publish_event(row_event(row))
+                    done.append(row.id)
+            finally:
+                if done:
+                    await session.execute(delete(LiveOutbox).where(LiveOutbox.id.in_(done)))
+                    await session.commit()
+                    # the publish callback queued them too: they are gone already
+                    gone = set(done)
+                    self._published = [i for i in self._published if i not in gone]
+            log.info("outbox_relayed", count=len(done))
+            return len(done)

@@ -70,7 +70,10 @@ redis.call('EXPIRE', KEYS[2], tonumber(ARGV[4]))
 redis.call('PUBLISH', ARGV[2], msg)
 return {epoch, seq}
 """
-PUBLISHED_ID_TTL_SECONDS = 24 * 3600
+# Long enough for any relay to have caught up; short, so a database recreated under the
+# same Redis prefix (ids starting again) is not mistaken for repeats for long.
+PUBLISHED_ID_TTL_SECONDS = 600
+LOCAL_PUBLISHED_IDS = 20_000
 
 
 def new_epoch() -> str:
@@ -112,6 +115,7 @@ class LiveServices:
     )
     _local_last: dict[int, int] = field(default_factory=dict)
     _local_history: dict[int, deque[bytes]] = field(default_factory=dict)
+    _local_published: dict[int, None] = field(default_factory=dict)
     _publish_script: Any = None
     _position_script: Any = None
     # Called with the outbox ids of events once published (app/realtime/outbox.py).
@@ -171,7 +175,7 @@ class LiveServices:
         if self.redis is not None:
             eid = "" if event.id is None else str(event.id)
             epoch, seq = await self._publish_script(
-                keys=[*self._position_keys(sid), self.key("outbox", "published", eid or "-")],
+                keys=[*self._position_keys(sid), self.key("stream", sid, "published", eid or "-")],
                 args=[
                     orjson.dumps(body),
                     self.events_channel(sid),
@@ -185,6 +189,12 @@ class LiveServices:
             epoch = epoch.decode() if isinstance(epoch, bytes) else str(epoch)
             message: dict[str, object] = {"epoch": epoch, "seq": int(seq), **body}
         else:
+            if event.id is not None:  # the fast path and the relay may both try
+                if event.id in self._local_published:
+                    return {"epoch": self.epoch, "seq": 0, **body}
+                self._local_published[event.id] = None
+                if len(self._local_published) > LOCAL_PUBLISHED_IDS:
+                    del self._local_published[next(iter(self._local_published))]
             # In process: number, remember and hand over without awaiting in between, so
             # concurrent publishers cannot reorder.
             seq = next(self._local_seq[sid])

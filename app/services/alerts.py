@@ -50,7 +50,7 @@ from app.models import (
     LineupItem,
     ListingStatus,
 )
-from app.realtime.outbox import PendingEvent, queue_event
+from app.realtime.outbox import PendingEvent, queue_event, take_events
 from app.realtime.snapshot import SnapshotContext, snapshot_contributor
 from app.realtime.state import LiveServices
 
@@ -474,8 +474,10 @@ class AlertEngine:
             st.prev, st.state = metrics, result.state
             if not result.raised and not result.cleared:
                 return []
-            events = await persist(session, stream_id, result.raised, result.cleared)
+            for e in await persist(session, stream_id, result.raised, result.cleared):
+                queue_event(session, e.stream_id, e.type, e.data, e.roles)
             await session.commit()
+            events = take_events(session)
         return [await live.publish_event(e) for e in events]
 
 

@@ -45,7 +45,7 @@ from app.models import (
     StreamStatus,
     User,
 )
-from app.realtime.outbox import PendingEvent, queue_event, take_events
+from app.realtime.outbox import PendingEvent, publish_committed, queue_event, take_events
 from app.realtime.snapshot import SnapshotContext, snapshot_contributor
 from app.realtime.state import LiveServices
 from app.services.controls import PUBLIC_ROLES, log_action
@@ -358,8 +358,7 @@ async def draw_due(
                 continue
             await session.commit()
             events: list[PendingEvent] = take_events(session)
-        for event in events:
-            await live.publish_event(event)
+        await publish_committed(live, events)
         if made:
             drawn.append(lottery_id)
     return drawn

@@ -65,8 +65,12 @@ def serve(
                 time.sleep(0.2)
         yield base, proc
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        if proc.poll() is None:  # a graceful stop (a test that wants a crash kills it)
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
         proc.wait(timeout=10)
         if log:
             out.close()  # type: ignore[union-attr]
