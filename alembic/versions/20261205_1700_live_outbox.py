@@ -3,8 +3,8 @@
 Relayed to the broker after commit by every instance (app/realtime/outbox.py), so a
 process dying between commit and publish loses no event.
 
-Revision ID: 0800
-Revises: 0700
+Revision ID: 1700
+Revises: 1600
 Create Date: 2026-12-05 17:30:00
 """
 
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 from alembic import op
 
-revision: str = "0800"
-down_revision: str | Sequence[str] | None = "0700"
+revision: str = "1700"
+down_revision: str | Sequence[str] | None = "1600"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
