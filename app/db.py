@@ -69,7 +69,9 @@ def create_engine(url: str, pool_size: int = 20, pool_timeout: float = 30.0) -> 
         kwargs["connect_args"] = {"timeout": 30}
     else:
         kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
-    engine = create_async_engine(url, **kwargs)
+    # A failed statement's message must not list its parameters: they include password
+    # hashes and key digests, and the message reaches the error log (issue #19).
+    engine = create_async_engine(url, hide_parameters=True, **kwargs)
     if url.startswith("sqlite"):
         _tune_sqlite(engine)
     return engine

@@ -10,6 +10,8 @@ import structlog
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.redaction import install_log_redaction, redact_event
+
 HTTP_REQUESTS = Counter(
     "controlroom_http_requests_total", "HTTP requests", ["method", "route", "status"]
 )
@@ -29,6 +31,7 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.StackInfoRenderer(),
             structlog.processors.format_exc_info,
+            redact_event,  # no password hashes, tokens or keys in the logs (issue #19)
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(
@@ -36,6 +39,7 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
         ),
         cache_logger_on_first_use=True,
     )
+    install_log_redaction()
 
 
 class RequestContextMiddleware:

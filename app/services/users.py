@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
@@ -29,7 +30,11 @@ async def create_user(session: AsyncSession, data: UserCreate) -> User:
         role=data.role,
     )
     session.add(user)
-    await session.flush()
+    try:
+        async with session.begin_nested():  # the same name created at the same moment
+            await session.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"username '{data.username}' is taken", code="username_taken") from exc
     return user
 
 
