@@ -18,6 +18,7 @@ from app.config import Settings, get_settings
 from app.db import create_engine, make_sessionmaker
 from app.errors import install_error_handlers
 from app.observability import RequestContextMiddleware, configure_logging
+from app.openapi_errors import document_error_bodies
 from app.realtime.hub import Hub
 from app.realtime.outbox import OutboxRelay
 from app.realtime.state import start_live_services
@@ -220,6 +221,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         bound_int_params(module.router)
         app.include_router(module.router)
     _mount_frontend(app, settings.static_dir)
+    document_error_bodies(app)  # security (issue #19): the 422 schema as it is
     return app
 
 

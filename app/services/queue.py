@@ -725,6 +725,13 @@ def render(body: str, variables: dict[str, str]) -> str:
     return body.format_map(_Vars(variables)) if "{" in body else body
 
 
+async def _require_product(session: AsyncSession, product_id: int | None) -> None:
+    """A reply or FAQ entry may name only a product of the catalog (was: a 500 from the
+    foreign key, found by the schemathesis run, issue #19)."""
+    if product_id is not None and await session.get(Product, product_id) is None:
+        raise NotFound(f"product {product_id} not found", code="product_not_found")
+
+
 async def create_reply(
     session: AsyncSession,
     stream_id: int,
@@ -734,6 +741,7 @@ async def create_reply(
     body: str,
     product_id: int | None,
 ) -> QuickReply:
+    await _require_product(session, product_id)
     reply = QuickReply(
         stream_id=stream_id, product_id=product_id, title=title, body=body, created_by=user.id
     )
@@ -788,6 +796,7 @@ async def create_faq(
     product_id: int | None,
     keywords_: list[str],
 ) -> FaqEntry:
+    await _require_product(session, product_id)
     entry = FaqEntry(
         stream_id=stream_id,
         product_id=product_id,

@@ -92,3 +92,19 @@ async def test_without_login_too(client: httpx.AsyncClient) -> None:
     assert r.status_code == 422, r.text
     r = await client.get(f"/api/v1/streams/{BIG}/storefront")
     assert r.status_code == 422, r.text
+
+
+async def test_replies_and_faq_naming_no_product_are_404(
+    client: httpx.AsyncClient, staff: Staff
+) -> None:
+    """Found by the schemathesis run: the foreign key answered 500."""
+    r = await client.post("/api/v1/streams", json={"title": "FAQ"}, headers=staff.admin)
+    sid = r.json()["id"]
+    for path, body in (
+        ("quick-replies", {"title": "尺码", "body": "看详情页", "product_id": 0}),
+        ("faq", {"question": "包邮吗", "answer": "包邮", "product_id": 987654}),
+    ):
+        r = await client.post(f"/api/v1/streams/{sid}/{path}", json=body, headers=staff.admin)
+        assert r.status_code == 404 and r.json()["code"] == "product_not_found", r.text
+        listed = await client.get(f"/api/v1/streams/{sid}/{path}", headers=staff.admin)
+        assert listed.json() == []

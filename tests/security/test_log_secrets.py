@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,11 +18,11 @@ import pytest
 import structlog
 from websockets.asyncio.client import connect
 
-from app.config import PROJECT_ROOT
 from app.observability import configure_logging
 from app.redaction import RedactingFilter, redact
-from tests.conftest import REDIS_URL, TEST_PASSWORD, free_port
+from tests.conftest import TEST_PASSWORD
 from tests.live.test_processes import _live_stream, private_db
+from tests.security.server import serve
 
 pytestmark = pytest.mark.slow
 __all__ = ["private_db"]
@@ -33,42 +30,9 @@ __all__ = ["private_db"]
 
 @pytest.fixture
 def logged_server(private_db: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    port = free_port()
     log_path = tmp_path / "server.log"
-    env = {
-        **os.environ,
-        "DATABASE_URL": private_db,
-        "REDIS_URL": REDIS_URL,
-        "REDIS_PREFIX": f"lcrtest:{uuid.uuid4().hex[:8]}:",
-        "SECRET_KEY": "log-test-secret-0123456789abcdef",
-        "ADMIN_PASSWORD": TEST_PASSWORD,
-        "LOG_LEVEL": "DEBUG",
-        "PYTHONPATH": str(PROJECT_ROOT),
-    }
-    with log_path.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-        base = f"127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 40
-            while True:
-                assert proc.poll() is None, log_path.read_text()[-2000:]
-                assert time.monotonic() < deadline, "server did not start"
-                try:
-                    if httpx.get(f"http://{base}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.2)
-            yield base, log_path
-        finally:
-            if proc.poll() is None:
-                proc.terminate()
-            proc.wait(timeout=15)
+    with serve(private_db, log_path, LOG_LEVEL="DEBUG") as base:
+        yield base, log_path
 
 
 async def test_a_runs_logs_hold_no_secrets(
