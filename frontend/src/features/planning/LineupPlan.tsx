@@ -186,7 +186,7 @@ function AddToLineup({ streamId, inLineup }: { streamId: number; inLineup: Set<n
       <Card title={t("plan.addToLineup")}>
         {isMissing(catalog.error) ? <Pending what={t("plan.catalog")} /> : <ErrorText error={catalog.error} />}
         <form className="col" onSubmit={submit(add)}>
-          <select value={pick.product} onChange={(e) => setPick({ ...pick, product: e.target.value, price: available.find((p) => String(p.id) === e.target.value)?.list_price ?? pick.price })} required>
+          <select value={pick.product} onChange={(e) => setPick({ ...pick, product: e.target.value, price: available.find((p) => String(p.id) === e.target.value)?.list_price ?? pick.price })} required data-testid="lineup-pick">
             <option value="">{t("common.choose")}</option>
             {available.map((p) => (
               <option key={p.id} value={p.id}>
@@ -197,18 +197,18 @@ function AddToLineup({ streamId, inLineup }: { streamId: number; inLineup: Set<n
           <div className="row">
             <label>
               {t("product.livePrice")}
-              <input value={pick.price} onChange={(e) => setPick({ ...pick, price: e.target.value })} inputMode="decimal" required size={8} />
+              <input value={pick.price} onChange={(e) => setPick({ ...pick, price: e.target.value })} inputMode="decimal" required size={8} data-testid="lineup-price" />
             </label>
             <label>
               {t("plan.allottedStock")}
-              <input value={pick.stock} onChange={(e) => setPick({ ...pick, stock: e.target.value })} inputMode="numeric" required size={6} />
+              <input value={pick.stock} onChange={(e) => setPick({ ...pick, stock: e.target.value })} inputMode="numeric" required size={6} data-testid="lineup-stock" />
             </label>
             <label title={t("plan.perViewerLimitHint")}>
               {t("plan.perViewerLimit")}
               <input value={pick.limit} onChange={(e) => setPick({ ...pick, limit: e.target.value })} inputMode="numeric" placeholder={t("plan.limitDefault")} size={6} />
             </label>
           </div>
-          <button className="primary" disabled={add.isPending}>
+          <button className="primary" disabled={add.isPending} data-testid="lineup-add">
             {t("common.add")}
           </button>
           <ErrorText error={add.error} />
