@@ -42,6 +42,7 @@ from app.services import controls as controls_service
 from app.services import ingest as ingest_service
 from app.services import lineup as lineup_service
 from app.services import products as products_service
+from app.services import queue as queue_service
 from app.services import readiness as readiness_service
 from app.services import script as script_service
 from app.services import selection as selection_service
@@ -49,6 +50,15 @@ from app.services import streams as streams_service
 from app.services import team as team_service
 from app.services import users as users_service
 from app.services import warmup as warmup_service
+
+# The service console's quick replies; {product}, {price}, {stock} are filled per item.
+DEMO_QUICK_REPLIES = [
+    ("价格", "{product} 直播间专属价 {price} 元，下单即享，还剩 {stock} 件"),
+    ("发货", "付款后 48 小时内发货，默认顺丰/中通，偏远地区稍慢，请耐心等待"),
+    ("尺码/肤质", "敏感肌也可以用，建议先在耳后试用；色号不确定可以发照片给客服帮你选"),
+    ("包邮", "全场包邮（新疆、西藏除外），还送运费险，七天无理由退换"),
+    ("优惠券", "点击屏幕下方的优惠券先领再拍，满 199 减 20，和直播价叠加"),
+]
 
 DEMO_USERS = [
     ("host", Role.host, "主播小美"),
@@ -361,6 +371,10 @@ async def build_planned_stream(
             break
         stream.scheduled_start = (stream.scheduled_start or start) + timedelta(days=1)
         await session.flush()
+    for title, body in DEMO_QUICK_REPLIES:
+        await queue_service.create_reply(
+            session, stream.id, controller, title=title, body=body, product_id=None
+        )
     stream = await streams_service.schedule(session, stream, None)
     # On sale and explained from the first minute: a simulated audience started right
     # after go-live has something to click and buy.

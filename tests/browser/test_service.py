@@ -34,7 +34,9 @@ def test_a_viewer_asks_service_answers_publicly_and_the_watch_page_shows_it(
         item.get_by_test_id("btn-claim").click()
         expect(item.get_by_test_id("queue-status")).to_have_text("处理中")
         item.get_by_test_id("answer-text").fill("可以的，这款经过敏感肌测试，无香精无酒精。")
-        expect(item.get_by_test_id("answer-public")).to_be_checked()
+        # answering on screen for the whole room is a deliberate choice: off by default
+        expect(item.get_by_test_id("answer-public")).not_to_be_checked()
+        item.get_by_test_id("answer-public").check()
         item.get_by_test_id("btn-answer").click()
         expect(page.get_by_test_id("queue-item")).to_have_count(0)  # handled: off the list
 

@@ -41,6 +41,13 @@ async def test_demo_stream_is_fully_planned_and_green(
     first = min(lineup, key=lambda i: i["position"])
     assert first["status"] == "listed" and first["explaining"] is True
     assert [i["status"] for i in lineup].count("listed") == 1
+    # the service console starts with quick replies, filled for the item's product
+    replies = (
+        await client.get(
+            f"/api/v1/streams/{sid}/quick-replies?product_id={first['product_id']}", headers=admin
+        )
+    ).json()
+    assert len(replies) >= 5 and any(first["name"] in r["rendered"] for r in replies)
     script = (await client.get(f"/api/v1/streams/{sid}/script", headers=admin)).json()
     assert script["span_seconds"] == 7200 and script["gaps"] == [] and script["overlaps"] == []
     kinds = {s["kind"] for s in script["segments"]}

@@ -35,8 +35,17 @@ export function translate(lang: Lang, key: MessageKey, vars?: Vars): string {
   let text: string = entry[lang === "zh" ? 0 : 1];
   if (vars) {
     for (const [name, value] of Object.entries(vars)) text = text.split(`{${name}}`).join(String(value));
+    if (lang === "en") text = singular(text);
   }
   return text;
+}
+
+// English plurals (#16): "1 winners" → "1 winner". Chinese has no plural forms.
+const PLURAL_NOUNS = /(^|[^\d.,])1 (winner|viewer|item|order|unit|product|segment|question|comment|minute|second|cue|alert|asker|member|action|finding|reply|replie|entrant|coupon)s\b/g;
+export function singular(text: string): string {
+  return text
+    .replace(PLURAL_NOUNS, (_m, pre: string, noun: string) => `${pre}1 ${noun === "replie" ? "reply" : noun}`)
+    .replace(/(^|[^\d.,])1 (viewer|asker) are\b/g, "$11 $2 is");
 }
 
 export function formatMoney(value: string | number | null | undefined): string {

@@ -3,17 +3,22 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { api, unwrap, type Schemas } from "../../api/client";
 import { Card, ErrorText, formatDuration, useNow } from "../../components/ui";
-import { useI18n } from "../../i18n";
+import { useI18n, type MessageKey } from "../../i18n";
 import { activeFlashSale, useFlashSales, useLineup, type LineupRow } from "../../live/streamData";
 
-function ProductSelect({ rows, value, onChange, allowAny }: { rows: LineupRow[]; value: string; onChange: (v: string) => void; allowAny?: boolean }) {
+function ProductSelect({ rows, value, onChange, allowAny, testId }: { rows: LineupRow[]; value: string; onChange: (v: string) => void; allowAny?: boolean; testId?: string }) {
   const { t } = useI18n();
+  // Listed products first; a delisted or not-yet-listed one says so (a flash sale of it
+  // would sell nothing until it is listed).
+  const order = { listed: 0, pending: 1, delisted: 2 } as Record<string, number>;
+  const sorted = [...rows].sort((a, b) => (order[a.status] ?? 1) - (order[b.status] ?? 1) || a.position - b.position);
   return (
-    <select value={value} onChange={(e) => onChange(e.target.value)} required={!allowAny}>
+    <select value={value} onChange={(e) => onChange(e.target.value)} required={!allowAny} data-testid={testId}>
       <option value="">{allowAny ? t("coupon.anyProduct") : t("common.choose")}</option>
-      {rows.map((r) => (
-        <option key={r.product_id} value={r.product_id}>
+      {sorted.map((r) => (
+        <option key={r.product_id} value={r.product_id} data-status={r.status}>
           {r.position}. {r.name || `#${r.product_id}`}
+          {r.status !== "listed" ? ` （${t(`listing.${r.status}` as MessageKey)}）` : ""}
         </option>
       ))}
     </select>
@@ -111,10 +116,10 @@ export function Launchers({ streamId }: { streamId: number }) {
       <div className="launchers">
         <form className="launcher" onSubmit={submit(flash)} data-testid="launch-flash">
           <h3>⚡ {t("flash.title")}</h3>
-          <ProductSelect rows={rows} value={fs.product} onChange={(v) => setFs({ ...fs, product: v })} />
+          <ProductSelect rows={rows} value={fs.product} onChange={(v) => setFs({ ...fs, product: v })} testId="flash-product" />
           <div className="row">
-            <input placeholder={t("flash.price")} value={fs.price} onChange={(e) => setFs({ ...fs, price: e.target.value })} inputMode="decimal" required size={7} />
-            <input placeholder={t("flash.quantity")} value={fs.quantity} onChange={(e) => setFs({ ...fs, quantity: e.target.value })} inputMode="numeric" required size={5} title={t("flash.quantity")} />
+            <input placeholder={t("flash.price")} value={fs.price} onChange={(e) => setFs({ ...fs, price: e.target.value })} inputMode="decimal" required size={11} />
+            <input placeholder={t("flash.quantity")} value={fs.quantity} onChange={(e) => setFs({ ...fs, quantity: e.target.value })} inputMode="numeric" required size={9} title={t("flash.quantity")} />
           </div>
           <div className="row">
             <label className="inline">

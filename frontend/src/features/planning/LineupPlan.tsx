@@ -205,7 +205,7 @@ function AddToLineup({ streamId, inLineup }: { streamId: number; inLineup: Set<n
             </label>
             <label title={t("plan.perViewerLimitHint")}>
               {t("plan.perViewerLimit")}
-              <input value={pick.limit} onChange={(e) => setPick({ ...pick, limit: e.target.value })} inputMode="numeric" placeholder={t("plan.limitDefault")} size={6} />
+              <input value={pick.limit} onChange={(e) => setPick({ ...pick, limit: e.target.value })} inputMode="numeric" placeholder={t("plan.limitDefault")} size={9} />
             </label>
           </div>
           <button className="primary" disabled={add.isPending} data-testid="lineup-add">

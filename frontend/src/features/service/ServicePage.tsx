@@ -83,7 +83,8 @@ function QueueCard({ item, streamId, replies }: { item: QueueItem; streamId: num
   const session = useSession();
   const now = useNow(1000);
   const [answer, setAnswer] = useState(item.answer ?? "");
-  const [publicAnswer, setPublicAnswer] = useState(true);
+  // Answering publicly (on screen for the whole room) is a deliberate choice, not the default.
+  const [publicAnswer, setPublicAnswer] = useState(false);
   const [open, setOpen] = useState(false);
   const ids = { params: { path: { stream_id: streamId, item_id: item.id } } };
   // Suggestions (FAQ matches) and the askers come with the item's detail, fetched on demand.
@@ -92,9 +93,12 @@ function QueueCard({ item, streamId, replies }: { item: QueueItem; streamId: num
     enabled: open,
     queryFn: () => unwrap(api.GET("/api/v1/streams/{stream_id}/queue/{item_id}", ids)),
   });
-  const waited = (now - Date.parse(item.first_at)) / 1000;
   const mine = item.claimed_by !== null && item.claimed_by === session?.user.id;
   const done = item.status === "answered" || item.status === "dismissed";
+  const waited = (now - Date.parse(item.first_at)) / 1000;
+  // Graded by the item's own SLA clock, ticking here: due soon (amber), then late (red).
+  const left = (Date.parse(item.sla_due_at) - now) / 1000;
+  const urgency = done ? "" : left < 0 ? "late" : left < 30 ? "due-soon" : "";
   const refresh = () => void qc.invalidateQueries({ queryKey: ["questions", streamId] });
   const act = useMutation({
     mutationFn: (action: "claim" | "answer" | "dismiss" | "reopen" | "cue"): Promise<unknown> => {
@@ -116,7 +120,7 @@ function QueueCard({ item, streamId, replies }: { item: QueueItem; streamId: num
   const suggestions = (detail.data?.suggestions ?? []).map((s) => s.answer);
   const itemReplies = detail.data?.quick_replies ?? replies;
   return (
-    <div className={`q-item${mine ? " claimed-mine" : ""}${!done && item.overdue ? " late" : ""}`} data-testid="queue-item" onFocus={() => setOpen(true)} onMouseEnter={() => setOpen(true)}>
+    <div className={`q-item${mine ? " claimed-mine" : ""}${urgency ? ` ${urgency}` : ""}`} data-urgency={urgency || "ok"} data-testid="queue-item" onFocus={() => setOpen(true)} onMouseEnter={() => setOpen(true)}>
       <div className="q-head">
         <span className="q-count" data-testid="queue-count">
           ×{item.asker_count}
@@ -126,7 +130,7 @@ function QueueCard({ item, streamId, replies }: { item: QueueItem; streamId: num
         {item.negative_count > 0 && <span className="badge badge-warn">{t("service.negative")}</span>}
         <span className="spacer" />
         {!done && (
-          <span className={item.overdue ? "bad" : "muted"} data-testid="queue-waiting">
+          <span className={urgency === "late" ? "bad" : urgency === "due-soon" ? "warn" : "muted"} data-testid="queue-waiting">
             {t("service.waiting", { t: formatDuration(waited) })}
           </span>
         )}
