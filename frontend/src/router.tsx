@@ -2,6 +2,7 @@
 import { createBrowserRouter, Navigate } from "react-router";
 import { AppLayout, RequireConsole, RequireLogin, StreamLayout } from "./components/layout";
 import { GlobalWordsPage } from "./features/admin/GlobalWordsPage";
+import { ConnectPage } from "./features/connect/ConnectPage";
 import { ControlPage } from "./features/control/ControlPage";
 import { LoginPage } from "./features/login/LoginPage";
 import { PlanningPage } from "./features/planning/PlanningPage";
@@ -58,6 +59,8 @@ export const router = createBrowserRouter([
           { path: "control", element: <RequireConsole console="control"><ControlPage /></RequireConsole> },
           { path: "service", element: <RequireConsole console="service"><ServicePage /></RequireConsole> },
           { path: "review", element: <RequireConsole console="review"><ReviewPage /></RequireConsole> },
+          // Connecting a platform (issue 18)
+          { path: "connect", element: <RequireConsole console="connect"><ConnectPage /></RequireConsole> },
         ],
       },
       { path: "*", element: <Navigate to="/" replace /> },

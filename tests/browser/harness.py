@@ -149,6 +149,10 @@ def running_server(tmp: Path) -> Iterator[Server]:
         # background work (tickers, alerts, schedulers) and the consoles' requests need
         # more than 4: with 4 (+4 overflow) requests and snapshots waited for connections.
         "DB_POOL_SIZE": "10",
+        # Webhook receivers of the tests listen on 127.0.0.1 (the SSRF guard is off here).
+        "WEBHOOK_ALLOW_PRIVATE": "true",
+        "WEBHOOK_BACKOFF_SECONDS": "0.2",
+        "WEBHOOK_POLL_SECONDS": "0.2",
     }
     log_path = tmp / "server.log"
     log = log_path.open("wb")

@@ -5,7 +5,7 @@ import { api, unwrap } from "../api/client";
 import type { Role } from "./store";
 import { useSession } from "./useAuth";
 
-export type ConsoleName = "plan" | "teleprompter" | "control" | "service" | "review";
+export type ConsoleName = "plan" | "teleprompter" | "control" | "service" | "review" | "connect";
 
 export const CONSOLE_ROLES: Record<ConsoleName, readonly Role[]> = {
   plan: ["admin", "controller", "host"], // the host reads the plan (read-only)
@@ -13,9 +13,10 @@ export const CONSOLE_ROLES: Record<ConsoleName, readonly Role[]> = {
   control: ["admin", "controller"],
   service: ["admin", "controller", "service"],
   review: ["admin", "controller", "analyst", "host"],
+  connect: ["admin", "controller"], // 平台对接 (issue 18)
 };
 
-export const CONSOLES: readonly ConsoleName[] = ["plan", "teleprompter", "control", "service", "review"];
+export const CONSOLES: readonly ConsoleName[] = ["plan", "teleprompter", "control", "service", "review", "connect"];
 
 export function mayOpen(role: Role | null | undefined, console: ConsoleName): boolean {
   return !!role && CONSOLE_ROLES[console].includes(role);

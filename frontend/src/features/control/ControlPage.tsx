@@ -7,6 +7,7 @@ import { useT } from "../../i18n";
 import { isClosed, StreamLifecycle } from "../lifecycle/Lifecycle";
 import { useMinutes, useCurrentMetrics, useStreamLive } from "../../live/streamData";
 import { MetricTiles, MinuteCharts, RateTiles, useMinuteSeries } from "../shared/Figures";
+import { ConnectPanel } from "../connect/ConnectPanel";
 import { Launchers } from "./Launchers";
 import { LineupControl } from "./Lineup";
 import { Moderation } from "./Moderation";
@@ -56,6 +57,7 @@ export function ControlPage() {
         </div>
         <div className="col-side">
           <SegmentControl streamId={streamId} />
+          <ConnectPanel streamId={streamId} events={live.events} />
           <Alerts streamId={streamId} events={live.events} />
           <RecentOrders streamId={streamId} />
           <CueSender streamId={streamId} />
