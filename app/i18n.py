@@ -45,6 +45,31 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "A viewer question has waited {waiting_seconds} s without an answer",
     ),
     # ---- readiness findings
+    # compliance findings (issue #14): {phrase} where it is written, {suggestion} a rewording
+    "readiness.compliance_absolute": (
+        "绝对化用语「{phrase}」（{where}）：{suggestion}",
+        "Absolute claim '{phrase}' ({where}): Advertising Law art. 9, rephrase it",
+    ),
+    "readiness.compliance_medical": (
+        "医疗用语「{phrase}」（{where}）：{suggestion}",
+        "Medical claim '{phrase}' ({where}): Advertising Law art. 17, remove it",
+    ),
+    "readiness.compliance_efficacy": (
+        "功效宣称「{phrase}」（{where}）：{suggestion}",
+        "Efficacy claim '{phrase}' ({where}): needs a registration or evidence",
+    ),
+    "readiness.compliance_price": (
+        "价格宣称「{phrase}」（{where}）：{suggestion}",
+        "Price claim '{phrase}' ({where}): needs a real reference price, no comparisons",
+    ),
+    "readiness.compliance_platform": (
+        "平台禁用「{phrase}」（{where}）：{suggestion}",
+        "Forbidden by the platform: '{phrase}' ({where}): no off-site contact or paid reviews",
+    ),
+    "readiness.compliance_team": (
+        "团队禁用词「{phrase}」（{where}）：{suggestion}",
+        "The team's own term '{phrase}' ({where})",
+    ),
     "readiness.lineup_empty": ("选品清单为空", "The lineup has no products"),
     "readiness.product_ineligible": (
         "{name} 不可上播（{reason}）",

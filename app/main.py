@@ -54,6 +54,7 @@ from app.routers import (
 )
 from app.routers import connectors as connectors_router  # issue 18: connecting a platform
 from app.routers import rehearsals as rehearsals_router  # issue 18
+from app.routers import text_learning as text_learning_router  # issue 14
 from app.routers import webhooks as webhooks_router  # issue 18
 from app.routers.live import LiveSockets
 from app.routers.order_fast_path import OrderFastPath
@@ -216,6 +217,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         webhooks_router,
         connectors_router,
         rehearsals_router,
+        # --- corrections and the claims checker (issue 14)
+        text_learning_router,
     ):
         # security (issue #19): every integer parameter fits the database (app/bounds.py)
         bound_int_params(module.router)

@@ -89,6 +89,7 @@ from app.models.stream import (
     Stream,
     StreamStatus,
 )
+from app.models.text import CommentCorrection, ComplianceTerm
 from app.models.user import Role, TeamMember, User
 from app.models.warmup import Channel, Reservation, WarmupCampaign
 
@@ -106,9 +107,11 @@ __all__ = [
     "ChecklistItem",
     "ChecklistKind",
     "Comment",
+    "CommentCorrection",
     "Complaint",
     "ComplaintCategory",
     "ComplaintStatus",
+    "ComplianceTerm",
     "Connector",
     "ConnectorPayload",
     "ContingencyPlan",

@@ -26,6 +26,7 @@ from app.errors import Conflict, NotFound, Unprocessable
 from app.models import BlockedWord, Comment, Stream, User, ViewerMute, WatchPin
 from app.realtime.outbox import queue_event
 from app.realtime.snapshot import SnapshotContext, snapshot_contributor
+from app.services import text_learning
 from app.text import Classification, Moderator, classify
 from app.text.moderation import compact_word
 
@@ -448,11 +449,17 @@ async def intake_comments(
 
     moderation = await _stream_moderation(session, stream_id)
     muted = await muted_viewers(session, stream_id, (c.viewer_id for c in fresh))
+    # The team's corrections of this stream (issue #14): a corrected text keeps its labels.
+    corrected = await text_learning.overrides(session, stream_id)
     now = utcnow()
     values: list[dict[str, Any]] = []
     for c in fresh:
         text = c.text[:MAX_TEXT]
         result = moderation.classify(text)
+        if corrected:
+            result = text_learning.apply_override(
+                result, corrected.get(text_learning.norm_key(text))
+            )
         blocked, reason = result.blocked, result.reason
         if c.viewer_id in muted:
             blocked, reason = True, "muted"

@@ -67,6 +67,7 @@ async def readiness(session: AsyncSession, stream: Stream) -> list[dict[str, Any
     findings += await _checklist(session, stream)
     findings += await _script(session, stream)
     findings += await _contingency_and_warmup(session, stream)
+    findings += await _compliance(session, stream)
     # blockers first, so a console can show the worst news on top
     findings.sort(key=lambda f: f["severity"] != BLOCK)
     return findings
@@ -256,4 +257,28 @@ async def _contingency_and_warmup(session: AsyncSession, stream: Stream) -> list
     )
     if not warmups:
         out.append(finding("no_warmup", WARN, "no warm-up campaign (预热) is planned"))
+    return out
+
+
+# ------------------------------------------------------- compliance (issue #14)
+
+
+async def _compliance(session: AsyncSession, stream: Stream) -> list[dict[str, Any]]:
+    """Claims in the script and the lineup's product copy (广告法 absolute terms, medical
+    and efficacy claims, price claims, platform rules, the team's own terms): one finding
+    per phrase and place, code `compliance_<category>`, blocking for severity block."""
+    from app.services import text_learning
+
+    out = []
+    for where, f in await text_learning.compliance_findings(session, stream):
+        out.append(
+            finding(
+                f"compliance_{f.category}",
+                BLOCK if f.severity == "block" else WARN,
+                f"'{f.phrase}' ({f.category}) in {where}: {f.rule}",
+                {"phrase": f.phrase, "where": where, "suggestion": f.suggestion},
+                rule=f.rule,
+                category=f.category,
+            )
+        )
     return out

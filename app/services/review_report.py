@@ -46,7 +46,7 @@ from app.models.rollups import (
 )
 from app.schemas.common import format_money
 from app.schemas.review import HighlightOut
-from app.services import projection
+from app.services import projection, text_learning
 from app.services.review import offset_seconds, team_stream_ids
 from app.services.rollups import (
     PRODUCT_SUMS,
@@ -836,9 +836,15 @@ async def questions(session: AsyncSession, stream_id: int) -> dict[str, Any]:
         t[1] += 1
     answered = [s for s in map(_item_summary, asked) if s["answered"]]
     waits = [Decimal(str(s["answer_seconds"])) for s in answered]
+    corrections = await text_learning.correction_counts(session, stream_id)
     return {
         "comments_classified": total,
         "blocked": blocked,
+        # How often the team corrected the classifier (issue #14).
+        "classifier_corrections": {
+            **corrections,
+            "corrected_share": ratio(corrections["comments_corrected"], total),
+        },
         "sentiment": sentiment,
         "negative_share": ratio(sentiment["negative"], total - blocked),
         "question_topics": [
