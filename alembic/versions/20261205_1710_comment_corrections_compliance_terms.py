@@ -1,7 +1,7 @@
 """comment corrections (who, when, from what to what) and a team's compliance terms (#14)
 
-Revision ID: 1700
-Revises: 1600
+Revision ID: 1710
+Revises: 1700
 Create Date: 2026-12-05 17:55:00
 """
 
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 import app.db
 from alembic import op
 
-revision: str = "1700"
-down_revision: str | Sequence[str] | None = "1600"
+revision: str = "1710"
+down_revision: str | Sequence[str] | None = "1700"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
