@@ -178,6 +178,216 @@ def seed_review(server: Server) -> int:
     return sid
 
 
+# ------------------------------------------------------------------ issue #12's pages
+
+
+def seed_pages(server: Server, sid: int, review_sid: int) -> int:
+    """Data for the settings, people, catalog and campaign pages; returns a draft stream
+    (for the lifecycle confirmation)."""
+    _try(
+        server,
+        "PATCH",
+        f"/api/v1/streams/{sid}",
+        json={
+            "platform": "douyin",
+            "goal_type": "launch",
+            "theme": "换季保湿",
+            "target_audience": "25–35 岁女性，干皮与敏感肌",
+            "planned_minutes": 120,
+            "rehearsal_at": "2031-05-01T07:00:00+00:00",
+            "target_viewers": 20000,
+            "target_conversion_rate": "0.035",
+            "target_new_followers": 800,
+        },
+    )
+    server.user("ana_demo", "analyst")
+    server.join(sid, "ana_demo", "analyst")
+    ctl = server.users["ctl_demo"]
+    _try(
+        server,
+        "POST",
+        f"/api/v1/streams/{sid}/contingency-plans",
+        json={
+            "scenario": "technical_failure",
+            "title": "推流中断",
+            "steps": ["切换备用网络", "主播口播安抚", "5 分钟未恢复则发公告"],
+            "owner_id": ctl,
+        },
+    )
+    _try(
+        server,
+        "POST",
+        f"/api/v1/streams/{sid}/contingency-plans",
+        json={
+            "scenario": "out_of_stock",
+            "title": "爆品断货",
+            "steps": ["下架并口播替代款", "客服统一回复补货时间"],
+            "owner_id": ctl,
+        },
+    )
+    _try(
+        server,
+        "POST",
+        f"/api/v1/streams/{sid}/warmups",
+        json={
+            "channel": "short_video",
+            "title": "周五晚 8 点护肤专场",
+            "publish_at": "2031-04-30T04:00:00+00:00",
+            "content": "三款爆品全场最低价",
+            "exclusive_offer": "前 100 名送小样",
+            "published": True,
+        },
+    )
+    for i, (name, channel) in enumerate(
+        (("小雨", "short_video"), ("阿杰", "community_group"), ("Lily", "wechat"))
+    ):
+        _try(
+            server,
+            "POST",
+            f"/api/v1/streams/{sid}/reservations",
+            json={
+                "viewer_ref": f"dy_{i}",
+                "name": name,
+                "contact": f"138****000{i}",
+                "channel": channel,
+            },
+        )
+    _try(server, "POST", f"/api/v1/streams/{sid}/ingest-keys", json={"label": "抖音连接器"})
+    _try(
+        server,
+        "PUT",
+        "/api/v1/selection/weights",
+        json={
+            "weights": {
+                "demand": 30,
+                "quality": 25,
+                "margin": 20,
+                "host_fit": 15,
+                "visual_appeal": 10,
+            }
+        },
+    )
+    products = _try(server, "GET", "/api/v1/products") or []
+    for i, p in enumerate(products[:4]):
+        _try(
+            server,
+            "PUT",
+            f"/api/v1/products/{p['id']}/scores",
+            json={
+                "scores": {
+                    "demand": 9 - i,
+                    "quality": 8,
+                    "margin": 6 + i % 3,
+                    "host_fit": 7,
+                    "visual_appeal": 8 - i,
+                }
+            },
+        )
+    _try(
+        server,
+        "POST",
+        "/api/v1/campaigns",
+        json={
+            "name": "双 11 护肤季",
+            "gmv_target": "100000",
+            "description": "两场直播冲刺双 11",
+            "split": [
+                {"stream_id": review_sid, "gmv_target": "40000"},
+                {"stream_id": sid, "gmv_target": "60000"},
+            ],
+        },
+    )
+    draft = server.call("POST", "/api/v1/streams", json={"title": "新品首发夜"})
+    return int(draft["id"])
+
+
+def shoot_pages(browser: Any, server: Server, sid: int, review_sid: int, draft: int) -> None:
+    desk = browser.new_context(base_url=server.base_url, viewport={"width": 1440, "height": 900})
+    page = desk.new_page()
+    sign_in(page, "admin", path="/admin/users")
+    page.get_by_test_id("users-table").wait_for()
+    page.get_by_test_id("new-user-username").fill("xiaomei")
+    page.get_by_test_id("new-user-display").fill("主播小美")
+    page.get_by_test_id("new-user-role").select_option("host")
+    page.get_by_test_id("new-user-generate").click()
+    page.get_by_test_id("new-user-submit").click()
+    page.get_by_test_id("password-once").wait_for()
+    shot(page, "users")
+    page.goto("/account")
+    shot(page, "account")
+    for path, name, testid in (
+        (f"/streams/{sid}/plan/settings", "stream-settings", "stream-form"),
+        (f"/streams/{sid}/plan/team", "team", "team"),
+        (f"/streams/{sid}/plan/contingency", "contingency", "contingency"),
+        (f"/streams/{sid}/plan/warmups", "warmups", "reservations"),
+        ("/catalog/products", "catalog", "product-list"),
+        ("/campaigns", "campaigns", "campaigns-page"),
+    ):
+        page.goto(path)
+        page.get_by_test_id(testid).wait_for()
+        shot(page, name)
+    page.goto(f"/streams/{sid}/plan/ingest")
+    page.get_by_test_id("ingest-label").fill("快手连接器")
+    page.get_by_test_id("ingest-create").click()
+    page.get_by_test_id("ingest-created").scroll_into_view_if_needed()
+    shot(page, "ingest-keys")
+    page.goto("/catalog/products")
+    page.get_by_test_id("csv-file").set_input_files(
+        {
+            "name": "products.csv",
+            "mimeType": "text/csv",
+            "buffer": "sku,name,list_price,stock\nA-1,面膜,39.90,100\nA-2,,12.00,5\n"
+            "A-3,精华,九十九,10\n".encode(),
+        }
+    )
+    page.get_by_test_id("csv-submit").click()
+    page.get_by_test_id("csv-errors").wait_for()
+    shot(page, "catalog-import")
+    page.goto("/catalog/selection")
+    page.get_by_test_id("rank-open").first.click()
+    page.get_by_test_id("breakdown").wait_for()
+    shot(page, "selection")
+    page.goto("/campaigns")
+    page.locator("[data-testid^=campaign-] a").first.click()
+    page.get_by_test_id("campaign-parts").wait_for()
+    shot(page, "campaign")
+    page.get_by_test_id("split-edit").click()
+    page.get_by_test_id("split-amount").first.fill("35000")
+    page.get_by_test_id("split-sum").scroll_into_view_if_needed()
+    shot(page, "campaign-split")
+    page.goto(f"/streams/{draft}/plan/readiness")
+    page.get_by_test_id("life-go-live").click()
+    page.get_by_test_id("confirm-dialog").wait_for()
+    shot(page, "go-live-confirm")
+    page.goto(f"/streams/{review_sid}/control")
+    page.get_by_test_id("control-ended").wait_for()
+    shot(page, "control-ended")
+
+    host = browser.new_context(base_url=server.base_url, viewport={"width": 1280, "height": 800})
+    prompter = host.new_page()
+    sign_in(prompter, "host_demo", path=f"/streams/{sid}/plan/script")
+    prompter.get_by_test_id("plan-read-only").wait_for()
+    shot(prompter, "planning-host")
+
+    phone = browser.new_context(
+        base_url=server.base_url,
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=2,
+        is_mobile=True,
+    )
+    watch = phone.new_page()
+    watch.goto(f"/watch/{review_sid}")
+    watch.get_by_test_id("watch-over").wait_for()
+    shot(watch, "watch-ended")
+
+    english = browser.new_context(base_url=server.base_url, viewport={"width": 1440, "height": 900})
+    en = english.new_page()
+    set_language(en, "en")
+    sign_in(en, "ctl_demo", path=f"/streams/{sid}/plan/settings")
+    en.get_by_test_id("stream-form").wait_for()
+    shot(en, "stream-settings-en")
+
+
 def shot(page: Page, name: str) -> None:
     page.wait_for_timeout(1200)  # charts and live figures settle
     path = OUT / f"{name}.png"
@@ -194,6 +404,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp, running_server(Path(tmp)) as server:
         sid = seed(server)
         review_sid = seed_review(server)
+        draft = seed_pages(server, sid, review_sid)
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
             desk = browser.new_context(
@@ -257,6 +468,7 @@ def main() -> int:
             set_language(en, "en")
             sign_in(en, "ctl_demo", path=f"/streams/{sid}/control")
             shot(en, "control-en")
+            shoot_pages(browser, server, sid, review_sid, draft)
             browser.close()
     return 0
 

@@ -331,6 +331,8 @@ def test_a_team_runs_a_whole_stream_from_the_browser(browser: Browser, fresh: Se
         expect(host.get_by_test_id("prompter-remaining")).to_have_count(0)
         expect(watch.get_by_test_id("watch-over")).to_be_visible()
         expect(watch.get_by_test_id("watch-buy")).to_have_count(0)
+        expect(watch.get_by_test_id("watch-comment")).to_have_count(0)
+        expect(watch.get_by_test_id("watch-page")).not_to_contain_text("暂时无法")
         stream = read(server, f"/api/v1/streams/{sid}")
         assert isinstance(stream, dict) and stream["status"] == "ended"
 

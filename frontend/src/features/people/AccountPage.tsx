@@ -4,9 +4,9 @@ import { useState, type FormEvent } from "react";
 import { api, unwrap } from "../../api/client";
 import { auth } from "../../auth/store";
 import { useSession } from "../../auth/useAuth";
-import { Card } from "../../components/ui";
+import { Card, ErrorText } from "../../components/ui";
 import { useI18n, type MessageKey } from "../../i18n";
-import { errorsOf, Field, FormError } from "../common/forms";
+import { ConfirmDialog, errorsOf, Field, FormError } from "../common/forms";
 
 export function AccountPage() {
   const { t } = useI18n();
@@ -46,6 +46,7 @@ export function AccountPage() {
           </dl>
         </Card>
       )}
+      <SignOutEverywhere />
       <Card title={t("account.changePassword")}>
         <form onSubmit={submit} className="col" style={{ maxWidth: 420 }}>
           <Field label={t("account.current")} name="current_password" errors={errors}>
@@ -67,5 +68,34 @@ export function AccountPage() {
         </form>
       </Card>
     </div>
+  );
+}
+
+/** POST /auth/logout: every token of this user stops working, on every device. */
+function SignOutEverywhere() {
+  const { t } = useI18n();
+  const [asking, setAsking] = useState(false);
+  const out = useMutation({
+    mutationFn: () => unwrap(api.POST("/api/v1/auth/logout")),
+    onSuccess: () => auth.logout(),
+  });
+  return (
+    <Card title={t("account.sessions")}>
+      <p className="muted small">{t("account.everywhereBody")}</p>
+      <button className="danger" onClick={() => setAsking(true)} data-testid="logout-everywhere">
+        {t("account.everywhere")}
+      </button>
+      <ErrorText error={out.error} />
+      {asking && (
+        <ConfirmDialog
+          title={t("account.everywhereConfirm")}
+          confirmLabel={t("account.everywhere")}
+          danger
+          busy={out.isPending}
+          onCancel={() => setAsking(false)}
+          onConfirm={() => out.mutate()}
+        />
+      )}
+    </Card>
   );
 }

@@ -340,14 +340,16 @@ export function WatchPage() {
             ))}
           </div>
         )}
-        {viewerError ? <div className="pending">{t("watch.noSession")}</div> : null}
+        {viewerError && !over ? <div className="pending">{t("watch.noSession")}</div> : null}
       </div>
+      {!over && (
       <form className="w-commentbox" onSubmit={sendComment}>
         <input value={comment} onChange={(e) => setComment(e.target.value)} placeholder={t("watch.commentPlaceholder")} maxLength={200} disabled={!viewer} data-testid="watch-comment" />
         <button className="primary" disabled={!viewer || !comment.trim()} data-testid="watch-send">
           {t("common.send")}
         </button>
       </form>
+      )}
       {buying && viewer && <BuySheet streamId={streamId} viewer={viewer} product={buying} flash={activeFlash?.product_id === buying.product_id ? activeFlash : null} onClose={() => setBuying(null)} />}
     </div>
   );
