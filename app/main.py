@@ -19,6 +19,11 @@ from app.db import create_engine, make_sessionmaker
 from app.errors import install_error_handlers
 from app.observability import RequestContextMiddleware, configure_logging
 from app.openapi_errors import document_error_bodies
+from app.realtime.availability import (
+    LiveStoreGate,
+    RedisWatchdog,
+    install_redis_unavailable_handler,
+)
 from app.realtime.hub import Hub
 from app.realtime.outbox import OutboxRelay
 from app.realtime.state import start_live_services
@@ -111,6 +116,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # published from the outbox by every instance.
         outbox_relay = OutboxRelay(make_sessionmaker(engine), app.state.live)
         outbox_relay.start()
+        # Issue 15: Redis away → 503 on the selling paths; back → repaired, then open.
+        redis_watchdog = None
+        if app.state.live.redis is not None:
+            redis_watchdog = RedisWatchdog(app.state.live, make_sessionmaker(engine), settings)
+            redis_watchdog.start()
+        app.state.redis_watchdog = redis_watchdog
         await restore_counters(app.state.live, app.state.sessionmaker)
         projection = ProjectionWorker(make_sessionmaker(engine), app.state.live)
         app.state.live.projection = projection
@@ -152,6 +163,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await stop_stock_watch(stock_watch)
             await flash_sales_service.stop_ticker(flash_ticker)
             await outbox_relay.stop()
+            if redis_watchdog is not None:
+                await redis_watchdog.stop()
             await app.state.live.close()
             await engine.dispose()
 
@@ -168,6 +181,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # of refusals then costs one small function each instead of the whole stack.
     app.add_middleware(RequestContextMiddleware)
     app.add_middleware(OrderFastPath)
+    # issue 15: the selling paths answer 503 while Redis is away or being repaired.
+    app.add_middleware(LiveStoreGate)
     # The live websockets (consoles, watch page), before any HTTP middleware's frame.
     app.add_middleware(LiveSockets)
     # security (issue #19): headers, body limit, URL control characters; outermost.
@@ -177,6 +192,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ingest_max_body_bytes=settings.ingest_max_body_bytes,
     )
     install_error_handlers(app)
+    install_redis_unavailable_handler(app)  # issue 15
     planning = (
         products,
         selection,

@@ -255,7 +255,12 @@ async def start_live_services(settings: Settings) -> LiveServices:
     counters: Counters
     if settings.redis_url:
         pool = aioredis.BlockingConnectionPool.from_url(
-            settings.redis_url, max_connections=200, timeout=10
+            # A Redis that does not answer must not hang a request (issue 15): connecting
+            # gives up after 2 s, and waiting for a pooled connection after 5 s.
+            settings.redis_url,
+            max_connections=200,
+            timeout=5,
+            socket_connect_timeout=2,
         )
         client = aioredis.Redis(connection_pool=pool)
         broker: Broker = RedisBroker(client)
