@@ -5,15 +5,44 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
+from fastapi.security import HTTPAuthorizationCredentials
 
-from app.deps import CurrentUser, SessionDep, stream_access
-from app.errors import Conflict
+from app.deps import (
+    CurrentUser,
+    CurrentViewer,
+    SessionDep,
+    SettingsDep,
+    _bearer,
+    stream_access,
+    stream_role,
+    user_from_token,
+)
+from app.errors import AppError, Conflict
 from app.models import LotteryStatus, Role, Stream
-from app.schemas.lottery import EligibleOut, LotteryIn, LotteryOut, LotteryVerifyOut
+from app.schemas.lottery import EligibleOut, LotteryIn, LotteryOut, LotteryVerifyOut, MyEntryOut
 from app.services import lottery as lottery_service
 
 router = APIRouter(prefix="/api/v1/streams", tags=["lotteries"])
 
+
+async def staff_or_public(
+    stream_id: int,
+    session: SessionDep,
+    settings: SettingsDep,
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> bool:
+    """On the public lottery pages: whether the caller is the stream's staff (raw viewer
+    ids) rather than the public (masked ids and entries), issue #19. Never refuses."""
+    if creds is None:
+        return False
+    try:
+        user = await user_from_token(session, settings, creds.credentials)
+    except AppError:
+        return False
+    return await stream_role(session, user, stream_id) is not None
+
+
+StaffOrPublic = Annotated[bool, Depends(staff_or_public)]
 ControllerStream = Annotated[Stream, Depends(stream_access(Role.controller))]
 TeamStream = Annotated[Stream, Depends(stream_access())]
 
@@ -104,28 +133,59 @@ async def cancel_lottery(
     response_model=LotteryVerifyOut,
     summary="Recompute a drawn lottery from its seed and eligible list (public)",
     description=(
-        "No authentication: anyone may check a draw. Verifies that sha256(seed) is the "
+        "No authentication: anyone may check a draw; winners are masked and the winners' "
+        "entries given unless the caller is the stream's staff. Verifies that sha256(seed) is the "
         "commitment published at the start, that the eligible list matches its hash, and "
         "that the winners follow from seed and list. 409 `not_drawn` before the draw. "
         + lottery_service.ALGORITHM
     ),
 )
-async def verify_lottery(stream_id: int, lottery_id: int, session: SessionDep) -> dict[str, Any]:
+async def verify_lottery(
+    stream_id: int, lottery_id: int, session: SessionDep, staff: StaffOrPublic
+) -> dict[str, Any]:
     lottery = await lottery_service.get_lottery(session, stream_id, lottery_id)
-    return await lottery_service.verify(session, lottery)
+    return await lottery_service.verify(session, lottery, staff=staff)
 
 
 @router.get(
     "/{stream_id}/lotteries/{lottery_id}/eligible",
     response_model=EligibleOut,
     summary="Download the frozen eligible list of a drawn lottery (public)",
+    description=(
+        "Everyone gets the sorted `entries` (each viewer's hex(HMAC-SHA256(seed, id))) and "
+        "their hash; the raw `viewer_ids` only the stream's staff (issue #19: platform ids "
+        "can hold phone numbers)."
+    ),
 )
-async def eligible_list(stream_id: int, lottery_id: int, session: SessionDep) -> EligibleOut:
+async def eligible_list(
+    stream_id: int, lottery_id: int, session: SessionDep, staff: StaffOrPublic
+) -> EligibleOut:
     lottery = await lottery_service.get_lottery(session, stream_id, lottery_id)
     if lottery.status != LotteryStatus.drawn:
         raise Conflict("the lottery has not been drawn yet", code="not_drawn")
+    ids = await lottery_service.eligible_list(session, lottery)
+    entries = sorted(lottery_service.entry_of(lottery.seed, v) for v in ids)
     return EligibleOut(
         lottery_id=lottery.id,
         eligible_hash=lottery.eligible_hash,
-        viewer_ids=await lottery_service.eligible_list(session, lottery),
+        entries=entries,
+        entries_hash=lottery_service.entries_hash(entries),
+        viewer_ids=ids if staff else None,
     )
+
+
+@router.get(
+    "/{stream_id}/lotteries/{lottery_id}/me",
+    response_model=MyEntryOut,
+    summary="My entry in a drawn lottery (viewer token)",
+    description=(
+        "The viewer's own entry (hex(HMAC-SHA256(seed, viewer_id))), whether it is among "
+        "the published `entries` (eligible) and whether it won: what the watch page checks "
+        "without anyone else's id being published. 409 `not_drawn` before the draw."
+    ),
+)
+async def my_entry(
+    stream_id: int, lottery_id: int, session: SessionDep, viewer: CurrentViewer
+) -> dict[str, Any]:
+    lottery = await lottery_service.get_lottery(session, stream_id, lottery_id)
+    return await lottery_service.my_entry(session, lottery, viewer.viewer_id)

@@ -73,7 +73,13 @@ class LotteryOut(BaseModel):
     seed: str | None = Field(description="hex; revealed at the draw")
     eligible_count: int | None
     eligible_hash: str | None = Field(description="sha256 of the sorted ids joined by \\n")
-    winners: list[str] = Field(description="in ranking order")
+    winners: list[str] = Field(
+        description="in ranking order; masked (13*******78) unless you are the stream's staff"
+    )
+    winner_entries: list[str] | None = Field(
+        default=None,
+        description="each winner's entry, hex(HMAC-SHA256(seed, viewer_id)), in ranking order",
+    )
     drawn_at: datetime | None
     algorithm: str
 
@@ -81,10 +87,30 @@ class LotteryOut(BaseModel):
 class LotteryVerifyOut(LotteryOut):
     valid: bool
     checks: dict[str, bool]
-    recomputed_winners: list[str]
+    recomputed_winners: list[str] = Field(description="masked unless you are the stream's staff")
+    recomputed_winner_entries: list[str] = Field(description="the lowest entries, in order")
+    entries_hash: str = Field(description="sha256 of the sorted entries joined by \\n")
 
 
 class EligibleOut(BaseModel):
     lottery_id: int
     eligible_hash: str | None
-    viewer_ids: list[str] = Field(description="sorted; hash = sha256('\\n'.join(viewer_ids))")
+    entries: list[str] = Field(
+        description="every eligible viewer's entry, hex(HMAC-SHA256(key=seed, msg=viewer_id)), "
+        "sorted: a viewer finds their own; no id can be read out of it"
+    )
+    entries_hash: str = Field(description="sha256('\\n'.join(entries)), announced at the draw")
+    viewer_ids: list[str] | None = Field(
+        default=None,
+        description="the raw ids, sorted (eligible_hash = sha256('\\n'.join(viewer_ids))): "
+        "only for the stream's staff (send your access token)",
+    )
+
+
+class MyEntryOut(BaseModel):
+    lottery_id: int
+    viewer_id: str
+    entry: str = Field(description="hex(HMAC-SHA256(key=seed, msg=viewer_id)): find it in entries")
+    eligible: bool
+    won: bool
+    rank: int | None

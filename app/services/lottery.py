@@ -50,13 +50,18 @@ from app.realtime.snapshot import SnapshotContext, snapshot_contributor
 from app.realtime.state import LiveServices
 from app.services.controls import PUBLIC_ROLES, log_action
 
+VIEWER_ROLES = frozenset({"viewer"})
+STAFF_ROLES = PUBLIC_ROLES - VIEWER_ROLES
+
 log = structlog.get_logger(__name__)
 
 ALGORITHM = (
     "winners = the first winners_count eligible viewer ids ranked by "
     "hex(HMAC-SHA256(key=bytes.fromhex(seed), msg=viewer_id.encode('utf-8'))) ascending, "
     "ties by viewer_id; eligible_hash = sha256('\\n'.join(sorted(eligible)).encode('utf-8')); "
-    "seed_hash = sha256(bytes.fromhex(seed))"
+    "seed_hash = sha256(bytes.fromhex(seed)). Public lists show each viewer's entry, the "
+    "same HMAC hex, instead of the id (entries_hash = sha256 of the sorted entries joined "
+    "by '\\n'); the winners are the lowest entries; raw ids only for the stream's staff"
 )
 
 # The live path's durable event log, read through a table clause so this module only
@@ -178,8 +183,39 @@ async def create_lottery(
     return lottery
 
 
-def public_view(lottery: Lottery) -> dict[str, Any]:
-    """What anyone may see: the seed only once drawn, the commitment always."""
+def entry_of(seed_hex: str, viewer_id: str) -> str:
+    """A viewer's public entry in a drawn lottery: its ranking score,
+    hex(HMAC-SHA256(key=seed, msg=viewer_id)). Salted by the lottery's own seed and
+    fixed before anyone knew who would be eligible; a viewer recomputes theirs from the
+    revealed seed and their id, nobody reads an id out of it."""
+    return hmac.new(bytes.fromhex(seed_hex), viewer_id.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def entries_hash(entries: Sequence[str]) -> str:
+    return hashlib.sha256("\n".join(sorted(entries)).encode("utf-8")).hexdigest()
+
+
+def mask_id(viewer_id: str) -> str:
+    """An id shown to the public: its ends only (13812345678 → 13*******78)."""
+    if len(viewer_id) <= 4:
+        return viewer_id[:1] + "*" * (len(viewer_id) - 1)
+    keep = 2 if len(viewer_id) >= 6 else 1
+    return viewer_id[:keep] + "*" * (len(viewer_id) - 2 * keep) + viewer_id[-keep:]
+
+
+def public_view(lottery: Lottery, *, staff: bool = True) -> dict[str, Any]:
+    """What may be seen: the seed only once drawn, the commitment always; the winners'
+    raw ids only by the stream's staff (`staff`), everyone else gets them masked, with
+    each winner's entry (app/services/lottery.py `entry_of`), issue #19."""
+    view = _view(lottery)
+    if view["seed"] is not None:
+        view["winner_entries"] = [entry_of(lottery.seed, v) for v in lottery.winners]
+        if not staff:
+            view["winners"] = [mask_id(v) for v in lottery.winners]
+    return view
+
+
+def _view(lottery: Lottery) -> dict[str, Any]:
     drawn = lottery.status == LotteryStatus.drawn
     return {
         "id": lottery.id,
@@ -278,7 +314,17 @@ async def draw(
     if actor is not None:
         log_action(session, stream_id, actor, "lottery_draw", lottery_id=lottery.id)
     await session.flush()
-    queue_event(session, stream_id, "lottery.drawn", public_view(lottery), PUBLIC_ROLES)
+    entries = [entry_of(lottery.seed, v) for v in eligible]
+    # Staff consoles get the raw winners, the watch page the masked ones with the
+    # entries' hash announced at the draw (the list's commitment).
+    queue_event(session, stream_id, "lottery.drawn", public_view(lottery), STAFF_ROLES)
+    queue_event(
+        session,
+        stream_id,
+        "lottery.drawn",
+        {**public_view(lottery, staff=False), "entries_hash": entries_hash(entries)},
+        VIEWER_ROLES,
+    )
     return lottery, True
 
 
@@ -310,22 +356,52 @@ async def eligible_list(session: AsyncSession, lottery: Lottery) -> list[str]:
     return list(rows.all())
 
 
-async def verify(session: AsyncSession, lottery: Lottery) -> dict[str, Any]:
-    """Recompute everything from the published seed and eligible list."""
+async def verify(session: AsyncSession, lottery: Lottery, *, staff: bool) -> dict[str, Any]:
+    """Recompute everything from the published seed and eligible list. The public gets
+    the entries (`entry_of`) instead of ids: the winners must be the entries with the
+    lowest values, in order, which anyone can check from the seed and the list."""
     if lottery.status != LotteryStatus.drawn:
         raise Conflict("the lottery has not been drawn yet", code="not_drawn")
     eligible = sorted(await eligible_list(session, lottery))
     recomputed = draw_winners(lottery.seed, eligible, lottery.winners_count)
+    entries = sorted(entry_of(lottery.seed, v) for v in eligible)
     checks = {
         "seed_matches_commitment": seed_hash(lottery.seed) == lottery.seed_hash,
         "eligible_list_matches_hash": eligible_hash(eligible) == lottery.eligible_hash,
         "winners_match": recomputed == list(lottery.winners),
     }
+    view = public_view(lottery, staff=staff)
     return {
-        **public_view(lottery),
+        **view,
         "valid": all(checks.values()),
         "checks": checks,
-        "recomputed_winners": recomputed,
+        "recomputed_winners": recomputed if staff else [mask_id(v) for v in recomputed],
+        "recomputed_winner_entries": entries[: lottery.winners_count],
+        "entries_hash": entries_hash(entries),
+    }
+
+
+async def my_entry(session: AsyncSession, lottery: Lottery, viewer_id: str) -> dict[str, Any]:
+    """A viewer's own check: their entry, whether it is in the list, whether they won."""
+    if lottery.status != LotteryStatus.drawn:
+        raise Conflict("the lottery has not been drawn yet", code="not_drawn")
+    rank = await session.scalar(
+        select(LotteryEntrant.rank).where(
+            LotteryEntrant.lottery_id == lottery.id, LotteryEntrant.viewer_id == viewer_id
+        )
+    )
+    eligible = await session.scalar(
+        select(LotteryEntrant.id).where(
+            LotteryEntrant.lottery_id == lottery.id, LotteryEntrant.viewer_id == viewer_id
+        )
+    )
+    return {
+        "lottery_id": lottery.id,
+        "viewer_id": viewer_id,
+        "entry": entry_of(lottery.seed, viewer_id),
+        "eligible": eligible is not None,
+        "won": rank is not None,
+        "rank": rank,
     }
 
 
@@ -401,4 +477,4 @@ async def _lotteries_part(ctx: SnapshotContext) -> list[dict[str, Any]]:
     rows = await list_lotteries(ctx.session, ctx.stream.id)
     shown = [x for x in rows if x.status == LotteryStatus.open]
     shown += [x for x in rows if x.status == LotteryStatus.drawn][:1]
-    return [public_view(x) for x in shown]
+    return [public_view(x, staff=ctx.audience != "viewer") for x in shown]

@@ -105,6 +105,10 @@ KNOWN_EVENTS = frozenset({"*", "action.*"} | {f"action.{a}" for a in ACTIONS} | 
 
 def deliverable(event: PendingEvent) -> bool:
     """A public event (the watch page may see it) or one a platform mirrors."""
+    if event.type == "lottery.drawn":
+        # Announced twice (issue #19): to the staff with the winners' ids, to viewers
+        # masked. The platform hands out the prizes: it gets the staff's.
+        return event.roles is None or "viewer" not in event.roles
     if event.type in PLATFORM_EVENTS:
         # comment.new goes out twice (public, and blocked ones to moderators): only
         # the public one is for the platform.

@@ -18,7 +18,15 @@ from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.models import Lottery, StreamStatus
-from app.services.lottery import draw_due, draw_winners, eligible_hash, seed_hash
+from app.security import create_token
+from app.services.lottery import (
+    draw_due,
+    draw_winners,
+    eligible_hash,
+    entries_hash,
+    entry_of,
+    seed_hash,
+)
 from tests.conftest import bearer, login
 from tests.controls.conftest import (
     Crew,
@@ -56,13 +64,13 @@ def reference_winners(seed_hex: str, eligible: list[str], k: int) -> list[str]:
     return sorted(eligible, key=lambda v: (scores[v], v))[:k]
 
 
-def documented_checker() -> Callable[[dict[str, Any], list[str]], bool]:
+def documented_checker() -> Callable[..., bool]:
     """The check_draw snippet from docs/live-controls.md, run as a reader would."""
     doc = (Path(__file__).parents[2] / "docs" / "live-controls.md").read_text("utf-8")
     code = doc.split("```python\n", 1)[1].split("```", 1)[0]
     namespace: dict[str, Any] = {}
     exec(compile(code, "live-controls.md", "exec"), namespace)
-    checker: Callable[[dict[str, Any], list[str]], bool] = namespace["check_draw"]
+    checker: Callable[..., bool] = namespace["check_draw"]
     return checker
 
 
@@ -134,20 +142,50 @@ async def test_keyword_lottery_commits_draws_once_and_verifies(
     assert again == drawn
     await events.wait_for("lottery.drawn")
     await events.settle()
-    assert len(events.of("lottery.drawn")) == 1 and len(events.of("lottery.started")) == 1
+    # one announcement per audience: the staff's with raw ids, the watch page's masked
+    staff_event, public_event = sorted(events.of("lottery.drawn"), key=lambda m: m["roles"])
+    assert "viewer" not in staff_event["roles"] and public_event["roles"] == ["viewer"]
+    assert len(events.of("lottery.started")) == 1
     assert events.of("lottery.started")[0]["data"]["seed"] is None
     assert events.of("lottery.started")[0]["data"]["seed_hash"] == commitment
-    assert events.of("lottery.drawn")[0]["data"]["winners"] == drawn["winners"]
+    assert staff_event["data"]["winners"] == drawn["winners"]
+    assert public_event["data"]["winners"] == [w[0] + "*" * (len(w) - 1) for w in drawn["winners"]]
+    entries = sorted(entry_of(drawn["seed"], v) for v in eligible)
+    assert public_event["data"]["winner_entries"] == entries[:2]
+    assert public_event["data"]["entries_hash"] == entries_hash(entries)
+    assert not any(v in str(public_event["data"]) for v in eligible)
 
-    # anyone (no token) can download the list and have the draw recomputed
+    # anyone (no token) can download the list and have the draw recomputed: entries,
+    # never the ids (issue #19); the stream's staff get the ids too
     listed = (await client.get(f"{url}/eligible")).json()
-    assert listed["viewer_ids"] == eligible
+    assert listed["viewer_ids"] is None and listed["entries"] == entries
+    assert not any(v in str(listed) for v in eligible)
+    staff_listed = (await client.get(f"{url}/eligible", headers=room.ctl)).json()
+    assert staff_listed["viewer_ids"] == eligible and staff_listed["entries"] == entries
     check = (await client.get(f"{url}/verify")).json()
     assert check["valid"] is True and all(check["checks"].values())
-    assert check["recomputed_winners"] == drawn["winners"]
+    assert check["recomputed_winner_entries"] == entries[:2]
+    assert not any(v in str(check) for v in eligible)
+    staff_check = (await client.get(f"{url}/verify", headers=room.ctl)).json()
+    assert staff_check["recomputed_winners"] == drawn["winners"]
     check_draw = documented_checker()
-    assert check_draw(check, listed["viewer_ids"]) is True
-    assert check_draw(check, listed["viewer_ids"][:-1]) is False
+    assert check_draw(check, listed) is True
+    assert check_draw(check, listed, my_id="v3") is True
+    assert check_draw(check, listed, my_id="v6") is False  # not eligible
+    assert check_draw(check, {**listed, "entries": listed["entries"][:-1]}) is False
+    # a viewer checks their own entry with their token
+    for vid in ("v1", drawn["winners"][0], "v9"):
+        token, _ = create_token(
+            "test-secret-key-0123456789abcdef",
+            vid,
+            "viewer",
+            timedelta(minutes=5),
+            stream_id=room.stream_id,
+        )
+        mine = (await client.get(f"{url}/me", headers=bearer(token))).json()
+        assert mine["entry"] == entry_of(drawn["seed"], vid)
+        assert mine["eligible"] is (vid in eligible)
+        assert mine["won"] is (vid in drawn["winners"])
     log = (await client.get(f"/api/v1/streams/{room.stream_id}/actions", headers=room.ctl)).json()
     assert [a["action"] for a in log] == ["lottery_draw", "lottery"]
 
@@ -303,7 +341,7 @@ async def test_racing_draws_on_two_instances_draw_once(
     answers = [r.json() for r in responses]
     assert len(responses) == 6 and all(r.status_code == 200 for r in responses)
     assert len({tuple(a["winners"]) for a in answers}) == 1 and len(answers[0]["winners"]) == 3
-    assert len(log.of("lottery.drawn")) == 1
+    assert len(log.of("lottery.drawn")) == 2  # once for the staff, once for viewers
     async with maker() as s:
         entrants = await s.scalar(
             text("SELECT count(*) FROM lottery_entrants WHERE lottery_id = :i"),
@@ -334,3 +372,13 @@ async def test_the_scheduler_draws_when_due(
                 break
             await asyncio.sleep(0.1)
     assert got["eligible_count"] == 0 and got["winners"] == [] and got["seed"] is not None
+
+
+def test_webhooks_get_the_staff_announcement_of_a_draw_once() -> None:
+    from app.realtime.outbox import PendingEvent
+    from app.services.lottery import STAFF_ROLES, VIEWER_ROLES
+    from app.services.webhooks import deliverable
+
+    staff = PendingEvent(1, "lottery.drawn", {"winners": ["13812345678"]}, STAFF_ROLES)
+    public = PendingEvent(1, "lottery.drawn", {"winners": ["13*******78"]}, VIEWER_ROLES)
+    assert deliverable(staff) is True and deliverable(public) is False

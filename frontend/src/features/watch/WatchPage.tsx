@@ -114,12 +114,30 @@ export function WatchPage() {
           draw_at: str(d["draw_at"]),
         });
       } else if (e.type === "lottery.drawn") {
+        // The public event names the winners masked (issue #19): whether I won is asked
+        // of the server with my viewer token (my entry, eligible, won).
         const winners = Array.isArray(d["winners"]) ? (d["winners"] as unknown[]).map(String) : [];
-        const won = !!viewer && winners.includes(viewer.viewer_id);
+        const prize = str(d["prize"]) ?? "";
+        const id = typeof d["id"] === "number" ? d["id"] : null;
         setLottery(null);
         setVerified(null);
-        if (typeof d["id"] === "number") setDrawn({ id: d["id"], prize: str(d["prize"]) ?? "", winners, won });
-        setNotice(won ? t("watch.youWon", { prize: str(d["prize"]) ?? "" }) : t("watch.lotteryDrawn"));
+        if (id !== null) setDrawn({ id, prize, winners, won: false });
+        setNotice(t("watch.lotteryDrawn"));
+        if (id !== null && viewer) {
+          void unwrap(
+            api.GET("/api/v1/streams/{stream_id}/lotteries/{lottery_id}/me", {
+              params: { path: { stream_id: streamId, lottery_id: id } },
+              headers: viewerHeaders(viewer),
+            }),
+          ).then(
+            (mine) => {
+              if (!mine.won) return;
+              setDrawn({ id, prize, winners, won: true });
+              setNotice(t("watch.youWon", { prize }));
+            },
+            () => undefined,
+          );
+        }
       } else if (e.type === "pin.changed") {
         void qc.invalidateQueries({ queryKey: ["pin", streamId] });
       } else if (e.type === "comment.new" && Array.isArray(d["comments"])) {
