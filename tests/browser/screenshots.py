@@ -297,6 +297,19 @@ def seed_pages(server: Server, sid: int, review_sid: int) -> int:
             ],
         },
     )
+    scarce = _try(
+        server,
+        "POST",
+        "/api/v1/products",
+        json={"sku": "MASK-01", "name": "补水面膜", "list_price": "39.90", "stock": 50},
+    )
+    if scarce:
+        _try(
+            server,
+            "POST",
+            f"/api/v1/streams/{sid}/lineup",
+            json={"product_id": scarce["id"], "live_price": "19.90", "allotted_stock": 80},
+        )
     draft = server.call("POST", "/api/v1/streams", json={"title": "新品首发夜"})
     return int(draft["id"])
 
@@ -321,6 +334,7 @@ def shoot_pages(browser: Any, server: Server, sid: int, review_sid: int, draft: 
         (f"/streams/{sid}/plan/contingency", "contingency", "contingency"),
         (f"/streams/{sid}/plan/warmups", "warmups", "reservations"),
         ("/catalog/products", "catalog", "product-list"),
+        ("/catalog/shortfalls", "shortfalls", "shortfalls"),
         ("/campaigns", "campaigns", "campaigns-page"),
     ):
         page.goto(path)

@@ -47,6 +47,7 @@ def test_every_console_works_under_the_csp(page: Page, server: Server) -> None:
         ("/admin/users", "users-page"),
         ("/catalog/products", "product-list"),
         ("/catalog/selection", "ranking"),
+        ("/catalog/shortfalls", "shortfalls"),
         ("/campaigns", "campaigns-page"),
         ("/account", "account-page"),
     ]

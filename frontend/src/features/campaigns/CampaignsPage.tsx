@@ -188,8 +188,14 @@ export function CampaignView() {
       <ErrorText error={c.error} />
       {c.data && (
         <>
-          <h1>{c.data.name}</h1>
-          {c.data.description && <p className="muted">{c.data.description}</p>}
+          {canPlan ? (
+            <CampaignInfo campaign={c.data} />
+          ) : (
+            <>
+              <h1>{c.data.name}</h1>
+              {c.data.description && <p className="muted">{c.data.description}</p>}
+            </>
+          )}
           <Card
             title={t("campaign.targetVsActual")}
             testId="campaign-parts"
@@ -280,6 +286,56 @@ function EditSplit({ campaign, onDone }: { campaign: Campaign; onDone: () => voi
         </div>
         <FormError error={save.error} shown={errors} />
       </div>
+    </Card>
+  );
+}
+
+/** Name and description (PATCH /campaigns/{id}); the target changes with the split. */
+function CampaignInfo({ campaign }: { campaign: Campaign }) {
+  const { t } = useI18n();
+  const qc = useQueryClient();
+  const [editing, setEditing] = useState(false);
+  const [name, setName] = useState(campaign.name);
+  const [description, setDescription] = useState(campaign.description);
+  const save = useMutation({
+    mutationFn: () =>
+      unwrap(api.PATCH("/api/v1/campaigns/{campaign_id}", { params: { path: { campaign_id: campaign.id } }, body: { name, description } })),
+    onSuccess: () => {
+      setEditing(false);
+      void qc.invalidateQueries({ queryKey: ["campaigns"] });
+    },
+  });
+  const errors = errorsOf(save.error);
+  if (!editing) {
+    return (
+      <div className="col">
+        <div className="row">
+          <h1 style={{ margin: 0 }}>{campaign.name}</h1>
+          <button className="small" onClick={() => setEditing(true)} data-testid="campaign-rename">
+            {t("pg.edit")}
+          </button>
+        </div>
+        {campaign.description && <p className="muted">{campaign.description}</p>}
+      </div>
+    );
+  }
+  return (
+    <Card title={t("campaign.editInfo")}>
+      <div className="pf-grid">
+        <Field label={t("campaign.name")} name="name" errors={errors}>
+          <input value={name} onChange={(e) => setName(e.target.value)} data-testid="campaign-name" />
+        </Field>
+        <Field label={t("settings.description")} name="description" errors={errors} wide>
+          <textarea value={description} onChange={(e) => setDescription(e.target.value)} rows={2} />
+        </Field>
+      </div>
+      <div className="row" style={{ marginTop: 8 }}>
+        <button className="primary" onClick={() => save.mutate()} disabled={save.isPending} data-testid="campaign-save">
+          {t("common.save")}
+        </button>
+        <button onClick={() => setEditing(false)}>{t("common.cancel")}</button>
+      </div>
+      <FormError error={save.error} shown={errors} />
     </Card>
   );
 }

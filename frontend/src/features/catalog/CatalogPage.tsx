@@ -11,6 +11,7 @@ import { useI18n, type MessageKey } from "../../i18n";
 import { downloadFile } from "../review/report";
 import { errorsOf, Field, FormError } from "../common/forms";
 import { Selection } from "./Selection";
+import { Shortfalls } from "./Shortfalls";
 
 type Product = Schemas["ProductOut"];
 type QC = Product["qc_status"];
@@ -24,11 +25,13 @@ export function CatalogPage() {
       <nav className="tabs">
         <NavLink to="/catalog/products" data-testid="tab-products">{t("catalog.products")}</NavLink>
         <NavLink to="/catalog/selection" data-testid="tab-selection">{t("selection.title")}</NavLink>
+        <NavLink to="/catalog/shortfalls" data-testid="tab-shortfalls">{t("shortfall.title")}</NavLink>
       </nav>
       <Routes>
         <Route index element={<Navigate to="products" replace />} />
         <Route path="products" element={<Products />} />
         <Route path="selection" element={<Selection />} />
+        <Route path="shortfalls" element={<Shortfalls />} />
       </Routes>
     </div>
   );
