@@ -24,9 +24,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.db import get_session
-from app.errors import Forbidden, NotFound, Unauthorized
-from app.models import Role, Stream, TeamMember, User
+from app.errors import Forbidden, Unauthorized
+from app.models import Role, Stream, User
 from app.security import decode_token
+from app.services.access import Buyer as Buyer
+from app.services.access import authorize_stream as authorize_stream
+from app.services.access import stream_role as stream_role
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 _bearer = HTTPBearer(auto_error=False, description="Staff access token from /api/v1/auth/login")
@@ -104,33 +107,6 @@ def require_roles(*roles: Role) -> Callable[..., Coroutine[Any, Any, User]]:
     return _check
 
 
-async def stream_role(session: AsyncSession, user: User, stream_id: int) -> Role | None:
-    """The user's role on this stream: admin everywhere, else the team role or None."""
-    if user.role == Role.admin:
-        return Role.admin
-    role = await session.scalar(
-        select(TeamMember.role).where(
-            TeamMember.stream_id == stream_id, TeamMember.user_id == user.id
-        )
-    )
-    return role
-
-
-async def authorize_stream(
-    session: AsyncSession, user: User, stream_id: int, roles: frozenset[Role] | None = None
-) -> Stream:
-    """Load the stream and check the user's role on it (None = any team member)."""
-    stream = await session.get(Stream, stream_id)
-    if stream is None:
-        raise NotFound(f"stream {stream_id} not found", code="stream_not_found")
-    role = await stream_role(session, user, stream_id)
-    if role is None:
-        raise Forbidden("you are not on this stream's team", code="not_on_team")
-    if roles is not None and role not in roles and role != Role.admin:
-        raise Forbidden(f"role '{role}' may not do this on this stream", code="role_forbidden")
-    return stream
-
-
 def stream_access(*roles: Role) -> Callable[..., Coroutine[Any, Any, Stream]]:
     """Dependency for `/streams/{stream_id}/...`: the stream, if the user may act on it.
 
@@ -156,19 +132,6 @@ class Viewer:
 
     viewer_id: str
     stream_id: int
-
-
-@dataclass(frozen=True)
-class Buyer:
-    """Who places or manages an order: a viewer (own orders) or the stream's ingest key
-    (a merchant backend acting for any viewer of the stream)."""
-
-    viewer_id: str | None  # None for the ingest key until the body names the buyer
-    source: str  # "viewer" | "ingest"
-
-    @property
-    def is_ingest(self) -> bool:
-        return self.source == "ingest"
 
 
 def viewer_from_token(settings: Settings, token: str | None, stream_id: int) -> Viewer:

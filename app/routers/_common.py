@@ -8,13 +8,15 @@ signature says who it is for. The order of the roles changes nothing (a set is c
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
-from fastapi import Depends
+from fastapi import Depends, Query, Request, Response
 
 from app.deps import stream_access
 from app.models import Role, Stream
 from app.services import exports
+from app.services.rate_limit import RateLimiter
 
 TeamStream = Annotated[Stream, Depends(stream_access())]
 """Any member of the stream's team."""
@@ -31,6 +33,31 @@ AnalystControllerServiceStream = Annotated[
 ]
 
 
+FormatQuery = Annotated[str, Query(pattern="^(csv|xlsx)$", description="csv or xlsx")]
+"""The `format` query parameter of a download."""
+
+
+def attachment(
+    fmt: str, sections: Sequence[tuple[str, list[str], list[list[Any]]]], filename: str
+) -> Response:
+    """A download of `sections` rendered as `fmt`, named `filename.fmt`."""
+    return Response(
+        content=exports.render(fmt, sections),
+        media_type=exports.FORMATS[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{filename}.{fmt}"'},
+    )
+
+
 def download_responses() -> dict[int | str, dict[str, Any]]:
     """The OpenAPI responses of a download: a 200 in any of the export formats."""
     return {200: {"content": {media_type: {} for media_type in exports.FORMATS.values()}}}
+
+
+def rate_limiter(request: Request) -> RateLimiter:
+    """The app's rate limiter, made on first use."""
+    state = request.app.state
+    limiter: RateLimiter | None = getattr(state, "rate_limiter", None)
+    if limiter is None:
+        limiter = RateLimiter(state.live.redis, state.live.prefix)
+        state.rate_limiter = limiter
+    return limiter

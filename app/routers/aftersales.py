@@ -6,7 +6,12 @@ from fastapi import APIRouter, Response
 
 from app.deps import CurrentUser, CurrentViewer, SessionDep
 from app.models import Complaint, ComplaintStatus
-from app.routers._common import AnalystControllerServiceStream, download_responses
+from app.routers._common import (
+    AnalystControllerServiceStream,
+    FormatQuery,
+    attachment,
+    download_responses,
+)
 from app.schemas.aftersales import (
     ComplaintIn,
     ComplaintOut,
@@ -308,9 +313,9 @@ async def list_complaints(
 async def export_orders(
     stream: AfterSalesStream,
     session: SessionDep,
-    format: exports.FormatQuery = "csv",
+    format: FormatQuery = "csv",
 ) -> Response:
     rows = await aftersales_service.order_rows(session, stream.id)
     columns = list(aftersales_service.ORDER_COLUMNS)
     table = [[exports.cell(v) for v in r] for r in rows]
-    return exports.attachment(format, [("Orders", columns, table)], f"orders-{stream.id}")
+    return attachment(format, [("Orders", columns, table)], f"orders-{stream.id}")

@@ -14,7 +14,9 @@ from app.routers._common import (
     AnalystControllerHostStream,
     AnalystControllerServiceStream,
     AnalystControllerStream,
+    FormatQuery,
     TeamStream,
+    attachment,
     download_responses,
 )
 from app.schemas.review import (
@@ -249,10 +251,10 @@ async def get_review(
     responses=download_responses(),
 )
 async def export_review(
-    stream: ReaderStream, session: SessionDep, format: exports.FormatQuery = "csv"
+    stream: ReaderStream, session: SessionDep, format: FormatQuery = "csv"
 ) -> Response:
     report = await review_report.build_review(session, stream)
-    return exports.attachment(format, exports.report_sections(report), f"review-{stream.id}")
+    return attachment(format, exports.report_sections(report), f"review-{stream.id}")
 
 
 # ----------------------------------------------------------------------------- segments
@@ -307,7 +309,7 @@ async def export_segment(
     tag: str,
     stream: SegmentStream,
     session: SessionDep,
-    format: exports.FormatQuery = "csv",
+    format: FormatQuery = "csv",
     high_value_min: HighValueQuery = viewer_segments_service.HIGH_VALUE_MIN,
 ) -> Response:
     viewers = await viewer_segments_service.tag_viewers(session, stream, high_value_min)
@@ -316,4 +318,4 @@ async def export_segment(
     rows = [[exports.cell(tv.row()[c]) for c in columns] for tv in chosen]
     safe = "".join(ch if ch.isalnum() else "-" for ch in tag)
     sheet = (tag.replace(":", "-")[:31], columns, rows)
-    return exports.attachment(format, [sheet], f"segment-{stream.id}-{safe}")
+    return attachment(format, [sheet], f"segment-{stream.id}-{safe}")

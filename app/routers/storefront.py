@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials
 
 from app.deps import SessionDep, SettingsDep, Viewer, _viewer_bearer, viewer_from_token
+from app.routers._common import rate_limiter
 from app.schemas.storefront import StorefrontOut, WatchCommentIn, WatchCommentOut
 from app.services import storefront as storefront_service
-from app.services.rate_limit import rate_limiter
 
 router = APIRouter(prefix="/api/v1/streams", tags=["watch page"])
 

@@ -6,9 +6,9 @@ from fastapi import APIRouter, Request
 
 from app.deps import ClientAddress, CurrentViewer, SessionDep, SettingsDep
 from app.errors import JSONBody
+from app.routers._common import rate_limiter
 from app.schemas.events import IngestResult, ViewerActionIn, ViewerSessionOut
 from app.services import viewers as viewers_service
-from app.services.rate_limit import rate_limiter
 
 router = APIRouter(prefix="/api/v1/streams", tags=["watch page"])
 

@@ -231,10 +231,7 @@ COMPLAINT_DEFAULT_HOURS = 48
 
 
 async def get_order(session: AsyncSession, stream_id: int, order_id: int) -> Order:
-    order = await session.get(Order, order_id)
-    if order is None or order.stream_id != stream_id:
-        raise NotFound(f"order {order_id} not found in this stream", code="order_not_found")
-    return order
+    return await get_in_stream(session, Order, stream_id, order_id, "order")
 
 
 async def set_shipment(

@@ -42,7 +42,6 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db import utcnow
-from app.errors import NotFound
 from app.models import (
     Alert,
     AlertLevel,
@@ -53,6 +52,7 @@ from app.models import (
 from app.realtime.outbox import PendingEvent, queue_event, take_events
 from app.realtime.snapshot import SnapshotContext, snapshot_contributor
 from app.realtime.state import LiveServices
+from app.services.stream_rows import get_in_stream
 
 CONSOLE_ROLES = frozenset({"admin", "controller"})
 WITH_HOST = CONSOLE_ROLES | {"host"}
@@ -507,11 +507,7 @@ async def set_thresholds(
 
 
 async def ack_alert(session: AsyncSession, stream_id: int, alert_id: int, actor_id: int) -> Alert:
-    alert = await session.scalar(
-        select(Alert).where(Alert.id == alert_id, Alert.stream_id == stream_id)
-    )
-    if alert is None:
-        raise NotFound(f"alert {alert_id} not found on this stream", code="alert_not_found")
+    alert = await get_in_stream(session, Alert, stream_id, alert_id, "alert")
     if alert.acked_at is None:
         alert.acked_at = utcnow()
         alert.acked_by = actor_id

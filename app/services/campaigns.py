@@ -11,10 +11,11 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.deps import authorize_stream
-from app.errors import Conflict, NotFound, Unprocessable
+from app.errors import Conflict, Unprocessable
 from app.models import Campaign, Role, Stream, StreamMinute, StreamStatus, User
 from app.schemas.campaigns import CampaignIn, CampaignOut, CampaignUpdate, PartOut, SplitPart
+from app.services.access import authorize_stream
+from app.services.stream_rows import get_or_404
 
 ZERO = Decimal("0.00")
 
@@ -68,10 +69,7 @@ async def campaign_out(session: AsyncSession, campaign: Campaign) -> CampaignOut
 
 
 async def get_campaign(session: AsyncSession, campaign_id: int) -> Campaign:
-    campaign = await session.get(Campaign, campaign_id)
-    if campaign is None:
-        raise NotFound(f"campaign {campaign_id} not found", code="campaign_not_found")
-    return campaign
+    return await get_or_404(session, Campaign, campaign_id, "campaign")
 
 
 async def list_campaigns(session: AsyncSession) -> list[Campaign]:

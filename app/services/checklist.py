@@ -6,9 +6,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import utcnow
-from app.errors import NotFound
 from app.models import ChecklistItem, ChecklistKind, CheckStatus, Stream, User
 from app.schemas.checklist import ChecklistCheckIn, ChecklistItemIn
+from app.services.stream_rows import get_in_stream
 from app.services.streams import ensure_plannable
 
 DEFAULT_LABELS: dict[ChecklistKind, str] = {
@@ -50,12 +50,7 @@ async def add_defaults(session: AsyncSession, stream: Stream) -> list[ChecklistI
 
 
 async def get_item(session: AsyncSession, stream_id: int, item_id: int) -> ChecklistItem:
-    item = await session.get(ChecklistItem, item_id)
-    if item is None or item.stream_id != stream_id:
-        raise NotFound(
-            f"checklist item {item_id} not in stream {stream_id}", code="checklist_item_not_found"
-        )
-    return item
+    return await get_in_stream(session, ChecklistItem, stream_id, item_id, "checklist item")
 
 
 async def check_item(

@@ -22,11 +22,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import LIVE_KEY, after_commit, utcnow
-from app.errors import Conflict, NotFound, Unprocessable
+from app.errors import Conflict, Unprocessable
 from app.models import BlockedWord, Comment, Stream, User, ViewerMute, WatchPin
 from app.realtime.outbox import queue_event
 from app.realtime.snapshot import SnapshotContext, snapshot_contributor
 from app.services import text_learning
+from app.services.stream_rows import get_in_stream
 from app.text import Classification, Moderator, classify
 from app.text.moderation import compact_word
 
@@ -195,10 +196,9 @@ def _words_changed(
 
 async def remove_word(session: AsyncSession, stream_id: int | None, word_id: int) -> None:
     """Remove a stream's word (or a global one with `stream_id` None)."""
-    row = await session.get(BlockedWord, word_id)
-    if row is None or row.stream_id != stream_id:
-        where = "on this stream" if stream_id is not None else "in the global list"
-        raise NotFound(f"blocked word {word_id} not found {where}", code="word_not_found")
+    row = await get_in_stream(
+        session, BlockedWord, stream_id, word_id, "blocked word", code="word_not_found"
+    )
     await session.delete(row)
     await session.flush()
     if stream_id is not None:
@@ -280,10 +280,7 @@ async def muted_viewers(
 
 
 async def get_comment(session: AsyncSession, stream_id: int, comment_id: int) -> Comment:
-    comment = await session.get(Comment, comment_id)
-    if comment is None or comment.stream_id != stream_id:
-        raise NotFound(f"comment {comment_id} not found on this stream", code="comment_not_found")
-    return comment
+    return await get_in_stream(session, Comment, stream_id, comment_id, "comment")
 
 
 async def hide_comment(

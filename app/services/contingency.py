@@ -5,9 +5,10 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import NotFound, Unprocessable
+from app.errors import Unprocessable
 from app.models import ContingencyPlan, Role, Stream, TeamMember, User
 from app.schemas.contingency import ContingencyIn, ContingencyUpdate
+from app.services.stream_rows import get_in_stream
 from app.services.streams import ensure_plannable
 
 
@@ -45,10 +46,7 @@ async def add_plan(session: AsyncSession, stream: Stream, data: ContingencyIn) -
 
 
 async def get_plan(session: AsyncSession, stream_id: int, plan_id: int) -> ContingencyPlan:
-    plan = await session.get(ContingencyPlan, plan_id)
-    if plan is None or plan.stream_id != stream_id:
-        raise NotFound(f"plan {plan_id} not in stream {stream_id}", code="plan_not_found")
-    return plan
+    return await get_in_stream(session, ContingencyPlan, stream_id, plan_id, "plan")
 
 
 async def update_plan(

@@ -35,6 +35,7 @@ from app.models import (
 from app.realtime.outbox import queue_event
 from app.realtime.snapshot import SnapshotContext, snapshot_contributor
 from app.services import alerts, webhooks
+from app.services.stream_rows import get_in_stream
 
 # Listing, explaining and stock changes make sense before the stream starts (预上架,
 # rehearsal) and while it runs; not on a draft that is still being planned, and never
@@ -360,11 +361,7 @@ def cue_payload(cue: Cue, actor: User | None = None) -> dict[str, Any]:
 
 async def ack_cue(session: AsyncSession, stream: Stream, cue_id: int, actor: User) -> Cue:
     """The host saw the cue. Acknowledging twice keeps the first acknowledgement."""
-    cue = await session.scalar(
-        select(Cue).where(Cue.id == cue_id, Cue.stream_id == stream.id).with_for_update()
-    )
-    if cue is None:
-        raise NotFound(f"cue {cue_id} not found on this stream", code="cue_not_found")
+    cue = await get_in_stream(session, Cue, stream.id, cue_id, "cue", for_update=True)
     if cue.acked_at is not None:
         return cue
     cue.acked_at = utcnow()
@@ -415,15 +412,9 @@ def incident_payload(incident: Incident, actor: User | None = None) -> dict[str,
 async def resolve_incident(
     session: AsyncSession, stream: Stream, incident_id: int, actor: User, *, resolution: str
 ) -> Incident:
-    incident = await session.scalar(
-        select(Incident)
-        .where(Incident.id == incident_id, Incident.stream_id == stream.id)
-        .with_for_update()
+    incident = await get_in_stream(
+        session, Incident, stream.id, incident_id, "incident", for_update=True
     )
-    if incident is None:
-        raise NotFound(
-            f"incident {incident_id} not found on this stream", code="incident_not_found"
-        )
     if incident.resolved:
         raise Conflict("incident is already resolved", code="already_resolved")
     incident.resolved = True

@@ -19,6 +19,7 @@ from app.models import Coupon, CouponClaim, LineupItem, Stream, User
 from app.realtime.outbox import queue_event
 from app.schemas.common import format_money
 from app.schemas.orders import CouponCreate
+from app.services.stream_rows import get_in_stream
 
 
 def payload(c: Coupon) -> dict[str, object]:
@@ -82,10 +83,7 @@ async def list_coupons(session: AsyncSession, stream_id: int) -> list[Coupon]:
 
 
 async def get_coupon(session: AsyncSession, stream_id: int, coupon_id: int) -> Coupon:
-    coupon = await session.get(Coupon, coupon_id, populate_existing=True)
-    if coupon is None or coupon.stream_id != stream_id:
-        raise NotFound(f"coupon {coupon_id} not found", code="coupon_not_found")
-    return coupon
+    return await get_in_stream(session, Coupon, stream_id, coupon_id, "coupon", fresh=True)
 
 
 def _check_valid(coupon: Coupon, now: datetime) -> None:

@@ -7,9 +7,8 @@ import io
 import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Query, Response
 from openpyxl import Workbook
 
 from app.errors import BadRequest
@@ -18,7 +17,6 @@ FORMATS = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
-FormatQuery = Annotated[str, Query(pattern="^(csv|xlsx)$", description="csv or xlsx")]
 
 SUMMARY_KEYS = (
     "viewers",
@@ -267,14 +265,3 @@ def to_xlsx(sections: Sequence[tuple[str, list[str], list[list[Any]]]]) -> bytes
 
 def render(fmt: str, sections: Sequence[tuple[str, list[str], list[list[Any]]]]) -> bytes:
     return to_csv(sections) if fmt == "csv" else to_xlsx(sections)
-
-
-def attachment(
-    fmt: str, sections: Sequence[tuple[str, list[str], list[list[Any]]]], filename: str
-) -> Response:
-    """A download of `sections` rendered as `fmt`, named `filename.fmt`."""
-    return Response(
-        content=render(fmt, sections),
-        media_type=FORMATS[fmt],
-        headers={"Content-Disposition": f'attachment; filename="{filename}.{fmt}"'},
-    )

@@ -26,6 +26,7 @@ from app.realtime.outbox import queue_event
 from app.schemas.common import format_money
 from app.schemas.orders import FlashSaleCreate
 from app.services.stock import redis_stock
+from app.services.stream_rows import get_in_stream
 
 log = structlog.get_logger(__name__)
 
@@ -122,10 +123,7 @@ async def list_flash_sales(session: AsyncSession, stream_id: int) -> list[FlashS
 
 
 async def get_flash_sale(session: AsyncSession, stream_id: int, flash_id: int) -> FlashSale:
-    fs = await session.get(FlashSale, flash_id, populate_existing=True)
-    if fs is None or fs.stream_id != stream_id:
-        raise NotFound(f"flash sale {flash_id} not found", code="flash_sale_not_found")
-    return fs
+    return await get_in_stream(session, FlashSale, stream_id, flash_id, "flash sale", fresh=True)
 
 
 async def running_for(session: AsyncSession, stream_id: int, product_id: int) -> FlashSale | None:

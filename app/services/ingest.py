@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.errors import Conflict, NotFound, Unauthorized
+from app.errors import Conflict, Unauthorized
 from app.models import IngestKey, Stream, StreamStatus, User
 from app.realtime.counters import MemoryCounters
 from app.realtime.outbox import PendingEvent, after_commit
@@ -27,6 +27,7 @@ from app.realtime.protocol import PUBLIC_ROLES
 from app.realtime.state import LiveServices
 from app.schemas.events import EventIn
 from app.services.eventlog import rebuild_counters, write_events
+from app.services.stream_rows import get_in_stream
 
 KEY_PREFIX = "lcr_ik_"
 STOCK_EVENTS = frozenset({"order_created", "order_cancelled"})
@@ -177,9 +178,7 @@ async def list_keys(session: AsyncSession, stream_id: int) -> list[IngestKey]:
 
 
 async def revoke_key(session: AsyncSession, stream_id: int, key_id: int) -> IngestKey:
-    row = await session.get(IngestKey, key_id)
-    if row is None or row.stream_id != stream_id:
-        raise NotFound(f"ingest key {key_id} not found", code="ingest_key_not_found")
+    row = await get_in_stream(session, IngestKey, stream_id, key_id, "ingest key")
     if row.revoked_at is None:
         row.revoked_at = datetime.now(UTC)
         await session.flush()

@@ -17,6 +17,7 @@ from app.errors import Conflict, NotFound, Unprocessable
 from app.models import LineupItem, ListingStatus, Product, QCStatus, Stream, StreamStatus
 from app.realtime.outbox import queue_event
 from app.schemas.lineup import LineupIn, LineupOut, LineupUpdate
+from app.services.stream_rows import get_or_404
 from app.services.streams import ensure_plannable, lock_stream, model_values
 
 
@@ -88,9 +89,7 @@ def _json_offers(values: dict[str, Any], data: LineupIn | LineupUpdate) -> None:
 
 async def add_item(session: AsyncSession, stream: Stream, data: LineupIn) -> LineupOut:
     ensure_plannable(stream)
-    product = await session.get(Product, data.product_id)
-    if product is None:
-        raise NotFound(f"product {data.product_id} not found", code="product_not_found")
+    product = await get_or_404(session, Product, data.product_id, "product")
     reason = ineligibility(product)
     if reason is not None:
         why = "failed QC" if reason == "qc_failed" else "is unlicensed (三无)"

@@ -35,7 +35,7 @@ from sqlalchemy import Column, Integer, String, Text, func, insert, select, tabl
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db import UTCDateTime, utcnow
-from app.errors import AppError, Conflict, NotFound
+from app.errors import AppError, Conflict
 from app.models import (
     Lottery,
     LotteryCondition,
@@ -49,6 +49,7 @@ from app.realtime.outbox import PendingEvent, publish_committed, queue_event, ta
 from app.realtime.snapshot import SnapshotContext, snapshot_contributor
 from app.realtime.state import LiveServices
 from app.services.controls import PUBLIC_ROLES, log_action
+from app.services.stream_rows import get_in_stream
 
 VIEWER_ROLES = frozenset({"viewer"})
 STAFF_ROLES = PUBLIC_ROLES - VIEWER_ROLES
@@ -238,14 +239,7 @@ def _view(lottery: Lottery) -> dict[str, Any]:
 
 
 async def get_lottery(session: AsyncSession, stream_id: int, lottery_id: int) -> Lottery:
-    lottery = await session.scalar(
-        select(Lottery)
-        .where(Lottery.id == lottery_id, Lottery.stream_id == stream_id)
-        .execution_options(populate_existing=True)
-    )
-    if lottery is None:
-        raise NotFound(f"lottery {lottery_id} not found on this stream", code="lottery_not_found")
-    return lottery
+    return await get_in_stream(session, Lottery, stream_id, lottery_id, "lottery", fresh=True)
 
 
 async def list_lotteries(session: AsyncSession, stream_id: int) -> list[Lottery]:

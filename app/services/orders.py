@@ -49,7 +49,6 @@ from app.db import (
     unit_of_work,
     utcnow,
 )
-from app.deps import Buyer
 from app.errors import BadRequest, Conflict, NotFound, Unprocessable
 from app.models import (
     FlashSale,
@@ -69,8 +68,10 @@ from app.schemas.orders import OrderCreate
 from app.services import controls as controls_service
 from app.services import coupons as coupons_service
 from app.services import flash_sales
+from app.services.access import Buyer
 from app.services.ingest import record_events
 from app.services.stock import Mirror, RedisStock, Take, redis_stock
+from app.services.stream_rows import get_in_stream
 
 HELD = (OrderStatus.created, OrderStatus.paid)  # statuses whose units are taken
 STAFF_EVENT_ROLES = frozenset({"admin", "controller", "service", "analyst"})
@@ -800,10 +801,7 @@ def _event(kind: str, order: Order, ts: datetime | None = None) -> EventIn:
 
 
 async def get_order(session: AsyncSession, stream_id: int, order_id: int) -> Order:
-    order = await session.get(Order, order_id, populate_existing=True)
-    if order is None or order.stream_id != stream_id:
-        raise NotFound(f"order {order_id} not found", code="order_not_found")
-    return order
+    return await get_in_stream(session, Order, stream_id, order_id, "order", fresh=True)
 
 
 async def get_buyer_order(
@@ -1126,10 +1124,8 @@ async def _decide(
         .execution_options(synchronize_session=False)
     )
     if result.one_or_none() is None:
-        req = await session.get(OrderRequest, request_id)
-        if req is None or req.stream_id != stream_id:
-            raise NotFound(f"order request {request_id} not found", code="order_request_not_found")
-        raise Conflict(f"this request is already {req.status}", code="order_request_decided")
+        got = await get_in_stream(session, OrderRequest, stream_id, request_id, "order request")
+        raise Conflict(f"this request is already {got.status}", code="order_request_decided")
     req = await session.get(OrderRequest, request_id, populate_existing=True)
     assert req is not None
     return req

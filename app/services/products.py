@@ -16,11 +16,12 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import AppError, Conflict, NotFound, Unprocessable
+from app.errors import AppError, Conflict, Unprocessable
 from app.models import Product, QCStatus
 from app.schemas.common import format_money
 from app.schemas.products import ImportOut, ProductCreate, ProductUpdate
 from app.services.exports import safe_cell, unquote_cell
+from app.services.stream_rows import get_or_404
 from app.services.streams import model_values
 
 LIST_FIELDS = ("selling_points", "usage_scenes", "competitor_differences", "image_urls")
@@ -66,10 +67,7 @@ async def create_product(session: AsyncSession, data: ProductCreate) -> Product:
 
 
 async def get_product(session: AsyncSession, product_id: int) -> Product:
-    product = await session.get(Product, product_id)
-    if product is None:
-        raise NotFound(f"product {product_id} not found", code="product_not_found")
-    return product
+    return await get_or_404(session, Product, product_id, "product")
 
 
 async def update_product(session: AsyncSession, product_id: int, data: ProductUpdate) -> Product:

@@ -34,7 +34,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import utcnow
-from app.errors import Conflict, NotFound, Unprocessable
+from app.errors import Conflict, Unprocessable
 from app.models import (
     Comment,
     Cue,
@@ -56,6 +56,7 @@ from app.realtime.snapshot import SnapshotContext, snapshot_contributor
 from app.realtime.state import LiveServices
 from app.schemas.common import format_money
 from app.services import alerts as alerts_service
+from app.services.stream_rows import delete_in_stream, get_in_stream, get_or_404
 from app.text.similarity import MERGE_THRESHOLD, bigrams, content, keywords, similar
 
 QUEUE_ROLES = frozenset({"admin", "controller", "service"})
@@ -451,10 +452,9 @@ async def list_items(
 
 
 async def get_item(session: AsyncSession, stream_id: int, item_id: int) -> QueueItem:
-    item = await session.get(QueueItem, item_id, populate_existing=True)
-    if item is None or item.stream_id != stream_id:
-        raise NotFound(f"queue item {item_id} not found on this stream", code="item_not_found")
-    return item
+    return await get_in_stream(
+        session, QueueItem, stream_id, item_id, "queue item", code="item_not_found", fresh=True
+    )
 
 
 async def askers(session: AsyncSession, item_id: int, limit: int = 200) -> list[dict[str, Any]]:
@@ -728,8 +728,8 @@ def render(body: str, variables: dict[str, str]) -> str:
 async def _require_product(session: AsyncSession, product_id: int | None) -> None:
     """A reply or FAQ entry may name only a product of the catalog (was: a 500 from the
     foreign key, found by the schemathesis run, issue #19)."""
-    if product_id is not None and await session.get(Product, product_id) is None:
-        raise NotFound(f"product {product_id} not found", code="product_not_found")
+    if product_id is not None:
+        await get_or_404(session, Product, product_id, "product")
 
 
 async def create_reply(
@@ -779,11 +779,9 @@ async def list_replies(
 
 
 async def delete_reply(session: AsyncSession, stream_id: int, reply_id: int) -> None:
-    row = await session.get(QuickReply, reply_id)
-    if row is None or row.stream_id != stream_id:
-        raise NotFound(f"quick reply {reply_id} not found", code="reply_not_found")
-    await session.delete(row)
-    await session.flush()
+    await delete_in_stream(
+        session, QuickReply, stream_id, reply_id, "quick reply", code="reply_not_found"
+    )
 
 
 async def create_faq(
@@ -818,11 +816,7 @@ async def list_faq(session: AsyncSession, stream_id: int) -> list[FaqEntry]:
 
 
 async def delete_faq(session: AsyncSession, stream_id: int, faq_id: int) -> None:
-    row = await session.get(FaqEntry, faq_id)
-    if row is None or row.stream_id != stream_id:
-        raise NotFound(f"FAQ entry {faq_id} not found", code="faq_not_found")
-    await session.delete(row)
-    await session.flush()
+    await delete_in_stream(session, FaqEntry, stream_id, faq_id, "FAQ entry", code="faq_not_found")
 
 
 async def suggestions(

@@ -10,7 +10,6 @@ import time
 from collections import OrderedDict
 
 import redis.asyncio as aioredis
-from fastapi import Request
 
 from app.errors import TooManyRequests
 
@@ -63,13 +62,3 @@ class RateLimiter:
             raise TooManyRequests(
                 f"too many {what}; try again in {wait} s", code="rate_limited", retry_after=wait
             )
-
-
-def rate_limiter(request: Request) -> RateLimiter:
-    """The app's rate limiter, made on first use."""
-    state = request.app.state
-    limiter: RateLimiter | None = getattr(state, "rate_limiter", None)
-    if limiter is None:
-        limiter = RateLimiter(state.live.redis, state.live.prefix)
-        state.rate_limiter = limiter
-    return limiter

@@ -7,9 +7,10 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import Conflict, NotFound, Unprocessable
+from app.errors import Conflict, Unprocessable
 from app.models import Product, ScriptSegment, Stream
 from app.schemas.script import Gap, Overlap, ScriptOut, SegmentIn, SegmentOut, SegmentUpdate
+from app.services.stream_rows import get_in_stream
 from app.services.streams import ensure_plannable, lock_stream
 
 
@@ -126,10 +127,7 @@ async def add_segment(session: AsyncSession, stream: Stream, data: SegmentIn) ->
 
 
 async def get_segment(session: AsyncSession, stream_id: int, segment_id: int) -> ScriptSegment:
-    seg = await session.get(ScriptSegment, segment_id)
-    if seg is None or seg.stream_id != stream_id:
-        raise NotFound(f"segment {segment_id} not in stream {stream_id}", code="segment_not_found")
-    return seg
+    return await get_in_stream(session, ScriptSegment, stream_id, segment_id, "segment")
 
 
 async def update_segment(

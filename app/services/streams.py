@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import utcnow
-from app.errors import Conflict, Forbidden, NotFound, Unprocessable
+from app.errors import Conflict, Forbidden, Unprocessable
 from app.models import (
     ALLOWED_TRANSITIONS,
     GoLiveOverride,
@@ -25,6 +25,7 @@ from app.models import (
 from app.realtime.outbox import queue_event
 from app.realtime.protocol import PUBLIC_ROLES
 from app.schemas.streams import StreamCreate, StreamUpdate
+from app.services.stream_rows import get_or_404
 
 
 def model_values(
@@ -91,10 +92,7 @@ async def list_streams(
 
 
 async def get_stream(session: AsyncSession, stream_id: int) -> Stream:
-    stream = await session.get(Stream, stream_id)
-    if stream is None:
-        raise NotFound(f"stream {stream_id} not found", code="stream_not_found")
-    return stream
+    return await get_or_404(session, Stream, stream_id, "stream")
 
 
 async def lock_stream(session: AsyncSession, stream_id: int) -> None:

@@ -11,12 +11,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
-from app.errors import Conflict, NotFound, Unprocessable
+from app.errors import Conflict, Unprocessable
 from app.models import Role, User
 from app.passwords import password_error, password_problem
 from app.schemas.users import UserCreate, UserUpdate
 from app.security import hash_password, verify_password
 from app.services.login_throttle import LoginThrottle
+from app.services.stream_rows import get_or_404
 
 
 async def create_user(session: AsyncSession, data: UserCreate) -> User:
@@ -39,10 +40,7 @@ async def create_user(session: AsyncSession, data: UserCreate) -> User:
 
 
 async def get_user(session: AsyncSession, user_id: int) -> User:
-    user = await session.get(User, user_id)
-    if user is None:
-        raise NotFound(f"user {user_id} not found", code="user_not_found")
-    return user
+    return await get_or_404(session, User, user_id, "user")
 
 
 async def list_users(session: AsyncSession) -> list[User]:

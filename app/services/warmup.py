@@ -9,9 +9,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import utcnow
-from app.errors import Conflict, NotFound, Unprocessable
+from app.errors import Conflict, Unprocessable
 from app.models import Reservation, Stream, StreamStatus, WarmupCampaign
 from app.schemas.warmup import ReservationIn, ReservationsOut, WarmupIn, WarmupUpdate
+from app.services.stream_rows import get_in_stream
 from app.services.streams import ensure_plannable
 
 
@@ -33,10 +34,9 @@ async def add_campaign(session: AsyncSession, stream: Stream, data: WarmupIn) ->
 
 
 async def get_campaign(session: AsyncSession, stream_id: int, warmup_id: int) -> WarmupCampaign:
-    campaign = await session.get(WarmupCampaign, warmup_id)
-    if campaign is None or campaign.stream_id != stream_id:
-        raise NotFound(f"warm-up {warmup_id} not in stream {stream_id}", code="warmup_not_found")
-    return campaign
+    return await get_in_stream(
+        session, WarmupCampaign, stream_id, warmup_id, "warm-up", code="warmup_not_found"
+    )
 
 
 async def update_campaign(

@@ -49,9 +49,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
-from app.errors import NotFound, Unprocessable
+from app.errors import Unprocessable
 from app.models import ControlAction, DeliveryStatus, Stream, User, Webhook, WebhookDelivery
 from app.realtime.outbox import OUTBOX_KEY, PendingEvent
+from app.services.stream_rows import get_in_stream
 
 log = structlog.get_logger(__name__)
 
@@ -231,10 +232,7 @@ async def create_webhook(
 
 
 async def get_webhook(session: AsyncSession, stream_id: int, webhook_id: int) -> Webhook:
-    row = await session.get(Webhook, webhook_id)
-    if row is None or row.stream_id != stream_id:
-        raise NotFound(f"webhook {webhook_id} not found", code="webhook_not_found")
-    return row
+    return await get_in_stream(session, Webhook, stream_id, webhook_id, "webhook")
 
 
 async def delete_webhook(session: AsyncSession, stream_id: int, webhook_id: int) -> None:
@@ -304,9 +302,7 @@ async def retry_delivery(
     session: AsyncSession, stream_id: int, delivery_id: int
 ) -> WebhookDelivery:
     """Give a dead delivery a fresh set of tries (it goes out again, same id)."""
-    row = await session.get(WebhookDelivery, delivery_id)
-    if row is None or row.stream_id != stream_id:
-        raise NotFound(f"delivery {delivery_id} not found", code="delivery_not_found")
+    row = await get_in_stream(session, WebhookDelivery, stream_id, delivery_id, "delivery")
     if row.status != DeliveryStatus.dead:
         raise Unprocessable(
             f"delivery {delivery_id} is {row.status}; only a dead one can be retried",
@@ -450,9 +446,9 @@ async def record_result(
     session: AsyncSession, stream_id: int, action_id: int, status: str, message: str
 ) -> ControlAction:
     """A receiver reports whether the platform really did the action."""
-    action = await session.get(ControlAction, action_id, with_for_update=True)
-    if action is None or action.stream_id != stream_id:
-        raise NotFound(f"action {action_id} not found", code="action_not_found")
+    action = await get_in_stream(
+        session, ControlAction, stream_id, action_id, "action", for_update=True
+    )
     action.platform_status = status
     action.platform_message = message
     action.platform_result_at = utcnow()
