@@ -150,15 +150,13 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 def _localize_body(request: Request, body: dict[str, Any], status: int, extra: Any) -> None:
-    from app.i18n import error_message, lang_of
+    from app.i18n import error_message, lang_of, localize_findings
 
     params = {k: v for k, v in dict(extra).items() if isinstance(v, str | int | float)}
     body.setdefault("params", params)
     lang = lang_of(request.headers.get("accept-language"))
     body.setdefault("message", error_message(str(body.get("code")), status, params, lang))
     if isinstance(body.get("findings"), list):  # 409 not_ready: readiness findings
-        from app.services.readiness import localize_findings
-
         body["findings"] = localize_findings(body["findings"], lang)
 
 

@@ -244,3 +244,12 @@ def error_message(code: str, status: int, params: Mapping[str, Any], lang: Lang)
     if text is None:
         text = localize(f"status.{status}", {"code": code}, lang) or code
     return text
+
+
+def localize_findings(findings: list[dict[str, Any]], lang: Lang) -> list[dict[str, Any]]:
+    """The findings with `message` in `lang` (codes not in the catalogue keep theirs)."""
+    out = []
+    for f in findings:
+        text = localize(f"readiness.{f.get('code')}", f.get("params") or {}, lang)
+        out.append({**f, "message": text} if text else f)
+    return out

@@ -23,6 +23,7 @@ from app.schemas.comments import (
     WordsIn,
 )
 from app.services import comments as comments_service
+from app.services import pins
 from app.text import classify_many
 
 router = APIRouter(tags=["comments"])
@@ -129,7 +130,7 @@ async def pin_comment(
     description="The pinned comment or public answer, or null. No token needed.",
 )
 async def get_pin(stream_id: int, session: SessionDep) -> object:
-    return {"pin": await comments_service.current_pin(session, stream_id)}
+    return {"pin": await pins.current_pin(session, stream_id)}
 
 
 @router.delete(
@@ -138,7 +139,7 @@ async def get_pin(stream_id: int, session: SessionDep) -> object:
     summary="Take the pin down (controller, service)",
 )
 async def delete_pin(stream: Moderator, session: SessionDep) -> Response:
-    await comments_service.unpin(session, stream.id)
+    await pins.unpin(session, stream.id)
     return Response(status_code=204)
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import Field
 
 from app.deps import CurrentUser, SessionDep, require_roles, stream_access, stream_role
-from app.i18n import lang_of
+from app.i18n import lang_of, localize_findings
 from app.models import Role, Stream, StreamStatus, User
 from app.schemas.common import Schema
 from app.schemas.streams import (
@@ -129,7 +129,7 @@ async def get_readiness(stream: TeamStream, session: SessionDep, request: Reques
     lang = lang_of(request.headers.get("accept-language"))
     return {
         "ready": not any(f["severity"] == "block" for f in findings),
-        "findings": readiness_service.localize_findings(findings, lang),
+        "findings": localize_findings(findings, lang),
     }
 
 
@@ -161,7 +161,7 @@ async def go_live(
         {
             **StreamOut.model_validate(stream).model_dump(),
             "forced": forced,
-            "findings": readiness_service.localize_findings(
+            "findings": localize_findings(
                 findings, lang_of(request.headers.get("accept-language"))
             ),
         }

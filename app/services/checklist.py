@@ -8,8 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db import utcnow
 from app.models import ChecklistItem, ChecklistKind, CheckStatus, Stream, User
 from app.schemas.checklist import ChecklistCheckIn, ChecklistItemIn
+from app.services.planning import ensure_plannable
 from app.services.stream_rows import get_in_stream
-from app.services.streams import ensure_plannable
 
 DEFAULT_LABELS: dict[ChecklistKind, str] = {
     ChecklistKind.camera: "摄像头 / camera",

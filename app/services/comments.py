@@ -27,6 +27,7 @@ from app.models import BlockedWord, Comment, Stream, User, ViewerMute, WatchPin
 from app.realtime.outbox import queue_event
 from app.realtime.snapshot import SnapshotContext, snapshot_contributor
 from app.services import text_learning
+from app.services.pins import PUBLIC, current_pin, pin_payload, set_pin
 from app.services.stream_rows import get_in_stream
 from app.text import Classification, Moderator, classify
 from app.text.moderation import compact_word
@@ -34,7 +35,6 @@ from app.text.moderation import compact_word
 VIEWER = "viewer"
 # Who sees what (the hub delivers an event to the consoles whose role is listed; the
 # watch page is the "viewer" audience).
-PUBLIC = frozenset({VIEWER, "admin", "host", "controller", "service", "analyst"})
 MODERATORS = frozenset({"admin", "controller"})
 MAX_TEXT = 500
 MAX_WORDS = 2000
@@ -300,67 +300,11 @@ async def hide_comment(
     return comment
 
 
-def pin_payload(pin: WatchPin | None) -> dict[str, Any] | None:
-    if pin is None:
-        return None
-    return {
-        "id": pin.id,
-        "kind": pin.kind,
-        "text": pin.text,
-        "comment_id": pin.comment_id,
-        "item_id": pin.item_id,
-        "pinned_at": pin.pinned_at.isoformat(),
-    }
-
-
-async def current_pin(session: AsyncSession, stream_id: int) -> WatchPin | None:
-    pin: WatchPin | None = await session.scalar(
-        select(WatchPin)
-        .where(WatchPin.stream_id == stream_id, WatchPin.unpinned_at.is_(None))
-        .order_by(WatchPin.id.desc())
-        .limit(1)
-    )
-    return pin
-
-
 @snapshot_contributor("pin", roles={"host", "controller", "service", "analyst", VIEWER})
 async def _pin_part(ctx: SnapshotContext) -> dict[str, Any] | None:
     """What the watch page shows pinned (a comment or a public answer), or null;
     `pin.changed` events keep it current."""
     return pin_payload(await current_pin(ctx.session, ctx.stream.id))
-
-
-async def set_pin(
-    session: AsyncSession,
-    stream_id: int,
-    *,
-    kind: str,
-    text: str,
-    user: User,
-    comment_id: int | None = None,
-    item_id: int | None = None,
-) -> WatchPin:
-    """Pin something on the watch page; the previous pin comes down (one at a time)."""
-    now = utcnow()
-    await session.execute(
-        update(WatchPin)
-        .where(WatchPin.stream_id == stream_id, WatchPin.unpinned_at.is_(None))
-        .values(unpinned_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    pin = WatchPin(
-        stream_id=stream_id,
-        kind=kind,
-        text=text,
-        comment_id=comment_id,
-        item_id=item_id,
-        pinned_by=user.id,
-        pinned_at=now,
-    )
-    session.add(pin)
-    await session.flush()
-    queue_event(session, stream_id, "pin.changed", {"pin": pin_payload(pin)}, roles=PUBLIC)
-    return pin
 
 
 async def pin_comment(
@@ -372,17 +316,6 @@ async def pin_comment(
     return await set_pin(
         session, stream_id, kind="comment", text=comment.text, user=user, comment_id=comment.id
     )
-
-
-async def unpin(session: AsyncSession, stream_id: int) -> None:
-    result = await session.execute(
-        update(WatchPin)
-        .where(WatchPin.stream_id == stream_id, WatchPin.unpinned_at.is_(None))
-        .values(unpinned_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    if getattr(result, "rowcount", 0):
-        queue_event(session, stream_id, "pin.changed", {"pin": None}, roles=PUBLIC)
 
 
 # --------------------------------------------------------------------------- intake

@@ -8,8 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.errors import Unprocessable
 from app.models import ContingencyPlan, Role, Stream, TeamMember, User
 from app.schemas.contingency import ContingencyIn, ContingencyUpdate
+from app.services.planning import ensure_plannable
 from app.services.stream_rows import get_in_stream
-from app.services.streams import ensure_plannable
 
 
 async def plans(session: AsyncSession, stream_id: int) -> list[ContingencyPlan]:

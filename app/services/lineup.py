@@ -17,8 +17,9 @@ from app.errors import Conflict, NotFound, Unprocessable
 from app.models import LineupItem, ListingStatus, Product, QCStatus, Stream, StreamStatus
 from app.realtime.outbox import queue_event
 from app.schemas.lineup import LineupIn, LineupOut, LineupUpdate
+from app.services.planning import ensure_plannable, lock_stream
 from app.services.stream_rows import get_or_404
-from app.services.streams import ensure_plannable, lock_stream, model_values
+from app.services.streams import model_values
 
 
 def ineligibility(product: Product) -> str | None:

@@ -56,6 +56,7 @@ from app.realtime.snapshot import SnapshotContext, snapshot_contributor
 from app.realtime.state import LiveServices
 from app.schemas.common import format_money
 from app.services import alerts as alerts_service
+from app.services.pins import set_pin
 from app.services.stream_rows import delete_in_stream, get_in_stream, get_or_404
 from app.text.similarity import MERGE_THRESHOLD, bigrams, content, keywords, similar
 
@@ -549,8 +550,6 @@ async def answer(
 ) -> QueueItem:
     """Answer privately (each asker reads it on their watch page) or publicly (also
     pinned on the watch page for everyone)."""
-    from app.services import comments as comments_service
-
     text = text.strip()
     if not text:
         raise Unprocessable("the answer is empty", code="empty_answer")
@@ -572,7 +571,7 @@ async def answer(
         "this item is answered, dismissed or held by someone else",
     )
     if public:
-        await comments_service.set_pin(
+        await set_pin(
             session,
             stream.id,
             kind="answer",

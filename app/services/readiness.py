@@ -12,7 +12,6 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.i18n import Lang, localize
 from app.models import (
     ChecklistItem,
     CheckStatus,
@@ -40,7 +39,7 @@ def finding(
     **details: Any,
 ) -> dict[str, Any]:
     """`message` is English here; `params` (the scalar details and `params`) word it by
-    `code` in either language (app/i18n.py "readiness.<code>", `localize_findings`)."""
+    `code` in either language (app/i18n.py "readiness.<code>", `i18n.localize_findings`)."""
     scalars = {k: v for k, v in details.items() if isinstance(v, str | int | float)}
     return {
         "code": code,
@@ -49,15 +48,6 @@ def finding(
         "params": {**scalars, **(params or {})},
         **details,
     }
-
-
-def localize_findings(findings: list[dict[str, Any]], lang: Lang) -> list[dict[str, Any]]:
-    """The findings with `message` in `lang` (codes not in the catalogue keep theirs)."""
-    out = []
-    for f in findings:
-        text = localize(f"readiness.{f.get('code')}", f.get("params") or {}, lang)
-        out.append({**f, "message": text} if text else f)
-    return out
 
 
 async def readiness(session: AsyncSession, stream: Stream) -> list[dict[str, Any]]:

@@ -12,7 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db import utcnow
 from app.errors import Unprocessable
 from app.models import Role, Stream, TeamMember, User
+from app.models.events import StreamMinute
 from app.models.review import ActionStatus, Highlight, ReviewAction, ReviewFinding
+from app.schemas.common import format_money
 from app.schemas.review import ActionIn, ActionPatch, FindingIn, HighlightIn, HighlightOut
 from app.services.stream_rows import delete_in_stream, get_in_stream, list_in_stream
 
@@ -226,9 +228,50 @@ def manual_out(stream: Stream, mark: Highlight) -> HighlightOut:
 async def highlights(session: AsyncSession, stream: Stream) -> list[HighlightOut]:
     """Manual markers and automatic peaks, by time."""
     from app.services.projection import catch_up
-    from app.services.review_report import minute_peaks
 
     await catch_up(session, stream.id)
     marks = [manual_out(stream, m) for m in await manual_highlights(session, stream.id)]
     marks += await minute_peaks(session, stream)
     return sorted(marks, key=lambda h: (h.at, h.kind))
+
+
+async def minute_peaks(session: AsyncSession, stream: Stream, top: int = 3) -> list[HighlightOut]:
+    """The minutes with the highest GMV and the most comments (non-zero), top `top` each."""
+    m = StreamMinute
+    gmv_rows = await session.execute(
+        select(m.minute, m.gmv)
+        .where(m.stream_id == stream.id, m.gmv > 0)
+        .order_by(m.gmv.desc(), m.minute)
+        .limit(top)
+    )
+    comment_rows = await session.execute(
+        select(m.minute, m.comments)
+        .where(m.stream_id == stream.id, m.comments > 0)
+        .order_by(m.comments.desc(), m.minute)
+        .limit(top)
+    )
+    out = [
+        HighlightOut(
+            id=None,
+            kind="gmv_peak",
+            at=minute,
+            offset_seconds=offset_seconds(stream, minute),
+            duration_seconds=60,
+            note=f"GMV peak: {format_money(gmv)} in this minute",
+            value=format_money(gmv),
+        )
+        for minute, gmv in gmv_rows
+    ]
+    out += [
+        HighlightOut(
+            id=None,
+            kind="comment_peak",
+            at=minute,
+            offset_seconds=offset_seconds(stream, minute),
+            duration_seconds=60,
+            note=f"Comment peak: {n} comments in this minute",
+            value=str(n),
+        )
+        for minute, n in comment_rows
+    ]
+    return out

@@ -45,7 +45,6 @@ from app.models.rollups import (
     StreamViewerPresence,
 )
 from app.schemas.common import format_money
-from app.schemas.review import HighlightOut
 from app.services import projection, text_learning
 from app.services.review import offset_seconds, team_stream_ids
 from app.services.rollups import (
@@ -1082,45 +1081,3 @@ async def build_review(
 
 
 # ----------------------------------------------------------------------------- highlights
-
-
-async def minute_peaks(session: AsyncSession, stream: Stream, top: int = 3) -> list[HighlightOut]:
-    """The minutes with the highest GMV and the most comments (non-zero), top `top` each."""
-    m = StreamMinute
-    gmv_rows = await session.execute(
-        select(m.minute, m.gmv)
-        .where(m.stream_id == stream.id, m.gmv > 0)
-        .order_by(m.gmv.desc(), m.minute)
-        .limit(top)
-    )
-    comment_rows = await session.execute(
-        select(m.minute, m.comments)
-        .where(m.stream_id == stream.id, m.comments > 0)
-        .order_by(m.comments.desc(), m.minute)
-        .limit(top)
-    )
-    out = [
-        HighlightOut(
-            id=None,
-            kind="gmv_peak",
-            at=minute,
-            offset_seconds=offset_seconds(stream, minute),
-            duration_seconds=60,
-            note=f"GMV peak: {money(gmv)} in this minute",
-            value=money(gmv),
-        )
-        for minute, gmv in gmv_rows
-    ]
-    out += [
-        HighlightOut(
-            id=None,
-            kind="comment_peak",
-            at=minute,
-            offset_seconds=offset_seconds(stream, minute),
-            duration_seconds=60,
-            note=f"Comment peak: {n} comments in this minute",
-            value=str(n),
-        )
-        for minute, n in comment_rows
-    ]
-    return out

@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.errors import Conflict, Unprocessable
 from app.models import Product, ScriptSegment, Stream
 from app.schemas.script import Gap, Overlap, ScriptOut, SegmentIn, SegmentOut, SegmentUpdate
+from app.services.planning import ensure_plannable, lock_stream
 from app.services.stream_rows import get_in_stream
-from app.services.streams import ensure_plannable, lock_stream
 
 
 async def segments(session: AsyncSession, stream_id: int) -> list[ScriptSegment]:

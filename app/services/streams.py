@@ -25,6 +25,7 @@ from app.models import (
 from app.realtime.outbox import queue_event
 from app.realtime.protocol import PUBLIC_ROLES
 from app.schemas.streams import StreamCreate, StreamUpdate
+from app.services.planning import ensure_plannable
 from app.services.stream_rows import get_or_404
 
 
@@ -38,7 +39,6 @@ def model_values(
     return {name: getattr(model, name) for name in names if name not in exclude}
 
 
-CLOSED = frozenset({StreamStatus.ended, StreamStatus.archived})
 FORCE_ROLES = frozenset({Role.admin, Role.controller})
 
 
@@ -93,21 +93,6 @@ async def list_streams(
 
 async def get_stream(session: AsyncSession, stream_id: int) -> Stream:
     return await get_or_404(session, Stream, stream_id, "stream")
-
-
-async def lock_stream(session: AsyncSession, stream_id: int) -> None:
-    """Serialize plan edits that renumber (lineup, script) per stream: a row lock on
-    PostgreSQL; SQLite has a single writer anyway."""
-    await session.execute(select(Stream.id).where(Stream.id == stream_id).with_for_update())
-
-
-def ensure_plannable(stream: Stream) -> None:
-    """Plans of an ended or archived stream are history: they no longer change."""
-    if stream.status in CLOSED:
-        raise Conflict(
-            f"stream {stream.id} is {stream.status}; its plan can no longer change",
-            code="stream_closed",
-        )
 
 
 def _transition_error(stream: Stream, to: StreamStatus, hint: str = "") -> Conflict:

@@ -12,8 +12,8 @@ from app.db import utcnow
 from app.errors import Conflict, Unprocessable
 from app.models import Reservation, Stream, StreamStatus, WarmupCampaign
 from app.schemas.warmup import ReservationIn, ReservationsOut, WarmupIn, WarmupUpdate
+from app.services.planning import ensure_plannable
 from app.services.stream_rows import get_in_stream
-from app.services.streams import ensure_plannable
 
 
 async def campaigns(session: AsyncSession, stream_id: int) -> list[WarmupCampaign]:
