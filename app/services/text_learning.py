@@ -35,6 +35,7 @@ from app.models import (
     Stream,
     User,
 )
+from app.services.stream_rows import delete_in_stream
 from app.text import Classification
 from app.text.compliance import RULE_TEAM, Checker, Finding, Term
 from app.text.model import KINDS, SENTIMENTS, TOPICS
@@ -276,11 +277,7 @@ async def add_terms(
 
 
 async def remove_term(session: AsyncSession, stream_id: int, term_id: int) -> None:
-    term = await session.get(ComplianceTerm, term_id)
-    if term is None or term.stream_id != stream_id:
-        raise NotFound(f"term {term_id} not found on this stream", code="term_not_found")
-    await session.delete(term)
-    await session.flush()
+    await delete_in_stream(session, ComplianceTerm, stream_id, term_id, "term")
 
 
 def team_checker(rows: Sequence[ComplianceTerm]) -> Checker:
