@@ -62,7 +62,7 @@ export const messages = {
   "login.password": ["密码", "Password"],
   "login.submit": ["登录", "Sign in"],
   "login.wrong": ["用户名或密码错误", "Wrong username or password"],
-  "login.locked": ["失败次数过多，账号暂时锁定", "Too many failed attempts; the account is locked for a while"],
+  "login.locked": ["从这里登录失败次数过多，请 {s} 秒后再试", "Too many failed sign-ins from here; try again in {s} s"],
   "streams.title": ["直播场次", "Streams"],
   "streams.new": ["新建直播", "New stream"],
   "streams.titlePlaceholder": ["直播标题，如「秋冬新品专场」", "Stream title, e.g. “Autumn launch”"],

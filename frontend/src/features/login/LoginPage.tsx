@@ -29,7 +29,7 @@ export function LoginPage() {
         auth.login(data.access_token, data.expires_at, data.user);
         navigate(next, { replace: true });
       } else if (response.status === 401) setError(t("login.wrong"));
-      else if (response.status === 429) setError(t("login.locked"));
+      else if (response.status === 429) setError(t("login.locked", { s: response.headers.get("Retry-After") ?? "60" }));
       else setError(new ApiError(response.status, err).message);
     } catch {
       setError(t("common.networkError"));
