@@ -221,6 +221,7 @@ class Replays:
     async def _replay(self, replay: Replay) -> None:
         products = await self._products(replay.rehearsal_id)
         wall0 = time.monotonic()
+        base = utcnow()  # the replayed events' times: base + recorded offset ÷ speed
         first_ts: datetime | None = None
         after = (datetime.min.replace(tzinfo=UTC), 0)
         while True:
@@ -256,13 +257,21 @@ class Replays:
                     )
                     await asyncio.sleep(max(0.0, min(wait, 1.0)))
                     continue
-                if not await self._send(replay, due, products):
+                if not await self._send(replay, due, products, base, first_ts):
                     replay.error = "the rehearsal is no longer live"
                     return
 
-    async def _send(self, replay: Replay, rows: list[StreamEvent], products: set[int]) -> bool:
-        """Ingest one batch into the rehearsal; False once it is no longer live."""
-        now = utcnow()
+    async def _send(
+        self,
+        replay: Replay,
+        rows: list[StreamEvent],
+        products: set[int],
+        base: datetime,
+        first_ts: datetime,
+    ) -> bool:
+        """Ingest one batch into the rehearsal; False once it is no longer live. Each
+        event is timed at its place in the replay (base + offset ÷ speed), whenever the
+        batch gets written."""
         events = []
         for row in rows:
             product_id = row.product_id if row.product_id in products else None
@@ -274,7 +283,7 @@ class Replays:
                     type=row.type,
                     user_id=row.viewer_id,
                     event_id=f"replay:{replay.source_id}:{row.id}",
-                    ts=now,
+                    ts=base + (row.ts - first_ts) / replay.speed,
                     product_id=product_id,
                     text=row.text,
                     quantity=row.quantity,

@@ -12,6 +12,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import select, update
 
@@ -210,8 +211,9 @@ async def test_replay_a_past_log_at_speed(
     assert [(e.type, e.viewer_id, e.text) for e in replayed] == [
         (kind, viewer, text) for _, kind, viewer, pid, text, _ in recorded if pid != 999999
     ]
-    spread = (replayed[-1].ts - replayed[0].ts).total_seconds()
-    assert 0.8 <= spread < 3.5, spread
+    # Their times keep the recorded spacing divided by the speed: 0, .125, .25, .5, .75, 1 s.
+    offsets = [(e.ts - replayed[0].ts).total_seconds() for e in replayed]
+    assert offsets == pytest.approx([0.0, 0.125, 0.25, 0.5, 0.75, 1.0], abs=0.002)
     metrics = (await cclient.get(f"/api/v1/streams/{rid}/metrics", headers=live_room.ctl)).json()
     assert metrics["gmv"] == "59.90" and metrics["comments"] == 2
     # The source's log is untouched.
