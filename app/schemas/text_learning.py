@@ -47,7 +47,7 @@ class CheckIn(StrictInput):
     )
 
 
-class FindingOut(BaseModel):
+class ClaimFindingOut(BaseModel):
     phrase: str
     category: Literal["absolute", "medical", "efficacy", "price", "platform", "team"]
     severity: Literal["block", "warn"]
@@ -58,7 +58,7 @@ class FindingOut(BaseModel):
 
 
 class CheckResult(BaseModel):
-    findings: list[FindingOut]
+    findings: list[ClaimFindingOut]
 
 
 class CheckOut(BaseModel):

@@ -1,10 +1,13 @@
 // Every string the consoles show: [Simplified Chinese, English]. A key missing a
 // language cannot compile.
 import { pagesMessages } from "./pages";
+import { textMessages } from "./text";
 
 export const messages = {
   // issue #12's pages (lifecycle, people, settings, catalog, planning parts): i18n/pages.ts
   ...pagesMessages,
+  // issue #14: comment corrections and the claims checker: i18n/text.ts
+  ...textMessages,
   "app.title": ["直播中控台", "Live Control Room"],
   "common.language": ["切换语言", "Switch language"],
   "common.loading": ["加载中…", "Loading…"],

@@ -4,6 +4,7 @@ import { useState, type FormEvent } from "react";
 import { api, unwrap, type Schemas } from "../../api/client";
 import { Card, ErrorText, formatDuration, isMissing, Pending, useNow } from "../../components/ui";
 import { useI18n, type MessageKey } from "../../i18n";
+import { CorrectControl } from "../service/CorrectComment";
 import { serverText } from "../../i18n/server";
 import { pollUnlessLive, useCues, useIncidents, useLineup, useSegmentNow } from "../../live/streamData";
 import type { LiveEvent } from "../../live/types";
@@ -337,6 +338,7 @@ export function CommentStream({ streamId, events }: { streamId: number; events: 
             <button className="small" onClick={() => act.mutate({ c, action: "mute" })}>
               {t("comments.mute")}
             </button>
+            <CorrectControl streamId={streamId} comment={c} />
           </div>
         ))}
         {rows.length === 0 && <span className="muted">{t("comments.none")}</span>}

@@ -3,6 +3,7 @@ import { useState, type DragEvent, type FormEvent } from "react";
 import { api, unwrap } from "../../api/client";
 import { Card, ErrorText, isMissing, Pending } from "../../components/ui";
 import { useI18n, type MessageKey } from "../../i18n";
+import { ClaimsPreview } from "./Claims";
 import { useLineup, type LineupRow } from "../../live/streamData";
 
 /** Move `from` before `to` in a list of ids. */
@@ -231,6 +232,7 @@ function AddToLineup({ streamId, inLineup }: { streamId: number; inLineup: Set<n
             </label>
           </div>
           <textarea rows={3} placeholder={t("plan.sellingPoints")} value={np.points} onChange={(e) => setNp({ ...np, points: e.target.value })} />
+          <ClaimsPreview streamId={streamId} texts={[np.name, ...np.points.split("\n")]} />
           <button disabled={create.isPending}>{t("common.create")}</button>
           <ErrorText error={create.error} />
         </form>

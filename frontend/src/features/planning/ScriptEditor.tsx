@@ -4,6 +4,7 @@ import { api, unwrap, type Schemas } from "../../api/client";
 import { Card, ErrorText, formatDuration, isMissing, Pending } from "../../components/ui";
 import { useI18n, type MessageKey } from "../../i18n";
 import { useLineup } from "../../live/streamData";
+import { ClaimsPreview, ComplianceTerms } from "./Claims";
 
 const KINDS = ["opening", "product", "interaction", "promotion", "closing", "other"] as const;
 
@@ -200,6 +201,7 @@ export function ScriptEditor({ streamId }: { streamId: number }) {
               {t("plan.segmentCues")}
               <textarea rows={2} value={draft.cues} onChange={(e) => setDraft({ ...draft, cues: e.target.value })} />
             </label>
+            <ClaimsPreview streamId={streamId} texts={[draft.title, ...lines(draft.points), ...lines(draft.cues)]} />
             <div className="row">
               <button className="primary" disabled={save.isPending}>
                 {t("common.save")}
@@ -217,6 +219,7 @@ export function ScriptEditor({ streamId }: { streamId: number }) {
           </form>
         </Card>
       )}
+      <ComplianceTerms streamId={streamId} />
     </div>
   );
 }

@@ -9,6 +9,7 @@ import { useStreamId } from "../../components/layout";
 import { Card, ConnectionBanner, ErrorText, formatDuration, isMissing, Pending, useNow } from "../../components/ui";
 import { useI18n, type MessageKey } from "../../i18n";
 import { pollUnlessLive, useStreamLive } from "../../live/streamData";
+import { RecentComments } from "./CorrectComment";
 
 export type QueueItem = Schemas["QueueItemOut"];
 type QuickReply = Schemas["ReplyOut"];
@@ -70,6 +71,7 @@ export function ServicePage() {
         </div>
         <div className="col-side">
           <OrderRequests streamId={streamId} />
+          <RecentComments streamId={streamId} />
           <QuickReplies streamId={streamId} replies={replies.data} error={replies.error} />
         </div>
       </div>
