@@ -12,7 +12,7 @@ queue (app/services/queue.py) and announces the comments after commit:
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -426,8 +426,6 @@ async def intake_comments(
 
     await queue_service.feed(session, stream_id, rows)
     _count_negatives(session, stream_id, rows)
-    for hook in _comment_hooks:
-        await hook(session, stream_id, rows)
     public = [comment_payload(r) for r in rows if not r.blocked]
     blocked_rows = [comment_payload(r) for r in rows if r.blocked]
     if public:
@@ -474,15 +472,3 @@ async def list_comments(
 
 
 # ----------------------------------------------------------------------- watch page
-
-# Comment hooks: called with (session, stream_id, accepted comments) inside the request,
-# for features that react to comments (e.g. a lottery's keyword condition). Counting is
-# not a hook: callers log and count comments as `comment` events via
-# `app.services.ingest.record_events` (ingest router, `storefront.post_comment`).
-CommentHook = Callable[[AsyncSession, int, list[Comment]], Awaitable[None]]
-_comment_hooks: list[CommentHook] = []
-
-
-def on_comments(hook: CommentHook) -> CommentHook:
-    _comment_hooks.append(hook)
-    return hook

@@ -73,17 +73,21 @@ ACTIVE = (ItemStatus.open, ItemStatus.claimed)
 
 
 @dataclass(frozen=True)
-class Settings:
+class QueueThresholds:
+    """A stream's queue SLA and cue threshold (its `QueueSettings` row, or the defaults)."""
+
     sla_seconds: int = DEFAULT_SLA_SECONDS
     cue_threshold: int = DEFAULT_CUE_THRESHOLD
 
+    @classmethod
+    def of(cls, row: Any) -> QueueThresholds:
+        return cls(row.sla_seconds, row.cue_threshold) if row is not None else cls()
+
 
 def settings_payload(
-    stream_id: int, row: QueueSettings | None, values: Settings | None = None
+    stream_id: int, row: QueueSettings | None, values: QueueThresholds | None = None
 ) -> dict[str, Any]:
-    values = values or (
-        Settings(row.sla_seconds, row.cue_threshold) if row is not None else Settings()
-    )
+    values = values or QueueThresholds.of(row)
     return {
         "stream_id": stream_id,
         "sla_seconds": values.sla_seconds,
@@ -98,7 +102,7 @@ async def settings_view(session: AsyncSession, stream_id: int) -> dict[str, Any]
     return settings_payload(stream_id, await session.get(QueueSettings, stream_id))
 
 
-async def get_settings(session: AsyncSession, stream_id: int) -> Settings:
+async def get_settings(session: AsyncSession, stream_id: int) -> QueueThresholds:
     row = (
         await session.execute(
             select(QueueSettings.sla_seconds, QueueSettings.cue_threshold).where(
@@ -106,7 +110,7 @@ async def get_settings(session: AsyncSession, stream_id: int) -> Settings:
             )
         )
     ).first()
-    return Settings(row.sla_seconds, row.cue_threshold) if row is not None else Settings()
+    return QueueThresholds.of(row)
 
 
 async def set_settings(
