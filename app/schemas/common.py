@@ -85,4 +85,4 @@ class StrictInput(TextChecked):
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
         if bound_model_fields(cls):
-            cls.model_rebuild(force=True)
+            cls.model_rebuild(force=True, raise_errors=False)
