@@ -48,6 +48,9 @@ async def test_a_runs_logs_hold_no_secrets(
         )
         token = r.json()["access_token"]
         secrets_seen.add(token)
+        # the real server (uvicorn) sends no banner, and the security headers
+        assert "server" not in r.headers, r.headers
+        assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
         admin = {"Authorization": f"Bearer {token}"}
         # the same username created 8 times at once: one wins, the others must not 500
         dup_password = "duplicate-pass-" + uuid.uuid4().hex[:8]
