@@ -336,3 +336,69 @@ async def test_unknown_connector_and_stream_not_live(
         conn["inbound_path"], content=body, headers={"X-Douyin-Signature": douyin_sign("s", body)}
     )
     assert r.status_code == 409 and r.json()["outcome"] == "rejected", r.text
+
+
+async def test_odd_bodies_never_fail_the_server_and_a_quiet_feed_turns_stale(
+    connect_app: FastAPI, cclient: httpx.AsyncClient, live_room: LiveRoom
+) -> None:
+    from datetime import timedelta
+
+    from app.db import utcnow
+    from app.services.connectors import service
+
+    secret = "odd"
+    conn = await connect(cclient, live_room, "douyin.life_orders", secret)
+    url = conn["inbound_path"]
+    deep = b"[" * 200 + b"]" * 200
+    bodies = [
+        b"",
+        b"null",
+        b"[]",
+        b"42",
+        b'"text"',
+        deep,
+        b'{"event": "life_trade_order_notify", "content": "not json"}',
+        b'{"event": "life_trade_order_notify", "content": 7}',
+        b'{"event": "life_trade_order_notify", "content": "{\\"action\\": \\"pay_success\\"}"}',
+        b'{"event": "life_trade_order_notify", "from_user_id": "u", "content": '
+        b'"{\\"action\\": \\"pay_success\\", \\"order\\": {\\"order_id\\": \\"1\\", '
+        b'\\"pay_amount\\": \\"lots\\"}}"}',
+        '{"event": "verify_webhook", "content": {"challenge": "挑战"}}'.encode(),
+    ]
+    for body in bodies:
+        r = await cclient.post(
+            url, content=body, headers={"X-Douyin-Signature": douyin_sign(secret, body)}
+        )
+        assert r.status_code < 500, (body[:60], r.status_code, r.text)
+        assert r.status_code in (200, 400, 422), (body[:60], r.text)
+    kept = (
+        await cclient.get(
+            f"/api/v1/streams/{live_room.stream_id}/connectors/{conn['id']}/payloads",
+            params={"limit": 50},
+            headers=live_room.ctl,
+        )
+    ).json()
+    assert len(kept) == len(bodies)
+    # A healthy feed: ok now; with nothing new for over a minute while live: stale.
+    good = await connect(cclient, live_room, "douyin.life_orders", "good")
+    payload = sample("douyin_life_orders", 1)["payload"]
+    content = json.loads(payload["content"])
+    content["msg_time"] = int(time.time())
+    payload["content"] = json.dumps(content)
+    body = orjson.dumps(payload)
+    r = await cclient.post(
+        good["inbound_path"],
+        content=body,
+        headers={"X-Douyin-Signature": douyin_sign("good", body)},
+    )
+    assert r.status_code == 200 and r.json()["accepted"] == 1, r.text
+    async with connect_app.state.sessionmaker() as s:
+        now = utcnow()
+        states = {c["id"]: c for c in await service.status(s, live_room.stream_id, now)}
+        later = {
+            c["id"]: c
+            for c in await service.status(s, live_room.stream_id, now + timedelta(seconds=61))
+        }
+    assert states[good["id"]]["state"] == "ok" and later[good["id"]]["state"] == "stale"
+    assert states[conn["id"]]["state"] == "failing"
+    assert states[conn["id"]]["received_15m"] == len(bodies)
