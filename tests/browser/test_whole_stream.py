@@ -315,7 +315,9 @@ def test_a_team_runs_a_whole_stream_from_the_browser(browser: Browser, fresh: Se
         expect(item).to_have_count(1, timeout=20_000)
         expect(item.get_by_test_id("queue-text")).to_contain_text("敏感肌")
         item.get_by_test_id("btn-claim").click()
+        expect(item.get_by_test_id("queue-status")).to_have_text("处理中")
         item.get_by_test_id("answer-text").fill("可以的，这款经过敏感肌测试，无香精无酒精。")
+        item.get_by_test_id("answer-public").check()  # on screen for the whole room
         item.get_by_test_id("btn-answer").click()
         expect(svc.get_by_test_id("queue-item")).to_have_count(0)
         expect(watch.get_by_test_id("watch-answers")).to_contain_text("无香精无酒精")
