@@ -198,6 +198,63 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "status.422": ("输入有误（{code}）", "Invalid input ({code})"),
     "status.429": ("操作太频繁（{code}）", "Too many requests ({code})"),
     "status.500": ("服务器错误（{code}）", "Server error ({code})"),
+    # ---- connecting a platform (issue 18)
+    "error.webhook_url_refused": (
+        "推送地址被拒绝（须为公网 http(s) 地址）",
+        "Webhook URL refused (a public http(s) address is needed)",
+    ),
+    "error.unknown_event_type": (
+        "未知的事件类型",
+        "Unknown event type",
+    ),
+    "error.webhook_not_found": (
+        "推送地址不存在",
+        "No such webhook",
+    ),
+    "error.delivery_not_found": (
+        "推送记录不存在",
+        "No such delivery",
+    ),
+    "error.delivery_not_dead": (
+        "只有已放弃的推送可以重新推送",
+        "Only a dead delivery can be sent again",
+    ),
+    "error.action_not_found": (
+        "该动作不存在",
+        "No such action",
+    ),
+    "error.connector_not_found": (
+        "平台接入不存在",
+        "No such connector",
+    ),
+    "error.unknown_mapping": (
+        "未知的映射",
+        "Unknown mapping",
+    ),
+    "error.already_rehearsal": (
+        "这已经是一场彩排",
+        "This stream is a rehearsal already",
+    ),
+    "error.not_a_rehearsal": (
+        "只有彩排可以回放事件",
+        "Only a rehearsal can replay events",
+    ),
+    "error.replay_running": (
+        "本场彩排正在回放",
+        "A replay is running in this rehearsal",
+    ),
+    "error.replay_not_found": (
+        "本场彩排没有回放",
+        "No replay of this rehearsal",
+    ),
+    "error.bad_source": (
+        "回放来源须为已结束的真实场次",
+        "The source must be a past real stream",
+    ),
+    "error.empty_source": (
+        "来源场次没有记录的事件",
+        "The source stream has no recorded events",
+    ),
 }
 
 

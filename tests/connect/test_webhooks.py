@@ -228,6 +228,7 @@ async def test_roles_validation_and_delete(
         url, json={"url": "ftp://x.example/", "events": ["*"]}, headers=live_room.ctl
     )
     assert r.status_code == 422 and r.json()["code"] == "webhook_url_refused"
+    assert r.json()["message"] == "推送地址被拒绝（须为公网 http(s) 地址）"  # zh by default
     r = await cclient.post(url, json={"url": receiver.url, "events": []}, headers=live_room.ctl)
     assert r.status_code == 422
     hook = await register(cclient, live_room, receiver.url, ["product.listed"])

@@ -752,6 +752,20 @@ export const messages = {
   "connect.replay.done": ["回放完成", "Replay done"],
   "connect.replay.stopped": ["已停止", "Stopped"],
   "connect.replay.failed": ["回放失败", "Replay failed"],
+  "srv.error.webhook_url_refused": ["推送地址被拒绝（须为公网 http(s) 地址）", "Webhook URL refused (a public http(s) address is needed)"],
+  "srv.error.unknown_event_type": ["未知的事件类型", "Unknown event type"],
+  "srv.error.webhook_not_found": ["推送地址不存在", "No such webhook"],
+  "srv.error.delivery_not_found": ["推送记录不存在", "No such delivery"],
+  "srv.error.delivery_not_dead": ["只有已放弃的推送可以重新推送", "Only a dead delivery can be sent again"],
+  "srv.error.action_not_found": ["该动作不存在", "No such action"],
+  "srv.error.connector_not_found": ["平台接入不存在", "No such connector"],
+  "srv.error.unknown_mapping": ["未知的映射", "Unknown mapping"],
+  "srv.error.already_rehearsal": ["这已经是一场彩排", "This stream is a rehearsal already"],
+  "srv.error.not_a_rehearsal": ["只有彩排可以回放事件", "Only a rehearsal can replay events"],
+  "srv.error.replay_running": ["本场彩排正在回放", "A replay is running in this rehearsal"],
+  "srv.error.replay_not_found": ["本场彩排没有回放", "No replay of this rehearsal"],
+  "srv.error.bad_source": ["回放来源须为已结束的真实场次", "The source must be a past real stream"],
+  "srv.error.empty_source": ["来源场次没有记录的事件", "The source stream has no recorded events"],
   // ---- end of issue 18
 } as const satisfies Record<string, readonly [string, string]>;
 
