@@ -250,12 +250,18 @@ async def minute_peaks(session: AsyncSession, stream: Stream, top: int = 3) -> l
         .order_by(m.comments.desc(), m.minute)
         .limit(top)
     )
+
+    def inside(minute: datetime) -> datetime:
+        """A peak minute's start, never before the stream started (minutes are whole:
+        the first one may begin a few seconds before `started_at`)."""
+        return max(minute, stream.started_at) if stream.started_at else minute
+
     out = [
         HighlightOut(
             id=None,
             kind="gmv_peak",
-            at=minute,
-            offset_seconds=offset_seconds(stream, minute),
+            at=inside(minute),
+            offset_seconds=offset_seconds(stream, inside(minute)),
             duration_seconds=60,
             note=f"GMV peak: {format_money(gmv)} in this minute",
             value=format_money(gmv),
@@ -266,8 +272,8 @@ async def minute_peaks(session: AsyncSession, stream: Stream, top: int = 3) -> l
         HighlightOut(
             id=None,
             kind="comment_peak",
-            at=minute,
-            offset_seconds=offset_seconds(stream, minute),
+            at=inside(minute),
+            offset_seconds=offset_seconds(stream, inside(minute)),
             duration_seconds=60,
             note=f"Comment peak: {n} comments in this minute",
             value=str(n),

@@ -9,6 +9,7 @@ formula is in app/services/metric_dictionary.py and docs/metrics.md.
 
 from __future__ import annotations
 
+import itertools
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -633,10 +634,17 @@ async def segments(
             .order_by(ScriptSegment.start_offset_seconds, ScriptSegment.position)
         )
     ).scalars()
+    segs = list(rows)
+    ran = await segment_runs(session, stream, review_until(stream))
     planned: list[tuple[ScriptSegment, datetime, datetime]] = []
-    for seg in rows:
+    for seg in segs:
+        if ran:  # the segment control was used: when each segment really ran
+            for start, end in ran.get(seg.id, []):
+                planned.append((seg, start, end))
+            continue
         start = stream.started_at + timedelta(seconds=seg.start_offset_seconds)
         planned.append((seg, start, start + timedelta(seconds=seg.duration_seconds)))
+    planned.sort(key=lambda x: x[1])
     sums = await window_sums(session, stream.id, [(start, end, None) for _, start, end in planned])
     out: list[dict[str, Any]] = []
     for (seg, start, end), figures in zip(planned, sums, strict=True):
@@ -650,11 +658,39 @@ async def segments(
                 "product_id": seg.product_id,
                 "start": start,
                 "end": end,
+                "timed_by": "segment_control" if ran else "plan",
                 **figures,
                 "online_start": online_start,
                 "online_end": online_end,
             }
         )
+    return out
+
+
+async def segment_runs(
+    session: AsyncSession, stream: Stream, until: datetime
+) -> dict[int, list[tuple[datetime, datetime]]]:
+    """When each segment ran, from the segment control's log: a segment runs from the
+    move that made it current to the next move (or the end of the stream). Empty when
+    the segment control was never used (the plan's times are all there is then)."""
+    moves = list(
+        (
+            await session.execute(
+                select(ControlAction)
+                .where(ControlAction.stream_id == stream.id, ControlAction.action == "segment")
+                .order_by(ControlAction.created_at, ControlAction.id)
+            )
+        ).scalars()
+    )
+    out: dict[int, list[tuple[datetime, datetime]]] = {}
+    for move, after in itertools.zip_longest(moves, moves[1:]):
+        seg_id = move.detail.get("to_segment_id")
+        if seg_id is None:
+            continue
+        end = after.created_at if after is not None else max(until, move.created_at)
+        if stream.ended_at is not None:
+            end = min(end, max(stream.ended_at, move.created_at))
+        out.setdefault(int(seg_id), []).append((move.created_at, end))
     return out
 
 
@@ -971,6 +1007,126 @@ def diagnoses(
     return out
 
 
+# The diagnoses a team asked for after its first real stream (#16): each with its code,
+# `params` (what the consoles word it with) and the evidence.
+ANSWER_RATE_MIN = Decimal("0.5")  # below: "most questions went unanswered"
+ANSWER_ITEMS_MIN = 5
+TARGET_MET_SHARE = Decimal("0.8")  # below this share of a target: a shortfall
+SOLD_OUT_CLICKS_MIN = 5  # clicks on a product after it sold out
+
+
+async def more_diagnoses(
+    session: AsyncSession,
+    stream: Stream,
+    product_list: Sequence[dict[str, Any]],
+    series: Sequence[dict[str, Any]],
+    queue: dict[str, Any],
+    target_list: Sequence[dict[str, Any]],
+    until: datetime,
+) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    items, answered = queue["question_items"], queue["answered"]
+    if items >= ANSWER_ITEMS_MIN and Decimal(answered) / items < ANSWER_RATE_MIN:
+        out.append(
+            {
+                "code": "low_answer_rate",
+                "severity": "warning",
+                "message": f"Only {answered} of {items} viewer questions were answered",
+                "suggestion": "Put another agent on the service queue, seed quick replies "
+                "and FAQ entries, and let the host answer the most-asked ones on air.",
+                "params": {"answered": answered, "items": items},
+                "evidence": {
+                    "question_items": items,
+                    "answered": answered,
+                    "unanswered": queue["unanswered"],
+                    "answer_rate": queue["answer_rate"],
+                },
+            }
+        )
+    names = {p["product_id"]: p["name"] or f"#{p['product_id']}" for p in product_list}
+    sold_out = list(
+        (
+            await session.execute(
+                select(Alert)
+                .where(Alert.stream_id == stream.id, Alert.kind == "sold_out")
+                .order_by(Alert.created_at)
+            )
+        ).scalars()
+    )
+    windows = []
+    for a in sold_out:
+        pid = a.data.get("product_id")
+        if isinstance(pid, int):
+            windows.append((a.created_at, max(a.resolved_at or until, a.created_at), pid))
+    clicked_after: dict[int, tuple[int, datetime]] = {}
+    for (start, _end, pid), figures in zip(
+        windows, await window_sums(session, stream.id, windows), strict=True
+    ):
+        before = clicked_after.get(pid, (0, start))
+        clicked_after[pid] = (before[0] + int(figures.get("product_clicks", 0)), before[1])
+    for pid, (clicks, since) in clicked_after.items():
+        if clicks >= SOLD_OUT_CLICKS_MIN:
+            out.append(
+                {
+                    "code": "sold_out_while_clicked",
+                    "severity": "critical",
+                    "product_id": pid,
+                    "message": f"{names.get(pid, pid)} sold out and was clicked {clicks} "
+                    "more times",
+                    "suggestion": "Allot more stock or prepare a restock and a substitute; "
+                    "delist a sold-out product or tell the room when it is back.",
+                    "params": {"name": names.get(pid, f"#{pid}"), "clicks": clicks},
+                    "evidence": {
+                        "product_clicks_after_sold_out": clicks,
+                        "sold_out_at": since.isoformat(),
+                    },
+                }
+            )
+    for t in target_list:
+        if Decimal(str(t["achievement"])) < TARGET_MET_SHARE:
+            out.append(
+                {
+                    "code": "target_shortfall",
+                    "severity": "critical" if t["metric"] == "gmv" else "warning",
+                    "message": f"{t['metric']} reached {float(t['achievement']):.1%} of its target",
+                    "suggestion": "Compare the lineup, traffic and pricing with the plan; "
+                    "set the next target from what this stream really did.",
+                    "params": {"metric": f"metric.{t['metric']}", "achievement": t["achievement"]},
+                    "evidence": {
+                        "target": t["target"],
+                        "actual": t["actual"],
+                        "achievement": t["achievement"],
+                    },
+                }
+            )
+    target_gmv = stream.target_gmv
+    planned = (stream.planned_minutes or 0) * 60
+    if target_gmv and planned and stream.started_at and series:
+        half = stream.started_at + timedelta(seconds=planned / 2)
+        first_half = sum(
+            (Decimal(str(r.get("gmv") or 0)) for r in series if r["minute"] < half), ZERO
+        )
+        share = ratio(first_half, target_gmv)
+        if until >= half and Decimal(str(share)) < Decimal("0.5") * TARGET_MET_SHARE:
+            out.append(
+                {
+                    "code": "slow_pace",
+                    "severity": "warning",
+                    "message": f"At half time only {share:.1%} of the GMV target was reached "
+                    "(50% due)",
+                    "suggestion": "Open with a hero product and a welfare; list the first "
+                    "product at go-live and push conversion in the first 30 minutes.",
+                    "params": {"share": share, "minutes": planned // 120},
+                    "evidence": {
+                        "gmv_first_half": money(first_half),
+                        "target_gmv": money(target_gmv),
+                        "first_half_share": share,
+                    },
+                }
+            )
+    return out
+
+
 # ----------------------------------------------------------------------------- comparison
 
 COMPARED = (
@@ -1049,6 +1205,8 @@ async def build_review(
     series = await minute_series(session, stream.id, minute_rows)
     product_list = await products(session, stream.id, await product_totals(session, stream.id))
     segment_list = await segments(session, stream, series)
+    question_stats = await questions(session, stream.id)
+    target_list = targets(stream, fig)
     retention = await new_viewer_retention(session, stream.id, until, earlier)
     report: dict[str, Any] = {
         "stream_id": stream.id,
@@ -1069,12 +1227,15 @@ async def build_review(
             "returning_share": ratio(returning, h.viewers),
             "new_viewer_retention": retention,
         },
-        "targets": targets(stream, fig),
+        "targets": target_list,
         "segments": segment_list,
         "explanations": await explanations(session, stream, until),
-        "questions": await questions(session, stream.id),
+        "questions": question_stats,
         "timeline": await timeline(session, stream),
-        "diagnoses": diagnoses(fig, product_list, retention, segment_list),
+        "diagnoses": diagnoses(fig, product_list, retention, segment_list)
+        + await more_diagnoses(
+            session, stream, product_list, series, question_stats["queue"], target_list, until
+        ),
         "comparison": await comparison(session, stream, fig, compare_last, now),
     }
     return report

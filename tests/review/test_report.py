@@ -226,7 +226,13 @@ async def test_review_figures_match_the_hand_computation(
         "change": 1.28,
     }
     assert cmp["figures"]["aov"]["median"] == "59.90"
-    assert rep["diagnoses"] == []
+    # "no problems found" no longer hides missed targets (#16): viewers and followers
+    # reached half their targets; GMV (109 %) and conversion (40 % of 25 %) were met
+    assert [(d["code"], d["params"]["metric"]) for d in rep["diagnoses"]] == [
+        ("target_shortfall", "metric.viewers"),
+        ("target_shortfall", "metric.new_followers"),
+    ]
+    assert rep["diagnoses"][0]["evidence"] == {"target": 10, "actual": 5, "achievement": 0.5}
 
 
 async def test_every_figure_of_the_report_is_in_the_metric_dictionary(

@@ -238,6 +238,15 @@ export const messages = {
   "prompter.noPoints": ["本环节没有话术", "No talking points for this segment"],
   "prompter.noProduct": ["当前没有讲解中的商品", "No product is being explained"],
   "prompter.left": ["剩 {n} 件", "{n} left"],
+  // ---- review diagnoses added by #16
+  "diag.low_answer_rate.msg": ["观众问题回复率低：{items} 个问题只回复了 {answered} 个", "Low answer rate: only {answered} of {items} viewer questions answered"],
+  "diag.low_answer_rate.tip": ["增加客服人手，预设快捷回复和 FAQ，高频问题让主播在直播中统一回答。", "Add an agent to the service queue, seed quick replies and FAQ entries, and let the host answer the most-asked questions on air."],
+  "diag.sold_out_while_clicked.msg": ["商品「{name}」售罄后仍有 {clicks} 次点击", "“{name}” sold out and was clicked {clicks} more times"],
+  "diag.sold_out_while_clicked.tip": ["多分配库存或准备补货与替代品；售罄后及时下架或告知观众何时补货。", "Allot more stock or prepare a restock and a substitute; delist a sold-out product or tell the room when it is back."],
+  "diag.target_shortfall.msg": ["{metric}只完成目标的 {achievement}", "{metric} reached only {achievement} of its target"],
+  "diag.target_shortfall.tip": ["对照计划检查选品、流量和定价；下一场目标以本场实际为基础设定。", "Compare the lineup, traffic and pricing with the plan; set the next target from what this stream really did."],
+  "diag.slow_pace.msg": ["上半场节奏慢：{minutes} 分钟时只完成 GMV 目标的 {share}（应达 50%）", "Slow first half: {share} of the GMV target after {minutes} minutes (50% due)"],
+  "diag.slow_pace.tip": ["开场即上爆款和福利，开播就上架第一个商品，前 30 分钟集中促转化。", "Open with a hero product and a welfare; list the first product at go-live and push conversion in the first 30 minutes."],
   // ---- live rates and pace (#16)
   "common.serverDown": ["暂时连不上服务器，恢复后自动刷新", "Cannot reach the server right now; this refreshes once it is back"],
   "alerts.resolved": ["已解除", "resolved"],

@@ -8,7 +8,17 @@ import { useI18n, type MessageKey } from "../../i18n";
 import { messages } from "../../i18n/messages";
 import type { Diagnosis } from "./report";
 
-const KNOWN = new Set(["carts_high_payment_low", "new_viewers_leave_early", "clicks_without_orders", "high_refunds", "online_falling_in_segment"]);
+const KNOWN = new Set([
+  "carts_high_payment_low",
+  "new_viewers_leave_early",
+  "clicks_without_orders",
+  "high_refunds",
+  "online_falling_in_segment",
+  "low_answer_rate",
+  "sold_out_while_clicked",
+  "target_shortfall",
+  "slow_pace",
+]);
 
 export function Diagnoses({
   streamId,
@@ -37,7 +47,16 @@ export function Diagnoses({
   });
   const text = (d: Diagnosis, part: "msg" | "tip") => {
     const key = `diag.${d.code}.${part}`;
-    if (KNOWN.has(d.code) && key in messages) return t(key as MessageKey, { name: subject(d) });
+    if (KNOWN.has(d.code) && key in messages) {
+      const vars: Record<string, string | number> = { name: subject(d) };
+      for (const [k, v] of Object.entries((d as { params?: Record<string, unknown> }).params ?? {})) {
+        if (k === "name") continue;
+        if (k === "metric" && typeof v === "string") vars[k] = label(v.replace(/^metric\./, ""));
+        else if (k === "achievement" || k === "share") vars[k] = `${(Number(v) * 100).toFixed(1)}%`;
+        else vars[k] = typeof v === "number" ? v : String(v);
+      }
+      return t(key as MessageKey, vars);
+    }
     return part === "msg" ? d.message : (d.suggestion ?? "");
   };
   return (

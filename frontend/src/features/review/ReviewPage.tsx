@@ -172,11 +172,16 @@ function Report({ streamId }: { streamId: number }) {
     series: [
       {
         type: "funnel",
-        sort: "descending",
+        // Stage order, by people at each stage (clicks are events: one viewer clicks
+        // many times, so counting events would put clicks above viewers).
+        sort: "none",
         top: 36,
         bottom: 8,
         label: { show: true, position: "inside", formatter: "{b}: {c}" },
-        data: r.funnel.map((f) => ({ name: t(`funnel.${f.step}` as MessageKey), value: f.count })),
+        data: r.funnel.map((f) => ({
+          name: t(`funnel.${f.step}` as MessageKey),
+          value: (f as { viewers?: number }).viewers ?? f.count,
+        })),
       },
     ],
   };
