@@ -32,7 +32,8 @@ def test_every_message_has_both_languages_with_the_same_placeholders() -> None:
 
     for code, (zh, en) in MESSAGES.items():
         names = [{f for _, f, _, _ in string.Formatter().parse(text) if f} for text in (zh, en)]
-        assert names[0] == names[1], code
+        # English may leave out a param that is itself Chinese text (a suggestion)
+        assert names[1] <= names[0] and names[0] - names[1] <= {"suggestion"}, code
         assert zh != en, code
 
 
