@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -34,6 +34,7 @@ from app.realtime.protocol import (
     CLOSE_SLOW,
     MAX_PENDING_EVENTS,
     PONG,
+    SEND_TIMEOUT_SECONDS,
     WireMessage,
     prepare,
     visible_to,
@@ -64,6 +65,7 @@ class Connection:
         "last_seq",
         "max_pending",
         "metrics",
+        "reader",
         "started",
         "stream_id",
         "writer",
@@ -87,6 +89,7 @@ class Connection:
         self.last_seq = 0
         self.close_with: tuple[int, str] | None = None
         self.writer: asyncio.Task[None] | None = None
+        self.reader: asyncio.Task[Any] | None = None
         # Until the snapshot is out, everything is queued (it must go first).
         self.started = False
 
@@ -168,7 +171,12 @@ class Connection:
                     # The send already yielded this future to us (marked as awaited);
                     # awaiting it again raises "await wasn't used with future" once it
                     # is pending, so wait on it through a done-callback instead.
-                    await asyncio.wait({waiting})
+                    done, _ = await asyncio.wait({waiting}, timeout=SEND_TIMEOUT_SECONDS)
+                    if not done:
+                        coro.close()
+                        self.writer = None
+                        self._stalled()
+                        return
                 try:
                     waiting = coro.send(None)
                 except StopIteration:
@@ -196,22 +204,49 @@ class Connection:
                 if self.events:
                     epoch, seq, message = self.events.popleft()
                     if self._advance(epoch, seq):
-                        await ws.send(message)
+                        await self._send_or_stall(message)
                 elif self.metrics is not None:
                     message, self.metrics = self.metrics, None
-                    await ws.send(message)
+                    await self._send_or_stall(message)
                 else:
                     return
+        except _Stalled:
+            self._stalled()
         except Exception:
             self.close_with = (CLOSE_GOING_AWAY, "send failed")
         finally:
             self.writer = None
 
+    async def _send_or_stall(self, message: WireMessage) -> None:
+        try:
+            async with asyncio.timeout(SEND_TIMEOUT_SECONDS):
+                await self.ws.send(message)
+        except TimeoutError:
+            raise _Stalled from None
+
+    def _stalled(self) -> None:
+        """The console stopped reading: one send has not gone out for
+        SEND_TIMEOUT_SECONDS. Closing politely would wait on the same full buffer, so
+        the connection is ended here: its reader is woken and the handler returns."""
+        log.info("console_stalled", stream_id=self.stream_id)
+        self.events.clear()
+        self.metrics = None
+        self.close_with = (CLOSE_SLOW, "slow consumer: stopped reading")
+        if self.reader is not None and not self.reader.done():
+            self.reader.cancel()
+
     async def run(self) -> None:
-        """Read from the client (answering pings) until it goes away."""
+        """Read from the client (answering pings) until it goes away (or stalls)."""
+        self.reader = asyncio.current_task()
         try:
             while True:
-                msg = await self.ws.receive()
+                try:
+                    msg = await self.ws.receive()
+                except asyncio.CancelledError:
+                    stalled = self.close_with is not None and self.close_with[0] == CLOSE_SLOW
+                    if stalled and self.reader is not None and self.reader.uncancel() == 0:
+                        return  # our own wake-up (_stalled), not a shutdown
+                    raise
                 if msg["type"] == "websocket.disconnect":
                     return
                 text = msg.get("text")
@@ -220,8 +255,18 @@ class Connection:
                 if self.close_with is not None and self.writer is None:
                     return
         finally:
+            self.reader = None
             if self.writer is not None:
                 self.writer.cancel()
+
+
+class _Stalled(Exception):
+    pass
+
+
+def _retrieve(fut: asyncio.Future[Any]) -> None:
+    if not fut.cancelled():
+        fut.exception()  # a failed shared build is not an "exception never retrieved"
 
 
 class StreamChannel:
@@ -261,12 +306,62 @@ class StreamChannel:
                     self.connections.discard(conn)
 
 
+SnapshotKey = tuple[int, str, str, int]  # stream, audience, epoch, seq
+
+
 class Hub:
     def __init__(self, live: LiveServices, ticker_factory: Any) -> None:
         self.live = live
         self._ticker_factory = ticker_factory
         self._channels: dict[int, StreamChannel] = {}
         self._locks: dict[int, asyncio.Lock] = {}
+        # Snapshots being built, shared by the consoles that open meanwhile (issue 15).
+        self._snapshots: dict[SnapshotKey, asyncio.Future[dict[bool, WireMessage]]] = {}
+        self.snapshot_builds = 0
+        self.snapshots_shared = 0
+
+    async def snapshot(
+        self, key: SnapshotKey, build: Callable[[], Awaitable[dict[str, Any]]]
+    ) -> tuple[dict[bool, WireMessage], bool]:
+        """The snapshot for (stream, audience, position), serialized once for
+        `resumed` false and true: consoles that open together (a reconnect storm) wait
+        for the one build in flight instead of each querying the database. Returns
+        (messages, shared). Nothing is kept once the build is done: a console opening
+        later gets a fresh one."""
+        pending = self._snapshots.get(key)
+        if pending is not None:
+            try:
+                wires = await asyncio.shield(pending)
+                self.snapshots_shared += 1
+                return wires, True
+            except Exception:
+                pass  # the build failed: build our own
+        fut: asyncio.Future[dict[bool, WireMessage]] = asyncio.get_running_loop().create_future()
+        fut.add_done_callback(_retrieve)
+        self._snapshots[key] = fut
+        try:
+            snap = await build()
+            wires = {r: prepare({**snap, "resumed": r}) for r in (False, True)}
+            self.snapshot_builds += 1
+            fut.set_result(wires)
+            return wires, False
+        except BaseException as exc:
+            if not fut.done():
+                fut.set_exception(RuntimeError(f"snapshot build failed: {exc!r}"))
+            raise
+        finally:
+            if self._snapshots.get(key) is fut:
+                del self._snapshots[key]
+
+    def snapshot_pending(self, key: SnapshotKey) -> bool:
+        return key in self._snapshots
+
+    def latest_metrics(self, stream_id: int, audience: str) -> WireMessage | None:
+        """The stream's last metrics message for this audience (None if none yet)."""
+        ch = self._channels.get(stream_id)
+        if ch is None or ch.ticker is None:
+            return None
+        return ch.ticker.public_message if audience == "viewer" else ch.ticker.staff_message
 
     def connection_count(self, stream_id: int | None = None) -> int:
         if stream_id is not None:

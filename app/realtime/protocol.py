@@ -39,7 +39,10 @@ already seen (a repeat may come with a new position).
 Client → server: `{"type": "ping"}` → `{"type": "pong"}`; anything else is ignored.
 
 Close codes: 4401 missing/invalid token, 4403 role or stream not allowed, 4408 slow
-consumer (too many undelivered events), 1001 server shutting down.
+consumer (too many undelivered events, or nothing accepted for SEND_TIMEOUT_SECONDS) or a
+handshake (token, user and stream check) that took longer than HANDSHAKE_TIMEOUT_SECONDS,
+1001 server shutting down. An address with too many sockets being authenticated at once
+or too many failed opens in a short window is refused at the upgrade (HTTP 403).
 """
 
 from __future__ import annotations
@@ -52,10 +55,23 @@ import orjson
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_SLOW = 4408
+CLOSE_POLICY = 1008  # sent before accept: the client sees HTTP 403
 CLOSE_GOING_AWAY = 1001
 
 KEEPALIVE_SECONDS = 25.0
 MAX_PENDING_EVENTS = 256
+# A console whose socket accepted nothing for this long has stopped reading: closed 4408
+# (metrics are latest-wins, so a stalled console that gets no discrete events would
+# otherwise never reach MAX_PENDING_EVENTS).
+SEND_TIMEOUT_SECONDS = 10.0
+# Before a console is authenticated (issue 15): at most this many sockets per address
+# being checked at once, this many failed opens per address per window before the
+# address is refused at the upgrade (HTTP 403, no work done), and this long to finish
+# the check (token, user, stream) before the socket is closed 4408.
+MAX_UNAUTHENTICATED_PER_IP = 16
+MAX_FAILED_UPGRADES_PER_IP = 30
+FAILED_UPGRADE_WINDOW_SECONDS = 10.0
+HANDSHAKE_TIMEOUT_SECONDS = 30.0
 
 # Audiences: staff consoles see events without `roles` and those naming their role;
 # the watch page sees only events whose `roles` include VIEWER.

@@ -46,6 +46,9 @@ class Ticker:
         self._stock_at = 0.0
         self._held: list[tuple[int, int]] = []  # units held per product at the last read
         self._sent_at = time.monotonic()
+        # The last metrics messages sent, for consoles that open with a shared snapshot.
+        self.staff_message: dict[str, Any] | None = None
+        self.public_message: dict[str, Any] | None = None
         from app.services.alerts import AlertEngine  # services import realtime: stay lazy
 
         self.alerts = AlertEngine()
@@ -114,7 +117,9 @@ class Ticker:
         public = None
         if self.hub.has_viewers(self.stream_id):
             public = prepare(metrics_message(public_metrics(metrics)))
-        self.hub.broadcast_metrics(self.stream_id, prepare(metrics_message(metrics)), public)
+        staff = prepare(metrics_message(metrics))
+        self.staff_message, self.public_message = staff, public
+        self.hub.broadcast_metrics(self.stream_id, staff, public)
         self._sent_at = now
         return True
 
