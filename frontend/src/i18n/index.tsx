@@ -4,6 +4,10 @@ import { createContext, useCallback, useContext, useEffect, useMemo, useState, t
 import { messages, type MessageKey } from "./messages";
 
 export type Lang = "zh" | "en";
+
+/** Times are shown in the team's time zone (#16; the server's TEAM_TIMEZONE default),
+ * whatever the device's own zone: a stream planned for 20:00 Beijing time shows 20:00. */
+export const TEAM_TIME_ZONE = "Asia/Shanghai";
 const KEY = "lcr.lang";
 
 function initialLang(): Lang {
@@ -76,8 +80,9 @@ export function I18nProvider({ children }: { children: ReactNode }) {
   const value = useMemo<I18n>(() => {
     const locale = lang === "zh" ? "zh-CN" : "en-US";
     const nf = new Intl.NumberFormat(locale);
-    const tf = new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
+    const tf = new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false, timeZone: TEAM_TIME_ZONE });
     const dtf = new Intl.DateTimeFormat(locale, {
+      timeZone: TEAM_TIME_ZONE,
       month: "2-digit",
       day: "2-digit",
       hour: "2-digit",

@@ -100,7 +100,8 @@ function Report({ streamId }: { streamId: number }) {
   const report = useQuery({ queryKey: ["review", streamId, compareLast], queryFn: () => fetchReview(streamId, compareLast) });
   const exporter = useMutation({ mutationFn: (f: "csv" | "xlsx") => downloadFile(`/api/v1/streams/${streamId}/review/export?format=${f}`, `review-${streamId}.${f}`) });
   const r = report.data;
-  const label = (key: string) => t(`rm.${key}` as MessageKey);
+  // A figure without a name of its own is still shown (humanised), never a crash.
+  const label = (key: string) => (`rm.${key}` in messages ? t(`rm.${key}` as MessageKey) : key.replace(/_/g, " "));
   const show = (key: string, v: unknown): string => {
     if (v === null || v === undefined) return "—";
     if (MONEY_KEYS.has(key)) return money(v as string);

@@ -2,7 +2,7 @@
 import { useMemo, useRef } from "react";
 import { EChart, type EChartOption } from "../../components/EChart";
 import { MetricTile } from "../../components/ui";
-import { useI18n } from "../../i18n";
+import { TEAM_TIME_ZONE, useI18n } from "../../i18n";
 import type { MinutePoint } from "../../live/streamData";
 import type { Metrics } from "../../live/types";
 
@@ -170,9 +170,9 @@ export function useMinuteSeries(server: MinutePoint[] | undefined, metrics: Metr
   }, [server, metrics]);
 }
 
+const minuteLabel = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit", hour12: false, timeZone: TEAM_TIME_ZONE });
 function label(iso: string): string {
-  const d = new Date(iso);
-  return `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
+  return minuteLabel.format(new Date(iso));
 }
 
 export function MinuteCharts({ points, height = 200 }: { points: MinutePoint[]; height?: number }) {
