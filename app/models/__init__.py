@@ -54,7 +54,7 @@ from app.models.orders import (
     OrderStatus,
 )
 from app.models.outbox import LiveOutbox
-from app.models.product import Product, QCStatus
+from app.models.product import Product, ProductPrice, QCStatus
 from app.models.queue import (
     FaqEntry,
     ItemStatus,
@@ -148,6 +148,7 @@ __all__ = [
     "PayloadOutcome",
     "Platform",
     "Product",
+    "ProductPrice",
     "ProductScore",
     "QCStatus",
     "QueueAsker",

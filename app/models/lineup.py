@@ -32,6 +32,10 @@ class LineupItem(Base):
             "per_viewer_limit IS NULL OR per_viewer_limit >= 0",
             name="per_viewer_limit_not_negative",
         ),
+        CheckConstraint("gifts_given >= 0", name="gifts_given_not_negative"),
+        CheckConstraint(
+            "gift_stock IS NULL OR gifts_given <= gift_stock", name="no_gift_overgiven"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -65,6 +69,17 @@ class LineupItem(Base):
         default=None,
         doc="Units one viewer may hold at the live price (0 = no limit); "
         "None: the ORDER_UNITS_PER_VIEWER setting",
+    )
+    gift_stock: Mapped[int | None] = mapped_column(
+        default=None,
+        doc="Gift sets on hand for this item's orders (one per unit ordered); None: no "
+        "gift stock counted (every order gets the gift)",
+    )
+    gifts_given: Mapped[int] = mapped_column(default=0, doc="Gift sets held by orders")
+    restock_on_return: Mapped[bool] = mapped_column(
+        default=True,
+        doc="Return policy: a refunded or returned order's units go back on sale (False: "
+        "they do not, e.g. opened cosmetics)",
     )
     notes: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -172,6 +172,13 @@ class Order(Base):
         JSON, default=None, doc='Each discount applied: [{"kind", "label", "amount"}]'
     )
     gift: Mapped[str | None] = mapped_column(String(200), default=None, doc="The gift it gets")
+    gift_units: Mapped[int] = mapped_column(default=0, doc="Gift sets it holds")
+    bundle: Mapped[str | None] = mapped_column(
+        String(200), default=None, doc="The bundle (组合) this order line is"
+    )
+    components: Mapped[list[dict[str, int]] | None] = mapped_column(
+        JSON, default=None, doc='Units per product of a bundle: [{"product_id", "units"}]'
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     paid_at: Mapped[datetime | None] = mapped_column(default=None)
     cancelled_at: Mapped[datetime | None] = mapped_column(default=None)

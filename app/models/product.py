@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, CheckConstraint, Enum, Numeric, String, Text
+from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, Index, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, utcnow
@@ -50,3 +50,21 @@ class Product(Base):
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ProductPrice(Base):
+    """The product's price history (价格记录): each price it was offered at, and from
+    when. The basis of a lawful reference price (划线价): 「日常价」 is the lowest price
+    of the 7 days before the stream (《明码标价和禁止价格欺诈规定》, 2022)."""
+
+    __tablename__ = "product_prices"
+    __table_args__ = (
+        CheckConstraint("price >= 0", name="price_not_negative"),
+        Index("ix_product_prices_product_recorded", "product_id", "recorded_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    price: Mapped[Decimal] = mapped_column(MONEY)
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    note: Mapped[str] = mapped_column(String(200), default="")

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Response
 from pydantic import Field
 
-from app.deps import SessionDep, stream_access
+from app.deps import CurrentUser, SessionDep, stream_access
 from app.models import Role, Stream
 from app.schemas.common import Schema
 from app.schemas.lineup import LineupIn, LineupOrderIn, LineupOut, LineupUpdate
@@ -68,12 +68,17 @@ async def reorder_lineup(body: LineupOrderIn, stream: PlannerStream, session: Se
     response_model=LineupOut,
     summary="Change price, stock or offers of a lineup product (admin, team controller)",
     description="While the stream is live the allotted stock changes only through the live "
-    "stock adjustment (409 `stream_live`).",
+    "stock adjustment (409 `stream_live`); a live price change is written to the action log "
+    "(`price`) and the product's price history.",
 )
 async def update_lineup_item(
-    product_id: int, body: LineupUpdate, stream: PlannerStream, session: SessionDep
+    product_id: int,
+    body: LineupUpdate,
+    stream: PlannerStream,
+    session: SessionDep,
+    user: CurrentUser,
 ) -> object:
-    return await lineup_service.update_item(session, stream, product_id, body)
+    return await lineup_service.update_item(session, stream, product_id, body, user)
 
 
 @router.delete(

@@ -14,6 +14,15 @@ PER_VIEWER_LIMIT_DOC = (
     "null: the server's ORDER_UNITS_PER_VIEWER setting. A flash sale has its own limit."
 )
 
+GIFT_STOCK_DOC = (
+    "Gift sets on hand for the first gift (one per unit ordered; orders get it while they "
+    "last); null: not counted, every order gets it"
+)
+RESTOCK_DOC = (
+    "Return policy: units of an approved refund or completed return go back on sale "
+    "(false: they do not, e.g. opened cosmetics)"
+)
+
 
 class Bundle(StrictInput):
     """组合: the product sold together with others at one price (主推 + 互补)."""
@@ -66,6 +75,8 @@ class LineupIn(StrictInput):
     coupon_discount: Money | None = None
     coupon_min_spend: Money | None = None
     full_reduction: list[ReductionTier] = Field(default_factory=list, max_length=10)
+    gift_stock: int | None = Field(default=None, ge=0, le=MAX_UNITS, description=GIFT_STOCK_DOC)
+    restock_on_return: bool = Field(default=True, description=RESTOCK_DOC)
     flash_sale_allotment: int = Field(default=0, ge=0, le=MAX_UNITS)
     per_viewer_limit: int | None = Field(
         default=None, ge=0, le=MAX_UNITS, description=PER_VIEWER_LIMIT_DOC
@@ -90,6 +101,8 @@ class LineupUpdate(StrictInput):
     coupon_discount: Money | None = None
     coupon_min_spend: Money | None = None
     full_reduction: list[ReductionTier] | None = Field(default=None, max_length=10)
+    gift_stock: int | None = Field(default=None, ge=0, le=MAX_UNITS, description=GIFT_STOCK_DOC)
+    restock_on_return: bool | None = Field(default=None, description=RESTOCK_DOC)
     flash_sale_allotment: int | None = Field(default=None, ge=0, le=MAX_UNITS)
     per_viewer_limit: int | None = Field(
         default=None,
@@ -126,6 +139,9 @@ class LineupOut(Schema):
     coupon_discount: Money | None
     coupon_min_spend: Money | None
     full_reduction: list[ReductionTier]
+    gift_stock: int | None = Field(default=None, description=GIFT_STOCK_DOC)
+    gifts_given: int = 0
+    restock_on_return: bool = Field(default=True, description=RESTOCK_DOC)
     flash_sale_allotment: int
     per_viewer_limit: int | None = Field(description=PER_VIEWER_LIMIT_DOC)
     notes: str

@@ -37,7 +37,25 @@ class OrderCreate(StrictInput):
         "placed while a flash sale of the product runs is a flash-sale order anyway.",
     )
     coupon_id: int | None = Field(default=None, gt=0, description="A coupon the buyer claimed")
+    best_coupon: bool = Field(
+        default=False,
+        description="Apply the best of the buyer's claimed coupons that is valid for this "
+        "order (ignored when coupon_id is sent)",
+    )
+    bundle: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="Buy this bundle (组合) of the product's lineup item, by name: one order "
+        "line at the bundle's price that takes one unit of each of its products per bundle",
+    )
     address: Address | None = None
+
+    @model_validator(mode="after")
+    def _bundle_not_in_flash_sale(self) -> OrderCreate:
+        if self.bundle is not None and self.flash_sale_id is not None:
+            raise ValueError("a bundle is not sold in a flash sale")
+        return self
 
 
 class OrderOut(Schema):
@@ -64,6 +82,11 @@ class OrderOut(Schema):
         description='Each discount applied: {"kind", "label", "amount"} (money string)',
     )
     gift: str | None = Field(default=None, description="The gift this order gets")
+    gift_units: int = Field(default=0, description="Gift sets it holds of the gift stock")
+    bundle: str | None = Field(default=None, description="The bundle this order line is")
+    components: list[dict[str, int]] | None = Field(
+        default=None, description='A bundle\'s units per product: [{"product_id", "units"}]'
+    )
     created_at: datetime
     paid_at: datetime | None
     cancelled_at: datetime | None

@@ -14,8 +14,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict, NotFound, Unprocessable
-from app.models import LineupItem, ListingStatus, Product, QCStatus, Stream, StreamStatus
+from app.models import LineupItem, ListingStatus, Product, QCStatus, Stream, StreamStatus, User
 from app.realtime.outbox import queue_event
+from app.schemas.common import format_money
 from app.schemas.lineup import LineupIn, LineupOut, LineupUpdate
 from app.services.planning import ensure_plannable, lock_stream
 from app.services.stream_rows import get_or_404
@@ -138,7 +139,11 @@ async def _expire_lineup(session: AsyncSession, stream_id: int) -> None:
 
 
 async def update_item(
-    session: AsyncSession, stream: Stream, product_id: int, data: LineupUpdate
+    session: AsyncSession,
+    stream: Stream,
+    product_id: int,
+    data: LineupUpdate,
+    actor: User | None = None,
 ) -> LineupOut:
     ensure_plannable(stream)
     item = await get_item(session, stream.id, product_id)
@@ -177,9 +182,30 @@ async def update_item(
             changes[name] = []
     if "notes" in changes and changes["notes"] is None:
         changes["notes"] = ""
+    if changes.get("restock_on_return", True) is None:
+        del changes["restock_on_return"]
+    new_gift_stock = changes.get("gift_stock")
+    if new_gift_stock is not None and new_gift_stock < item.gifts_given:
+        raise Conflict(f"{item.gifts_given} gift sets are already given", code="below_gifts_given")
+    old_price = item.live_price
     for name, value in changes.items():
         setattr(item, name, value)
     await session.flush()
+    if stream.status == StreamStatus.live and item.live_price != old_price:
+        # A price change during the stream: in the action log and the price history.
+        from app.services.controls import log_action
+        from app.services.offers import record_price
+
+        log_action(
+            session,
+            stream.id,
+            actor,
+            "price",
+            product_id,
+            old_price=format_money(old_price),
+            new_price=format_money(item.live_price),
+        )
+        record_price(session, product_id, item.live_price, f"live price, stream {stream.id}")
     product = await session.get(Product, product_id)
     assert product is not None
     _announce(session, stream.id, "updated", product_id=product_id)

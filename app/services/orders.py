@@ -51,6 +51,7 @@ from app.db import (
 )
 from app.errors import BadRequest, Conflict, NotFound, Unprocessable
 from app.models import (
+    Coupon,
     FlashSale,
     FlashSaleStatus,
     LineupItem,
@@ -60,14 +61,16 @@ from app.models import (
     OrderRequestKind,
     OrderRequestStatus,
     OrderStatus,
+    Product,
     User,
 )
 from app.realtime.outbox import queue_event
+from app.schemas.common import format_money
 from app.schemas.events import EventIn
 from app.schemas.orders import OrderCreate
 from app.services import controls as controls_service
 from app.services import coupons as coupons_service
-from app.services import flash_sales
+from app.services import flash_sales, offers
 from app.services.access import Buyer
 from app.services.ingest import record_events
 from app.services.stock import Mirror, RedisStock, Take, redis_stock
@@ -145,6 +148,8 @@ async def place_order(
             )
         assert buyer.viewer_id is not None
         viewer_id = buyer.viewer_id
+    if data.bundle is not None:
+        return await _place_bundle(session, stream_id, viewer_id, data, idempotency_key, buyer)
     live = session.info.get(LIVE_KEY)
     rs = redis_stock(live) if live is not None else None
     if rs is None:
@@ -207,7 +212,7 @@ async def _place_with_redis(
 
     after_rollback(session, _give_back)
     maker = session.info.get(MAKER_KEY)
-    if maker is not None and data.coupon_id is None:
+    if maker is not None and data.coupon_id is None and not data.best_coupon:
         booking = _Booking(viewer_id, data, key, buyer, fp)
         try:
             order = await _book_in_group(maker, rs, stream_id, product_id, flash_id, booking)
@@ -232,6 +237,105 @@ async def _place_with_redis(
         await rs.mark_done(stream_id, key, done)
 
     after_commit(session, _mark_done)
+    return Placed(order, replayed=False)
+
+
+# ----------------------------------------------------------------------------- bundles
+
+
+async def _place_bundle(
+    session: AsyncSession,
+    stream_id: int,
+    viewer_id: str,
+    data: OrderCreate,
+    key: str,
+    buyer: Buyer,
+) -> Placed:
+    """A bundle (组合) of the product's lineup item: one order line at the bundle's price
+    that takes `quantity` units of each of its products (the item's own and the
+    bundle's `product_ids`), each by a conditional UPDATE in product order (all or
+    nothing: a product sold out refuses the bundle, 409 `sold_out`). The database path
+    in both modes; the Redis mirrors of its products are rebuilt after commit."""
+    existing = await _order_by_key(session, stream_id, key)
+    if existing is not None:
+        _check_same(existing, viewer_id, data)
+        return Placed(existing, replayed=True)
+    item = await session.scalar(
+        select(LineupItem).where(
+            LineupItem.stream_id == stream_id, LineupItem.product_id == data.product_id
+        )
+    )
+    if item is None or item.status != ListingStatus.listed:
+        raise not_listed(data.product_id)
+    bundle = next((b for b in item.bundles or [] if b.get("name") == data.bundle), None)
+    if bundle is None:
+        raise Conflict(
+            f"product {data.product_id} has no bundle named {data.bundle!r}",
+            code="bundle_not_found",
+        )
+    parts = sorted({data.product_id, *(int(p) for p in bundle.get("product_ids", []))})
+    qty = data.quantity
+    rows = {}
+    for product_id in parts:  # one lock order for every bundle
+        row = await _take_lineup_units(session, stream_id, product_id, qty)
+        if row is None:
+            raise await _refusal(session, stream_id, product_id)
+        rows[product_id] = row
+    list_prices = {
+        pid: price
+        for pid, price in await session.execute(
+            select(Product.id, Product.list_price).where(Product.id.in_(parts))
+        )
+    }
+    unit_price = Decimal(str(bundle["price"]))
+    terms = await offers.load_terms(session, stream_id, data.product_id)
+    assert terms is not None
+    priced = offers.price(terms, unit_price, qty, flash=False)
+    priced.list_price = sum((list_prices[p] for p in parts), Decimal("0.00"))
+    priced.live_price = sum((rows[p].live_price for p in parts), Decimal("0.00"))
+    subtotal = unit_price * qty - priced.discount
+    coupon_id = data.coupon_id
+    if coupon_id is None and data.best_coupon:
+        coupon_id = await offers.best_claim(
+            session, stream_id, viewer_id, data.product_id, subtotal
+        )
+    claim_id: int | None = None
+    if coupon_id is not None:
+        claim_id, off = await coupons_service.prepare_redemption(
+            session, stream_id, coupon_id, viewer_id, data.product_id, subtotal
+        )
+        coupon = await session.get(Coupon, coupon_id)
+        assert coupon is not None
+        priced.discounts.append(
+            {"kind": "coupon", "label": offers.coupon_label(coupon), "amount": format_money(off)}
+        )
+    order = _new_order(stream_id, viewer_id, data, key, buyer, unit_price, None, priced=priced)
+    order.coupon_id = coupon_id
+    order.bundle = str(bundle["name"])
+    order.components = [{"product_id": p, "units": qty} for p in parts]
+    session.add(order)
+    try:
+        await session.flush()
+    except IntegrityError:
+        await rollback_now(session)
+        twin = await _order_by_key(session, stream_id, key)
+        if twin is None:
+            raise
+        _check_same(twin, viewer_id, data)
+        return Placed(twin, replayed=True)
+    if claim_id is not None:
+        await coupons_service.mark_used(session, claim_id, order.id)
+    await _attach_gift(session, order, terms)
+    live = session.info.get(LIVE_KEY)
+    rs = redis_stock(live) if live is not None else None
+    if rs is not None:
+
+        async def _rebuild() -> None:
+            for product_id in parts:
+                await rs.drop(stream_id, product_id)
+
+        after_commit(session, _rebuild)
+    await record(session, "order_created", order)
     return Placed(order, replayed=False)
 
 
@@ -348,9 +452,19 @@ async def _write_group(
     stream_id, product_id, flash_id = gkey
     async with unit_of_work(maker, rs.live) as session:
         price = await _unit_price(session, stream_id, product_id, flash_id)
-        orders = [
-            _new_order(stream_id, b.viewer_id, b.data, b.key, b.buyer, price, flash_id)
+        terms = await offers.load_terms(session, stream_id, product_id)
+        if terms is None:
+            raise not_listed(product_id)
+        priced = [
+            offers.price(terms, price, b.data.quantity, flash=flash_id is not None)
             for b in bookings
+        ]
+        if flash_id is not None:
+            for p in priced:
+                p.live_price = price
+        orders = [
+            _new_order(stream_id, b.viewer_id, b.data, b.key, b.buyer, price, flash_id, priced=p)
+            for b, p in zip(bookings, priced, strict=True)
         ]
         session.add_all(orders)
         await session.flush()
@@ -362,6 +476,7 @@ async def _write_group(
                 raise sold_out()
         if await _take_lineup_units(session, stream_id, product_id, units) is None:
             raise sold_out()
+        await _gifts_for_group(session, terms, orders)
         if flash_row is not None and flash_id is not None and flash_row.sold >= flash_row.quantity:
             await flash_sales.end_sale(session, flash_id, "sold_out")
         await record_many(session, "order_created", orders)  # the log lock last
@@ -374,6 +489,35 @@ async def _write_group(
         for order in orders:  # written: keep them as they are whatever the session does
             session.expunge(order)  # after the commit (a hook's read ends in a rollback)
     return orders
+
+
+async def _gifts_for_group(session: AsyncSession, terms: offers.Terms, orders: list[Order]) -> None:
+    """Gifts for a group's orders, in order, while gift stock lasts (the item's row is
+    locked by the group's own update already, so what is left cannot move meanwhile)."""
+    if terms.gift is None:
+        return
+    if terms.gift_stock is None:
+        for order in orders:
+            order.gift = terms.gift
+        await session.flush()
+        return
+    left = await session.scalar(
+        select(LineupItem.gift_stock - LineupItem.gifts_given).where(LineupItem.id == terms.item_id)
+    )
+    left = int(left or 0)
+    given = 0
+    for order in orders:
+        if order.quantity <= left - given:
+            order.gift, order.gift_units = terms.gift, order.quantity
+            given += order.quantity
+    if given:
+        await session.execute(
+            update(LineupItem)
+            .where(LineupItem.id == terms.item_id)
+            .values(gifts_given=LineupItem.gifts_given + given)
+            .execution_options(synchronize_session=False)
+        )
+        await session.flush()
 
 
 async def _wait_for_twin(
@@ -496,7 +640,7 @@ async def _book_after_redis(
     holds their locks only for those updates, its log rows and its commit."""
     product_id, qty, flash_id = data.product_id, data.quantity, take.flash_id
     unit_price = await _unit_price(session, stream_id, product_id, flash_id)
-    order = await _insert_order(
+    order, terms = await _insert_order(
         session, stream_id, viewer_id, data, key, buyer, unit_price, flash_id
     )
 
@@ -513,6 +657,7 @@ async def _book_after_redis(
     if row is None:
         after_rollback(session, _drop)
         raise await _refusal(session, stream_id, product_id)
+    await _attach_gift(session, order, terms)
     if flash_row is not None and flash_id is not None and flash_row.sold >= flash_row.quantity:
         await flash_sales.end_sale(session, flash_id, "sold_out")
     # The stream's log lock is the last lock any transaction takes (eventlog.write_events).
@@ -529,20 +674,46 @@ async def _insert_order(
     buyer: Buyer,
     unit_price: Decimal,
     flash_id: int | None,
-) -> Order:
-    subtotal = unit_price * data.quantity
+) -> tuple[Order, offers.Terms]:
+    """Price the order (app/services/offers.py: tiers, the item's coupon, a claimed
+    coupon) and write it. Its gift is attached once its units are taken (`_attach_gift`:
+    the item's row is locked after the flash sale's, as in every path)."""
+    terms = await offers.load_terms(session, stream_id, data.product_id)
+    if terms is None:
+        raise not_listed(data.product_id)
+    priced = offers.price(terms, unit_price, data.quantity, flash=flash_id is not None)
+    if flash_id is not None:
+        priced.live_price = unit_price  # the flash sale's price is this order's live price
+    subtotal = unit_price * data.quantity - priced.discount
     claim_id: int | None = None
-    discount = Decimal("0.00")
-    if data.coupon_id is not None:
-        claim_id, discount = await coupons_service.prepare_redemption(
-            session, stream_id, data.coupon_id, viewer_id, data.product_id, subtotal
+    coupon_id = data.coupon_id
+    if coupon_id is None and data.best_coupon:
+        coupon_id = await offers.best_claim(
+            session, stream_id, viewer_id, data.product_id, subtotal
         )
-    order = _new_order(stream_id, viewer_id, data, key, buyer, unit_price, flash_id, discount)
+    if coupon_id is not None:
+        claim_id, off = await coupons_service.prepare_redemption(
+            session, stream_id, coupon_id, viewer_id, data.product_id, subtotal
+        )
+        coupon = await session.get(Coupon, coupon_id)
+        assert coupon is not None
+        priced.discounts.append(
+            {"kind": "coupon", "label": offers.coupon_label(coupon), "amount": format_money(off)}
+        )
+    order = _new_order(stream_id, viewer_id, data, key, buyer, unit_price, flash_id, priced=priced)
+    order.coupon_id = coupon_id
     session.add(order)
     await session.flush()
     if claim_id is not None:
         await coupons_service.mark_used(session, claim_id, order.id)
-    return order
+    return order, terms
+
+
+async def _attach_gift(session: AsyncSession, order: Order, terms: offers.Terms) -> None:
+    gift, units = await offers.take_gift(session, terms, order.quantity)
+    if gift is not None:
+        order.gift, order.gift_units = gift, units
+        await session.flush()
 
 
 def _new_order(
@@ -553,8 +724,12 @@ def _new_order(
     buyer: Buyer,
     unit_price: Decimal,
     flash_id: int | None,
-    discount: Decimal = Decimal("0.00"),
+    *,
+    priced: offers.Priced | None = None,
 ) -> Order:
+    discount = priced.discount if priced is not None else Decimal("0.00")
+    subtotal = unit_price * data.quantity
+    discount = min(discount, subtotal)
     return Order(
         stream_id=stream_id,
         product_id=data.product_id,
@@ -562,13 +737,16 @@ def _new_order(
         quantity=data.quantity,
         unit_price=unit_price,
         discount=discount,
-        amount=unit_price * data.quantity - discount,
+        amount=subtotal - discount,
         status=OrderStatus.created,
         idempotency_key=key,
         flash_sale_id=flash_id,
         coupon_id=data.coupon_id,
         address=data.address.model_dump() if data.address else None,
         source=buyer.source,
+        list_price=priced.list_price if priced is not None else None,
+        live_price=priced.live_price if priced is not None else None,
+        discounts=priced.discounts if priced is not None else None,
         created_at=utcnow(),
     )
 
@@ -607,9 +785,10 @@ async def _book(
     held = await _units_held(session, stream_id, product_id, viewer_id, flash_id)
     if limit and held + qty > limit:
         raise limit_exceeded(limit)
-    order = await _insert_order(
+    order, terms = await _insert_order(
         session, stream_id, viewer_id, data, key, buyer, unit_price, flash_id
     )
+    await _attach_gift(session, order, terms)
     if flash_row is not None and flash_id is not None and flash_row.sold >= flash_row.quantity:
         await flash_sales.end_sale(session, flash_id, "sold_out")
     await record(session, "order_created", order)
@@ -976,7 +1155,18 @@ async def release_order(
         raise Conflict(
             f"the order is {fresh.status}", code="order_changed", status=str(fresh.status)
         )
-    units = held_units(order)
+    units = held_units(order) if not order.components else 0
+    for part in order.components or []:  # a bundle: each of its products' units
+        await session.execute(
+            update(LineupItem)
+            .where(
+                LineupItem.stream_id == order.stream_id,
+                LineupItem.product_id == part["product_id"],
+            )
+            .values(sold_units=LineupItem.sold_units - part["units"])
+            .execution_options(synchronize_session=False)
+        )
+    await offers.give_back_gift(session, order.stream_id, order.product_id, order.gift_units)
     if units:
         await session.execute(
             update(LineupItem)
@@ -994,7 +1184,15 @@ async def release_order(
         await coupons_service.release_for_order(session, order.id)
     live = session.info.get(LIVE_KEY)
     rs = redis_stock(live) if live is not None else None
-    if rs is not None:
+    if rs is not None and order.components:
+        stream_id, parts = order.stream_id, [p["product_id"] for p in order.components]
+
+        async def _rebuild() -> None:  # a bundle's products: rebuilt from the database
+            for product_id in parts:
+                await rs.drop(stream_id, product_id)
+
+        after_commit(session, _rebuild)
+    elif rs is not None:
         args = (order.stream_id, order.product_id, order.viewer_id, units, flash_id)
 
         async def _give_back() -> None:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import LIVE_KEY, utcnow
 from app.errors import Conflict, Forbidden, NotFound
 from app.models import (
+    Coupon,
     FlashSale,
     FlashSaleStatus,
     LineupItem,
@@ -15,14 +20,19 @@ from app.models import (
     Lottery,
     LotteryStatus,
     Product,
+    ProductPrice,
     Stream,
     StreamStatus,
 )
 from app.schemas.storefront import (
+    ReferencePrice,
+    StorefrontBundle,
+    StorefrontCoupon,
     StorefrontFlashSale,
     StorefrontLottery,
     StorefrontOut,
     StorefrontProduct,
+    StorefrontTier,
 )
 from app.services.metrics import left_of
 
@@ -40,6 +50,14 @@ async def storefront(session: AsyncSession, stream_id: int) -> StorefrontOut:
         .where(LineupItem.stream_id == stream_id, LineupItem.status == ListingStatus.listed)
         .order_by(LineupItem.explaining.desc(), LineupItem.position, LineupItem.id)
     )
+    listed = [(item, product) for item, product in rows]
+    all_items = {
+        it.product_id: it
+        for it in await session.scalars(select(LineupItem).where(LineupItem.stream_id == stream_id))
+    }
+    references = await reference_prices(
+        session, [item.product_id for item, _ in listed], stream.started_at or utcnow()
+    )
     products = [
         StorefrontProduct(
             product_id=item.product_id,
@@ -47,14 +65,25 @@ async def storefront(session: AsyncSession, stream_id: int) -> StorefrontOut:
             name=product.name,
             live_price=item.live_price,
             list_price=product.list_price,
+            reference_price=references.get(item.product_id),
             stock_left=left_of(item.allotted_stock, item.sold_units),
             status=item.status,
             explaining=item.explaining,
             gifts=list(item.gifts or []),
+            gift_left=(
+                max(0, item.gift_stock - item.gifts_given) if item.gift_stock is not None else None
+            ),
+            full_reduction=[
+                StorefrontTier(threshold=t["threshold"], discount=t["discount"])
+                for t in item.full_reduction or []
+            ],
+            coupon_discount=item.coupon_discount,
+            coupon_min_spend=item.coupon_min_spend,
+            bundles=[_bundle(item, b, all_items) for b in item.bundles or []],
             selling_points=list(product.selling_points or []),
             image_urls=list(product.image_urls or []),
         )
-        for item, product in rows
+        for item, product in listed
     ]
     now = utcnow()
     sales = await session.scalars(
@@ -84,8 +113,31 @@ async def storefront(session: AsyncSession, stream_id: int) -> StorefrontOut:
         .where(Lottery.stream_id == stream_id, Lottery.status == LotteryStatus.open)
         .order_by(Lottery.draw_at)
     )
+    coupons = await session.scalars(
+        select(Coupon)
+        .where(
+            Coupon.stream_id == stream_id,
+            Coupon.valid_from <= now,
+            Coupon.valid_until > now,
+            Coupon.claimed < Coupon.quantity,
+        )
+        .order_by(Coupon.amount.desc(), Coupon.id)
+    )
     return StorefrontOut(
         stream_id=stream.id,
+        coupons=[
+            StorefrontCoupon(
+                id=c.id,
+                title=c.title,
+                product_id=c.product_id,
+                amount=c.amount,
+                threshold=c.threshold,
+                remaining=c.quantity - c.claimed,
+                per_user_limit=c.per_user_limit,
+                valid_until=c.valid_until,
+            )
+            for c in coupons
+        ],
         title=stream.title,
         status=stream.status,
         started_at=stream.started_at,
@@ -103,6 +155,61 @@ async def storefront(session: AsyncSession, stream_id: int) -> StorefrontOut:
             for x in lotteries
         ],
         server_time=now,
+    )
+
+
+REFERENCE_DAYS = 7
+
+
+async def reference_prices(
+    session: AsyncSession, product_ids: list[int], at: datetime
+) -> dict[int, ReferencePrice]:
+    """「日常价」 per product: the lowest price its price history recorded in the 7 days
+    before `at` (the stream's start), counting the price in force when the window opened.
+    No record in or before the window: no basis, no reference price."""
+    if not product_ids:
+        return {}
+    since = at - timedelta(days=REFERENCE_DAYS)
+    rows = (
+        await session.execute(
+            select(ProductPrice.product_id, ProductPrice.price, ProductPrice.recorded_at)
+            .where(ProductPrice.product_id.in_(product_ids), ProductPrice.recorded_at <= at)
+            .order_by(ProductPrice.product_id, ProductPrice.recorded_at, ProductPrice.id)
+        )
+    ).all()
+    lowest: dict[int, Decimal] = {}
+    in_force: dict[int, Decimal] = {}
+    for pid, price, recorded_at in rows:
+        if recorded_at <= since:
+            in_force[pid] = price  # the price when the window opened (latest before it)
+            continue
+        lowest[pid] = min(lowest.get(pid, price), price)
+    for pid, price in in_force.items():
+        lowest[pid] = min(lowest.get(pid, price), price)
+    return {
+        pid: ReferencePrice(
+            price=price, basis="daily_price", label="日常价", days=REFERENCE_DAYS, since=since
+        )
+        for pid, price in lowest.items()
+    }
+
+
+def _bundle(
+    item: LineupItem, bundle: dict[str, Any], items: dict[int, LineupItem]
+) -> StorefrontBundle:
+    others = sorted({int(p) for p in bundle.get("product_ids", [])} - {item.product_id})
+    parts = [item.product_id, *others]
+    lefts = [
+        left_of(items[p].allotted_stock, items[p].sold_units)
+        if p in items and items[p].status == ListingStatus.listed
+        else 0
+        for p in parts
+    ]
+    return StorefrontBundle(
+        name=str(bundle["name"]),
+        price=Decimal(str(bundle["price"])),
+        product_ids=parts,
+        available=min(lefts),
     )
 
 
