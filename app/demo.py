@@ -30,7 +30,7 @@ from app.models import (
 )
 from app.schemas.checklist import ChecklistCheckIn
 from app.schemas.contingency import ContingencyIn
-from app.schemas.lineup import LineupIn, ReductionTier
+from app.schemas.lineup import Bundle, LineupIn, ReductionTier
 from app.schemas.products import ProductCreate
 from app.schemas.script import SegmentIn
 from app.schemas.streams import StreamCreate
@@ -328,6 +328,16 @@ async def build_planned_stream(
                 live_price=Decimal(spec.live_price),
                 allotted_stock=spec.allotted,
                 gifts=list(spec.gifts),
+                gift_stock=50 if spec.gifts else None,  # gift sets on hand: while they last
+                bundles=(
+                    [
+                        Bundle(
+                            name="口红+面霜", product_ids=[products[1].id], price=Decimal("259.00")
+                        )
+                    ]
+                    if product is products[0]
+                    else []
+                ),
                 flash_sale_allotment=spec.flash,
                 coupon_discount=Decimal("10.00"),
                 coupon_min_spend=Decimal("99.00"),

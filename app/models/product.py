@@ -6,7 +6,20 @@ import enum
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, Index, Numeric, String, Text
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Connection,
+    Enum,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    Text,
+    event,
+    insert,
+    inspect,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, utcnow
@@ -68,3 +81,24 @@ class ProductPrice(Base):
     price: Mapped[Decimal] = mapped_column(MONEY)
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
     note: Mapped[str] = mapped_column(String(200), default="")
+
+
+@event.listens_for(Product, "after_insert")
+def _new_product_price(_mapper: object, connection: Connection, target: Product) -> None:
+    """A new product's list price starts its price history."""
+    _insert_price(connection, target)
+
+
+@event.listens_for(Product, "after_update")
+def _changed_list_price(_mapper: object, connection: Connection, target: Product) -> None:
+    """A change of a product's list price is in its price history."""
+    if inspect(target).attrs.list_price.history.has_changes():
+        _insert_price(connection, target)
+
+
+def _insert_price(connection: Connection, target: Product) -> None:
+    connection.execute(
+        insert(ProductPrice).values(
+            product_id=target.id, price=target.list_price, recorded_at=utcnow(), note="list price"
+        )
+    )

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, event, insert, inspect, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import utcnow
@@ -212,24 +212,3 @@ async def give_back_gift(
 def record_price(session: AsyncSession, product_id: int, price: Decimal, note: str) -> None:
     """A price the product was offered at, from now (its price history)."""
     session.add(ProductPrice(product_id=product_id, price=price, recorded_at=utcnow(), note=note))
-
-
-@event.listens_for(Product, "after_insert")
-def _new_product_price(_mapper: object, connection: Connection, target: Product) -> None:
-    """A new product's list price starts its price history."""
-    _insert_price(connection, target)
-
-
-@event.listens_for(Product, "after_update")
-def _changed_list_price(_mapper: object, connection: Connection, target: Product) -> None:
-    """A change of a product's list price is in its price history."""
-    if inspect(target).attrs.list_price.history.has_changes():
-        _insert_price(connection, target)
-
-
-def _insert_price(connection: Connection, target: Product) -> None:
-    connection.execute(
-        insert(ProductPrice).values(
-            product_id=target.id, price=target.list_price, recorded_at=utcnow(), note="list price"
-        )
-    )

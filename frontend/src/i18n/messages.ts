@@ -793,6 +793,33 @@ export const messages = {
   "srv.error.bad_source": ["回放来源须为已结束的真实场次", "The source must be a past real stream"],
   "srv.error.empty_source": ["来源场次没有记录的事件", "The source stream has no recorded events"],
   // ---- end of issue 18
+  // --- issue #13: offers at checkout, reference price (orders engineer) ---
+  "offer.referenceBasis": ["日常价：近 {n} 天价格记录中的最低价", "Everyday price: the lowest price recorded in the last {n} days"],
+  "offer.dailyPrice": ["日常价", "Everyday price"],
+  "offer.tier": ["满{threshold}减{discount}", "¥{discount} off ¥{threshold}+"],
+  "offer.itemCoupon": ["商品券 满{min}减{discount}", "Item coupon: ¥{discount} off ¥{min}+"],
+  "offer.gift": ["赠 {gift}", "Gift: {gift}"],
+  "offer.giftLeft": ["赠 {gift}（剩 {n} 份）", "Gift: {gift} ({n} left)"],
+  "offer.giftGone": ["赠品 {gift} 已送完", "Gift {gift}: all given"],
+  "offer.bundle": ["组合 {name} {price}", "Bundle {name} {price}"],
+  "offer.bundleLine": ["组合 {name} × {n}", "Bundle {name} × {n}"],
+  "offer.buyAs": ["购买方式", "Buy as"],
+  "offer.single": ["单件", "Single item"],
+  "offer.coupon": ["优惠券", "Coupon"],
+  "offer.bestCoupon": ["自动用最优券", "Best coupon automatically"],
+  "offer.noCoupon": ["不用券", "No coupon"],
+  "offer.couponThreshold": ["满{threshold}减{amount}", "{amount} off {threshold}+"],
+  "offer.couponFlat": ["立减{amount}", "{amount} off"],
+  "offer.claim": ["领取", "Claim"],
+  "offer.claimed": ["已领取", "Claimed"],
+  "offer.couponGone": ["券已领完", "All claimed"],
+  "offer.couponHeld": ["已达领取上限", "You hold the most you may"],
+  "offer.listPrice": ["标价", "List price"],
+  "offer.livePrice": ["直播价", "Live price"],
+  "offer.paid": ["实付", "Amount to pay"],
+  "offer.err.threshold": ["订单金额未达到该券门槛", "The order does not reach this coupon's minimum"],
+  "offer.err.notClaimed": ["请先领取该券（或已用完）", "Claim this coupon first (or it is used)"],
+  // --- end issue #13 ---
 } as const satisfies Record<string, readonly [string, string]>;
 
 export type MessageKey = keyof typeof messages;

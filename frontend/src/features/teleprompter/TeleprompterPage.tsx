@@ -336,6 +336,15 @@ export function TeleprompterPage() {
                   {explaining.name || product?.name || `#${explaining.product_id}`}
                 </div>
                 <div className="p-price" data-testid="prompter-price">{money(explaining.live_price)}</div>
+                {explaining.gifts.length > 0 && (
+                  <div data-testid="prompter-gift">
+                    {explaining.gift_stock === null || explaining.gift_stock === undefined
+                      ? t("offer.gift", { gift: explaining.gifts[0] ?? "" })
+                      : explaining.gift_stock - (explaining.gifts_given ?? 0) > 0
+                        ? t("offer.giftLeft", { gift: explaining.gifts[0] ?? "", n: explaining.gift_stock - (explaining.gifts_given ?? 0) })
+                        : t("offer.giftGone", { gift: explaining.gifts[0] ?? "" })}
+                  </div>
+                )}
                 <div className={`p-stock${stockLeft !== null && stockLeft < 10 ? " low" : ""}${fresh ? "" : " stale-text"}`} data-testid="prompter-stock">
                   {t("product.stockLeft")}: {num(stockLeft)}
                 </div>

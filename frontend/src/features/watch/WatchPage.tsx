@@ -275,6 +275,7 @@ export function WatchPage() {
           <div className="pending">{t("watch.notFound")}</div>
         ) : null}
         {store.error instanceof ApiError && store.error.missing ? <div className="pending">{t("common.backendMissing")}</div> : null}
+        <CouponStrip streamId={streamId} viewer={viewer} coupons={store.data?.coupons ?? []} />
         {activeFlash && (
           <div className="w-flash" data-testid="watch-flash">
             ⚡ {t("flash.title")} {money(activeFlash.price)}
@@ -373,6 +374,89 @@ export function WatchPage() {
   );
 }
 
+/** The product's offers as the viewer sees them: 满减 tiers, the item's coupon, the gift. */
+const OFFER_TAG = { marginRight: 4, display: "inline-block", padding: "0 6px", borderRadius: 4, border: "1px solid #f9a8b8", color: "#e11d48", background: "#fff1f3" } as const;
+
+function OfferLine({ p }: { p: StoreProduct }) {
+  const { t, money } = useI18n();
+  const parts: string[] = [];
+  // 满199减20 reads without currency signs and trailing zeros
+  const plain = (m: string) => String(Number(m));
+  for (const tier of p.full_reduction ?? []) parts.push(t("offer.tier", { threshold: plain(tier.threshold), discount: plain(tier.discount) }));
+  if (p.coupon_discount) parts.push(t("offer.itemCoupon", { discount: plain(p.coupon_discount), min: plain(p.coupon_min_spend ?? "0") }));
+  const gift = p.gifts[0];
+  return parts.length || gift || (p.bundles ?? []).length ? (
+    <div className="small" data-testid="watch-offers">
+      {parts.map((x) => (
+        <span key={x} style={OFFER_TAG}>
+          {x}
+        </span>
+      ))}
+      {gift && (
+        <span data-testid="watch-gift" style={OFFER_TAG}>
+          {p.gift_left === null || p.gift_left === undefined
+            ? t("offer.gift", { gift })
+            : p.gift_left > 0
+              ? t("offer.giftLeft", { gift, n: p.gift_left })
+              : t("offer.giftGone", { gift })}
+        </span>
+      )}
+      {(p.bundles ?? []).map((b) => (
+        <span key={b.name} style={OFFER_TAG}>
+          {t("offer.bundle", { name: b.name, price: money(b.price) })}
+        </span>
+      ))}
+    </div>
+  ) : null;
+}
+
+type StoreCoupon = Schemas["StorefrontCoupon"];
+
+/** Coupons the viewer can claim now (领券), and which they hold. */
+function CouponStrip({ streamId, viewer, coupons }: { streamId: number; viewer: ViewerSession | null; coupons: StoreCoupon[] }) {
+  const { t, money } = useI18n();
+  const qc = useQueryClient();
+  const [error, setError] = useState<string | null>(null);
+  const claims = useQuery({
+    queryKey: ["coupon-claims", streamId, viewer?.viewer_id],
+    enabled: !!viewer,
+    queryFn: () =>
+      unwrap(api.GET("/api/v1/streams/{stream_id}/coupon-claims", { params: { path: { stream_id: streamId } }, headers: viewer ? viewerHeaders(viewer) : {} })),
+  });
+  const held = new Set((claims.data ?? []).filter((c) => !c.used_at).map((c) => c.coupon_id));
+  if (!coupons.length && !held.size) return null;
+  async function claim(id: number) {
+    if (!viewer) return;
+    setError(null);
+    try {
+      await unwrap(api.POST("/api/v1/streams/{stream_id}/coupons/{coupon_id}/claim", { params: { path: { stream_id: streamId, coupon_id: id } }, headers: viewerHeaders(viewer) }));
+    } catch (e) {
+      setError(e instanceof ApiError ? (e.code === "coupon_exhausted" ? t("offer.couponGone") : e.code === "limit_exceeded" ? t("offer.couponHeld") : e.message) : t("common.networkError"));
+    }
+    void qc.invalidateQueries({ queryKey: ["coupon-claims", streamId] });
+    void qc.invalidateQueries({ queryKey: ["storefront", streamId] });
+  }
+  return (
+    <div className="w-answers" data-testid="watch-coupons">
+      {coupons.map((c) => (
+        <span key={c.id} className="row" style={{ display: "inline-flex", marginRight: 8 }}>
+          <span>
+            {c.title || (Number(c.threshold) > 0 ? t("offer.couponThreshold", { threshold: money(c.threshold), amount: money(c.amount) }) : t("offer.couponFlat", { amount: money(c.amount) }))}
+          </span>
+          {held.has(c.id) ? (
+            <span className="good small">{t("offer.claimed")}</span>
+          ) : (
+            <button type="button" className="small" disabled={!viewer} onClick={() => void claim(c.id)} data-testid={`claim-${c.id}`}>
+              {t("offer.claim")}
+            </button>
+          )}
+        </span>
+      ))}
+      {error && <div className="error small">{error}</div>}
+    </div>
+  );
+}
+
 function ProductCard({ p, onBuy, flash }: { p: StoreProduct; onBuy: (p: StoreProduct) => void; flash: FlashInfo | null }) {
   const { t, money, num } = useI18n();
   const soldOut = p.stock_left <= 0;
@@ -386,8 +470,14 @@ function ProductCard({ p, onBuy, flash }: { p: StoreProduct; onBuy: (p: StorePro
         <div className="muted small">{p.selling_points.slice(0, 2).join(" · ")}</div>
         <div className="row" style={{ alignItems: "baseline" }}>
           <span className="price" data-testid="watch-price">{money(flash?.price ?? p.live_price)}</span>
-          <s className="muted small">{money(p.list_price)}</s>
+          {/* A struck-through price only with its stated basis (《明码标价和禁止价格欺诈规定》). */}
+          {p.reference_price && (
+            <span className="muted small" data-testid="watch-reference" title={t("offer.referenceBasis", { n: p.reference_price.days })}>
+              {p.reference_price.label === "日常价" ? t("offer.dailyPrice") : p.reference_price.label} <s>{money(p.reference_price.price)}</s>
+            </span>
+          )}
         </div>
+        <OfferLine p={p} />
         <div className="row">
           <span className={`small ${p.stock_left < 10 ? "bad" : "muted"}`} data-testid="watch-stock">
             {soldOut ? t("watch.soldOut") : t("watch.stock", { n: num(p.stock_left) })}
@@ -402,6 +492,27 @@ function ProductCard({ p, onBuy, flash }: { p: StoreProduct; onBuy: (p: StorePro
   );
 }
 
+/** What the server priced: list and live price, each discount, the amount, the gift. */
+function OrderBreakdown({ order }: { order: Order }) {
+  const { t, money } = useI18n();
+  return (
+    <div className="small" data-testid="order-breakdown">
+      {order.bundle && <div>{t("offer.bundleLine", { name: order.bundle, n: order.quantity })}</div>}
+      {order.list_price && <div className="muted">{t("offer.listPrice")}: {money(order.list_price)}</div>}
+      {order.live_price && <div className="muted">{t("offer.livePrice")}: {money(order.live_price)}</div>}
+      {(order.discounts ?? []).map((d, i) => (
+        <div key={i} data-testid="order-discount">
+          {d.label}: −{money(d.amount)}
+        </div>
+      ))}
+      <div>
+        {t("offer.paid")}: <strong>{money(order.amount)}</strong>
+      </div>
+      {order.gift && <div className="good">{t("offer.gift", { gift: order.gift })}</div>}
+    </div>
+  );
+}
+
 function BuySheet({ streamId, viewer, product, flash, onClose }: { streamId: number; viewer: ViewerSession; product: StoreProduct; flash: FlashInfo | null; onClose: () => void }) {
   const { t, money } = useI18n();
   const qc = useQueryClient();
@@ -411,12 +522,22 @@ function BuySheet({ streamId, viewer, product, flash, onClose }: { streamId: num
   const [busy, setBusy] = useState(false);
   // One key per attempt: a retried tap cannot buy twice.
   const [idem] = useState(newIdempotencyKey);
+  const [bundle, setBundle] = useState<string>("");
+  const [coupon, setCoupon] = useState<string>("best");
+  const claims = useQuery({
+    queryKey: ["coupon-claims", streamId, viewer.viewer_id],
+    queryFn: () => unwrap(api.GET("/api/v1/streams/{stream_id}/coupon-claims", { params: { path: { stream_id: streamId } }, headers: viewerHeaders(viewer) })),
+  });
+  const usable = [...new Set((claims.data ?? []).filter((c) => !c.used_at).map((c) => c.coupon_id))];
+  const chosenBundle = (product.bundles ?? []).find((b) => b.name === bundle) ?? null;
 
   function explain(e: unknown): string {
     if (e instanceof ApiError) {
       if (e.code === "sold_out") return t("watch.err.soldOut");
       if (e.code === "limit_exceeded") return t("watch.err.limit");
       if (e.code === "not_listed") return t("watch.err.notListed");
+      if (e.code === "coupon_threshold_not_met") return t("offer.err.threshold");
+      if (e.code === "coupon_not_claimed") return t("offer.err.notClaimed");
       if (e.missing) return t("common.backendMissing");
       return e.message;
     }
@@ -430,7 +551,12 @@ function BuySheet({ streamId, viewer, product, flash, onClose }: { streamId: num
       const o = await unwrap(
         api.POST("/api/v1/streams/{stream_id}/orders", {
           params: { path: { stream_id: streamId }, header: { "Idempotency-Key": idem } },
-          body: { product_id: product.product_id, quantity: qty },
+          body: {
+            product_id: product.product_id,
+            quantity: qty,
+            ...(chosenBundle ? { bundle: chosenBundle.name } : {}),
+            ...(flash ? {} : coupon === "best" ? { best_coupon: true } : coupon !== "none" ? { coupon_id: Number(coupon) } : {}),
+          },
           headers: viewerHeaders(viewer),
         }),
       );
@@ -466,10 +592,37 @@ function BuySheet({ streamId, viewer, product, flash, onClose }: { streamId: num
       <div className="sheet-body" onClick={(e) => e.stopPropagation()} data-testid="buy-sheet">
         <strong>{product.name}</strong>
         <div>
-          {t("watch.unitPrice")}: <strong>{money(flash?.price ?? product.live_price)}</strong>
+          {t("watch.unitPrice")}: <strong>{money(chosenBundle?.price ?? flash?.price ?? product.live_price)}</strong>
         </div>
         {!order && (
           <>
+            {(product.bundles ?? []).length > 0 && !flash && (
+              <label className="row small">
+                {t("offer.buyAs")}
+                <select value={bundle} onChange={(e) => setBundle(e.target.value)} data-testid="buy-bundle">
+                  <option value="">{t("offer.single")}</option>
+                  {(product.bundles ?? []).map((b) => (
+                    <option key={b.name} value={b.name} disabled={b.available <= 0}>
+                      {t("offer.bundle", { name: b.name, price: money(b.price) })}
+                    </option>
+                  ))}
+                </select>
+              </label>
+            )}
+            {!flash && (
+              <label className="row small">
+                {t("offer.coupon")}
+                <select value={coupon} onChange={(e) => setCoupon(e.target.value)} data-testid="buy-coupon">
+                  <option value="best">{t("offer.bestCoupon")}</option>
+                  <option value="none">{t("offer.noCoupon")}</option>
+                  {usable.map((id) => (
+                    <option key={id} value={String(id)}>
+                      #{id}
+                    </option>
+                  ))}
+                </select>
+              </label>
+            )}
             <div className="row">
               {t("watch.quantity")}
               <button type="button" className="small" onClick={() => setQty(Math.max(1, qty - 1))}>
@@ -490,6 +643,7 @@ function BuySheet({ streamId, viewer, product, flash, onClose }: { streamId: num
             <div data-testid="order-created">
               {t("watch.orderCreated", { id: order.id })} · {money(order.amount)}
             </div>
+            <OrderBreakdown order={order} />
             <button className="primary" onClick={() => void pay()} disabled={busy} data-testid="buy-pay">
               {t("watch.pay", { amount: money(order.amount) })}
             </button>
