@@ -17,6 +17,7 @@ from app.models.aftersales import (
     RETURN_TRANSITIONS,
     Complaint,
     ComplaintStatus,
+    ReturnKind,
     ReturnRequest,
     ReturnStatus,
     Shipment,
@@ -326,6 +327,14 @@ async def decide_return(
     req.decided_by = user.id
     req.updated_at = utcnow()
     await session.flush()
+    if req.status == ReturnStatus.completed and req.kind == ReturnKind.return_:
+        # 退货退款 done: the money goes back (order_refunded: amount, units) and the
+        # units go back on sale where the item's return policy says so.
+        from app.services import orders as orders_service
+
+        order = await get_order(session, stream.id, req.order_id)
+        if order.status == OrderStatus.paid:
+            await orders_service.refund_order(session, order)
     return req
 
 
@@ -465,3 +474,55 @@ async def order_rows(session: AsyncSession, stream_id: int) -> list[list[Any]]:
             ]
         )
     return out
+
+
+async def review_section(session: AsyncSession, stream_id: int) -> dict[str, Any]:
+    """After-sales beside the sales figures in the review (issue #13): returns and
+    exchanges by status, refunds from completed returns, complaints by status (and
+    overdue), and each survey's responses and average score."""
+    returns = await list_returns(session, stream_id)
+    by_status: dict[str, int] = {}
+    for r in returns:
+        key = f"{r.kind}:{r.status}"
+        by_status[key] = by_status.get(key, 0) + 1
+    refunded_ids = [
+        r.order_id
+        for r in returns
+        if r.kind == ReturnKind.return_ and r.status == ReturnStatus.completed
+    ]
+    refunded = Decimal("0.00")
+    units = 0
+    if refunded_ids:
+        rows = await session.execute(
+            select(Order.amount, Order.quantity).where(
+                Order.id.in_(refunded_ids), Order.status == OrderStatus.refunded
+            )
+        )
+        for amount, quantity in rows:
+            refunded += amount
+            units += quantity
+    complaints = await list_complaints(session, stream_id, None)
+    now = utcnow()
+    surveys = []
+    for survey in await list_surveys(session, stream_id):
+        res = await survey_results(session, stream_id, survey.id)
+        surveys.append(
+            {
+                "survey_id": survey.id,
+                "title": survey.title,
+                "responses": res.responses,
+                "average_score": res.average_score,
+            }
+        )
+    return {
+        "returns": sum(1 for r in returns if r.kind == ReturnKind.return_),
+        "exchanges": sum(1 for r in returns if r.kind == ReturnKind.exchange),
+        "returns_completed": len(refunded_ids),
+        "returned_units": units,
+        "returned_amount": format_money(refunded),
+        "returns_by_status": dict(sorted(by_status.items())),
+        "complaints": len(complaints),
+        "complaints_open": sum(1 for c in complaints if c.status != ComplaintStatus.resolved),
+        "complaints_overdue": sum(1 for c in complaints if complaint_overdue(c, now)),
+        "surveys": surveys,
+    }

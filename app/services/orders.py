@@ -1149,12 +1149,18 @@ async def release_order(
     session: AsyncSession, order: Order, *, expected: OrderStatus, to: OrderStatus
 ) -> Order:
     """Cancel (or refund) an order and give its units back: database now, Redis after
-    commit. The status change is conditional, so two cancellations give back once."""
+    commit. The status change is conditional, so two cancellations give back once.
+    A refund puts the units back on sale only where the lineup item's return policy
+    says so (`restock_on_return`); an unpaid cancellation always does."""
     if not await _set_status(session, order.id, expected, status=to, cancelled_at=utcnow()):
         fresh = await get_order(session, order.stream_id, order.id)
         raise Conflict(
             f"the order is {fresh.status}", code="order_changed", status=str(fresh.status)
         )
+    if to == OrderStatus.refunded and not await restocks(session, order):
+        fresh = await get_order(session, order.stream_id, order.id)
+        await record(session, "order_refunded", fresh)
+        return fresh
     units = held_units(order) if not order.components else 0
     for part in order.components or []:  # a bundle: each of its products' units
         await session.execute(
@@ -1205,6 +1211,22 @@ async def release_order(
         session, "order_refunded" if to == OrderStatus.refunded else "order_cancelled", fresh
     )
     return fresh
+
+
+async def restocks(session: AsyncSession, order: Order) -> bool:
+    """The return policy of the order's lineup item: do refunded units go back on sale?"""
+    policy = await session.scalar(
+        select(LineupItem.restock_on_return).where(
+            LineupItem.stream_id == order.stream_id, LineupItem.product_id == order.product_id
+        )
+    )
+    return policy is not False
+
+
+async def refund_order(session: AsyncSession, order: Order) -> Order:
+    """A paid order refunded after sale (an approved refund, a completed return):
+    `order_refunded` with its amount and units, units back on sale per the policy."""
+    return await release_order(session, order, expected=OrderStatus.paid, to=OrderStatus.refunded)
 
 
 def held_units(order: Order) -> int:

@@ -1185,6 +1185,12 @@ async def comparison(
 # ----------------------------------------------------------------------------- report
 
 
+async def aftersales_review(session: AsyncSession, stream_id: int) -> dict[str, Any]:
+    from app.services.aftersales import review_section
+
+    return await review_section(session, stream_id)
+
+
 async def build_review(
     session: AsyncSession,
     stream: Stream,
@@ -1237,6 +1243,8 @@ async def build_review(
             session, stream, product_list, series, question_stats["queue"], target_list, until
         ),
         "comparison": await comparison(session, stream, fig, compare_last, now),
+        # issue #13: after-sales beside the sales figures (returns, complaints, surveys)
+        "after_sales": await aftersales_review(session, stream.id),
     }
     return report
 
