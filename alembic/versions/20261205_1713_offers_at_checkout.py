@@ -15,7 +15,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 
 import app.db
-
 from alembic import op
 
 revision: str = "1713"
@@ -31,9 +30,7 @@ def upgrade() -> None:
             sa.Column("gifts_given", sa.Integer(), nullable=False, server_default="0")
         )
         batch_op.add_column(
-            sa.Column(
-                "restock_on_return", sa.Boolean(), nullable=False, server_default=sa.true()
-            )
+            sa.Column("restock_on_return", sa.Boolean(), nullable=False, server_default=sa.true())
         )
         batch_op.create_check_constraint("gifts_given_not_negative", "gifts_given >= 0")
         batch_op.create_check_constraint(
