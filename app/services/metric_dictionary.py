@@ -347,6 +347,17 @@ METRICS: tuple[Metric, ...] = (
         "for headline figures, the median over the same team's last N ended streams "
         "(same creator, or sharing a team member) and change = (this − median) ÷ median",
     ),
+    Metric(
+        "after_sales",
+        "After-sales",
+        "售后",
+        "count",
+        "returns and exchanges requested (and by kind:status), returns_completed = completed "
+        "退货退款 requests, returned_units and returned_amount = quantity and amount of their "
+        "orders (each refunded by order_refunded, so in refunds, refund_rate and net_gmv too); "
+        "complaints, complaints_open (not resolved), complaints_overdue (past their deadline); "
+        "surveys: each survey's responses and average score (2 places)",
+    ),
 )
 
 METRIC_KEYS = frozenset(m.key for m in METRICS)
