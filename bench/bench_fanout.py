@@ -12,7 +12,10 @@ The clients are one light asyncio process: raw sockets, a hand-written handshake
 frame reader (a websockets-library client would double the measured latency by
 itself, performance.md). Latency = client receive time − the message's `ts` (set when
 the server built it; same machine clock). Memory per idle connection = growth of the
-server's RSS from 0 to N connected consoles on a stream with nothing changing.
+server's RSS from 0 to N connected consoles on a stream with nothing changing. While
+the N consoles open at once (a reconnect storm), another client asks
+`GET /api/v1/streams/{id}/metrics` every 20 ms (the naive server: `/healthz`, whatever
+it answers): "another request's p99" is that request's latency during the storm.
 """
 
 from __future__ import annotations
@@ -168,6 +171,16 @@ def summarize(lat: list[float], clients: int, seconds: float) -> dict[str, Any]:
     }
 
 
+async def probe(url: str, headers: dict[str, str], stop: asyncio.Event, out: list[float]) -> None:
+    """Another request, over and over while the consoles open: its latency (seconds)."""
+    async with httpx.AsyncClient(headers=headers, timeout=60) as c:
+        while not stop.is_set():
+            t0 = time.perf_counter()
+            await c.get(url)
+            out.append(time.perf_counter() - t0)
+            await asyncio.sleep(0.02)
+
+
 async def measure(
     port: int,
     path: str,
@@ -176,13 +189,22 @@ async def measure(
     pid: int,
     feed: Any = None,
     first_message: bool = False,
+    probe_path: str = "/healthz",
+    probe_headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     sink: list[float] = []
     counting = [False]
     rss0 = rss_kib(pid)
+    probe_stop = asyncio.Event()
+    probe_lat: list[float] = []
+    prober = asyncio.create_task(
+        probe(f"http://127.0.0.1:{port}{probe_path}", probe_headers or {}, probe_stop, probe_lat)
+    )
     start = time.perf_counter()
     conns = await connect_all(port, path, clients, sink, counting, first_message)
     opened = time.perf_counter() - start
+    probe_stop.set()
+    await prober
     await asyncio.sleep(3)  # settle: nothing changing yet
     rss_idle = rss_kib(pid)
     stop = asyncio.Event()
@@ -200,6 +222,9 @@ async def measure(
     result = summarize(sink, clients, seconds)
     result["kib_per_idle_conn"] = (rss_idle - rss0) / clients
     result["opened_s"] = opened
+    ms = sorted(x * 1000 for x in probe_lat)
+    result["probe_p99"] = ms[min(len(ms) - 1, int(len(ms) * 0.99))] if ms else float("nan")
+    result["probes"] = len(ms)
     return result
 
 
@@ -220,6 +245,9 @@ def run_ours(clients: int, seconds: float) -> dict[str, Any]:
                     proc.pid,
                     lambda stop: feed_likes(base, stream_id, key, stop),
                     first_message=True,  # a console is open once its snapshot came
+                    # another request meanwhile: the stream's metrics (database + Redis)
+                    probe_path=f"/api/v1/streams/{stream_id}/metrics",
+                    probe_headers={"Authorization": f"Bearer {token}"},
                 )
             )
 
@@ -248,7 +276,8 @@ def main() -> None:
             f"{name:>5}: p50 {r['p50']:6.1f} ms  p99 {r['p99']:6.1f} ms  max {r['max']:7.1f} ms  "
             f"{r['per_client_hz']:.2f} msg/s per console  "
             f"{r['kib_per_idle_conn']:.1f} KiB per idle connection  "
-            f"(all open in {r['opened_s']:.1f} s)"
+            f"(all open in {r['opened_s']:.1f} s; another request's p99 meanwhile "
+            f"{r['probe_p99']:.0f} ms over {r['probes']})"
         )
     ours, naive = rows["ours"], rows["naive"]
     print(
