@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import Forbidden
-from app.models import Role, Stream, TeamMember, User
+from app.errors import Forbidden, NotFound
+from app.models import Role, Stream, StreamStatus, TeamMember, User
 from app.services.stream_rows import get_or_404
 
 
@@ -52,3 +52,12 @@ class Buyer:
     @property
     def is_ingest(self) -> bool:
         return self.source == "ingest"
+
+
+async def public_stream(session: AsyncSession, stream_id: int) -> Stream:
+    """The stream as the public (watch page, storefront) may see it: 404
+    `stream_not_found` for a draft, as for a stream that does not exist."""
+    stream = await session.get(Stream, stream_id)
+    if stream is None or stream.status == StreamStatus.draft:
+        raise NotFound(f"stream {stream_id} not found", code="stream_not_found")
+    return stream

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import LIVE_KEY, utcnow
-from app.errors import Conflict, Forbidden, NotFound
+from app.errors import Conflict, Forbidden
 from app.models import (
     Coupon,
     FlashSale,
@@ -21,7 +21,6 @@ from app.models import (
     LotteryStatus,
     Product,
     ProductPrice,
-    Stream,
     StreamStatus,
 )
 from app.schemas.storefront import (
@@ -34,16 +33,14 @@ from app.schemas.storefront import (
     StorefrontProduct,
     StorefrontTier,
 )
+from app.services.access import public_stream
 from app.services.metrics import left_of
 
 # A draft is still being planned: nothing of it is public yet.
-PUBLIC_STATUSES = frozenset(set(StreamStatus) - {StreamStatus.draft})
 
 
 async def storefront(session: AsyncSession, stream_id: int) -> StorefrontOut:
-    stream = await session.get(Stream, stream_id)
-    if stream is None or stream.status not in PUBLIC_STATUSES:
-        raise NotFound(f"stream {stream_id} not found", code="stream_not_found")
+    stream = await public_stream(session, stream_id)
     rows = await session.execute(
         select(LineupItem, Product)
         .join(Product, Product.id == LineupItem.product_id)
@@ -233,9 +230,7 @@ async def post_comment(
     from app.services import comments as comments_service
     from app.services.ingest import record_events
 
-    stream = await session.get(Stream, stream_id)
-    if stream is None or stream.status == StreamStatus.draft:  # a draft is not public
-        raise NotFound(f"stream {stream_id} not found", code="stream_not_found")
+    stream = await public_stream(session, stream_id)
     if stream.status != StreamStatus.live:
         raise Conflict("comments are open only while the stream is live", code="stream_not_live")
     if viewer_id in await comments_service.muted_viewers(session, stream_id, [viewer_id]):

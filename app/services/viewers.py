@@ -8,11 +8,12 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
-from app.errors import Conflict, NotFound, Unprocessable
-from app.models import Stream, StreamStatus
+from app.errors import Conflict, Unprocessable
+from app.models import StreamStatus
 from app.realtime.state import LiveServices
 from app.schemas.events import SOURCES, EventIn, ViewerActionIn
 from app.security import create_token
+from app.services.access import public_stream
 from app.services.ingest import IngestOutcome, record_events
 
 # What a watch page may report itself; comments and orders have their own endpoints.
@@ -25,9 +26,7 @@ async def open_session(
     session: AsyncSession, settings: Settings, stream_id: int
 ) -> tuple[str, str, datetime]:
     """A new anonymous viewer of the stream: (viewer_id, viewer_token, expires_at)."""
-    stream = await session.get(Stream, stream_id)
-    if stream is None or stream.status == StreamStatus.draft:  # a draft is not public
-        raise NotFound(f"stream {stream_id} not found", code="stream_not_found")
+    stream = await public_stream(session, stream_id)
     if stream.status in (StreamStatus.ended, StreamStatus.archived):
         raise Conflict("the stream has ended", code="stream_ended")
     viewer_id = "v_" + secrets.token_urlsafe(12)
@@ -48,9 +47,7 @@ async def record_action(
     viewer_id: str,
     action: ViewerActionIn,
 ) -> IngestOutcome:
-    stream = await session.get(Stream, stream_id)
-    if stream is None or stream.status == StreamStatus.draft:  # a draft is not public
-        raise NotFound(f"stream {stream_id} not found", code="stream_not_found")
+    stream = await public_stream(session, stream_id)
     if stream.status != StreamStatus.live:
         raise Conflict(f"stream {stream_id} is not live", code="stream_not_live")
     if action.type not in VIEWER_ACTIONS:
