@@ -15,6 +15,7 @@ import { WatchPage } from "./features/watch/WatchPage";
 // issue #12's pages
 import { CampaignsPage, CampaignView } from "./features/campaigns/CampaignsPage";
 import { CatalogPage } from "./features/catalog/CatalogPage";
+import { MetricDictionaryPage } from "./features/catalog/MetricDictionary";
 import { AccountPage } from "./features/people/AccountPage";
 import { UsersPage } from "./features/people/UsersPage";
 import { NewStreamPage } from "./features/settings/StreamSettings";
@@ -46,6 +47,7 @@ export const router = createBrowserRouter([
       // issue #12: people, catalog, campaigns, new stream
       { path: "/admin/users", element: <RequireRole roles={["admin"]}><UsersPage /></RequireRole> },
       { path: "/account", element: <AccountPage /> },
+      { path: "/dictionary", element: <MetricDictionaryPage /> },
       { path: "/streams/new", element: <RequireRole roles={["admin", "controller"]}><NewStreamPage /></RequireRole> },
       { path: "/catalog/*", element: <RequireRole roles={["admin", "controller", "analyst"]}><CatalogPage /></RequireRole> },
       { path: "/campaigns", element: <RequireRole roles={["admin", "controller", "analyst"]}><CampaignsPage /></RequireRole> },

@@ -335,6 +335,7 @@ def shoot_pages(browser: Any, server: Server, sid: int, review_sid: int, draft: 
         (f"/streams/{sid}/plan/warmups", "warmups", "reservations"),
         ("/catalog/products", "catalog", "product-list"),
         ("/catalog/shortfalls", "shortfalls", "shortfalls"),
+        ("/dictionary", "metrics", "metric-dictionary"),
         ("/campaigns", "campaigns", "campaigns-page"),
     ):
         page.goto(path)

@@ -50,6 +50,7 @@ def test_every_console_works_under_the_csp(page: Page, server: Server) -> None:
         ("/catalog/shortfalls", "shortfalls"),
         ("/campaigns", "campaigns-page"),
         ("/account", "account-page"),
+        ("/dictionary", "metric-dictionary"),
     ]
     for path, testid in checks:
         page.goto(path)

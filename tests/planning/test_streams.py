@@ -137,10 +137,15 @@ async def test_team_assignment_and_rehearsal(client: httpx.AsyncClient, staff: S
     ctl = await staff.user("ctl", "controller")
     await staff.user("host", "host")
     sid = await stream(client, ctl)
+    outsider = await staff.user("ctl_out", "controller")
+    r = await client.put(
+        f"/api/v1/streams/{sid}/team/{staff.ids['host']}", json={"role": "host"}, headers=outsider
+    )
+    assert r.status_code == 403  # an admin or the stream's own controllers assign the team
     r = await client.put(
         f"/api/v1/streams/{sid}/team/{staff.ids['host']}", json={"role": "host"}, headers=ctl
     )
-    assert r.status_code == 403  # only an admin assigns the team
+    assert r.status_code == 200 and r.json()["role"] == "host"
     r = await client.put(
         f"/api/v1/streams/{sid}/team/{staff.ids['host']}",
         json={"role": "star"},

@@ -82,6 +82,9 @@ export function AppLayout() {
               </NavLink>
             </>
           )}
+          <NavLink to="/dictionary" data-testid="nav-metrics">
+            {t("nav.metrics")}
+          </NavLink>
           {user?.role === "admin" && (
             <NavLink to="/admin/users" data-testid="nav-users">
               {t("nav.users")}
