@@ -176,7 +176,15 @@ async def test_two_instances_share_events_and_numbers(two_servers: tuple[str, st
             ]
             events += [{"type": "like", "user_id": "v1", "event_id": f"l{i}"} for i in range(50)]
             events.append(
-                {"type": "order_created", "user_id": "v2", "product_id": pid, "quantity": 4}
+                # a connector's order (it names the platform's order id): an order that
+                # takes stock like any other (issue #13's one order book)
+                {
+                    "type": "order_created",
+                    "user_id": "v2",
+                    "product_id": pid,
+                    "quantity": 4,
+                    "order_id": "platform-1",
+                }
             )
             r = await client.post(
                 f"http://{a}/api/v1/streams/{stream_id}/events",
