@@ -161,7 +161,7 @@ def _localize_body(request: Request, body: dict[str, Any], status: int, extra: A
 
 
 def _localize_validation(request: Request, body: dict[str, Any], errors: Any) -> None:
-    from app.i18n import lang_of, localize
+    from app.i18n import lang_of, localize, validation_problem
 
     lang = lang_of(request.headers.get("accept-language"))
     items = body.get("detail")
@@ -170,19 +170,8 @@ def _localize_validation(request: Request, body: dict[str, Any], errors: Any) ->
     for item, err in zip(items, errors, strict=False):
         if not isinstance(item, dict):
             continue
-        kind = str(err.get("type", "")) if isinstance(err, dict) else ""
-        ctx = err.get("ctx") if isinstance(err, dict) else None
-        params: dict[str, Any] = {
-            k: v for k, v in (ctx or {}).items() if isinstance(v, str | int | float)
-        }
-        params["field"] = item.get("field") or ".".join(item.get("loc", [])) or "body"
-        if kind == "value_error":
-            params["msg"] = str(item.get("msg", "")).removeprefix("Value error, ")
-        code = (
-            f"validation.{kind}"
-            if localize(f"validation.{kind}", params, lang)
-            else "validation.other"
-        )
+        field = item.get("field") or ".".join(item.get("loc", [])) or "body"
+        code, params = validation_problem(err if isinstance(err, dict) else {}, field)
         item.setdefault("code", code)
         item.setdefault("params", params)
         item.setdefault("message", localize(code, params, lang))

@@ -142,6 +142,26 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "validation.timezone_aware": ("{field}：时间需带时区", "{field}: the time needs a time zone"),
     "validation.value_error": ("{field}：{msg}", "{field}: {msg}"),
     "validation.other": ("{field}：输入无效", "{field}: invalid input"),
+    "validation.money_float": (
+        "{field}：金额请写成如 59.90 的数字",
+        "{field}: write the amount as a number such as 59.90",
+    ),
+    "validation.money_not_decimal": ("{field}：不是有效金额", "{field}: not a valid amount"),
+    "validation.money_negative": (
+        "{field}：金额不能为负",
+        "{field}: the amount must not be negative",
+    ),
+    "validation.money_too_large": ("{field}：金额过大", "{field}: the amount is too large"),
+    "validation.money_cents": ("{field}：金额最多两位小数", "{field}: at most two decimal places"),
+    # ---- product CSV import: one reason per bad row (params: field, first_line)
+    "csv.unknown_column": ("未知的列", "unknown column"),
+    "csv.missing_column": ("缺少必填列", "missing required column"),
+    "csv.duplicate_column": ("列名重复", "duplicate column"),
+    "csv.too_many_cells": ("单元格多于表头的列数", "more cells than the header has columns"),
+    "csv.sku_repeated": (
+        "SKU 重复（首次出现在第 {first_line} 行）",
+        "SKU repeated (first on line {first_line})",
+    ),
     # ---- errors a console user meets most (code = the body's `code`)
     "error.validation_error": ("输入有误", "Some input is invalid"),
     "error.not_found": ("未找到", "Not found"),
@@ -294,6 +314,19 @@ def _show(value: Any, lang: Lang) -> Any:
     if isinstance(value, list):
         return "、".join(str(v) for v in value) if lang == "zh" else ", ".join(map(str, value))
     return value
+
+
+def validation_problem(err: Mapping[str, Any], field: str) -> tuple[str, dict[str, Any]]:
+    """The catalogue code and params of one pydantic error (its `type`, `ctx` and `msg`)
+    for the named field; `validation.other` for a type the catalogue does not know."""
+    kind = str(err.get("type", ""))
+    ctx = err.get("ctx") or {}
+    params: dict[str, Any] = {k: v for k, v in ctx.items() if isinstance(v, str | int | float)}
+    params["field"] = field
+    if kind == "value_error":
+        params["msg"] = str(err.get("msg", "")).removeprefix("Value error, ")
+    code = f"validation.{kind}" if f"validation.{kind}" in MESSAGES else "validation.other"
+    return code, params
 
 
 def error_message(code: str, status: int, params: Mapping[str, Any], lang: Lang) -> str:

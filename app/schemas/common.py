@@ -13,6 +13,7 @@ from pydantic import (
     PlainSerializer,
     field_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from app.bounds import bound_model_fields, check_text
 
@@ -20,27 +21,35 @@ CENT = Decimal("0.01")
 MAX_MONEY = Decimal("100000000")
 
 
+def _money_error(kind: str, message: str) -> PydanticCustomError:
+    """A money problem with its own error type, so it has a catalogue code
+    (`validation.money_*` in app/i18n.py) and is worded in the reader's language."""
+    return PydanticCustomError(kind, message)
+
+
 def parse_money(value: Any) -> Decimal:
     """Accept "59.90", "59.9", "60" or 60; refuse floats, negatives and sub-cent values."""
     if isinstance(value, Decimal):
         dec = value
     elif isinstance(value, bool | float):
-        raise ValueError('money must be a decimal string such as "59.90", not a float')
+        raise _money_error(
+            "money_float", 'money must be a decimal string such as "59.90", not a float'
+        )
     elif isinstance(value, int | str):
         try:
             dec = Decimal(str(value).strip())
         except InvalidOperation as exc:
-            raise ValueError(f"not a decimal amount: {value!r}") from exc
+            raise _money_error("money_not_decimal", "not a decimal amount") from exc
     else:
-        raise ValueError('money must be a decimal string such as "59.90"')
+        raise _money_error("money_float", 'money must be a decimal string such as "59.90"')
     if not dec.is_finite():
-        raise ValueError("money must be finite")
+        raise _money_error("money_not_decimal", "money must be finite")
     if dec < 0:
-        raise ValueError("money must not be negative")
+        raise _money_error("money_negative", "money must not be negative")
     if dec >= MAX_MONEY:
-        raise ValueError("amount too large")
+        raise _money_error("money_too_large", "amount too large")
     if dec != dec.quantize(CENT):
-        raise ValueError("money has at most two decimal places")
+        raise _money_error("money_cents", "money has at most two decimal places")
     return dec.quantize(CENT, rounding=ROUND_HALF_UP)
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import AppError, Conflict, Unprocessable
+from app.i18n import validation_problem
 from app.models import Product, QCStatus
 from app.schemas.common import format_money
 from app.schemas.products import ImportOut, ProductCreate, ProductUpdate
@@ -138,8 +139,22 @@ def _row_errors(line: int, sku: str | None, exc: ValidationError) -> list[dict[s
     out = []
     for err in exc.errors():
         field = ".".join(str(p) for p in err.get("loc", ()) if not isinstance(p, int)) or None
-        out.append({"line": line, "sku": sku, "field": field, "reason": err.get("msg", "")})
+        code, params = validation_problem(err, field or "")
+        out.append(
+            {
+                "line": line,
+                "sku": sku,
+                "field": field,
+                "reason": err.get("msg", ""),
+                "code": code,
+                "params": params,
+            }
+        )
     return out
+
+
+def _header_error(field: str | None, reason: str, code: str) -> dict[str, Any]:
+    return {"line": 1, "field": field, "reason": reason, "code": code, "params": {}}
 
 
 def parse_csv(raw: bytes) -> list[tuple[int, ProductCreate]]:
@@ -156,10 +171,10 @@ def parse_csv(raw: bytes) -> list[tuple[int, ProductCreate]]:
         raise Unprocessable(
             "the header row is wrong",
             code="csv_invalid",
-            errors=[{"line": 1, "field": c, "reason": "unknown column"} for c in unknown]
-            + [{"line": 1, "field": c, "reason": "missing required column"} for c in missing]
+            errors=[_header_error(c, "unknown column", "csv.unknown_column") for c in unknown]
+            + [_header_error(c, "missing required column", "csv.missing_column") for c in missing]
             + (
-                [{"line": 1, "field": None, "reason": "duplicate column"}]
+                [_header_error(None, "duplicate column", "csv.duplicate_column")]
                 if len(set(header)) != len(header)
                 else []
             ),
@@ -173,7 +188,16 @@ def parse_csv(raw: bytes) -> list[tuple[int, ProductCreate]]:
         if len(rows) + len(errors) >= MAX_CSV_ROWS:
             raise PayloadTooLarge(f"at most {MAX_CSV_ROWS} rows per file")
         if None in record:
-            errors.append({"line": line, "sku": None, "field": None, "reason": "too many cells"})
+            errors.append(
+                {
+                    "line": line,
+                    "sku": None,
+                    "field": None,
+                    "reason": "too many cells",
+                    "code": "csv.too_many_cells",
+                    "params": {},
+                }
+            )
             continue
         if all(not (v or "").strip() for v in record.values()):
             continue  # blank line
@@ -195,6 +219,8 @@ def parse_csv(raw: bytes) -> list[tuple[int, ProductCreate]]:
                     "sku": data.sku,
                     "field": "sku",
                     "reason": f"SKU repeated (first on line {first_line[data.sku]})",
+                    "code": "csv.sku_repeated",
+                    "params": {"first_line": first_line[data.sku]},
                 }
             )
             continue

@@ -110,6 +110,7 @@ def build_catalog(page: Page) -> None:
     expect(bad_row).to_have_count(1)
     expect(bad_row).to_contain_text("3")
     expect(bad_row).to_contain_text("list_price")
+    expect(bad_row).to_contain_text("不是有效金额")  # the reason in the console's language
     expect(page.get_by_test_id("product-W-OK")).to_have_count(0)
     upload.get_by_test_id("csv-file").set_input_files(
         {"name": "products.csv", "mimeType": "text/csv", "buffer": GOOD_CSV.encode()}

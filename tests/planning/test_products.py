@@ -9,6 +9,7 @@ import uuid
 
 import httpx
 
+from app.i18n import localize
 from tests.conftest import Staff, bearer, login
 from tests.planning.helpers import product
 
@@ -165,6 +166,14 @@ async def test_csv_with_bad_rows_reports_each_and_imports_nothing(
     assert (3, "name") in lines and (4, "list_price") in lines and (5, "sku") in lines
     assert (6, "stock") in lines and (6, "licensed") in lines
     assert all(e["reason"] for e in body["errors"])
+    # each reason also by catalogue code + params, so the console words it in its language
+    by_place = {(e["line"], e["field"]): e for e in body["errors"]}
+    assert by_place[(3, "name")]["code"] == "validation.string_too_short"
+    assert by_place[(5, "sku")]["code"] == "csv.sku_repeated"
+    assert by_place[(5, "sku")]["params"] == {"first_line": 2}
+    assert by_place[(6, "stock")]["code"] == "validation.greater_than_equal"
+    assert by_place[(6, "stock")]["params"]["field"] == "stock"
+    assert all(localize(e["code"], e["params"], "zh") for e in body["errors"])
     assert await skus(client, ctl) == before
     # a wrong header, an empty file, a wrong media type
     r = await client.post(
@@ -176,6 +185,10 @@ async def test_csv_with_bad_rows_reports_each_and_imports_nothing(
     assert {(e["field"], e["reason"]) for e in r.json()["errors"]} >= {
         ("price", "unknown column"),
         ("list_price", "missing required column"),
+    }
+    assert {(e["field"], e["code"]) for e in r.json()["errors"]} >= {
+        ("price", "csv.unknown_column"),
+        ("list_price", "csv.missing_column"),
     }
     r = await client.post(
         "/api/v1/products/import", content="", headers={**ctl, "content-type": "text/csv"}

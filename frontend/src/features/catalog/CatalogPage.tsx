@@ -7,6 +7,7 @@ import { NavLink, Navigate, Route, Routes } from "react-router";
 import { api, ApiError, isRecord, unwrap, type Schemas } from "../../api/client";
 import { useSession } from "../../auth/useAuth";
 import { Card, ErrorText } from "../../components/ui";
+import { serverText } from "../../i18n/server";
 import { useI18n, type MessageKey } from "../../i18n";
 import { downloadFile } from "../review/report";
 import { errorsOf, Field, FormError } from "../common/forms";
@@ -137,6 +138,9 @@ interface RowError {
   sku?: string | null;
   field?: string | null;
   reason: string;
+  /** the reason's catalogue code and params, shown in the console's language */
+  code?: string | null;
+  params?: Record<string, string | number> | null;
 }
 
 function csvErrors(error: unknown): RowError[] | null {
@@ -146,7 +150,7 @@ function csvErrors(error: unknown): RowError[] | null {
 }
 
 function ImportCsv() {
-  const { t } = useI18n();
+  const { t, lang } = useI18n();
   const qc = useQueryClient();
   const file = useRef<HTMLInputElement>(null);
   const [picked, setPicked] = useState<File | null>(null);
@@ -203,7 +207,7 @@ function ImportCsv() {
                   <td>{r.line}</td>
                   <td>{r.sku ?? "—"}</td>
                   <td>{r.field ?? "—"}</td>
-                  <td>{r.reason}</td>
+                  <td>{serverText(lang, r.code, r.params, r.reason)}</td>
                 </tr>
               ))}
             </tbody>
