@@ -247,6 +247,18 @@ async def test_consoles_opening_together_share_one_snapshot(setup: Any) -> None:
         return calls
 
     try:
+        # Adding the member published an event that the relay may not have numbered
+        # yet: wait until the stream's position holds still, so every console below
+        # asks for the snapshot at the same position (a CI run built two otherwise).
+        live = live_of(app)
+        position = await live.position(stream_id)
+        async with asyncio.timeout(20):
+            while True:
+                await asyncio.sleep(0.3)
+                now = await live.position(stream_id)
+                if now == position:
+                    break
+                position = now
         url = f"ws://{addr}/ws/streams/{stream_id}?token={host}"
         sockets = await asyncio.gather(*(connect(url) for _ in range(20)))
         async with asyncio.timeout(20):
