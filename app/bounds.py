@@ -137,7 +137,11 @@ def _walk(dependant: Any, done: set[int]) -> None:
 def bound_int_params(router: APIRouter) -> None:
     """Give every integer path/query parameter of the router's endpoints (and of their
     dependencies) the `DbInt` bounds they lack. Run before `include_router`: FastAPI
-    reads the endpoints' signatures when it builds the included routes."""
+    reads the endpoints' signatures when it builds the included routes. Done once per
+    router: the signatures it rewrites belong to the functions, not to one app."""
+    if getattr(router, "_lcr_int_bounds", False):
+        return
+    router._lcr_int_bounds = True  # type: ignore[attr-defined]
     done: set[int] = set()
     for route in router.routes:
         if isinstance(route, APIRoute):
