@@ -26,6 +26,7 @@ from app.realtime.outbox import PendingEvent, after_commit
 from app.realtime.protocol import PUBLIC_ROLES
 from app.realtime.state import LiveServices
 from app.schemas.events import EventIn
+from app.services import webhooks
 from app.services.eventlog import rebuild_counters, write_events
 from app.services.stream_rows import get_in_stream
 
@@ -66,6 +67,9 @@ async def record_events(
     """
     new = await write_events(session, stream_id, events)
     if new:
+        moved = {e.product_id for e in new if e.type in STOCK_EVENTS and e.product_id is not None}
+        if moved:
+            webhooks.note_stock(session, stream_id, moved)
 
         async def _count() -> None:
             await live.counters.apply(stream_id, new)

@@ -50,8 +50,17 @@ from sqlalchemy.orm import Session
 
 from app.db import utcnow
 from app.errors import Unprocessable
-from app.models import ControlAction, DeliveryStatus, Stream, User, Webhook, WebhookDelivery
+from app.models import (
+    ControlAction,
+    DeliveryStatus,
+    LineupItem,
+    Stream,
+    User,
+    Webhook,
+    WebhookDelivery,
+)
 from app.realtime.outbox import OUTBOX_KEY, PendingEvent
+from app.services.metrics import left_of
 from app.services.stream_rows import get_in_stream
 
 log = structlog.get_logger(__name__)
@@ -63,6 +72,7 @@ EVENT_HEADER = "X-LCR-Event"
 REPLAY_WINDOW_SECONDS = 300
 MAX_BACKOFF_SECONDS = 600.0
 NEW_ACTIONS_KEY = "lcr_new_actions"
+STOCK_KEY = "lcr_webhooks_stock"
 _CAPTURED_KEY = "lcr_webhooks_captured"
 _KICK_KEY = "lcr_webhooks_kick"
 
@@ -99,6 +109,7 @@ PLATFORM_EVENTS = frozenset(
         "viewer.unmuted",
         "stream.status",
         "comment.new",
+        "stock.changed",
     }
 )
 KNOWN_EVENTS = frozenset({"*", "action.*"} | {f"action.{a}" for a in ACTIONS} | PLATFORM_EVENTS)
@@ -324,6 +335,39 @@ def note_action(session: AsyncSession | Session, action: ControlAction) -> None:
     session.info.setdefault(NEW_ACTIONS_KEY, []).append(action)
 
 
+def note_stock(session: AsyncSession | Session, stream_id: int, product_ids: Iterable[int]) -> None:
+    """Called by `record_events`: orders moved these products' held units in this
+    transaction (an ingested or connector order, a cancellation). The consoles hear
+    `stock.changed` after the commit (app/services/ingest.announce_stock); endpoints get
+    it from `_capture`, read inside the transaction, so it is numbered in commit order
+    like every other delivery and a rolled-back order sends nothing."""
+    touched: dict[int, set[int]] = session.info.setdefault(STOCK_KEY, {})
+    touched.setdefault(stream_id, set()).update(product_ids)
+
+
+def _stock_items(
+    session: Session, stream_id: int, product_ids: set[int]
+) -> list[tuple[int, str, dict[str, Any], int | None]]:
+    """`stock.changed` of each touched lineup product, as this transaction sees it (its
+    own order rows hold the lineup rows' locks, so the figures are the committed ones)."""
+    rows = session.execute(
+        select(LineupItem.product_id, LineupItem.allotted_stock, LineupItem.sold_units)
+        .where(LineupItem.stream_id == stream_id, LineupItem.product_id.in_(product_ids))
+        .order_by(LineupItem.position, LineupItem.id)
+    ).all()
+    out: list[tuple[int, str, dict[str, Any], int | None]] = []
+    for product_id, allotted, sold in rows:
+        left = left_of(allotted, sold)
+        data = {
+            "product_id": product_id,
+            "stock_left": left,
+            "allotted_stock": allotted,
+            "sold_units": allotted - left,
+        }
+        out.append((stream_id, "stock.changed", data, None))
+    return out
+
+
 def action_body(action: ControlAction) -> dict[str, Any]:
     return {
         "action_id": action.id,
@@ -340,9 +384,10 @@ def _capture(session: Session) -> None:
     queued: list[PendingEvent] = session.info.get(OUTBOX_KEY) or []
     actions: list[ControlAction] = session.info.pop(NEW_ACTIONS_KEY, None) or []
     captured: set[int] = session.info.setdefault(_CAPTURED_KEY, set())
+    stock: dict[int, set[int]] = session.info.pop(STOCK_KEY, None) or {}
     events = [e for e in queued if id(e) not in captured and deliverable(e)]
     captured.update(id(e) for e in queued)
-    if not events and not actions:
+    if not events and not actions and not stock:
         return
     if actions:
         session.flush()  # the actions' ids
@@ -351,7 +396,7 @@ def _capture(session: Session) -> None:
         items.append((a.stream_id, f"action.{a.action}", action_body(a), a.id))
     for e in events:
         items.append((e.stream_id, e.type, e.data, None))
-    stream_ids = sorted({i[0] for i in items})
+    stream_ids = sorted({i[0] for i in items} | set(stock))
     hooks = session.execute(
         select(Webhook.id, Webhook.stream_id, Webhook.events)
         .where(Webhook.stream_id.in_(stream_ids))
@@ -359,6 +404,9 @@ def _capture(session: Session) -> None:
     ).all()
     if not hooks:
         return
+    for stream_id, product_ids in sorted(stock.items()):
+        if any(sid == stream_id and wants(sub, "stock.changed") for _, sid, sub in hooks):
+            items.extend(_stock_items(session, stream_id, product_ids))
     now = utcnow()
     rows: list[dict[str, Any]] = []
     pending_actions: set[int] = set()
@@ -423,7 +471,7 @@ def _after_commit(session: Session) -> None:
 
 
 def _after_rollback(session: Session) -> None:
-    for key in (_CAPTURED_KEY, _KICK_KEY, NEW_ACTIONS_KEY):
+    for key in (_CAPTURED_KEY, _KICK_KEY, NEW_ACTIONS_KEY, STOCK_KEY):
         session.info.pop(key, None)
 
 

@@ -279,3 +279,55 @@ async def test_ssrf_guard_refuses_private_addresses(
                 headers=crew.admin,
             )
             assert r.status_code == 201, r.text
+
+
+async def test_stock_changed_by_connector_orders_is_delivered(
+    connect_app: FastAPI, cclient: httpx.AsyncClient, live_room: LiveRoom, receiver: Receiver
+) -> None:
+    """Every public event goes out, `stock.changed` of an ingested (connector) order too:
+    created then cancelled, each with the figures its own transaction committed."""
+    import orjson
+    from sqlalchemy import select
+
+    from app.models import Product
+    from tests.connect.test_connectors import sample, shopify_sign
+
+    sid, (p1, p2, _) = live_room.stream_id, live_room.product_ids
+    await register(cclient, live_room, receiver.url, ["stock.changed"])
+    async with connect_app.state.sessionmaker() as s:
+        skus = dict(
+            (await s.execute(select(Product.id, Product.sku).where(Product.id.in_([p1, p2])))).all()
+        )
+    r = await cclient.post(
+        f"/api/v1/streams/{sid}/connectors",
+        json={"name": "店", "mapping": "shopify.orders", "secret": "k"},
+        headers=live_room.ctl,
+    )
+    inbound = r.json()["inbound_path"]
+    for index in (0, 2):  # orders/create (p1 ×1, p2 ×2), then orders/cancelled (p2's line)
+        s = sample("shopify_orders", index)
+        raw = orjson.dumps(s["payload"]).replace(b"LCR-DEMO-1", skus[p1].encode())
+        raw = raw.replace(b"LCR-DEMO-2", skus[p2].encode())
+        r = await cclient.post(
+            inbound,
+            content=raw,
+            headers={**s["headers"], "X-Shopify-Hmac-Sha256": shopify_sign("k", raw)},
+        )
+        assert r.status_code == 200 and r.json()["accepted"] == 1 + (index == 0), r.text
+    await until(lambda: len(receiver.accepted()) >= 3)
+    await asyncio.sleep(0.3)  # nothing more comes
+    got = [
+        (r.json["type"], r.json["data"]["product_id"], r.json["data"]["stock_left"])
+        for r in receiver.accepted()
+    ]
+    assert got == [
+        ("stock.changed", p1, 99),
+        ("stock.changed", p2, 98),
+        ("stock.changed", p2, 100),
+    ]
+    assert receiver.accepted()[1].json["data"] == {
+        "product_id": p2,
+        "stock_left": 98,
+        "allotted_stock": 100,
+        "sold_units": 2,
+    }
