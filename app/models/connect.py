@@ -97,6 +97,10 @@ class Connector(Base):
     last_received_at: Mapped[datetime | None] = mapped_column(default=None)
     last_event_at: Mapped[datetime | None] = mapped_column(default=None)
     last_lag_ms: Mapped[int | None] = mapped_column(default=None)
+    # The platform's clock ahead of ours by at least this much (its events stamped
+    # after we received them), last seen at `clock_skew_at`; the lag is corrected by it.
+    clock_skew_ms: Mapped[int | None] = mapped_column(default=None)
+    clock_skew_at: Mapped[datetime | None] = mapped_column(default=None)
     last_error: Mapped[str] = mapped_column(String(500), default="")
 
 

@@ -50,7 +50,15 @@ class ConnectorStatus(BaseModel):
     ingest_key_revoked: bool
     last_received_at: datetime | None
     last_event_at: datetime | None
-    lag_ms: int | None = Field(description="Receipt time minus the event time, last batch")
+    lag_ms: int | None = Field(
+        description="Receipt time minus the latest event's own time, last batch (ms); "
+        "corrected by clock_skew_ms when the platform's clock is ahead of ours"
+    )
+    clock_skew_ms: int | None = Field(
+        description="The platform's clock is ahead of ours by at least this much (ms): its "
+        "events came stamped later than we received them (more than 2 s), seen in the "
+        "last 15 min; null when not seen"
+    )
     received_15m: int
     errors_15m: int
     error_rate: float = Field(description="Payloads not turned into events ÷ received, 15 min")

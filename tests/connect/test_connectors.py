@@ -402,3 +402,55 @@ async def test_odd_bodies_never_fail_the_server_and_a_quiet_feed_turns_stale(
     assert states[good["id"]]["state"] == "ok" and later[good["id"]]["state"] == "stale"
     assert states[conn["id"]]["state"] == "failing"
     assert states[conn["id"]]["received_15m"] == len(bodies)
+
+
+async def test_lag_is_honest_when_the_platforms_clock_is_ahead(
+    connect_app: FastAPI, cclient: httpx.AsyncClient, live_room: LiveRoom
+) -> None:
+    """A platform whose clock runs 30 s ahead stamps its events after we receive them:
+    the skew is flagged and the lag corrected by it, not shown as 0."""
+    from datetime import timedelta
+
+    from app.db import utcnow
+    from app.services.connectors import service
+
+    secret = "ahead"
+    conn = await connect(cclient, live_room, "douyin.life_orders", secret)
+
+    async def pay(order_id: str, platform_now: int) -> None:
+        payload = sample("douyin_life_orders", 1)["payload"]
+        content = json.loads(payload["content"])
+        content["msg_time"] = content["order"]["pay_time"] = platform_now
+        content["order"]["order_id"] = order_id
+        payload["content"] = json.dumps(content)
+        body = orjson.dumps(payload)
+        r = await cclient.post(
+            conn["inbound_path"],
+            content=body,
+            headers={"X-Douyin-Signature": douyin_sign(secret, body)},
+        )
+        assert r.status_code == 200 and r.json()["accepted"] == 1, r.text
+
+    async def status(at: Any = None) -> dict[str, Any]:
+        async with connect_app.state.sessionmaker() as s:
+            found = await service.status(s, live_room.stream_id, at)
+        return next(c for c in found if c["id"] == conn["id"])
+
+    # Paid "now" by the platform's clock, which is 30 s ahead: no lag, 30 s of skew.
+    await pay("1080000000000000901", int(time.time()) + 30)
+    first = await status()
+    assert 29_000 <= first["clock_skew_ms"] <= 30_000, first
+    assert first["lag_ms"] == 0
+    # Paid 5 s ago by the platform's clock: still stamped 25 s after our time, yet 5 s late.
+    await pay("1080000000000000902", int(time.time()) + 25)
+    second = await status()
+    assert 4_000 <= second["lag_ms"] <= 6_500, second
+    assert second["clock_skew_ms"] == first["clock_skew_ms"]
+    # Not seen again for the status window: no longer flagged.
+    later = await status(utcnow() + timedelta(minutes=16))
+    assert later["clock_skew_ms"] is None
+    # A second of jitter is no skew.
+    conn = await connect(cclient, live_room, "douyin.life_orders", secret)
+    await pay("1080000000000000903", int(time.time()) + 1)
+    jitter = await status()
+    assert jitter["clock_skew_ms"] is None and jitter["lag_ms"] == 0

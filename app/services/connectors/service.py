@@ -50,6 +50,9 @@ from app.services.connectors.mapping import (
 
 STATUS_WINDOW = timedelta(minutes=15)
 STALE_AFTER = timedelta(seconds=60)
+# An event stamped up to this far after we received it is clock jitter (lag 0); more is
+# the platform's clock being ahead of ours (see _measure_lag).
+SKEW_TOLERANCE_MS = 2000
 MAX_KEPT_BODY = 64 * 1024
 # Headers worth keeping with a payload (never cookies or authorization).
 _KEEP_HEADER_PREFIXES = ("x-", "msg-", "content-type", "user-agent")
@@ -171,6 +174,9 @@ async def status(
                 "last_received_at": conn.last_received_at,
                 "last_event_at": conn.last_event_at,
                 "lag_ms": conn.last_lag_ms,
+                "clock_skew_ms": conn.clock_skew_ms
+                if conn.clock_skew_at is not None and now - conn.clock_skew_at <= STATUS_WINDOW
+                else None,
                 "received_15m": total,
                 "errors_15m": bad,
                 "error_rate": round(bad / total, 4) if total else 0.0,
@@ -293,9 +299,8 @@ async def receive(
         await rollback_now(session)
         conn = await get_connector(session, stream_id, connector_id)
         return await keep(PayloadOutcome.invalid, 422, f"{mapped.rule}: {exc.detail}")
-    latest = max(ev.ts for ev in events)
     conn.last_event_at = now
-    conn.last_lag_ms = max(0, round((now - latest.astimezone(UTC)).total_seconds() * 1000))
+    conn.last_lag_ms = _measure_lag(conn, max(ev.ts for ev in events), now)
     conn.last_error = ""
     result = await keep(PayloadOutcome.mapped, 200, mapped.rule, len(events))
     body = {
@@ -304,6 +309,28 @@ async def receive(
         "duplicates": outcome.duplicates,
     }
     return Received(200, mapped.reply or body)
+
+
+def _measure_lag(conn: Connector, latest: datetime, now: datetime) -> int:
+    """The lag of this batch: our receipt time − its latest event's own time, in ms.
+
+    The event times come from the platform's clock. An event stamped more than
+    SKEW_TOLERANCE after we received it cannot be early: the platform's clock is ahead
+    of ours by at least that much. That lower bound of the skew (the largest seen in the
+    status window) is kept on the connector, shown, and added to the measured lag, so a
+    fast clock does not show as 0 lag. A platform clock that is behind looks like lag:
+    without a time both clocks read, it cannot be told apart."""
+    lead_ms = round((latest.astimezone(UTC) - now).total_seconds() * 1000)
+    skew = conn.clock_skew_ms
+    if skew is not None and (
+        conn.clock_skew_at is None or now - conn.clock_skew_at > STATUS_WINDOW
+    ):
+        skew = None  # not seen for a while: the platform's clock was set right
+    if lead_ms > SKEW_TOLERANCE_MS:
+        skew = max(skew or 0, lead_ms)
+        conn.clock_skew_at = now
+    conn.clock_skew_ms = skew
+    return max(0, (skew or 0) - lead_ms)
 
 
 async def _resolve_skus(

@@ -720,6 +720,7 @@ export const messages = {
   "connect.key": ["接入密钥", "Ingest key"],
   "connect.lastEvent": ["最近事件", "Last event"],
   "connect.lag": ["延迟", "Lag"],
+  "connect.clockSkew": ["平台时钟快 {s} 秒（延迟已校正）", "platform clock {s} s ahead (lag corrected)"],
   "connect.errorRate": ["错误率", "Error rate"],
   "connect.platform.pending": ["待确认", "Pending"],
   "connect.platform.done": ["已执行", "Done"],

@@ -7,7 +7,7 @@ import { api, unwrap } from "../../api/client";
 import { useStream, useStreamId } from "../../components/layout";
 import { Card, ErrorText } from "../../components/ui";
 import { useI18n, type MessageKey } from "../../i18n";
-import { formatLag, STATE_BADGE, useConnectorStatus } from "./ConnectPanel";
+import { ClockSkew, formatLag, STATE_BADGE, useConnectorStatus } from "./ConnectPanel";
 
 const DELIVERY_BADGE: Record<string, string> = { delivered: "badge-listed", pending: "badge-warn", dead: "badge-bad" };
 
@@ -291,7 +291,10 @@ function Connectors({ streamId }: { streamId: number }) {
                   {c.last_error && <div className="bad small">{c.last_error}</div>}
                 </td>
                 <td>{c.last_event_at ? time(c.last_event_at) : "—"}</td>
-                <td>{formatLag(c.lag_ms)}</td>
+                <td>
+                  {formatLag(c.lag_ms)}
+                  <ClockSkew ms={c.clock_skew_ms} />
+                </td>
                 <td className={c.error_rate > 0.1 ? "bad" : ""}>
                   {(c.error_rate * 100).toFixed(0)}% ({c.errors_15m}/{c.received_15m})
                 </td>

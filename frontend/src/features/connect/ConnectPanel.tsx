@@ -38,6 +38,19 @@ export function formatLag(ms: number | null | undefined): string {
   return ms < 1000 ? `${ms} ms` : ms < 120_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 60_000)} min`;
 }
 
+/** The platform's clock runs ahead of ours (its events came stamped after we got them):
+ * the lag shown is corrected by at least this much. */
+export function ClockSkew({ ms }: { ms: number | null | undefined }) {
+  const { t } = useI18n();
+  if (!ms) return null;
+  return (
+    <span className="warn small" data-testid="clock-skew">
+      {" "}
+      {t("connect.clockSkew", { s: (ms / 1000).toFixed(0) })}
+    </span>
+  );
+}
+
 export function ConnectPanel({ streamId, events }: { streamId: number; events: LiveEvent[] }) {
   const { t, time } = useI18n();
   const qc = useQueryClient();
@@ -79,7 +92,8 @@ export function ConnectPanel({ streamId, events }: { streamId: number; events: L
             <span className="muted">{t("connect.key")} {c.ingest_key_prefix ?? "—"}…</span>
           </div>
           <div className="muted small">
-            {t("connect.lastEvent")} {c.last_event_at ? time(c.last_event_at) : "—"} · {t("connect.lag")} {formatLag(c.lag_ms)} ·{" "}
+            {t("connect.lastEvent")} {c.last_event_at ? time(c.last_event_at) : "—"} · {t("connect.lag")} {formatLag(c.lag_ms)}
+            <ClockSkew ms={c.clock_skew_ms} /> ·{" "}
             {t("connect.errorRate")}{" "}
             <span className={c.error_rate > 0.1 ? "bad" : ""}>{(c.error_rate * 100).toFixed(0)}%</span> ({c.errors_15m}/{c.received_15m})
           </div>
