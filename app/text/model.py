@@ -67,7 +67,7 @@ def ngrams(text: str) -> list[str]:
     if _DIGITS.search(text):
         text = _DIGITS.sub("9", text)
     t = "^" + text + "$"
-    grams = [c for c in text if c != " "]
+    grams = list(text.replace(" ", ""))
     bigrams = list(map(add, t, t[1:]))
     grams += bigrams
     grams += map(add, bigrams, t[2:])
@@ -96,16 +96,18 @@ def pack(weights: list[float]) -> int:
 
 
 _ZERO = pack([0.0] * N_OUT)
+_K, _T = len(KINDS), len(KINDS) + len(TOPICS)
 _BYTES = N_OUT * _BITS // 8
 _UNPACK = struct.Struct(f"<{N_OUT}I").unpack
 
 
 class Scores(NamedTuple):
-    """Per-class scores in thousandths (integers: only their order is used)."""
+    """Per-class scores in thousandths, each head's shifted by the same constant (only
+    their order and differences are used: argmax, softmax)."""
 
-    kind: list[int]
-    topic: list[int]
-    sentiment: list[int]
+    kind: tuple[int, ...]
+    topic: tuple[int, ...]
+    sentiment: tuple[int, ...]
 
 
 def softmax(scores: list[float]) -> list[float]:
@@ -134,9 +136,9 @@ class LinearModel:
         return [f - base for f in fields]  # thousandths
 
     def scores(self, feats: list[str]) -> Scores:
-        r = self.raw(feats)
-        k, t = len(KINDS), len(KINDS) + len(TOPICS)
-        return Scores(r[:k], r[k:t], r[t:])
+        # Not shifted back by the offsets (`raw`): every field carries the same one.
+        r = _UNPACK(sum(map(self._get, feats, repeat(_ZERO))).to_bytes(_BYTES, "little"))
+        return Scores(r[:_K], r[_K:_T], r[_T:])
 
 
 def load_weights(path: Path = MODEL_PATH) -> dict[str, list[float]]:

@@ -152,7 +152,7 @@ GLOBAL_WORDS: dict[str, tuple[str, ...]] = {
 
 _ABUSE_PATTERNS = (
     r"滚\s*$",
-    r"(?<![a-z])sb(?![a-z])",
+    r"s(?<![a-z]s)b(?![a-z])",  # 「sb」 alone (the look-behind after the s: see _PATTERNS)
     # An insult aimed at someone: 「你个傻子」「主播就是个骗子」 (but 「不买是傻子」 is banter).
     r"(?:你|主播|助理|助播)(?:个|是|这个|就是个?|真是个?)?\s*(?:傻|蠢|笨蛋|白痴|废物|垃圾|骗|猪|狗)",
 )
@@ -162,11 +162,13 @@ _CONTACT_PATTERNS = (
     # 「要的私聊」「私」 at the end: the classic sign-off of a selling comment.
     r"私(?:聊|信|讯)?\s*$",
     r"(?:要的|需要的?|想要的?|有意的?)\s*(?:联系|私)",
-    r"(?<![不没])联系我",
+    r"联(?<![不没]联)系我",
     r"找我\s*$",
     r"微信\s*[:：]?\s*[a-z0-9_-]{5,}",
 )
-# One scan for all of them; the named group says which reason matched.
+# One scan for all of them; the named group says which reason matched. Every branch
+# starts with a literal or a character set (look-behinds come after the first
+# character), so the scan skips the positions where none can start.
 _PATTERNS = re.compile(
     "|".join(
         [f"(?P<abuse{i}>{p})" for i, p in enumerate(_ABUSE_PATTERNS)]
@@ -181,6 +183,7 @@ _LINK = re.compile(
 # Seven or more digits (single separators allowed, o/l as 0/1 look-alikes) look like a
 # phone, QQ or WeChat number; 「111111」 (扣1 spam-clicking) is one repeated digit.
 _NUMBER_RUN = re.compile(r"[0-9ol](?:[ .\-_/]?[0-9ol]){6,}")
+_ALNUM = re.compile(r"[0-9a-z]")
 _ORDER_NUMBER_CUES = ("订单号", "单号", "运单", "快递号", "订单编号")
 _FLOOD_MIN_LEN = 15
 
@@ -244,10 +247,14 @@ class Moderator:
         if m:
             reason = (m.lastgroup or "contact").rstrip("0123456789")
             return ModerationResult(True, reason, m.group(0))
+        if _ALNUM.search(n.digits) is None:
+            # Account ids, links and number runs all need a Latin letter or a digit
+            # (`digits` also spells out 一三八…): most comments have none.
+            return self._flood(n.compact)
         m = _ACCOUNT_ID.search(n.compact)
         if m:
             return ModerationResult(True, "contact", m.group(0))
-        m = _LINK.search(n.text)
+        m = _LINK.search(n.text) if "." in n.text or "/" in n.text else None
         if m:
             return ModerationResult(True, "link", m.group(0))
         for m in _NUMBER_RUN.finditer(n.digits):
@@ -258,7 +265,10 @@ class Moderator:
                 and not any(cue in n.compact for cue in _ORDER_NUMBER_CUES)
             ):
                 return ModerationResult(True, "phone", m.group(0))
-        c = n.compact
+        return self._flood(n.compact)
+
+    @staticmethod
+    def _flood(c: str) -> ModerationResult:
         if len(c) >= _FLOOD_MIN_LEN and len(set(c)) * 5 <= len(c):
             return ModerationResult(True, "flood", c[:12])
         return ALLOWED

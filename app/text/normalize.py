@@ -78,16 +78,18 @@ _TABLE: dict[int, str] = {ord(t): s for t, s in zip(_TRAD, _SIMP, strict=True)}
 _TABLE.update(_DINGBATS)
 _TABLE.update({ord(k): v for k, v in _LOOKALIKES.items()})
 
+_NEEDS_TABLE = re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(_TABLE)) + "]")
+
 _CN_DIGITS = "〇零一二三四五六七八九壹贰叁肆伍陆柒捌玖貳參陸幺两兩"
 _CN_VALUES = "00123456789123456789236122"
 assert len(_CN_DIGITS) == len(_CN_VALUES)
 _CN_TABLE = {ord(c): v for c, v in zip(_CN_DIGITS, _CN_VALUES, strict=True)}
+_CN_NUMERAL = re.compile(f"[{_CN_DIGITS}]")
 # A run of four or more numerals (Chinese or Arabic, mixed) is a number being spelled out;
 # shorter ones are ordinary words (一点, 三件, 两个).
 _CN_RUN = re.compile(f"[0-9{_CN_DIGITS}](?:[ .\\-_]?[0-9{_CN_DIGITS}]){{3,}}")
 # Anything that is not a letter, digit or CJK ideograph separates nothing in a disguise.
 _NON_WORD = re.compile(r"[^0-9a-z\u4e00-\u9fff\u3400-\u4dbf]+")
-_SPACES = re.compile(r"\s+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,12 +107,19 @@ def _spell_digits(match: re.Match[str]) -> str:
 
 def fold(raw: str) -> str:
     """NFKC + dingbats + traditional→simplified + look-alikes + lower-case."""
-    text = unicodedata.normalize("NFKC", raw).translate(_TABLE).lower()
-    return _SPACES.sub(" ", text).strip()
+    text = unicodedata.normalize("NFKC", raw)
+    # str.translate with a dict looks every character up (slow for CJK text); one
+    # character-set scan tells whether any character needs it.
+    if _NEEDS_TABLE.search(text):
+        text = text.translate(_TABLE)
+    text = text.lower()
+    # str.split() splits on exactly the characters `\s` matches (str.isspace)
+    return " ".join(text.split())
 
 
 def normalize(raw: str) -> Normalized:
     text = fold(raw)
     compact = _NON_WORD.sub("", text)
-    digits = _CN_RUN.sub(_spell_digits, text)
+    # Arabic digits are spelled already: only a Chinese numeral can change anything.
+    digits = _CN_RUN.sub(_spell_digits, text) if _CN_NUMERAL.search(text) else text
     return Normalized(text, compact, digits)
