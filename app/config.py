@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -139,6 +140,15 @@ class Settings(BaseSettings):
     environment: str = Field(
         default="development", description="`production` enforces safe settings."
     )
+
+    @field_validator("team_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"TEAM_TIMEZONE: unknown time zone {value!r}") from exc
+        return value
 
     @field_validator("redis_url", "admin_password", mode="before")
     @classmethod

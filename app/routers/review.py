@@ -23,6 +23,7 @@ from app.schemas.review import (
     ActionIn,
     ActionOut,
     ActionPatch,
+    AudienceOut,
     CarryOverAction,
     CarryOverOut,
     FindingIn,
@@ -236,6 +237,21 @@ async def get_review(
 ) -> JSONBody:
     report = await review_report.build_review(session, stream, compare_last=compare_last)
     return JSONBody(report)
+
+
+@router.get(
+    "/streams/{stream_id}/audience",
+    response_model=AudienceOut,
+    summary="Live traffic sources and average stay (the control console's audience figures)",
+    description=(
+        "While the stream runs (or after): unique viewers, the average stay (watch time "
+        "so far, open sessions up to now, ÷ viewers) and viewers per traffic source with "
+        "their share — the review's definitions (docs/metrics.md) from the same rollups, "
+        "which follow the event log within a second or two." + _READ
+    ),
+)
+async def get_audience(stream: ReaderStream, session: SessionDep) -> AudienceOut:
+    return AudienceOut.model_validate(await review_report.live_audience(session, stream))
 
 
 @router.get(

@@ -192,3 +192,22 @@ class ViewerSegmentsOut(BaseModel):
 
 
 CarryOverOut.model_rebuild()
+
+
+class SourceShare(BaseModel):
+    source: str = Field(
+        description="feed, short_video, follow, search, private, ads, other or unknown"
+    )
+    viewers: int
+    share: float = Field(description="Of the stream's unique viewers, 0–1")
+
+
+class AudienceOut(BaseModel):
+    """Who is watching, while the stream runs: the control console's audience figures."""
+
+    stream_id: int
+    viewers: int = Field(description="Unique viewers so far (the review's `viewers`)")
+    avg_watch_seconds: float = Field(
+        description="Average stay: watch time so far (open sessions counted up to now) ÷ viewers"
+    )
+    sources: list[SourceShare] = Field(description="Traffic sources, most viewers first")

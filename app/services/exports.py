@@ -12,6 +12,7 @@ from typing import Any
 from openpyxl import Workbook
 
 from app.errors import BadRequest
+from app.teamtime import local_iso
 
 FORMATS = {
     "csv": "text/csv; charset=utf-8",
@@ -139,11 +140,12 @@ def check_format(fmt: str) -> str:
 
 
 def cell(value: Any) -> Any:
-    """Spreadsheet-friendly value: times as RFC 3339 text, None as empty."""
+    """Spreadsheet-friendly value: times as RFC 3339 text in the team's time zone with
+    its offset, to the second (`2026-12-05T20:01:00+08:00`), None as empty."""
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return value.isoformat()
+        return local_iso(value)
     return value
 
 

@@ -25,6 +25,7 @@ from app.realtime.protocol import PUBLIC_METRICS, VIEWER
 from app.realtime.snapshot import SnapshotContext, snapshot_contributor
 from app.realtime.state import LiveServices
 from app.schemas.common import format_money
+from app.teamtime import local
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +128,7 @@ async def minute_series(live: LiveServices, stream_id: int) -> list[dict[str, An
         m = raw[minute]
         out.append(
             {
-                "minute": datetime.fromtimestamp(minute * 60, UTC),
+                "minute": local(datetime.fromtimestamp(minute * 60, UTC)),
                 "online": m.get("online", 0),
                 "joins": m.get("viewer_join", 0),
                 "leaves": m.get("viewer_leave", 0),

@@ -56,6 +56,7 @@ from app.services.rollups import (
     minute_of,
     second_of,
 )
+from app.teamtime import local
 
 ZERO = Decimal("0")
 CENT = Decimal("0.01")
@@ -304,6 +305,25 @@ async def headline(
 # ----------------------------------------------------------------------------- audience
 
 
+async def live_audience(
+    session: AsyncSession, stream: Stream, now: datetime | None = None
+) -> dict[str, Any]:
+    """Traffic sources and average stay, for the control console while the stream runs:
+    the review's own figures (same rollups, same definitions), without the rest of the
+    report. Open sessions count up to `now` (or the stream's end)."""
+    until = review_until(stream, now)
+    h = Headline()
+    await _viewer_figures(session, stream.id, h)
+    await _presence(session, stream, h, until)
+    fig = h.figures()
+    return {
+        "stream_id": stream.id,
+        "viewers": h.viewers,
+        "avg_watch_seconds": fig["avg_watch_seconds"],
+        "sources": traffic_sources(h),
+    }
+
+
 def traffic_sources(h: Headline) -> list[dict[str, Any]]:
     counts = h.sources
     return [
@@ -428,7 +448,7 @@ async def minute_series(
         if o is not None:
             online = o.online_end
         row: dict[str, Any] = {
-            "minute": m,
+            "minute": local(m),  # the team's time zone, with its offset
             "entries": r.joins if r else 0,
             "leaves": r.leaves if r else 0,
             "online": online,
@@ -797,6 +817,9 @@ async def timeline(session: AsyncSession, stream: Stream) -> list[dict[str, Any]
                 "type": al.kind,
                 "level": str(al.level),
                 "text": al.message,
+                # worded in the reader's language by the consoles (app/i18n.py catalogue)
+                "code": f"alert.{al.kind}",
+                "params": dict(al.data or {}),
                 "resolved_at": al.resolved_at,
             }
         )

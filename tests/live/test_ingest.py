@@ -255,6 +255,8 @@ async def test_metrics_count_every_field_exactly(
         assert total == 3
     r = await any_client.get(f"/api/v1/streams/{stream_id}/metrics/minutes", headers=admin)
     assert r.status_code == 200 and sum(x["likes"] for x in r.json()) == 2
+    # minutes in the team's time zone (Asia/Shanghai), with the offset (#16)
+    assert r.json() and all(x["minute"].endswith("+08:00") for x in r.json())
 
 
 async def test_metrics_need_a_team_member(app: FastAPI, client: httpx.AsyncClient) -> None:

@@ -103,9 +103,10 @@ async def test_review_figures_match_the_hand_computation(
     )
     assert (p2["gmv"], p2["refunds"], p2["units_sold"]) == ("99.00", "0.00", 1)
 
-    # per-minute series 12:00 … 12:08
+    # per-minute series 12:00 … 12:08 UTC, given in the team's time zone (Beijing, +08:00)
     minutes = rep["minutes"]
-    assert [m["minute"][11:16] for m in minutes] == [f"12:0{i}" for i in range(9)]
+    assert [m["minute"][11:16] for m in minutes] == [f"20:0{i}" for i in range(9)]
+    assert all(m["minute"].endswith("+08:00") for m in minutes)
     assert [m["online"] for m in minutes] == [3, 4, 3, 3, 3, 2, 3, 3, 2]
     assert [m["entries"] for m in minutes] == [3, 2, 0, 0, 0, 0, 1, 0, 0]
     assert [m["leaves"] for m in minutes] == [0, 0, 1, 0, 0, 1, 1, 0, 1]

@@ -1,10 +1,12 @@
 // A thin wrapper over Apache ECharts: one chart instance per element, options replaced
-// on change, resized with its box. Only the chart types the consoles use are bundled.
-import { BarChart, FunnelChart, LineChart } from "echarts/charts";
+// on change, resized with its box. Only the chart types the consoles use are bundled:
+// a type used but not registered here draws nothing (the review's pies were blank).
+import { BarChart, FunnelChart, LineChart, PieChart } from "echarts/charts";
 import {
   DatasetComponent,
   GridComponent,
   LegendComponent,
+  MarkLineComponent,
   TitleComponent,
   TooltipComponent,
 } from "echarts/components";
@@ -16,15 +18,19 @@ echarts.use([
   LineChart,
   BarChart,
   FunnelChart,
+  PieChart,
   GridComponent,
   TooltipComponent,
   LegendComponent,
+  MarkLineComponent,
   TitleComponent,
   DatasetComponent,
   CanvasRenderer,
 ]);
 
 export type EChartOption = echarts.EChartsCoreOption;
+
+const PRINT_WIDTH = 700;
 
 export function EChart({ option, height = 260, testId }: { option: EChartOption; height?: number; testId?: string }) {
   const el = useRef<HTMLDivElement>(null);
@@ -36,7 +42,15 @@ export function EChart({ option, height = 260, testId }: { option: EChartOption;
     chart.current = c;
     const ro = new ResizeObserver(() => c.resize());
     ro.observe(el.current);
+    // Printed (or saved as PDF) on A4: drawn at the page's width (186 mm ≈ 700 px) so it
+    // fits without being scaled, and back to its box afterwards.
+    const toPage = () => c.resize({ width: PRINT_WIDTH });
+    const back = () => c.resize();
+    window.addEventListener("beforeprint", toPage);
+    window.addEventListener("afterprint", back);
     return () => {
+      window.removeEventListener("beforeprint", toPage);
+      window.removeEventListener("afterprint", back);
       ro.disconnect();
       c.dispose();
       chart.current = null;

@@ -1,6 +1,7 @@
 // Every string the consoles show: [Simplified Chinese, English]. A key missing a
 // language cannot compile.
 import { pagesMessages } from "./pages";
+import { consolesMessages } from "./consoles";
 import { textMessages } from "./text";
 
 export const messages = {
@@ -8,6 +9,8 @@ export const messages = {
   ...pagesMessages,
   // issue #14: comment corrections and the claims checker: i18n/text.ts
   ...textMessages,
+  // issue #16: the review as a report, live audience figures: i18n/consoles.ts
+  ...consolesMessages,
   "app.title": ["直播中控台", "Live Control Room"],
   "common.language": ["切换语言", "Switch language"],
   "common.loading": ["加载中…", "Loading…"],

@@ -8,6 +8,7 @@ import { isClosed, StreamLifecycle } from "../lifecycle/Lifecycle";
 import { useMinutes, useCurrentMetrics, useStreamLive } from "../../live/streamData";
 import { MetricTiles, MinuteCharts, RateTiles, useMinuteSeries } from "../shared/Figures";
 import { ConnectPanel } from "../connect/ConnectPanel";
+import { AudienceTiles } from "./Audience";
 import { Launchers } from "./Launchers";
 import { LineupControl } from "./Lineup";
 import { Moderation } from "./Moderation";
@@ -43,7 +44,9 @@ export function ControlPage() {
         </div>
       )}
       <MetricTiles metrics={metrics} at={at} fresh={fresh} />
-      <RateTiles metrics={metrics} at={at} fresh={fresh} stream={stream.data} now={now} />
+      <RateTiles metrics={metrics} at={at} fresh={fresh} stream={stream.data} now={now}>
+        <AudienceTiles streamId={streamId} fresh={fresh || closed} />
+      </RateTiles>
       <div className="card">
         <MinuteCharts points={series} />
       </div>

@@ -7,7 +7,7 @@ import { useState } from "react";
 import { useStreamId } from "../../components/layout";
 import { EChart, type EChartOption } from "../../components/EChart";
 import { Card, ErrorText, formatDuration, isMissing, Pending } from "../../components/ui";
-import { useI18n, type MessageKey } from "../../i18n";
+import { TEAM_TIME_ZONE, useI18n, type MessageKey } from "../../i18n";
 import { messages } from "../../i18n/messages";
 import { MinuteCharts } from "../shared/Figures";
 import type { MinutePoint } from "../../live/streamData";
@@ -15,6 +15,8 @@ import { AfterSales } from "./AfterSales";
 import { Diagnoses } from "./Diagnoses";
 import { Highlights, ReviewMeeting } from "./Meeting";
 import { downloadFile, exportRows, fetchReview, pct, type ReviewReport, type Row } from "./report";
+import { ReportTable, type Column } from "./ReportTable";
+import { serverText } from "../../i18n/server";
 import { ViewerSegments } from "./Segments";
 
 const TABS = ["report", "meeting", "aftersales", "viewers"] as const;
@@ -53,49 +55,25 @@ export function ReviewPage() {
   );
 }
 
-export function DataTable({ rows, name, testId, columns }: { rows: Row[]; name: string; testId?: string; columns?: string[] }) {
-  const { t } = useI18n();
-  const cols = columns ?? [...new Set(rows.flatMap((r) => Object.keys(r)))].filter((c) => !Array.isArray(rows[0]?.[c]) && typeof rows[0]?.[c] !== "object");
-  return (
-    <div data-testid={testId}>
-      <div className="row" style={{ justifyContent: "flex-end", marginBottom: 6 }}>
-        <button className="small" onClick={() => exportRows(name, rows)} disabled={rows.length === 0}>
-          ⬇ {t("common.export")} CSV
-        </button>
-      </div>
-      <div className="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              {cols.map((c) => (
-                <th key={c} className={typeof rows[0]?.[c] === "number" ? "num" : ""}>
-                  {c}
-                </th>
-              ))}
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map((r, i) => (
-              <tr key={i}>
-                {cols.map((c) => (
-                  <td key={c} className={typeof r[c] === "number" ? "num" : ""}>
-                    {r[c] === null || r[c] === undefined ? "—" : String(r[c])}
-                  </td>
-                ))}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
-    </div>
-  );
+const minuteFormat = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit", hour12: false, timeZone: TEAM_TIME_ZONE });
+/** A per-minute row's minute as HH:MM in the team's time zone. */
+function minuteLabel(iso: string): string {
+  return minuteFormat.format(new Date(iso));
+}
+
+/** An alert's params with its product named (the timeline words it by code). */
+function alertParams(params: Record<string, unknown> | undefined, names: Map<number, string>): Record<string, unknown> {
+  const out = { ...(params ?? {}) };
+  const pid = out["product_id"];
+  if (typeof pid === "number" && out["product"] === undefined) out["product"] = names.get(pid) ?? `#${pid}`;
+  return out;
 }
 
 const RATE_KEYS = new Set(["interaction_rate", "follower_conversion_rate", "conversion_rate", "refund_rate"]);
 const MONEY_KEYS = new Set(["gmv", "aov", "gpm", "refunds", "net_gmv"]);
 
 function Report({ streamId }: { streamId: number }) {
-  const { t, money, num, time } = useI18n();
+  const { t, money, num, time, dateTime, lang } = useI18n();
   const [compareLast, setCompareLast] = useState(5);
   const report = useQuery({ queryKey: ["review", streamId, compareLast], queryFn: () => fetchReview(streamId, compareLast) });
   const exporter = useMutation({ mutationFn: (f: "csv" | "xlsx") => downloadFile(`/api/v1/streams/${streamId}/review/export?format=${f}`, `review-${streamId}.${f}`) });
@@ -199,6 +177,56 @@ function Report({ streamId }: { streamId: number }) {
       { type: "line", name: t("m.units_sold"), yAxisIndex: 1, data: products.map((p) => Number(p["units_sold"] ?? 0)) },
     ],
   };
+  const sourceLabel = (k: string) => (`trafsrc.${k}` in messages ? t(`trafsrc.${k}` as MessageKey) : k);
+  const span = (row: Row) => (row["start"] ? `${time(String(row["start"]))} – ${time(row["end"] ? String(row["end"]) : null)}` : "—");
+  const productColumns: Column[] = [
+    { key: "position", label: "col.position", format: "num" },
+    { key: "name", label: "product.name", value: (p) => p["name"] ?? `#${String(p["product_id"])}` },
+    { key: "live_price", label: "product.livePrice", format: "money" },
+    { key: "product_clicks", label: "m.product_clicks", format: "num" },
+    { key: "add_to_cart", label: "m.add_to_cart", format: "num" },
+    { key: "orders", label: "m.orders", format: "num" },
+    { key: "paid_orders", label: "m.paid_orders", format: "num" },
+    { key: "units_sold", label: "m.units_sold", format: "num" },
+    { key: "gmv", label: "m.gmv", format: "money" },
+    { key: "refunds", label: "rm.refunds", format: "money" },
+    { key: "click_to_order_rate", label: "rm.click_to_order_rate", format: "pct" },
+  ];
+  const segmentColumns: Column[] = [
+    { key: "position", label: "col.position", format: "num" },
+    { key: "title", label: "col.segment" },
+    { key: "kind", label: "col.kind", value: (s) => t(`segkind.${String(s["kind"])}` as MessageKey) },
+    { key: "when", label: "col.when", value: span },
+    { key: "timed_by", label: "col.timedBy", value: (s) => t(s["timed_by"] === "segment_control" ? "col.timedBy.segment_control" : "col.timedBy.plan") },
+    { key: "online_start", label: "review.onlineStart", format: "num" },
+    { key: "online_end", label: "review.onlineEnd", format: "num" },
+    { key: "comments", label: "m.comments", format: "num" },
+    { key: "product_clicks", label: "m.product_clicks", format: "num" },
+    { key: "paid_orders", label: "m.paid_orders", format: "num" },
+    { key: "gmv", label: "m.gmv", format: "money" },
+  ];
+  const explanationColumns: Column[] = [
+    { key: "product", label: "product.name", value: (w) => names.get(Number(w["product_id"])) ?? `#${String(w["product_id"])}` },
+    { key: "when", label: "col.when", value: span },
+    { key: "duration_seconds", label: "col.duration", format: "duration" },
+    { key: "product_clicks", label: "m.product_clicks", format: "num" },
+    { key: "add_to_cart", label: "m.add_to_cart", format: "num" },
+    { key: "paid_orders", label: "m.paid_orders", format: "num" },
+    { key: "units_sold", label: "m.units_sold", format: "num" },
+    { key: "gmv", label: "m.gmv", format: "money" },
+  ];
+  const minuteColumns: Column[] = [
+    { key: "minute", label: "col.minute", value: (m) => minuteLabel(String(m["minute"])) },
+    { key: "online", label: "m.online", format: "num" },
+    { key: "entries", label: "col.entries", format: "num" },
+    { key: "leaves", label: "col.leaves", format: "num" },
+    { key: "comments", label: "m.comments", format: "num" },
+    { key: "product_clicks", label: "m.product_clicks", format: "num" },
+    { key: "add_to_cart", label: "m.add_to_cart", format: "num" },
+    { key: "orders", label: "m.orders", format: "num" },
+    { key: "paid_orders", label: "m.paid_orders", format: "num" },
+    { key: "gmv", label: "m.gmv", format: "money" },
+  ];
   const names = new Map(products.map((p) => [Number(p["product_id"]), String(p["name"] ?? p["product_id"])]));
   const segs = r.segments;
   const segmentChart: EChartOption = {
@@ -236,7 +264,7 @@ function Report({ streamId }: { streamId: number }) {
         type: "pie",
         radius: ["35%", "65%"],
         top: 20,
-        data: r.traffic_sources.map((s) => ({ name: s.source, value: s.viewers })),
+        data: r.traffic_sources.map((s) => ({ name: sourceLabel(s.source), value: s.viewers })),
       },
       {
         type: "pie",
@@ -253,7 +281,13 @@ function Report({ streamId }: { streamId: number }) {
 
   return (
     <>
-      <div className="row">
+      <header className="report-head" data-testid="report-head">
+        <h2>{t("review.reportOf", { title: r.title })}</h2>
+        <p className="muted">
+          {t("review.period", { start: dateTime(r.started_at), end: r.ended_at ? dateTime(r.ended_at) : "…", zone: TEAM_TIME_ZONE })}
+        </p>
+      </header>
+      <div className="row no-print">
         <label className="row">
           {t("review.compareLast")}
           <select value={compareLast} onChange={(e) => setCompareLast(Number(e.target.value))} data-testid="compare-last">
@@ -273,6 +307,9 @@ function Report({ streamId }: { streamId: number }) {
         </button>
         <button className="small" onClick={() => exporter.mutate("xlsx")} disabled={exporter.isPending}>
           ⬇ XLSX
+        </button>
+        <button className="small" onClick={() => window.print()} data-testid="review-print">
+          🖨 {t("review.print")}
         </button>
       </div>
       <ErrorText error={exporter.error} />
@@ -379,27 +416,27 @@ function Report({ streamId }: { streamId: number }) {
       <Card title={t("review.minutes")}>
         <MinuteCharts points={r.minutes as MinutePoint[]} />
       </Card>
-      <Card>
+      <Card className="report-section">
         <EChart option={productChart} height={280} testId="chart-products" />
-        <DataTable rows={products} name={`review-${streamId}-products.csv`} testId="review-products" />
+        <ReportTable rows={products} columns={productColumns} name={`review-${streamId}-products.csv`} testId="review-products" />
       </Card>
-      <Card testId="review-segments">
+      <Card testId="review-segments" className="report-section">
         {segs.length === 0 ? (
           <p className="muted">{t("review.noSegments")}</p>
         ) : (
           <>
             <EChart option={segmentChart} height={280} testId="chart-segments" />
-            <DataTable rows={segs} name={`review-${streamId}-segments.csv`} />
+            <ReportTable rows={segs} columns={segmentColumns} name={`review-${streamId}-segments.csv`} />
           </>
         )}
       </Card>
-      <Card testId="review-explanations">
+      <Card testId="review-explanations" className="report-section">
         {ex.length === 0 ? (
           <p className="muted">{t("review.noExplanations")}</p>
         ) : (
           <>
             <EChart option={explanationChart} height={280} testId="chart-explanations" />
-            <DataTable rows={ex.map((w) => ({ product: names.get(w.product_id) ?? w.product_id, ...w }))} name={`review-${streamId}-explanations.csv`} />
+            <ReportTable rows={ex} columns={explanationColumns} name={`review-${streamId}-explanations.csv`} />
           </>
         )}
       </Card>
@@ -412,7 +449,9 @@ function Report({ streamId }: { streamId: number }) {
                 <span className="feed-time">{e.offset_seconds !== null ? formatDuration(e.offset_seconds) : time(e.at)}</span>
                 <span className={`badge ${e.kind === "incident" || e.level === "critical" ? "badge-bad" : "badge-warn"}`}>{t(`review.tl.${e.kind}`)}</span>
                 <span className="text">
-                  {e.type} {e.text}
+                  {e.kind === "incident"
+                    ? `${`incident.${e.type}` in messages ? t(`incident.${e.type}` as MessageKey) : e.type} · ${e.text}`
+                    : serverText(lang, e.code ?? `alert.${e.type}`, alertParams(e.params, names), e.text)}
                 </span>
                 {e.resolved_at && <span className="muted small">✓ {time(e.resolved_at)}</span>}
               </div>
@@ -421,8 +460,8 @@ function Report({ streamId }: { streamId: number }) {
         </Card>
       )}
       {r.minutes.length > 0 && (
-        <Card title={t("review.minuteTable")}>
-          <DataTable rows={r.minutes} name={`review-${streamId}-minutes.csv`} />
+        <Card title={t("review.minuteTable")} className="report-section">
+          <ReportTable rows={r.minutes} columns={minuteColumns} name={`review-${streamId}-minutes.csv`} testId="review-minute-table" />
         </Card>
       )}
     </>

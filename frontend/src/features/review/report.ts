@@ -75,6 +75,9 @@ export interface TimelineEntry {
   type: string;
   level?: string;
   text: string;
+  /** Alerts: `alert.<kind>` and its params, worded in the console's language. */
+  code?: string;
+  params?: Record<string, unknown>;
   resolved_at: string | null;
 }
 

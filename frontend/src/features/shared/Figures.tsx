@@ -1,5 +1,5 @@
 // Headline figures and per-minute charts, shared by the control console and the review.
-import { useMemo, useRef } from "react";
+import { useMemo, useRef, type ReactNode } from "react";
 import { EChart, type EChartOption } from "../../components/EChart";
 import { MetricTile } from "../../components/ui";
 import { TEAM_TIME_ZONE, useI18n } from "../../i18n";
@@ -67,12 +67,15 @@ export function RateTiles({
   fresh,
   stream,
   now,
+  children,
 }: {
   metrics: Metrics | null;
   at: number | null;
   fresh: boolean;
   stream: PaceTarget | null | undefined;
   now: number;
+  /** More tiles in the same row (the control console's audience figures). */
+  children?: ReactNode;
 }) {
   const { t, money, num } = useI18n();
   const viewers = metrics?.viewers ?? 0;
@@ -125,6 +128,7 @@ export function RateTiles({
           testId={`rate-${x.key}`}
         />
       ))}
+      {children}
     </div>
   );
 }

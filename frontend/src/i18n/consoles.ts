@@ -1,0 +1,32 @@
+// Strings of issue #16 (the consoles under a real stream: the review as a report, the
+// control console's audience figures): [Simplified Chinese, English]. Spread into
+// `messages` (messages.ts).
+export const consolesMessages = {
+  "col.position": ["序号", "#"],
+  "col.segment": ["环节", "Segment"],
+  "col.kind": ["类型", "Kind"],
+  "col.when": ["时间", "Time"],
+  "col.timedBy": ["计时依据", "Timed by"],
+  "col.timedBy.segment_control": ["实际开始", "When it ran"],
+  "col.timedBy.plan": ["计划（未运行）", "Plan (never ran)"],
+  "col.duration": ["时长", "Duration"],
+  "col.minute": ["分钟", "Minute"],
+  "col.entries": ["进入", "Entries"],
+  "col.leaves": ["离开", "Leaves"],
+  "col.sku": ["货号", "SKU"],
+  "review.print": ["打印 / 存为 PDF", "Print / save as PDF"],
+  "review.reportOf": ["{title} · 复盘报告", "{title} · review report"],
+  "review.period": ["直播时间 {start} – {end}（{zone}）", "On air {start} – {end} ({zone})"],
+  "trafsrc.feed": ["推荐流", "Feed"],
+  "trafsrc.short_video": ["短视频", "Short video"],
+  "trafsrc.follow": ["关注", "Following"],
+  "trafsrc.search": ["搜索", "Search"],
+  "trafsrc.private": ["私域", "Private channels"],
+  "trafsrc.ads": ["付费推广", "Ads"],
+  "trafsrc.other": ["其他", "Other"],
+  "trafsrc.unknown": ["未知", "Unknown"],
+  "audience.sources": ["实时流量来源", "Live traffic sources"],
+  "audience.avgStay": ["平均停留", "Average stay"],
+  "audience.avgStayHint": ["观看总时长 ÷ 累计观看", "watch time ÷ viewers"],
+  "audience.none": ["还没有观众进入", "No viewers yet"],
+} as const satisfies Record<string, readonly [string, string]>;
