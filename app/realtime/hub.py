@@ -21,20 +21,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine
-from typing import TYPE_CHECKING, Any
+import time
+from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable, Coroutine, Hashable
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import orjson
 import structlog
 from starlette.websockets import WebSocket
 
+from app.errors import AppError
 from app.realtime.protocol import (
     CLOSE_GOING_AWAY,
     CLOSE_SLOW,
     MAX_PENDING_EVENTS,
     PONG,
     SEND_TIMEOUT_SECONDS,
+    SHARE_SECONDS,
     WireMessage,
     prepare,
     visible_to,
@@ -269,6 +272,119 @@ def _retrieve(fut: asyncio.Future[Any]) -> None:
         fut.exception()  # a failed shared build is not an "exception never retrieved"
 
 
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class Shared(Generic[K, V]):
+    """Results that consoles opening together share (a reconnect storm, issue 15).
+
+    `get(key, compute)` runs `compute` once per key at a time: whoever asks while it runs
+    waits for that result, and whoever asks within `ttl` seconds after it finished gets
+    it too. An exception of one of the `shared_errors` types is the answer for every
+    waiter (not remembered afterwards); any other failure makes each waiter try again.
+    """
+
+    def __init__(self, ttl: float, shared_errors: tuple[type[BaseException], ...] = ()) -> None:
+        self.ttl = ttl
+        self.shared_errors = shared_errors
+        self._pending: dict[K, asyncio.Future[V]] = {}
+        self._done: OrderedDict[K, tuple[float, V]] = OrderedDict()  # in expiry order
+        self.computed = 0  # how many times `compute` ran to a result
+        self.reused = 0  # how many answers came from another console's computation
+
+    def _remembered(self, key: K, now: float) -> tuple[float, V] | None:
+        done = self._done
+        while done:  # forget what expired (entries are in expiry order: ttl is fixed)
+            first = next(iter(done.values()))
+            if first[0] > now:
+                break
+            done.popitem(last=False)
+        return done.get(key)
+
+    async def get(self, key: K, compute: Callable[[], Awaitable[V]]) -> tuple[V, bool]:
+        """(value, reused): reused when another console's computation answered."""
+        while True:
+            hit = self._remembered(key, time.monotonic())
+            if hit is not None:
+                self.reused += 1
+                return hit[1], True
+            pending = self._pending.get(key)
+            if pending is None:
+                break
+            try:
+                value = await asyncio.shield(pending)
+            except self.shared_errors:
+                raise
+            except Exception:
+                continue  # that computation failed: try again (one of us computes)
+            self.reused += 1
+            return value, True
+        fut: asyncio.Future[V] = asyncio.get_running_loop().create_future()
+        fut.add_done_callback(_retrieve)
+        self._pending[key] = fut
+        try:
+            value = await compute()
+            self.computed += 1
+            if self.ttl > 0:
+                self._done[key] = (time.monotonic() + self.ttl, value)
+            fut.set_result(value)
+            return value, False
+        except self.shared_errors as exc:
+            fut.set_exception(exc)
+            raise
+        except BaseException as exc:
+            if not fut.done():
+                fut.set_exception(RuntimeError(f"shared computation failed: {exc!r}"))
+            raise
+        finally:
+            if self._pending.get(key) is fut:
+                del self._pending[key]
+
+    def pending(self, key: K) -> bool:
+        return key in self._pending
+
+    def forget(self) -> None:
+        self._done.clear()
+
+
+class FreshReads(Generic[V]):
+    """A read that must start after the caller asked, shared by the callers that ask
+    together: whoever asks while a read is in flight waits for the next one, which
+    every caller that arrived meanwhile shares. So a storm of consoles costs one
+    round trip at a time, and each console still gets a value read after it attached."""
+
+    def __init__(self, read: Callable[[], Awaitable[V]]) -> None:
+        self._read = read
+        self._next: asyncio.Future[V] | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.reads = 0
+
+    async def get(self) -> V:
+        fut = self._next
+        if fut is None:
+            fut = self._next = asyncio.get_running_loop().create_future()
+            fut.add_done_callback(_retrieve)
+            if self._task is None:
+                self._task = asyncio.get_running_loop().create_task(self._run())
+        return await asyncio.shield(fut)
+
+    async def _run(self) -> None:
+        try:
+            while self._next is not None:
+                fut, self._next = self._next, None
+                self.reads += 1
+                try:
+                    fut.set_result(await self._read())
+                except Exception as exc:
+                    fut.set_exception(exc)
+        finally:
+            self._task = None
+            if self._next is not None and not self._next.done():  # cancelled meanwhile
+                self._next.set_exception(RuntimeError("read cancelled"))
+                self._next = None
+
+
 class StreamChannel:
     """This process's sockets for one stream, its broker subscription and ticker."""
 
@@ -279,6 +395,11 @@ class StreamChannel:
         self.epoch = ""
         self.last_seq = 0
         self.ticker: Ticker | None = None
+        # The stream's current position as the broker has it, read for the consoles
+        # that open together (a reconnect storm) once per round trip.
+        self.positions: FreshReads[tuple[str, int]] = FreshReads(
+            lambda: hub.live.position(stream_id)
+        )
 
     async def on_message(self, channel: str, raw: bytes) -> None:
         msg = orjson.loads(raw)
@@ -307,6 +428,7 @@ class StreamChannel:
 
 
 SnapshotKey = tuple[int, str, str, int]  # stream, audience, epoch, seq
+Snapshot = dict[bool, WireMessage]  # the prepared snapshot for resumed False / True
 
 
 class Hub:
@@ -315,46 +437,47 @@ class Hub:
         self._ticker_factory = ticker_factory
         self._channels: dict[int, StreamChannel] = {}
         self._locks: dict[int, asyncio.Lock] = {}
-        # Snapshots being built, shared by the consoles that open meanwhile (issue 15).
-        self._snapshots: dict[SnapshotKey, asyncio.Future[dict[bool, WireMessage]]] = {}
-        self.snapshot_builds = 0
-        self.snapshots_shared = 0
+        # What consoles opening together share (issue 15): one snapshot per stream,
+        # audience and position, and one check of a console's right to open a stream
+        # (routers/live.py), each remembered for SHARE_SECONDS.
+        self.snapshots: Shared[SnapshotKey, Snapshot] = Shared(SHARE_SECONDS)
+        self.access: Shared[Hashable, Any] = Shared(SHARE_SECONDS, (AppError,))
+
+    @property
+    def snapshot_builds(self) -> int:
+        return self.snapshots.computed
+
+    @property
+    def snapshots_shared(self) -> int:
+        return self.snapshots.reused
 
     async def snapshot(
         self, key: SnapshotKey, build: Callable[[], Awaitable[dict[str, Any]]]
-    ) -> tuple[dict[bool, WireMessage], bool]:
+    ) -> tuple[Snapshot, bool]:
         """The snapshot for (stream, audience, position), serialized once for
-        `resumed` false and true: consoles that open together (a reconnect storm) wait
-        for the one build in flight instead of each querying the database. Returns
-        (messages, shared). Nothing is kept once the build is done: a console opening
-        later gets a fresh one."""
-        pending = self._snapshots.get(key)
-        if pending is not None:
-            try:
-                wires = await asyncio.shield(pending)
-                self.snapshots_shared += 1
-                return wires, True
-            except Exception:
-                pass  # the build failed: build our own
-        fut: asyncio.Future[dict[bool, WireMessage]] = asyncio.get_running_loop().create_future()
-        fut.add_done_callback(_retrieve)
-        self._snapshots[key] = fut
-        try:
-            snap = await build()
-            wires = {r: prepare({**snap, "resumed": r}) for r in (False, True)}
-            self.snapshot_builds += 1
-            fut.set_result(wires)
-            return wires, False
-        except BaseException as exc:
-            if not fut.done():
-                fut.set_exception(RuntimeError(f"snapshot build failed: {exc!r}"))
-            raise
-        finally:
-            if self._snapshots.get(key) is fut:
-                del self._snapshots[key]
+        `resumed` false and true: consoles that open together (a reconnect storm) get
+        the one build in flight or made less than SHARE_SECONDS ago instead of each
+        querying the database. Returns (messages, shared).
 
-    def snapshot_pending(self, key: SnapshotKey) -> bool:
-        return key in self._snapshots
+        Sharing by position is safe: every discrete change publishes an event, which
+        moves the position, so a snapshot is only ever shared with consoles at the same
+        position; only the metrics part may be up to SHARE_SECONDS old, and a console
+        given a shared snapshot is sent the stream's latest metrics right after it."""
+
+        async def _build() -> Snapshot:
+            snap = await build()
+            return {r: prepare({**snap, "resumed": r}) for r in (False, True)}
+
+        return await self.snapshots.get(key, _build)
+
+    async def position(self, stream_id: int) -> tuple[str, int]:
+        """The stream's current (epoch, seq), read after this call (so a console that
+        attached before asking misses no event after it); consoles asking together
+        share one read (`FreshReads`)."""
+        ch = self._channels.get(stream_id)
+        if ch is None or self.live.redis is None:  # embedded: a lookup in memory
+            return await self.live.position(stream_id)
+        return await ch.positions.get()
 
     def latest_metrics(self, stream_id: int, audience: str) -> WireMessage | None:
         """The stream's last metrics message for this audience (None if none yet)."""

@@ -72,6 +72,13 @@ MAX_UNAUTHENTICATED_PER_IP = 16
 MAX_FAILED_UPGRADES_PER_IP = 30
 FAILED_UPGRADE_WINDOW_SECONDS = 10.0
 HANDSHAKE_TIMEOUT_SECONDS = 30.0
+# A reconnect storm (issue 15): consoles that open within this many seconds of each
+# other share one check of their right to open the stream (per user, token version and
+# stream; per stream for the watch page) and one snapshot per stream, audience and
+# position, instead of each opening a database session. A token revoked less than this
+# long ago may still open a console; the revocation check (revocation.py) closes it
+# within its CHECK_SECONDS.
+SHARE_SECONDS = 1.0
 
 # Audiences: staff consoles see events without `roles` and those naming their role;
 # the watch page sees only events whose `roles` include VIEWER.

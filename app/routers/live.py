@@ -14,9 +14,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from sqlalchemy import select
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
@@ -124,6 +126,57 @@ def passed(websocket: WebSocket) -> None:
         hook()
 
 
+@dataclass(frozen=True, slots=True)
+class StaffAccess:
+    """A staff console's right to open a stream, as the database said it."""
+
+    user_id: int
+    token_version: int
+    role: str
+
+
+async def staff_access(
+    app: Any, live: LiveServices, token: str | None, stream_id: int
+) -> StaffAccess:
+    """Token, user and role check of a staff console: Unauthorized/Forbidden/NotFound as
+    for a request. The token's signature is checked here; the database check is shared
+    by the consoles of the same user, token version and stream opening together
+    (`Hub.access`, SHARE_SECONDS): a reconnect storm does not open a session each."""
+    if not token:
+        raise Unauthorized("missing bearer token")
+    claims = decode_token(app.state.settings.secret_key, token, "access")
+    if claims is None:
+        raise Unauthorized("invalid or expired token")
+    key = ("staff", claims.get("sub"), claims.get("ver", 0), stream_id)
+
+    async def _check() -> StaffAccess:
+        async with app.state.sessionmaker() as session:
+            user = await user_from_token(session, app.state.settings, token)
+            await authorize_stream(session, user, stream_id)
+            role = await stream_role(session, user, stream_id)
+            assert role is not None
+            return StaffAccess(user.id, user.token_version, str(role))
+
+    assert live.hub is not None
+    access: StaffAccess = (await live.hub.access.get(key, _check))[0]
+    return access
+
+
+async def public_stream_check(app: Any, live: LiveServices, stream_id: int) -> None:
+    """The watch page may open the stream (it exists and is not a draft), else
+    Forbidden; shared like `staff_access`."""
+
+    async def _check() -> bool:
+        async with app.state.sessionmaker() as session:
+            status = await session.scalar(select(Stream.status).where(Stream.id == stream_id))
+        if status is None or status == StreamStatus.draft:  # a draft is not public
+            raise Forbidden("stream not found", code="stream_not_found")
+        return True
+
+    assert live.hub is not None
+    await live.hub.access.get(("watch", stream_id), _check)
+
+
 async def console_socket(websocket: WebSocket, stream_id: int) -> None:
     """Staff console feed: `/ws/streams/{id}?token=<access_token>[&since=<epoch>:<seq>]`.
 
@@ -134,24 +187,21 @@ async def console_socket(websocket: WebSocket, stream_id: int) -> None:
     await websocket.accept()
     app = websocket.app
     live: LiveServices = app.state.live
-    async with app.state.sessionmaker() as session:
-        try:
-            user = await user_from_token(session, app.state.settings, token)
-            stream = await authorize_stream(session, user, stream_id)
-            role = await stream_role(session, user, stream_id)
-        except Unauthorized as exc:
-            await websocket.close(CLOSE_UNAUTHORIZED, str(exc.detail))
-            return
-        except (Forbidden, NotFound) as exc:
-            await websocket.close(CLOSE_FORBIDDEN, str(exc.detail))
-            return
-        assert role is not None
-        ctx = SnapshotContext(session, live, stream, str(role), user_id=user.id)
-        passed(websocket)
-        conn = await _start(websocket, live, ctx, parse_position(since))
+    try:
+        access = await staff_access(app, live, token, stream_id)
+    except Unauthorized as exc:
+        await websocket.close(CLOSE_UNAUTHORIZED, str(exc.detail))
+        return
+    except (Forbidden, NotFound) as exc:
+        await websocket.close(CLOSE_FORBIDDEN, str(exc.detail))
+        return
+    passed(websocket)
+    conn = await _start(websocket, app, live, stream_id, access.role, parse_position(since))
     if conn is not None:
         # Re-checked every few seconds: revocation closes it (app/realtime/revocation.py).
-        watched = StaffSocket(user.id, stream_id, user.token_version, str(role), conn.shutdown)
+        watched = StaffSocket(
+            access.user_id, stream_id, access.token_version, access.role, conn.shutdown
+        )
         registry = staff_sockets(app)
         registry.add(watched)
         try:
@@ -169,27 +219,36 @@ async def watch_socket(websocket: WebSocket, stream_id: int) -> None:
     app = websocket.app
     live: LiveServices = app.state.live
     try:
-        viewer = viewer_from_token(app.state.settings, token, stream_id)
+        viewer_from_token(app.state.settings, token, stream_id)
+        await public_stream_check(app, live, stream_id)
     except AppError as exc:
         code = CLOSE_UNAUTHORIZED if isinstance(exc, Unauthorized) else CLOSE_FORBIDDEN
         await websocket.close(code, str(exc.detail))
         return
-    async with app.state.sessionmaker() as session:
-        stream = await session.get(Stream, stream_id)
-        if stream is None or stream.status == StreamStatus.draft:  # a draft is not public
-            await websocket.close(CLOSE_FORBIDDEN, "stream not found")
-            return
-        ctx = SnapshotContext(session, live, stream, VIEWER, viewer_id=viewer.viewer_id)
-        passed(websocket)
-        conn = await _start(websocket, live, ctx, parse_position(since))
+    passed(websocket)
+    conn = await _start(websocket, app, live, stream_id, VIEWER, parse_position(since))
     if conn is not None:
         await _serve(live, conn)
 
 
+async def _build_snapshot(
+    app: Any, live: LiveServices, stream_id: int, audience: str, epoch: str, seq: int
+) -> dict[str, Any]:
+    """One snapshot for every console of this audience at (epoch, seq): built in a
+    session of its own, which the consoles that share it never open."""
+    async with app.state.sessionmaker() as session:
+        stream = await session.get(Stream, stream_id)
+        if stream is None:
+            raise Forbidden("stream not found", code="stream_not_found")
+        return await build_snapshot(SnapshotContext(session, live, stream, audience), seq, epoch)
+
+
 async def _start(
     websocket: WebSocket,
+    app: Any,
     live: LiveServices,
-    ctx: SnapshotContext,
+    stream_id: int,
+    audience: str,
     since: tuple[str, int] | None,
 ) -> Connection | None:
     """Attach to the hub first (so nothing published meanwhile is missed), then send
@@ -197,34 +256,36 @@ async def _start(
     skipped by the connection. A `since` of another epoch (the counter restarted) or
     beyond the history gets `resumed: false`: the snapshot is the console's new base."""
     assert live.hub is not None
-    conn = Connection(websocket, ctx.stream.id, ctx.audience)
+    conn = Connection(websocket, stream_id, audience)
     await live.hub.attach(conn)
     try:
-        sid = ctx.stream.id
-        epoch, seq = await live.position(sid)
-        key = (sid, ctx.audience, epoch, seq)
-        if live.hub.snapshot_pending(key):
-            # It will wait for another console's build: give its database connection
-            # back meanwhile (a storm must not hold the pool); what it loaded stays.
-            ctx.session.expunge_all()
-            await ctx.session.rollback()
-        wires, shared = await live.hub.snapshot(key, lambda: build_snapshot(ctx, seq, epoch))
-        missed = None
-        if since is not None and since[0] == epoch:
-            missed = await live.history_since(sid, since[0], since[1])
+        epoch, seq = await live.hub.position(stream_id)
+        wires, shared = await live.hub.snapshot(
+            (stream_id, audience, epoch, seq),
+            lambda: _build_snapshot(app, live, stream_id, audience, epoch, seq),
+        )
+        missed: list[bytes] | None = None
+        if since == (epoch, seq):  # nothing missed (the usual reconnect after a blip)
+            missed = []
+        elif since is not None and since[0] == epoch:
+            missed = await live.history_since(stream_id, since[0], since[1])
         await websocket.send(wires[missed is not None])
         conn.epoch, conn.last_seq = epoch, seq
         if shared:  # built before this console attached: give it the latest figures
-            latest = live.hub.latest_metrics(sid, ctx.audience)
+            latest = live.hub.latest_metrics(stream_id, audience)
             if latest is not None:
                 conn.push_metrics(latest)
         for raw in missed or ():
             msg = orjson.loads(raw)
             msg_seq = int(msg["seq"])
-            if visible_to(msg.get("roles"), ctx.audience):
+            if visible_to(msg.get("roles"), audience):
                 await websocket.send(prepare(raw))
             conn.last_seq = max(conn.last_seq, msg_seq)
         conn.start()
+    except Forbidden as exc:  # the stream went away meanwhile
+        await live.hub.detach(conn)
+        await websocket.close(CLOSE_FORBIDDEN, str(exc.detail))
+        return None
     except BaseException:  # a failure, or the handshake timeout's cancellation
         await live.hub.detach(conn)
         raise

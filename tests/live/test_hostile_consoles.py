@@ -12,12 +12,14 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
+import traceback
 from typing import Any
 
 import httpx
 import orjson
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import event
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
@@ -32,6 +34,7 @@ pytestmark = pytest.mark.slow
 
 HEALTHY = 1000
 STALLED = 50
+CONSOLES = 40  # opening together (a reconnect storm)
 
 
 @pytest.fixture
@@ -229,7 +232,9 @@ def _guard(app: FastAPI) -> UpgradeGuard:
 
 async def test_consoles_opening_together_share_one_snapshot(setup: Any) -> None:
     """A reconnect storm: the consoles that open while a snapshot of the same stream,
-    audience and position is being built wait for it instead of building their own."""
+    audience and position is being built wait for it instead of building their own, a
+    console opening just after gets it too, and none of them opens a database session
+    of its own (one shared check of the token's user and role, one shared build)."""
     from app.realtime import snapshot as snapshot_module
 
     app, addr, client, stream_id, admin = setup
@@ -246,6 +251,16 @@ async def test_consoles_opening_together_share_one_snapshot(setup: Any) -> None:
         await release.wait()  # the build is slow: everybody else arrives meanwhile
         return calls
 
+    engine = app.state.sessionmaker.kw["bind"]
+    checkouts: list[str] = []
+
+    def _count(*_args: Any) -> None:
+        # Only the consoles' own checkouts: the app's background workers (outbox
+        # relay, projection, tickers, revocation check) may use the pool meanwhile.
+        stack = "".join(traceback.format_stack())
+        if "app/routers/live.py" in stack:
+            checkouts.append(stack)
+
     try:
         # Adding the member published an event that the relay may not have numbered
         # yet: wait until the stream's position holds still, so every console below
@@ -260,20 +275,34 @@ async def test_consoles_opening_together_share_one_snapshot(setup: Any) -> None:
                     break
                 position = now
         url = f"ws://{addr}/ws/streams/{stream_id}?token={host}"
-        sockets = await asyncio.gather(*(connect(url) for _ in range(20)))
-        async with asyncio.timeout(20):
-            while hub.connection_count(stream_id) < 20:  # noqa: ASYNC110
-                await asyncio.sleep(0.02)
-        builds_before = hub.snapshot_builds
-        release.set()
-        snaps = [orjson.loads(await asyncio.wait_for(ws.recv(), 20)) for ws in sockets]
+        event.listen(engine.sync_engine.pool, "checkout", _count)
+        try:
+            sockets = await asyncio.gather(*(connect(url) for _ in range(CONSOLES)))
+            async with asyncio.timeout(20):
+                while hub.connection_count(stream_id) < CONSOLES:  # noqa: ASYNC110
+                    await asyncio.sleep(0.02)
+            builds_before = hub.snapshot_builds
+            release.set()
+            snaps = [orjson.loads(await asyncio.wait_for(ws.recv(), 20)) for ws in sockets]
+            # a console opening right after gets the same snapshot (same position)
+            async with connect(url) as soon:
+                again = orjson.loads(await asyncio.wait_for(soon.recv(), 20))
+        finally:
+            event.remove(engine.sync_engine.pool, "checkout", _count)
         assert calls == 1 and hub.snapshot_builds == builds_before + 1
-        assert {(s["type"], s["storm_probe"], s["seq"]) for s in snaps} == {
+        assert {(s["type"], s["storm_probe"], s["seq"]) for s in [*snaps, again]} == {
             ("snapshot", 1, snaps[0]["seq"])
         }
-        # a console opening later gets a snapshot of its own, not a stale shared one
+        # CONSOLES + 1 consoles, two database sessions: the role check and the build
+        assert len(checkouts) <= 2, f"{len(checkouts)} checkouts by {CONSOLES + 1} consoles"
+        # once the position moves, a console opening gets a snapshot of its own
+        await live.publish_event(PendingEvent(stream_id, "cue", {"n": 1}))
         async with connect(url) as late:
-            assert orjson.loads(await asyncio.wait_for(late.recv(), 20))["storm_probe"] == 2
+            while (msg := orjson.loads(await asyncio.wait_for(late.recv(), 20)))["type"] != (
+                "snapshot"
+            ):
+                pass
+            assert msg["storm_probe"] == 2 and msg["seq"] > snaps[0]["seq"]
         for ws in sockets:
             await ws.close()
     finally:
