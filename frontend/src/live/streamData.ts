@@ -81,10 +81,18 @@ export function useStreamLive(streamId: number, onEvent?: (e: LiveEvent) => void
     },
     [qc, streamId, onEvent],
   );
-  const onSnapshot = useCallback(() => {
-    // A (re)connect: whatever we hold may be old.
-    void qc.invalidateQueries({ predicate: (q) => q.queryKey[1] === streamId });
-  }, [qc, streamId]);
+  const onSnapshot = useCallback(
+    (snap: Record<string, unknown>) => {
+      // Resumed (a reconnect after a blip, the usual case in a reconnect storm): the
+      // events this console missed follow the snapshot and each invalidates what it
+      // concerns, so nothing is refetched wholesale (issue 15: 5,000 consoles coming
+      // back must not each ask for every list again). Otherwise (first connect, a new
+      // epoch, a history that no longer reaches back) whatever we hold may be old.
+      if (snap["resumed"] === true) return;
+      void qc.invalidateQueries({ predicate: (q) => q.queryKey[1] === streamId });
+    },
+    [qc, streamId],
+  );
   const live = useLive(streamId, { token: auth.token, onEvent: handle, onSnapshot });
   useEffect(() => {
     liveUp.set(streamId, live.status === "open" && live.fresh);
