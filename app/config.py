@@ -129,6 +129,15 @@ class Settings(BaseSettings):
     webhook_poll_seconds: float = Field(
         default=1.0, gt=0, description="How often each server looks for due deliveries"
     )
+    replay_lease_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        description="A server working on a rehearsal's replay renews its claim this often "
+        "(÷ 3); another server resumes a replay whose claim ran out (its server died)",
+    )
+    replay_poll_seconds: float = Field(
+        default=1.0, gt=0, description="How often each server looks for replays to resume"
+    )
     static_dir: Path = Field(
         default=PROJECT_ROOT / "frontend" / "dist", description="The built consoles."
     )

@@ -152,7 +152,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.webhook_dispatcher = webhook_dispatcher
         webhook_dispatcher.start()
-        app.state.replays = Replays(make_sessionmaker(engine), app.state.live)
+        # Rehearsal replays (issue 18): runs and resumes them; several servers share them.
+        app.state.replays = Replays(
+            make_sessionmaker(engine),
+            app.state.live,
+            lease=settings.replay_lease_seconds,
+            poll=settings.replay_poll_seconds,
+        )
+        app.state.replays.start_worker()
         try:
             yield
         finally:

@@ -21,6 +21,7 @@ from app.models.connect import (
     ConnectorPayload,
     DeliveryStatus,
     PayloadOutcome,
+    RehearsalReplay,
     Webhook,
     WebhookDelivery,
 )
@@ -155,6 +156,7 @@ __all__ = [
     "QueueItem",
     "QueueSettings",
     "QuickReply",
+    "RehearsalReplay",
     "Reservation",
     "ReturnKind",
     "ReturnRequest",

@@ -7,7 +7,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, Enum, Float, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, utcnow
@@ -129,3 +129,43 @@ class ConnectorPayload(Base):
     reason: Mapped[str] = mapped_column(String(500), default="")
     headers: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     body: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class RehearsalReplay(Base):
+    """A past stream's recorded log replayed into a live rehearsal (issue 18): the row
+    is the replay. Its progress (`cursor_*`, `sent`, `skipped`) is written in the same
+    transaction as the events it replayed, and a server works on it only while it holds
+    the claim (`claimed_by` until `claimed_until`, renewed as it goes): when that server
+    stops or dies, any server's replay worker resumes it where it was."""
+
+    __tablename__ = "rehearsal_replays"
+    __table_args__ = (Index("ix_rehearsal_replays_state", "state", "claimed_until"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rehearsal_id: Mapped[int] = mapped_column(
+        ForeignKey("streams.id", ondelete="CASCADE"), index=True
+    )
+    source_id: Mapped[int] = mapped_column(ForeignKey("streams.id", ondelete="CASCADE"))
+    speed: Mapped[float] = mapped_column(Float)
+    total: Mapped[int]
+    sent: Mapped[int] = mapped_column(default=0)
+    skipped: Mapped[int] = mapped_column(default=0)
+    state: Mapped[str] = mapped_column(
+        String(16), default="running", doc="running | done | stopped | failed"
+    )
+    error: Mapped[str] = mapped_column(String(500), default="")
+    # The replay's clock: a recorded event at offset t (from the source's first event,
+    # `first_ts`) is due at base_at + t ÷ speed. A server that resumes the replay moves
+    # base_at so that it goes on from the cursor (the pause is not caught up at once).
+    first_ts: Mapped[datetime | None] = mapped_column(default=None)
+    base_at: Mapped[datetime] = mapped_column(default=utcnow)
+    cursor_ts: Mapped[datetime | None] = mapped_column(default=None)
+    cursor_id: Mapped[int | None] = mapped_column(default=None)
+    resumed: Mapped[int] = mapped_column(default=0, doc="Times another claim took it over")
+    claimed_by: Mapped[str | None] = mapped_column(String(40), default=None)
+    claimed_until: Mapped[datetime | None] = mapped_column(default=None)
+    started_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Request
 from pydantic import BaseModel, Field
 
+from app.db import after_commit
 from app.deps import CurrentUser, SessionDep, authorize_stream, verify_ingest_key
 from app.errors import NotFound, Unauthorized
 from app.models import Stream
@@ -29,6 +30,7 @@ class ReplayIn(BaseModel):
 
 
 class ReplayOut(BaseModel):
+    id: int
     rehearsal_id: int
     source_stream_id: int
     speed: float
@@ -37,6 +39,9 @@ class ReplayOut(BaseModel):
     skipped: int = Field(description="Clicks/carts of products not in the rehearsal's lineup")
     state: str = Field(description="running | done | stopped | failed")
     error: str
+    resumed: int = Field(
+        description="Times a server resumed it after the one running it stopped or died"
+    )
     started_at: datetime
     finished_at: datetime | None
 
@@ -83,27 +88,35 @@ async def start_replay(
 ) -> dict[str, Any]:
     source = await authorize_stream(session, user, body.source_stream_id)
     replays: service.Replays = request.app.state.replays
-    replay = await replays.start(session, stream, source, body.speed)
-    return replay.view()
+    replay = await replays.start(session, stream, source, body.speed, user)
+
+    async def _go() -> None:
+        replays.kick()
+
+    after_commit(session, _go)
+    return service.view(replay)
 
 
 @router.get(
     "/{stream_id}/replay",
     response_model=ReplayOut,
-    summary="The replay of this rehearsal on this server: progress (team)",
+    summary="The rehearsal's latest replay and its progress, whichever server runs it (team)",
+    responses={404: {"description": "No replay yet (`replay_not_found`)"}},
 )
-async def get_replay(stream: TeamStream, request: Request) -> dict[str, Any]:
-    return request.app.state.replays.get(stream.id).view()  # type: ignore[no-any-return]
+async def get_replay(stream: TeamStream, session: SessionDep) -> dict[str, Any]:
+    return service.view(await service.latest_replay(session, stream.id))
 
 
 @router.delete(
     "/{stream_id}/replay",
     response_model=ReplayOut,
-    summary="Stop the replay (admin, controller)",
+    summary="Stop the replay, whichever server runs it (admin, controller)",
 )
-async def stop_replay(stream: ControllerStream, request: Request) -> dict[str, Any]:
-    replay = await request.app.state.replays.stop(stream.id)
-    return replay.view()  # type: ignore[no-any-return]
+async def stop_replay(
+    stream: ControllerStream, session: SessionDep, request: Request
+) -> dict[str, Any]:
+    replays: service.Replays = request.app.state.replays
+    return service.view(await replays.stop(session, stream.id))
 
 
 @router.get(

@@ -9,26 +9,30 @@ refuses a real stream unless told `--i-know`.
 A live rehearsal can replay a past stream's recorded event log at 1×–20× speed: the
 events keep their order and their spacing divided by the speed, with viewer ids, texts
 and amounts as recorded, through the one ingest path, so the host practises against
-real comment and order patterns. A replay runs in the server that started it (it stops
-with that server, or when the rehearsal ends).
+real comment and order patterns. A replay is a row (`rehearsal_replays`) with its
+progress, written with each batch it sends, and a claim held by the server working on
+it: any server shows it, and when that server stops or dies another one's worker
+resumes it from where it was (after a pause: the recorded spacing goes on from there).
+It stops when the rehearsal ends or someone stops it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+import contextlib
+import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db import unit_of_work, utcnow
 from app.errors import Conflict, NotFound, Unprocessable
 from app.models import (
     LineupItem,
+    RehearsalReplay,
     ScriptSegment,
     Stream,
     StreamEvent,
@@ -111,53 +115,74 @@ async def create_rehearsal(
 
 # --------------------------------------------------------------------------- replay
 
+RUNNING, DONE, STOPPED, FAILED = "running", "done", "stopped", "failed"
+NOT_LIVE = "the rehearsal is no longer live"
 
-@dataclass
-class Replay:
-    rehearsal_id: int
-    source_id: int
-    speed: float
-    total: int
-    sent: int = 0
-    skipped: int = 0
-    state: str = "running"  # running | done | stopped | failed
-    error: str = ""
-    started_at: datetime = field(default_factory=utcnow)
-    finished_at: datetime | None = None
-    task: asyncio.Task[None] | None = field(default=None, repr=False)
 
-    def view(self) -> dict[str, Any]:
-        return {
-            "rehearsal_id": self.rehearsal_id,
-            "source_stream_id": self.source_id,
-            "speed": self.speed,
-            "total": self.total,
-            "sent": self.sent,
-            "skipped": self.skipped,
-            "state": self.state,
-            "error": self.error,
-            "started_at": self.started_at,
-            "finished_at": self.finished_at,
-        }
+def view(row: RehearsalReplay) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "rehearsal_id": row.rehearsal_id,
+        "source_stream_id": row.source_id,
+        "speed": row.speed,
+        "total": row.total,
+        "sent": row.sent,
+        "skipped": row.skipped,
+        "state": row.state,
+        "error": row.error,
+        "resumed": row.resumed,
+        "started_at": row.started_at,
+        "finished_at": row.finished_at,
+    }
+
+
+async def latest_replay(session: AsyncSession, rehearsal_id: int) -> RehearsalReplay:
+    """The rehearsal's latest replay, whichever server runs (or ran) it."""
+    row = await session.scalar(
+        select(RehearsalReplay)
+        .where(RehearsalReplay.rehearsal_id == rehearsal_id)
+        .order_by(RehearsalReplay.id.desc())
+        .limit(1)
+    )
+    if row is None:
+        raise NotFound("this rehearsal has no replay", code="replay_not_found")
+    return row
 
 
 class Replays:
-    """The replays this server runs (one per rehearsal at a time)."""
+    """This server's replay worker: runs the replays it claims, and resumes any running
+    replay whose claim ran out (its server stopped or died). Several servers may run it:
+    a replay is worked on by the one server holding its claim."""
 
-    def __init__(self, maker: async_sessionmaker[AsyncSession], live: LiveServices) -> None:
+    def __init__(
+        self,
+        maker: async_sessionmaker[AsyncSession],
+        live: LiveServices,
+        lease: float = 15.0,
+        poll: float = 1.0,
+    ) -> None:
         self.maker = maker
         self.live = live
-        self.running: dict[int, Replay] = {}
+        self.lease = lease
+        self.poll = poll
+        self.owner = uuid.uuid4().hex
+        self.running: dict[int, asyncio.Task[None]] = {}
+        self._wake = asyncio.Event()
+        self._loop_task: asyncio.Task[None] | None = None
 
-    def get(self, rehearsal_id: int) -> Replay:
-        found = self.running.get(rehearsal_id)
-        if found is None:
-            raise NotFound("no replay of this rehearsal on this server", code="replay_not_found")
-        return found
+    def start_worker(self) -> None:
+        self._loop_task = asyncio.create_task(self._loop(), name="replay-worker")
 
     async def start(
-        self, session: AsyncSession, rehearsal: Stream, source: Stream, speed: float
-    ) -> Replay:
+        self,
+        session: AsyncSession,
+        rehearsal: Stream,
+        source: Stream,
+        speed: float,
+        user: User | None = None,
+    ) -> RehearsalReplay:
+        """A new replay, claimed by this server; it starts once the session commits
+        (call `kick()` then)."""
         if not rehearsal.is_rehearsal:
             raise Conflict(
                 "only a rehearsal replays a recorded log (a real stream's figures would mix)",
@@ -171,32 +196,194 @@ class Replays:
             )
         if not MIN_SPEED <= speed <= MAX_SPEED:
             raise Unprocessable("speed is 1 to 20", code="bad_speed")
-        current = self.running.get(rehearsal.id)
-        if current is not None and current.state == "running":
-            raise Conflict("a replay is running in this rehearsal", code="replay_running")
-        count = await session.scalar(
-            select(func.count()).select_from(StreamEvent).where(StreamEvent.stream_id == source.id)
+        # One running replay per rehearsal: the rehearsal's row is the lock.
+        await session.execute(select(Stream.id).where(Stream.id == rehearsal.id).with_for_update())
+        running = await session.scalar(
+            select(RehearsalReplay.id).where(
+                RehearsalReplay.rehearsal_id == rehearsal.id, RehearsalReplay.state == RUNNING
+            )
         )
-        if not count:
+        if running is not None:
+            raise Conflict("a replay is running in this rehearsal", code="replay_running")
+        first = (
+            await session.execute(
+                select(func.count(), func.min(StreamEvent.ts)).where(
+                    StreamEvent.stream_id == source.id
+                )
+            )
+        ).one()
+        if not first[0]:
             raise Unprocessable("the source stream has no recorded events", code="empty_source")
-        replay = Replay(rehearsal.id, source.id, speed, count)
-        replay.task = asyncio.create_task(self._run(replay), name=f"replay-{rehearsal.id}")
-        self.running[rehearsal.id] = replay
-        return replay
+        now = utcnow()
+        row = RehearsalReplay(
+            rehearsal_id=rehearsal.id,
+            source_id=source.id,
+            speed=speed,
+            total=int(first[0]),
+            sent=0,
+            skipped=0,
+            state=RUNNING,
+            error="",
+            first_ts=first[1],
+            base_at=now,
+            resumed=0,
+            claimed_by=self.owner,
+            claimed_until=now + timedelta(seconds=self.lease),
+            started_by=user.id if user is not None else None,
+            started_at=now,
+        )
+        session.add(row)
+        await session.flush()
+        return row
 
-    async def stop(self, rehearsal_id: int) -> Replay:
-        replay = self.get(rehearsal_id)
-        if replay.task is not None and not replay.task.done():
-            replay.task.cancel()
-            await asyncio.gather(replay.task, return_exceptions=True)
-        if replay.state == "running":
-            replay.state = "stopped"
-            replay.finished_at = utcnow()
-        return replay
+    def kick(self) -> None:
+        self._wake.set()
+
+    async def stop(self, session: AsyncSession, rehearsal_id: int) -> RehearsalReplay:
+        """Stop the rehearsal's running replay (on whichever server runs it: it finds the
+        row stopped before its next batch)."""
+        row = await latest_replay(session, rehearsal_id)
+        await session.refresh(row, with_for_update=True)
+        if row.state == RUNNING:
+            row.state = STOPPED
+            row.finished_at = utcnow()
+            row.claimed_by = None
+            row.claimed_until = None
+            await session.flush()
+        task = self.running.get(row.id)
+        if task is not None:
+            task.cancel()
+        return row
 
     async def close(self) -> None:
-        for rid in list(self.running):
-            await self.stop(rid)
+        """Shut down: stop working, and hand this server's replays back at once (they
+        stay running: another server, or this one after a restart, resumes them)."""
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            await asyncio.gather(self._loop_task, return_exceptions=True)
+        tasks = list(self.running.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            async with self.maker() as session:
+                await session.execute(
+                    update(RehearsalReplay)
+                    .where(RehearsalReplay.claimed_by == self.owner)
+                    .values(claimed_by=None, claimed_until=None)
+                )
+                await session.commit()
+
+    # ----------------------------------------------------------------------- worker
+
+    async def _loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll)
+            self._wake.clear()
+            try:
+                await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("replay_worker_failed")
+
+    async def run_once(self) -> None:
+        """Start the replays this server holds, and claim those nobody holds."""
+        now = utcnow()
+        async with self.maker() as session:
+            ids = (
+                await session.scalars(
+                    select(RehearsalReplay.id)
+                    .where(
+                        RehearsalReplay.state == RUNNING,
+                        (RehearsalReplay.claimed_by == self.owner)
+                        | RehearsalReplay.claimed_until.is_(None)
+                        | (RehearsalReplay.claimed_until < now),
+                    )
+                    .order_by(RehearsalReplay.id)
+                    .limit(100)
+                )
+            ).all()
+        for replay_id in ids:
+            if replay_id in self.running or not await self._claim(replay_id):
+                continue
+            task = asyncio.create_task(self._run(replay_id), name=f"replay-{replay_id}")
+            self.running[replay_id] = task
+            task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        for replay_id, running in list(self.running.items()):
+            if running is task:
+                del self.running[replay_id]
+
+    async def _claim(self, replay_id: int) -> bool:
+        """Take the replay (ours already, or nobody's), and set its clock so that it
+        goes on from its cursor now."""
+        now = utcnow()
+        async with self.maker() as session:
+            row = await session.get(RehearsalReplay, replay_id, with_for_update=True)
+            if row is None or row.state != RUNNING:
+                return False
+            ours = row.claimed_by == self.owner
+            if not ours and row.claimed_until is not None and row.claimed_until >= now:
+                return False  # another server holds it
+            if not ours:
+                row.resumed += 1
+                if row.cursor_ts is not None and row.first_ts is not None:
+                    done = (row.cursor_ts - row.first_ts) / row.speed
+                    row.base_at = now - done
+                else:
+                    row.base_at = now
+            row.claimed_by = self.owner
+            row.claimed_until = now + timedelta(seconds=self.lease)
+            await session.commit()
+            return True
+
+    async def _renew(self, replay_id: int) -> bool:
+        async with self.maker() as session:
+            result = await session.execute(
+                update(RehearsalReplay)
+                .where(
+                    RehearsalReplay.id == replay_id,
+                    RehearsalReplay.claimed_by == self.owner,
+                    RehearsalReplay.state == RUNNING,
+                )
+                .values(claimed_until=utcnow() + timedelta(seconds=self.lease))
+            )
+            await session.commit()
+            return bool(getattr(result, "rowcount", 0))
+
+    async def _finish(self, replay_id: int, state: str, error: str = "") -> None:
+        async with self.maker() as session:
+            await session.execute(
+                update(RehearsalReplay)
+                .where(
+                    RehearsalReplay.id == replay_id,
+                    RehearsalReplay.claimed_by == self.owner,
+                    RehearsalReplay.state == RUNNING,
+                )
+                .values(
+                    state=state,
+                    error=error[:500],
+                    finished_at=utcnow(),
+                    claimed_by=None,
+                    claimed_until=None,
+                )
+            )
+            await session.commit()
+
+    async def _run(self, replay_id: int) -> None:
+        try:
+            outcome = await self._replay(replay_id)
+        except asyncio.CancelledError:
+            raise  # stopped, or this server shuts down (close() hands the claim back)
+        except Exception as exc:
+            log.exception("replay_failed", replay_id=replay_id)
+            await self._finish(replay_id, FAILED, f"{type(exc).__name__}: {exc}")
+            return
+        if outcome is not None:
+            await self._finish(replay_id, *outcome)
 
     async def _products(self, rehearsal_id: int) -> set[int]:
         async with self.maker() as session:
@@ -205,85 +392,83 @@ class Replays:
             )
             return set(rows.all())
 
-    async def _run(self, replay: Replay) -> None:
-        try:
-            await self._replay(replay)
-            replay.state = "done"
-        except asyncio.CancelledError:
-            replay.state = "stopped"
-            raise
-        except Exception as exc:
-            replay.state, replay.error = "failed", f"{type(exc).__name__}: {exc}"[:500]
-            log.exception("replay_failed", rehearsal_id=replay.rehearsal_id)
-        finally:
-            replay.finished_at = utcnow()
+    async def _replay(self, replay_id: int) -> tuple[str, str] | None:
+        """Send the replay's events from its cursor on; the final (state, error), or
+        None when it lost its claim (stopped, or taken over) and must not finish it."""
+        async with self.maker() as session:
+            row = await session.get(RehearsalReplay, replay_id)
+            if row is None or row.state != RUNNING or row.first_ts is None:
+                return None
+            rehearsal_id, source_id, speed = row.rehearsal_id, row.source_id, row.speed
+            first_ts, base_at = row.first_ts, row.base_at
+            after = (row.cursor_ts, row.cursor_id or 0)
+        products = await self._products(rehearsal_id)
+        renewed = asyncio.get_running_loop().time()
 
-    async def _replay(self, replay: Replay) -> None:
-        products = await self._products(replay.rehearsal_id)
-        wall0 = time.monotonic()
-        base = utcnow()  # the replayed events' times: base + recorded offset ÷ speed
-        first_ts: datetime | None = None
-        after = (datetime.min.replace(tzinfo=UTC), 0)
+        def due_at(ts: datetime) -> datetime:
+            return base_at + (ts - first_ts) / speed
+
         while True:
             async with self.maker() as session:
+                query = select(StreamEvent).where(StreamEvent.stream_id == source_id)
+                if after[0] is not None:
+                    query = query.where(
+                        (StreamEvent.ts > after[0])
+                        | ((StreamEvent.ts == after[0]) & (StreamEvent.id > after[1]))
+                    )
                 rows = (
                     await session.scalars(
-                        select(StreamEvent)
-                        .where(
-                            StreamEvent.stream_id == replay.source_id,
-                            (StreamEvent.ts > after[0])
-                            | ((StreamEvent.ts == after[0]) & (StreamEvent.id > after[1])),
-                        )
-                        .order_by(StreamEvent.ts, StreamEvent.id)
-                        .limit(REPLAY_BATCH)
+                        query.order_by(StreamEvent.ts, StreamEvent.id).limit(REPLAY_BATCH)
                     )
                 ).all()
             if not rows:
-                return
-            after = (rows[-1].ts, rows[-1].id)
-            if first_ts is None:
-                first_ts = rows[0].ts
+                return DONE, ""
             i = 0
             while i < len(rows):
                 # Everything due by now goes in one batch; then sleep until the next.
-                now_offset = (time.monotonic() - wall0) * replay.speed
+                now = utcnow()
                 due = []
-                while i < len(rows) and (rows[i].ts - first_ts).total_seconds() <= now_offset:
+                while i < len(rows) and due_at(rows[i].ts) <= now:
                     due.append(rows[i])
                     i += 1
-                if not due:
-                    wait = (rows[i].ts - first_ts).total_seconds() / replay.speed - (
-                        time.monotonic() - wall0
-                    )
-                    await asyncio.sleep(max(0.0, min(wait, 1.0)))
+                if due:
+                    result = await self._send(replay_id, rehearsal_id, due, products, due_at)
+                    if result is None or isinstance(result, tuple):
+                        return result
+                    after = (due[-1].ts, due[-1].id)
+                    renewed = asyncio.get_running_loop().time()
                     continue
-                if not await self._send(replay, due, products, base, first_ts):
-                    replay.error = "the rehearsal is no longer live"
-                    return
+                if asyncio.get_running_loop().time() - renewed > self.lease / 3:
+                    if not await self._renew(replay_id):
+                        return None
+                    renewed = asyncio.get_running_loop().time()
+                wait = (due_at(rows[i].ts) - now).total_seconds()
+                await asyncio.sleep(max(0.0, min(wait, 1.0, self.lease / 3)))
 
     async def _send(
         self,
-        replay: Replay,
+        replay_id: int,
+        rehearsal_id: int,
         rows: list[StreamEvent],
         products: set[int],
-        base: datetime,
-        first_ts: datetime,
-    ) -> bool:
-        """Ingest one batch into the rehearsal; False once it is no longer live. Each
-        event is timed at its place in the replay (base + offset ÷ speed), whenever the
-        batch gets written."""
+        due_at: Any,
+    ) -> bool | tuple[str, str] | None:
+        """Ingest one batch into the rehearsal with the replay's progress, in one
+        transaction. True to go on; (state, error) to finish; None when the claim is
+        lost. Each event is timed at its place in the replay, whenever it gets written."""
         events = []
+        skipped = 0
         for row in rows:
             product_id = row.product_id if row.product_id in products else None
             if product_id is None and row.type in ("product_click", "add_to_cart"):
-                replay.skipped += 1
+                skipped += 1
                 continue
             events.append(
                 EventIn(
                     type=row.type,
                     user_id=row.viewer_id,
-                    event_id=f"replay:{replay.source_id}:{row.id}",
-                    ts=base + (row.ts - first_ts) / replay.speed,
+                    event_id=f"replay:{row.stream_id}:{row.id}",
+                    ts=due_at(row.ts),
                     product_id=product_id,
                     text=row.text,
                     quantity=row.quantity,
@@ -291,15 +476,21 @@ class Replays:
                     source=row.source,
                 )
             )
-        if events:
-            async with unit_of_work(self.maker, self.live) as session:
+        async with unit_of_work(self.maker, self.live) as session:
+            replay = await session.get(RehearsalReplay, replay_id, with_for_update=True)
+            if replay is None or replay.state != RUNNING or replay.claimed_by != self.owner:
+                return None
+            if events:
                 status = await session.scalar(
-                    select(Stream.status).where(Stream.id == replay.rehearsal_id)
+                    select(Stream.status).where(Stream.id == rehearsal_id)
                 )
                 if status != StreamStatus.live:
-                    return False
+                    return STOPPED, NOT_LIVE
                 await ingest_service.accept_batch(
-                    self.live, self.maker, session, replay.rehearsal_id, events
+                    self.live, self.maker, session, rehearsal_id, events
                 )
-        replay.sent += len(events)
+            replay.sent += len(events)
+            replay.skipped += skipped
+            replay.cursor_ts, replay.cursor_id = rows[-1].ts, rows[-1].id
+            replay.claimed_until = utcnow() + timedelta(seconds=self.lease)
         return True

@@ -103,6 +103,8 @@ def connect_settings(tmp_path: Path, pg_database: str, redis_prefix: str, **extr
         "webhook_poll_seconds": 0.05,
         "webhook_timeout_seconds": 1.0,
         "webhook_max_tries": 5,
+        "replay_lease_seconds": 2.0,
+        "replay_poll_seconds": 0.1,
     }
     values.update(extra)
     return make_settings(tmp_path, **values)
