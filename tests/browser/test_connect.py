@@ -10,6 +10,7 @@ import hmac
 import json
 import os
 import shutil
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -55,6 +56,10 @@ def test_connect_page_and_control_panel(page: Page, server: Server, tmp_path: Pa
 
         # The platform posts an order, signed as Shopify does.
         sample = json.loads((SAMPLES / "shopify_orders.json").read_text())[0]
+        # Placed 1.5 s ago by the shop's clock (the lag shown; a time in the future would
+        # be flagged as the platform's clock running ahead).
+        placed = datetime.now(UTC) - timedelta(seconds=1.5)
+        sample["payload"]["created_at"] = placed.isoformat(timespec="milliseconds")
         skus = [server.call("GET", f"/api/v1/products/{p}")["sku"] for p in room.product_ids]
         raw = (
             json.dumps(sample["payload"])
@@ -71,6 +76,7 @@ def test_connect_page_and_control_panel(page: Page, server: Server, tmp_path: Pa
         assert r.status_code == 200 and r.json()["accepted"] == 2, r.text
         expect(row).to_contain_text("正常")
         expect(row).to_contain_text("0% (0/1)")
+        expect(row.get_by_test_id("clock-skew")).to_have_count(0)
         page.screenshot(path=str(tmp_path / "connect.png"))
         keep_screenshot(tmp_path / "connect.png", "connect.png")
 
