@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -160,6 +161,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             poll=settings.replay_poll_seconds,
         )
         app.state.replays.start_worker()
+        if settings.gc_freeze:
+            # What start-up built lives as long as the process: keep it out of the
+            # cyclic collector's full passes (they scanned it all, mid-request).
+            gc.collect()
+            gc.freeze()
         try:
             yield
         finally:

@@ -131,6 +131,8 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "log_level": "WARNING",
         "static_dir": tmp_path / "no-frontend",
         "login_max_failures": 5,
+        # a test process starts hundreds of apps: no collect + freeze at each start
+        "gc_freeze": False,
     }
     base.update(overrides)
     return Settings(**base)

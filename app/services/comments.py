@@ -350,6 +350,20 @@ async def _existing_event_ids(
     return {r for r in rows.all() if r is not None}
 
 
+@dataclass(slots=True)
+class _Labelled:
+    """A comment about to be stored, as the queue's merge reads it (`queue.Askable`)."""
+
+    kind: str
+    topic: str
+    text: str
+    viewer_id: str
+    sentiment: str
+    blocked: bool
+    created_at: datetime
+    item_id: int | None = None
+
+
 async def intake_comments(
     session: AsyncSession,
     stream_id: int,
@@ -360,22 +374,22 @@ async def intake_comments(
 
     A comment whose `event_id` was taken in before (this batch or an earlier one) is a
     duplicate and ignored. Runs in the caller's transaction (flush only).
+
+    Earlier batches' ids are not looked up first: the unique index on (stream, event id)
+    refuses a repeat, and only then are the batch's ids looked up and the new ones
+    inserted (comments folded from the event log are new by construction, so the usual
+    batch pays one statement, not two).
     """
     from app.services import queue as queue_service
 
     seen: set[str] = set()
     fresh: list[IncomingComment] = []
-    existing = await _existing_event_ids(
-        session, stream_id, [c.event_id for c in incoming if c.event_id]
-    )
     for c in incoming:
         if c.event_id is not None:
-            if c.event_id in seen or c.event_id in existing:
+            if c.event_id in seen:
                 continue
             seen.add(c.event_id)
         fresh.append(c)
-    if not fresh:
-        return IntakeResult(0, len(incoming), [])
 
     moderation = await _stream_moderation(session, stream_id)
     muted = await muted_viewers(session, stream_id, (c.viewer_id for c in fresh))
@@ -383,6 +397,7 @@ async def intake_comments(
     corrected = await text_learning.overrides(session, stream_id)
     now = utcnow()
     values: list[dict[str, Any]] = []
+    labelled: list[_Labelled] = []
     for c in fresh:
         text = c.text[:MAX_TEXT]
         result = moderation.classify(text)
@@ -393,6 +408,12 @@ async def intake_comments(
         blocked, reason = result.blocked, result.reason
         if c.viewer_id in muted:
             blocked, reason = True, "muted"
+        created_at = c.ts or now
+        labelled.append(
+            _Labelled(
+                result.kind, result.topic, text, c.viewer_id, result.sentiment, blocked, created_at
+            )
+        )
         values.append(
             {
                 "stream_id": stream_id,
@@ -406,25 +427,39 @@ async def intake_comments(
                 "blocked": blocked,
                 "block_reason": reason,
                 "hidden": False,
-                "created_at": c.ts or now,
+                "created_at": created_at,
             }
         )
+    # The queue merge is decided before the insert, so each comment is stored with its
+    # item (one INSERT, no UPDATE of the comments after it).
+    plan = await queue_service.plan_feed(session, stream_id, labelled)
+    for v, lab in zip(values, labelled, strict=True):
+        v["item_id"] = lab.item_id
     # An ORM bulk INSERT … RETURNING: the rows come back as session objects, in order,
-    # without building each one through the ORM constructor first.
-    stmt = insert(Comment).returning(Comment, sort_by_parameter_order=True)
+    # without building each one through the ORM constructor first. `render_nulls`: a
+    # None (no block reason, no event id) is sent as NULL instead of leaving the column
+    # out, so every row has the same columns and the batch is one statement (the ORM
+    # otherwise starts a new statement at every change of shape: ~20 per batch).
+    stmt = (
+        insert(Comment)
+        .returning(Comment, sort_by_parameter_order=True)
+        .execution_options(render_nulls=True)
+    )
     try:
         async with session.begin_nested():
             rows = list((await session.scalars(stmt, values)).all())
     except IntegrityError:
-        # A concurrent batch took in the same event ids between our check and insert:
-        # keep only the comments that are still new.
+        # An event id taken in before (a retried request, a concurrent batch): keep
+        # only the comments that are still new. A queue item planned only for dropped
+        # comments is removed again by `record_feed`.
         existing = await _existing_event_ids(
             session, stream_id, [v["event_id"] for v in values if v["event_id"]]
         )
         values = [v for v in values if v["event_id"] is None or v["event_id"] not in existing]
         rows = list((await session.scalars(stmt, values)).all()) if values else []
 
-    await queue_service.feed(session, stream_id, rows)
+    if plan is not None:
+        await queue_service.record_feed(session, plan, rows)
     _count_negatives(session, stream_id, rows)
     public = [comment_payload(r) for r in rows if not r.blocked]
     blocked_rows = [comment_payload(r) for r in rows if r.blocked]

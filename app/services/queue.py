@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from sqlalchemy import Table, and_, bindparam, func, or_, select, true, update
 from sqlalchemy import text as sql_text
@@ -257,27 +257,58 @@ def _insert_ignore(session: AsyncSession) -> Any:
     return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
-async def feed(session: AsyncSession, stream_id: int, comments: Sequence[Comment]) -> list[int]:
-    """Merge the batch's visible questions and all its complaints into the queue; sets
-    each comment's `item_id`. Returns the ids of the items created or changed.
+class Askable(Protocol):
+    """What the queue reads of a comment to merge it (a stored `Comment`, or a comment
+    about to be stored: `intake_comments` plans the merge before its insert)."""
 
-    A complaint is never kept from the service team: moderation (a stream's blocked
-    word, a muted viewer, a phone number in it) hides it from the host and the watch
-    page, but it is still queued as a complaint."""
-    asks = [
+    kind: str
+    topic: str
+    text: str
+    viewer_id: str
+    sentiment: str
+    blocked: bool
+    created_at: datetime
+    item_id: int | None
+
+
+def asks_of(comments: Sequence[Askable]) -> list[Askable]:
+    """The comments that go to the queue: visible questions and all complaints. A
+    complaint is never kept from the service team: moderation (a stream's blocked word,
+    a muted viewer, a phone number in it) hides it from the host and the watch page, but
+    it is still queued as a complaint."""
+    return [
         c for c in comments if c.kind == "complaint" or (c.kind in QUEUE_KINDS and not c.blocked)
     ]
+
+
+@dataclass
+class FeedPlan:
+    """The items a batch's questions and complaints join (or opened for them), decided
+    under the stream's queue lock; `record_feed` adds the askers and counts once the
+    comments are stored."""
+
+    stream_id: int
+    now: datetime
+    cue_threshold: int
+    new_items: dict[int, QueueItem]
+
+
+async def plan_feed(
+    session: AsyncSession, stream_id: int, comments: Sequence[Askable]
+) -> FeedPlan | None:
+    """Match the batch's asks to the stream's open (or recently answered) items, open
+    items for the rest, and set each ask's `item_id`; None when nothing goes to the queue.
+
+    Takes the stream's queue lock until the transaction ends (see `_lock_feed`)."""
+    asks = asks_of(comments)
     if not asks:
-        return []
+        return None
     await _lock_feed(session, stream_id)
     now = utcnow()
     conf = await get_settings(session, stream_id)
     cands = await _candidates(session, stream_id)
     product_id = await _explaining_product(session, stream_id)
     new_items: dict[int, QueueItem] = {}
-    # item id → (comments, negative count)
-    touched: dict[int, list[Comment]] = {}
-    pending: list[tuple[Comment, _Candidate]] = []
     for c in asks:
         key = content(c.text)
         grams = bigrams(key)
@@ -304,11 +335,28 @@ async def feed(session: AsyncSession, stream_id: int, comments: Sequence[Comment
             new_items[item.id] = item
             match = _Candidate(item.id, c.kind, c.topic, key, grams, kw, ItemStatus.open)
             cands.insert(0, match)
-        pending.append((c, match))
-        touched.setdefault(match.item_id, []).append(c)
-
-    for c, match in pending:
         c.item_id = match.item_id
+    return FeedPlan(stream_id, now, conf.cue_threshold, new_items)
+
+
+async def record_feed(
+    session: AsyncSession, plan: FeedPlan, comments: Sequence[Comment]
+) -> list[int]:
+    """Add the stored comments of a planned batch to their items: askers (once per
+    viewer), mention and negative counts, `last_at`; announce the items and cue the host
+    when one reaches the threshold. Returns the ids of the items created or changed."""
+    stream_id = plan.stream_id
+    touched: dict[int, list[Comment]] = {}
+    for c in comments:
+        if c.item_id is not None:
+            touched.setdefault(c.item_id, []).append(c)
+    # A planned new item whose comments were not stored after all (a concurrent batch
+    # took in the same event ids first) would stay an empty item: drop it.
+    for item_id in [i for i in plan.new_items if i not in touched]:
+        await session.delete(plan.new_items.pop(item_id))
+    if not touched:
+        await session.flush()
+        return []
     insert = _insert_ignore(session)
     asker_rows: list[dict[str, Any]] = []
     for item_id, cs in touched.items():
@@ -365,15 +413,25 @@ async def feed(session: AsyncSession, stream_id: int, comments: Sequence[Comment
     await session.flush()
     items = await _load(session, changed)
     for item in items:
-        await _maybe_cue(session, item, now, conf.cue_threshold)
+        await _maybe_cue(session, item, plan.now, plan.cue_threshold)
         queue_event(
             session,
             stream_id,
-            "question.new" if item.id in new_items else "question.updated",
-            item_payload(item, now),
+            "question.new" if item.id in plan.new_items else "question.updated",
+            item_payload(item, plan.now),
             roles=QUEUE_ROLES,
         )
     return changed
+
+
+async def feed(session: AsyncSession, stream_id: int, comments: Sequence[Comment]) -> list[int]:
+    """Merge stored comments' visible questions and all their complaints into the queue
+    (`plan_feed` + `record_feed`); sets each queued comment's `item_id`. Returns the ids
+    of the items created or changed."""
+    plan = await plan_feed(session, stream_id, comments)
+    if plan is None:
+        return []
+    return await record_feed(session, plan, comments)
 
 
 async def _load(session: AsyncSession, ids: Sequence[int]) -> list[QueueItem]:

@@ -141,7 +141,9 @@ async def test_stream_blocked_words_and_mutes(
     assert len(events.of("viewer.unmuted")) == 1
 
 
-async def test_repeated_event_ids_are_taken_in_once(app: FastAPI, room: Room) -> None:
+async def test_repeated_event_ids_are_taken_in_once(
+    app: FastAPI, client: httpx.AsyncClient, room: Room
+) -> None:
     batch = [
         IncomingComment("v1", "运费多少", event_id="e1"),
         IncomingComment("v1", "运费多少", event_id="e1"),
@@ -150,6 +152,22 @@ async def test_repeated_event_ids_are_taken_in_once(app: FastAPI, room: Room) ->
     second = await take_in(app, room.stream_id, batch)
     assert (first.accepted, first.duplicates) == (1, 1)
     assert (second.accepted, second.duplicates) == (0, 2)
+    # The merge is planned before the insert: a repeat whose item was dismissed would
+    # open a new item, and the item must go again when the insert refuses the repeat.
+    (item,) = await queue(client, room)
+    base = f"/api/v1/streams/{room.stream_id}/queue/{item['id']}"
+    assert (await client.post(f"{base}/dismiss", headers=room.svc)).status_code == 200
+    again = await take_in(app, room.stream_id, [*batch, ("v2", "怎么还没发货")])
+    assert (again.accepted, again.duplicates) == (1, 2)
+    r = await client.get(
+        f"/api/v1/streams/{room.stream_id}/queue",
+        params={"status": ["open", "claimed", "answered", "dismissed"]},
+        headers=room.svc,
+    )
+    assert sorted((i["title"], i["mention_count"]) for i in r.json()) == [
+        ("怎么还没发货", 1),
+        ("运费多少", 1),
+    ]
 
 
 async def test_hide_and_pin_a_comment(
