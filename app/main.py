@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import IntegrityError
+from starlette.types import ASGIApp
 
 from app import __version__
 from app.bounds import bound_int_params
@@ -196,8 +197,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(OrderFastPath)
     # issue 15: the selling paths answer 503 while Redis is away or being repaired.
     app.add_middleware(LiveStoreGate)
-    # The live websockets (consoles, watch page), before any HTTP middleware's frame.
-    app.add_middleware(LiveSockets)
     # security (issue #19): headers, body limit, URL control characters; outermost.
     app.add_middleware(
         SecurityMiddleware,
@@ -206,6 +205,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     install_redis_unavailable_handler(app)  # issue 15
+    # The live websockets (consoles, watch page) are answered before any other layer of
+    # the stack (Starlette's error middleware, FastAPI's, ours pass websockets through):
+    # an idle console then keeps no frame of theirs for hours (issue 15, memory).
+    build_stack = app.build_middleware_stack
+
+    def _live_sockets_first() -> ASGIApp:
+        return LiveSockets(build_stack())
+
+    app.build_middleware_stack = _live_sockets_first  # type: ignore[method-assign]
     planning = (
         products,
         selection,

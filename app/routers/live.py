@@ -14,8 +14,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl
 
 import orjson
 from sqlalchemy import select
@@ -56,33 +58,48 @@ class LiveSockets:
         self.guard = UpgradeGuard()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket":
-            path = scope["path"]
-            match = _CONSOLE.match(path)
-            handler = console_socket
-            if match is None:
-                match = _WATCH.match(path)
-                handler = watch_socket
-            if match is not None:
-                await self._guarded(handler, WebSocket(scope, receive, send), int(match[1]))
-                return
-        await self.app(scope, receive, send)
+        if scope["type"] != "websocket" or (route := _route(scope["path"])) is None:
+            await self.app(scope, receive, send)
+            return
+        # Open the console (`_guarded`), then read from it until it goes away. The frames
+        # of the open (token, user, snapshot) are gone by then: an idle console keeps only
+        # this frame, its Connection's and uvicorn's (issue 15: memory per console).
+        websocket = WebSocket(scope, receive, send)
+        conn = await self._guarded(route[0], websocket, route[1])
+        if conn is None:
+            return
+        # What only the open needed (the request's headers, the token in the query)
+        # is not kept for the hours a console stays.
+        scope["headers"] = []
+        scope["query_string"] = b""
+        live: LiveServices = websocket.app.state.live
+        assert live.hub is not None
+        try:
+            await conn.run()
+        finally:
+            if conn.staff is not None:
+                staff_sockets(websocket.app).discard(conn.staff)
+            await live.hub.detach(conn)
 
-    async def _guarded(self, handler: Any, websocket: WebSocket, stream_id: int) -> None:
+    async def _guarded(
+        self, handler: Handler, websocket: WebSocket, stream_id: int
+    ) -> Connection | None:
         """Per-address limits and the handshake timeout (app/realtime/guard.py): the
         socket counts as unauthenticated until the handler calls `passed(websocket)`
         (token, user and stream checked); a check that takes longer than
         HANDSHAKE_TIMEOUT_SECONDS is cut short with 4408. The snapshot that follows is
         not timed: in a reconnect storm it may wait, and cutting it would only make the
         console come back and ask again."""
-        client = websocket.scope.get("client")
+        scope = websocket.scope
+        client = scope.get("client")
         ip = str(client[0]) if client else ""
-        token = websocket.query_params.get("token") or ""
+        query = _query(scope)
+        token = query.get("token") or ""
         secret = websocket.app.state.settings.secret_key
         signed = bool(token) and any(decode_token(secret, token, k) for k in ("access", "viewer"))
         if not self.guard.admit(ip, signed):
             await websocket.close(CLOSE_POLICY)  # before accept: HTTP 403, no work done
-            return
+            return None
         task = asyncio.current_task()
         assert task is not None
         state = {"passed": False, "timed_out": False}
@@ -99,11 +116,14 @@ class LiveSockets:
                 task.cancel()
 
         timer = asyncio.get_running_loop().call_later(HANDSHAKE_TIMEOUT_SECONDS, _too_slow)
-        websocket.scope[PASSED_KEY] = _passed
+        scope[PASSED_KEY] = _passed
         try:
-            await handler(websocket, stream_id)
+            conn: Connection | None = await handler(
+                websocket, stream_id, query.get("token"), query.get("since")
+            )
+            return conn
         except WebSocketDisconnect:
-            pass  # the client left during its handshake: nothing to answer
+            return None  # the client left during its handshake: nothing to answer
         except asyncio.CancelledError:
             if not state["timed_out"] or task.uncancel() != 0:
                 raise
@@ -113,10 +133,31 @@ class LiveSockets:
                         await websocket.close(CLOSE_POLICY)
                     else:
                         await websocket.close(CLOSE_SLOW, "handshake timeout")
+            return None
         finally:
             timer.cancel()
+            scope.pop(PASSED_KEY, None)
             if not state["passed"]:
                 self.guard.done(ip, False)
+
+
+Handler = Callable[[WebSocket, int, str | None, str | None], Awaitable["Connection | None"]]
+
+
+def _route(path: str) -> tuple[Handler, int] | None:
+    match = _CONSOLE.match(path)
+    if match is not None:
+        return console_socket, int(match[1])
+    match = _WATCH.match(path)
+    if match is not None:
+        return watch_socket, int(match[1])
+    return None
+
+
+def _query(scope: Scope) -> dict[str, str]:
+    """The query string's parameters (the last of each name), parsed without leaving
+    a copy on the socket for its lifetime (Starlette's `query_params` is cached)."""
+    return dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
 
 
 def passed(websocket: WebSocket) -> None:
@@ -177,13 +218,13 @@ async def public_stream_check(app: Any, live: LiveServices, stream_id: int) -> N
     await live.hub.access.get(("watch", stream_id), _check)
 
 
-async def console_socket(websocket: WebSocket, stream_id: int) -> None:
+async def console_socket(
+    websocket: WebSocket, stream_id: int, token: str | None, since: str | None
+) -> Connection | None:
     """Staff console feed: `/ws/streams/{id}?token=<access_token>[&since=<epoch>:<seq>]`.
 
     Closes 4401 for a missing/invalid token, 4403 for a stream or role the user may not see.
     """
-    token = websocket.query_params.get("token")
-    since = websocket.query_params.get("since")
     await websocket.accept()
     app = websocket.app
     live: LiveServices = app.state.live
@@ -191,30 +232,26 @@ async def console_socket(websocket: WebSocket, stream_id: int) -> None:
         access = await staff_access(app, live, token, stream_id)
     except Unauthorized as exc:
         await websocket.close(CLOSE_UNAUTHORIZED, str(exc.detail))
-        return
+        return None
     except (Forbidden, NotFound) as exc:
         await websocket.close(CLOSE_FORBIDDEN, str(exc.detail))
-        return
+        return None
     passed(websocket)
     conn = await _start(websocket, app, live, stream_id, access.role, parse_position(since))
     if conn is not None:
         # Re-checked every few seconds: revocation closes it (app/realtime/revocation.py).
-        watched = StaffSocket(
+        conn.staff = StaffSocket(
             access.user_id, stream_id, access.token_version, access.role, conn.shutdown
         )
-        registry = staff_sockets(app)
-        registry.add(watched)
-        try:
-            await _serve(live, conn)
-        finally:
-            registry.discard(watched)
+        staff_sockets(app).add(conn.staff)
+    return conn
 
 
-async def watch_socket(websocket: WebSocket, stream_id: int) -> None:
+async def watch_socket(
+    websocket: WebSocket, stream_id: int, token: str | None, since: str | None
+) -> Connection | None:
     """Watch-page feed, `/ws/streams/{id}/watch?token=<viewer token>[&since=<epoch>:<seq>]`:
     public events and public metrics only."""
-    token = websocket.query_params.get("token")
-    since = websocket.query_params.get("since")
     await websocket.accept()
     app = websocket.app
     live: LiveServices = app.state.live
@@ -224,11 +261,9 @@ async def watch_socket(websocket: WebSocket, stream_id: int) -> None:
     except AppError as exc:
         code = CLOSE_UNAUTHORIZED if isinstance(exc, Unauthorized) else CLOSE_FORBIDDEN
         await websocket.close(code, str(exc.detail))
-        return
+        return None
     passed(websocket)
-    conn = await _start(websocket, app, live, stream_id, VIEWER, parse_position(since))
-    if conn is not None:
-        await _serve(live, conn)
+    return await _start(websocket, app, live, stream_id, VIEWER, parse_position(since))
 
 
 async def _build_snapshot(
@@ -290,11 +325,3 @@ async def _start(
         await live.hub.detach(conn)
         raise
     return conn
-
-
-async def _serve(live: LiveServices, conn: Connection) -> None:
-    assert live.hub is not None
-    try:
-        await conn.run()
-    finally:
-        await live.hub.detach(conn)
