@@ -1,12 +1,18 @@
 """The live websockets: staff consoles and the viewers' watch page (see protocol.py).
 
-`/ws/streams/{id}` and `/ws/streams/{id}/watch` are answered by `LiveSockets`, an ASGI
-middleware in front of FastAPI's routing: a console stays connected for hours, and
-whatever frames sit between the server and its handler live as long as it does. Through
-FastAPI's router, route and dependency machinery (three exit stacks, exception
-wrappers, the scope copies) that was ~10 KiB per idle console, a quarter of its memory
-(BENCHMARKS.md, fan-out). The handlers themselves are ordinary Starlette `WebSocket`
-code.
+`/ws/streams/{id}` and `/ws/streams/{id}/watch` are answered by `LiveSockets`, the first
+layer of the app's middleware stack (app/main.py): a console stays connected for hours,
+and whatever frames sit between the server and its handler live as long as it does.
+Through FastAPI's router, route and dependency machinery (three exit stacks, exception
+wrappers, the scope copies) that was ~10 KiB per idle console; the other middlewares'
+frames, the open's own (guard, token check, snapshot) and the request's headers are not
+kept either (issue 15: ≤ 20 KiB per idle console, BENCHMARKS.md). The handlers
+themselves are ordinary Starlette `WebSocket` code.
+
+A reconnect storm (issue 15): consoles opening together share the database check of
+their right to open the stream (`staff_access`, `public_stream_check`) and the snapshot
+(`Hub.snapshot`), and read the stream's position once per round trip (`Hub.position`);
+a console that shares opens no database session.
 """
 
 from __future__ import annotations
