@@ -346,6 +346,7 @@ class Result:
     viewers_over_limit: int
     server_cpu: float = 0.0
     client_cpu: float = 0.0
+    fast_refusals: int | None = None  # answered by the fast path (app/routers/order_fast_path.py)
 
     @property
     def rate(self) -> float:
@@ -362,6 +363,7 @@ class Result:
             f"server CPU: {self.server_cpu:.1f} s = "
             f"{self.attempts / max(self.server_cpu, 1e-9):,.0f} attempts per CPU-second  "
             f"client CPU: {self.client_cpu * 1e6 / max(self.attempts, 1):.0f} µs per attempt"
+            + ("" if self.fast_refusals is None else f"  fast-path refusals: {self.fast_refusals}")
         )
 
 
@@ -389,6 +391,19 @@ def summarize(name: str, replies: list[Reply], seconds: float) -> Result:
         0,
         0,
     )
+
+
+async def fast_refusals(port: int) -> int:
+    """The server's `lcr_order_fast_refusals_total` (one worker: its own registry)."""
+    conn = Conn("127.0.0.1", port)
+    try:
+        r = await conn.request("GET", "/metrics", {}, b"")
+    finally:
+        conn.close()
+    for line in r.body.decode().splitlines():
+        if line.startswith("lcr_order_fast_refusals_total "):
+            return int(float(line.split()[1]))
+    return 0
 
 
 async def count_orders(url: str, table: str, stream_id: int) -> tuple[int, int, int]:
@@ -458,6 +473,7 @@ async def run_ours(url: str, args: argparse.Namespace, workers: int) -> Result:
         # server that has served this many viewers has them (a product not on sale).
         warm = viewer_attempts(stream_id, product_id + 10_000, 2 * args.concurrency, {})
         await fire(port, f"/api/v1/streams/{stream_id}/orders", warm, args.concurrency)
+        fast0 = await fast_refusals(port) if workers == 1 else None
         cpu0 = group_cpu_seconds(proc.pid)
         client0 = time.process_time()
         replies, seconds = await fire(
@@ -465,6 +481,7 @@ async def run_ours(url: str, args: argparse.Namespace, workers: int) -> Result:
         )
         client_cpu = time.process_time() - client0
         cpu = group_cpu_seconds(proc.pid) - cpu0
+        fast = None if fast0 is None else await fast_refusals(port) - fast0
     finally:
         stop_server(proc)
         client = aioredis.from_url(REDIS_URL)
@@ -475,6 +492,7 @@ async def run_ours(url: str, args: argparse.Namespace, workers: int) -> Result:
     result = summarize(f"ours ({workers} worker{'s' if workers > 1 else ''})", replies, seconds)
     result.server_cpu = cpu
     result.client_cpu = client_cpu
+    result.fast_refusals = fast
     result.orders_in_db, result.units_in_db, result.viewers_over_limit = await count_orders(
         url, "orders", stream_id
     )
@@ -522,11 +540,13 @@ async def run_ours_ingest(url: str, args: argparse.Namespace, workers: int) -> R
         # Warm-up (not timed), as for the viewer-token run: a product not on sale.
         warm = ingest_attempts(key, product_id + 10_000, 2 * args.concurrency, "warm")
         await fire(port, path, warm, args.concurrency)
+        fast0 = await fast_refusals(port) if workers == 1 else None
         cpu0 = group_cpu_seconds(proc.pid)
         client0 = time.process_time()
         replies, seconds = await fire(port, path, attempts, args.concurrency)
         client_cpu = time.process_time() - client0
         cpu = group_cpu_seconds(proc.pid) - cpu0
+        fast = None if fast0 is None else await fast_refusals(port) - fast0
     finally:
         stop_server(proc)
         client = aioredis.from_url(REDIS_URL)
@@ -537,6 +557,7 @@ async def run_ours_ingest(url: str, args: argparse.Namespace, workers: int) -> R
     result = summarize(f"ours, ingest key ({workers}w)", replies, seconds)
     result.server_cpu = cpu
     result.client_cpu = client_cpu
+    result.fast_refusals = fast
     result.orders_in_db, result.units_in_db, result.viewers_over_limit = await count_orders(
         url, "orders", stream_id
     )

@@ -66,7 +66,8 @@ _EVENT_SCHEMA: dict[str, Any] = {
             "type": "string",
             "maxLength": 128,
             "description": "The platform's order id (order events): the sale is an order "
-            "in the order book, idempotent on (stream, source, order_id)",
+            "in the order book, idempotent on (stream, source, order_id). An order event "
+            "without it is counted in the funnel figures but is no order and holds no stock",
         },
     },
 }
@@ -103,7 +104,10 @@ _BATCH_SCHEMA = {
         "like any order (what is left, if fewer), `order_paid` pays it, "
         "`order_cancelled` / `order_refunded` give its units back. A repeat is a "
         "duplicate; a contradiction (another buyer, product, quantity or amount; a "
-        "refund of an order never reported) → 422."
+        "refund of an order never reported) → 422. Order events without `order_id` "
+        "(other than an `order:<id>:paid` payment) name no order: they are counted in the "
+        "funnel figures (orders, paid orders, GMV) but are not in the order book and hold "
+        "no stock."
     ),
     openapi_extra={
         "requestBody": {
