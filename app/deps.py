@@ -188,6 +188,53 @@ def ingest_key_cached(app: Any, stream_id: int, key: str) -> bool:
     return until is not None and until > time.monotonic()
 
 
+async def ingest_key_for_fast_path(app: Any, stream_id: int, key: str) -> bool:
+    """The order fast path's check of an ingest key, which takes no request's database
+    connection: a key believed (verified within `INGEST_KEY_CACHE_SECONDS`) is
+    accepted, and once half of that has passed it is verified again in the background
+    (one query per key at a time) so that a long burst is never sent, all at once, to
+    the full path when the belief runs out; a key not believed is verified now, with a
+    session of its own that is given back before the stock script runs. False: the full
+    path answers (401 for a wrong or revoked key)."""
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    until = _ingest_key_cache(app).get((stream_id, digest))
+    now = time.monotonic()
+    if until is not None and until > now:
+        if until - now < INGEST_KEY_CACHE_SECONDS / 2:
+            _refresh_in_background(app, stream_id, key)
+        return True
+    return await _verify_alone(app, stream_id, key)
+
+
+async def _verify_alone(app: Any, stream_id: int, key: str) -> bool:
+    maker = getattr(app.state, "sessionmaker", None)
+    if maker is None:
+        return False
+    async with maker() as session:
+        return await _verify_once(app, session, stream_id, key)
+
+
+def _refresh_in_background(app: Any, stream_id: int, key: str) -> None:
+    pending = getattr(app.state, "ingest_key_checks", None)
+    if pending and (stream_id, hashlib.sha256(key.encode()).hexdigest()) in pending:
+        return  # already being verified
+    tasks: set[asyncio.Task[bool]] | None = getattr(app.state, "ingest_key_refreshes", None)
+    if tasks is None:
+        tasks = app.state.ingest_key_refreshes = set()
+    task = asyncio.ensure_future(_verify_alone(app, stream_id, key))
+    tasks.add(task)
+    task.add_done_callback(_refreshed(tasks))
+
+
+def _refreshed(tasks: set[asyncio.Task[bool]]) -> Callable[[asyncio.Task[bool]], None]:
+    def done(task: asyncio.Task[bool]) -> None:
+        tasks.discard(task)
+        if not task.cancelled():
+            task.exception()  # a failed refresh: the belief simply runs out
+
+    return done
+
+
 def remember_ingest_key(app: Any, stream_id: int, key: str) -> None:
     cache = _ingest_key_cache(app)
     if len(cache) > 10_000:  # bounded: expired entries go first, else all
@@ -234,6 +281,8 @@ async def _verify_once(app: Any, session: AsyncSession, stream_id: int, key: str
         pending.pop(ident, None)
     if ok:
         remember_ingest_key(app, stream_id, key)
+    else:  # revoked meanwhile (a refresh): believed no longer
+        _ingest_key_cache(app).pop(ident, None)
     fut.set_result(ok)
     return ok
 

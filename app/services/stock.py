@@ -69,16 +69,20 @@ return {'ok', fid, tostring(stock - qty), tostring(fleft - qty)}
 # batch of orders of one stream (the flash-sale fast path sends the concurrent ones in one
 # call). KEYS[1]: the stream's idempotency hash, KEYS[2..]: item mirrors. ARGV: four
 # values per order: index of its item in KEYS, idempotency key, quantity, flash sale id
-# ('' = none). One answer per order: 0 go, 1 sold_out, 2 flash_over. A known idempotency
-# key, a missing mirror, an unlisted product or anything odd (a field missing, a key of
-# the wrong type) answer 'go': those are for the full order path.
+# ('' = none). Two lists: one answer per order (0 go, 1 sold_out, 2 flash_over) and the
+# units an order that may go would find left (the flash sale's, when it runs and is
+# fewer). A known idempotency key, a missing mirror (units -2: the first order builds
+# it), an unlisted product or anything odd (a field missing, a key of the wrong type)
+# answer 'go' with -1: those are for the full order path.
 PEEK = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local items = {}
 local out = {}
+local lefts = {}
 for i = 1, #ARGV, 4 do
   local code = 0
+  local left = -1
   if redis.pcall('HEXISTS', KEYS[1], ARGV[i + 1]) == 0 then
     local k = tonumber(ARGV[i])
     local it = items[k]
@@ -88,6 +92,9 @@ for i = 1, #ARGV, 4 do
       items[k] = it
     end
     local stock = it and tonumber(it[1])
+    if it and not it[1] then
+      left = -2
+    end
     if stock and it[2] == '1' then
       local qty = tonumber(ARGV[i + 2])
       local fid = it[3]
@@ -106,12 +113,17 @@ for i = 1, #ARGV, 4 do
         code = 1
       elseif stock < qty then
         code = 1
+      elseif flash and fleft < stock then
+        left = fleft
+      else
+        left = stock
       end
     end
   end
   out[#out + 1] = code
+  lefts[#lefts + 1] = left
 end
-return out
+return {out, lefts}
 """
 PEEK_ANSWERS = ("go", "sold_out", "flash_over")
 PEEK_BATCH = 256  # orders per PEEK call at most
@@ -236,7 +248,7 @@ class Mirror:
 
 
 # A waiting peek: product id, idempotency key, quantity, flash sale id ('' = none), answer
-_Peek = tuple[int, str, int, int | str, "asyncio.Future[str]"]
+_Peek = tuple[int, str, int, int | str, "asyncio.Future[tuple[str, int]]"]
 
 
 def _s(value: Any) -> str:
@@ -306,7 +318,15 @@ class RedisStock:
     async def peek(
         self, stream_id: int, product_id: int, idem_key: str, quantity: int, flash_id: int | None
     ) -> str:
-        """'sold_out', 'flash_over' or 'go' (see PEEK); takes nothing.
+        """'sold_out', 'flash_over' or 'go' (see PEEK); takes nothing."""
+        answer, _ = await self.peek_left(stream_id, product_id, idem_key, quantity, flash_id)
+        return answer
+
+    async def peek_left(
+        self, stream_id: int, product_id: int, idem_key: str, quantity: int, flash_id: int | None
+    ) -> tuple[str, int]:
+        """PEEK's answer and, for 'go', the units the order would find left (-2: no
+        mirror yet, the full path builds it; -1: not known, e.g. a known key).
 
         Concurrent peeks are batched: the first one schedules a call for the next turn
         of the event loop, and while PEEK_IN_FLIGHT calls are under way new ones queue
@@ -316,7 +336,7 @@ class RedisStock:
         every peek of its batch (the fast path then hands them to the full path).
         """
         loop = asyncio.get_running_loop()
-        fut: asyncio.Future[str] = loop.create_future()
+        fut: asyncio.Future[tuple[str, int]] = loop.create_future()
         queue = self._peeks.get(stream_id)
         if queue is None:
             queue = self._peeks[stream_id] = []
@@ -350,12 +370,12 @@ class RedisStock:
                     keys.append(self.keys(stream_id, product_id)[0])
                     k = index[product_id] = len(keys)
                 args += [k, idem_key, quantity, flash_id]
-            raw = await self._peek(keys=keys, args=args)
-            if len(raw) != len(batch):  # pragma: no cover - the script answers one each
-                raise RuntimeError(f"PEEK answered {len(raw)} of {len(batch)}")
-            for (*_, fut), code in zip(batch, raw, strict=True):
+            codes, lefts = await self._peek(keys=keys, args=args)
+            if len(codes) != len(batch):  # pragma: no cover - the script answers one each
+                raise RuntimeError(f"PEEK answered {len(codes)} of {len(batch)}")
+            for (*_, fut), code, left in zip(batch, codes, lefts, strict=True):
                 if not fut.done():
-                    fut.set_result(PEEK_ANSWERS[int(code)])
+                    fut.set_result((PEEK_ANSWERS[int(code)], int(left)))
         except asyncio.CancelledError:
             for *_, fut in batch:
                 fut.cancel()
