@@ -7,6 +7,7 @@ Needs the built frontend (`make frontend`).
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import tempfile
 import time
@@ -125,6 +126,39 @@ def seed(server: Server) -> int:
     return sid
 
 
+def simulate(
+    server: Server, sid: int, seconds: float, viewers: int = 300
+) -> subprocess.Popen[bytes]:
+    """`controlroom simulate` against the stream, as a team would run it: the screenshots
+    show a stream with a live audience, not zeros (stop it with .terminate())."""
+    key = server.call("POST", f"/api/v1/streams/{sid}/ingest-keys", json={"label": "simulate"})
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "app.cli",
+            "simulate",
+            str(sid),
+            "--key",
+            key["key"],
+            "--url",
+            server.base_url,
+            "--viewers",
+            str(viewers),
+            "--rate",
+            "40",
+            "--duration",
+            str(seconds),
+            "--seed",
+            "16",
+            "--i-know",
+        ],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
 def seed_review(server: Server) -> int:
     """An ended stream with an earlier one before it: the review has figures to compare,
     targets, explanation windows, sales, and diagnoses with their evidence."""
@@ -161,6 +195,28 @@ def seed_review(server: Server) -> int:
                     f"/api/v1/streams/{sid}/orders/{order['id']}/pay",
                     headers={**auth, "Idempotency-Key": f"shot-{pid}-{n}-pay"},
                 )
+    # The stream runs with a simulated audience, its script moved on by the segment
+    # control, the products explained in turn: segments and windows from when they ran.
+    for i, (kind, title, seconds, points) in enumerate(SCRIPT):
+        _try(
+            server,
+            "POST",
+            f"/api/v1/streams/{sid}/script/segments",
+            json={
+                "kind": kind,
+                "title": title,
+                "duration_seconds": seconds,
+                "talking_points": points,
+                "product_id": room.product_ids[0] if i == 1 else None,
+            },
+        )
+    audience = simulate(server, sid, 75, viewers=200)
+    for i in range(len(SCRIPT)):
+        _try(server, "POST", f"/api/v1/streams/{sid}/segments/next", json={})
+        pid = room.product_ids[min(i, len(room.product_ids) - 1)]
+        _try(server, "POST", f"/api/v1/streams/{sid}/lineup/{pid}/explain")
+        time.sleep(14)
+    audience.wait(timeout=120)
     _try(
         server,
         "POST",
@@ -420,6 +476,8 @@ def main() -> int:
         sid = seed(server)
         review_sid = seed_review(server)
         draft = seed_pages(server, sid, review_sid)
+        audience = simulate(server, sid, 900)
+        time.sleep(25)  # a few minutes' worth of figures before the live consoles are shot
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
             desk = browser.new_context(
@@ -485,6 +543,8 @@ def main() -> int:
             shot(en, "control-en")
             shoot_pages(browser, server, sid, review_sid, draft)
             browser.close()
+        audience.terminate()
+        audience.wait(timeout=30)
     return 0
 
 
