@@ -251,6 +251,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "未知的映射",
         "Unknown mapping",
     ),
+    "error.mapping_params_missing": (
+        "该映射需要填写参数：{names}",
+        "This mapping needs the params: {names}",
+    ),
     "error.already_rehearsal": (
         "这已经是一场彩排",
         "This stream is a rehearsal already",

@@ -14,6 +14,7 @@ from app.errors import JSONBody
 from app.models import PayloadOutcome
 from app.routers._common import ControllerHostStream, ControllerStream
 from app.services.connectors import service
+from app.services.connectors.mapping import required_params
 
 router = APIRouter(prefix="/api/v1", tags=["connect: connectors"])
 
@@ -75,6 +76,9 @@ class MappingOut(BaseModel):
     platform: str
     docs: list[str]
     signature_header: str | None
+    params: list[str] = Field(
+        description="Connector params the mapping needs (signed with the body), e.g. app_key"
+    )
 
 
 class PayloadOut(BaseModel):
@@ -100,6 +104,7 @@ async def list_mappings(_user: CurrentUser) -> list[MappingOut]:
             platform=m.platform,
             docs=m.docs,
             signature_header=m.signature.header if m.signature else None,
+            params=required_params(m),
         )
         for m in service.mappings().values()
     ]
@@ -112,7 +117,7 @@ async def list_mappings(_user: CurrentUser) -> list[MappingOut]:
     summary="Connect a platform feed to the stream (admin, controller)",
     description="Makes an ingest key of its own (label `connector:<name>`): revoking it "
     "stops the connector.",
-    responses={422: {"description": "Unknown mapping"}},
+    responses={422: {"description": "Unknown mapping, or a param it needs is missing"}},
 )
 async def create_connector(
     body: ConnectorIn, stream: ControllerStream, user: CurrentUser, session: SessionDep

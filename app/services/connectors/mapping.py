@@ -82,6 +82,15 @@ class Mapping:
     freshness: dict[str, Any] | None = None
 
 
+def required_params(mapping: Mapping) -> list[str]:
+    """The connector parameters the mapping's signature uses (`{param.NAME}`), e.g. an
+    app key that is signed along with the body."""
+    if mapping.signature is None:
+        return []
+    names = (m.group(1) for m in _PLACEHOLDER.finditer(mapping.signature.message))
+    return sorted({n[6:] for n in names if n.startswith("param.")})
+
+
 @dataclass
 class Mapped:
     """What one payload became: events in the ingest shape (product_sku unresolved),

@@ -43,6 +43,7 @@ from app.services.connectors.mapping import (
     Mapping,
     PayloadError,
     apply_mapping,
+    required_params,
     shipped_mappings,
     signature_ok,
     stale_reason,
@@ -85,7 +86,13 @@ async def create_connector(
     secret: str,
     params: dict[str, str],
 ) -> tuple[Connector, IngestKey]:
-    mapping_for(mapping)
+    missing = [p for p in required_params(mapping_for(mapping)) if not params.get(p)]
+    if missing:
+        raise Unprocessable(
+            f"mapping {mapping!r} needs params: {', '.join(missing)}",
+            code="mapping_params_missing",
+            names=", ".join(missing),
+        )
     key_row, _plain = await ingest_service.create_key(
         session, stream, user, f"connector:{name}"[:100]
     )
@@ -277,9 +284,10 @@ async def receive(
     if mapped.rule is None:
         # Not the platform's fault: 200, so it does not retry; kept for inspection.
         return await keep(PayloadOutcome.unmapped, 200, "no rule of the mapping matched")
-    if mapped.reply is not None and not mapped.events:
-        await keep(PayloadOutcome.mapped, 200, mapped.rule)
-        return Received(200, mapped.reply)
+    if not mapped.events:
+        # A challenge to answer, or a notice the mapping acknowledges and counts nowhere.
+        noted = await keep(PayloadOutcome.mapped, 200, mapped.rule)
+        return Received(200, mapped.reply) if mapped.reply is not None else noted
     stream_status = await session.scalar(select(Stream.status).where(Stream.id == stream_id))
     if stream_status != StreamStatus.live:
         return await keep(

@@ -800,6 +800,7 @@ export const messages = {
   "srv.error.action_not_found": ["该动作不存在", "No such action"],
   "srv.error.connector_not_found": ["平台接入不存在", "No such connector"],
   "srv.error.unknown_mapping": ["未知的映射", "Unknown mapping"],
+  "srv.error.mapping_params_missing": ["该映射需要填写参数：{names}", "This mapping needs the params: {names}"],
   "srv.error.already_rehearsal": ["这已经是一场彩排", "This stream is a rehearsal already"],
   "srv.error.not_a_rehearsal": ["只有彩排可以回放事件", "Only a rehearsal can replay events"],
   "srv.error.replay_running": ["本场彩排正在回放", "A replay is running in this rehearsal"],

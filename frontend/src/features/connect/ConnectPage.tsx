@@ -213,18 +213,27 @@ function Connectors({ streamId }: { streamId: number }) {
   const [name, setName] = useState("");
   const [mapping, setMapping] = useState("");
   const [secret, setSecret] = useState("");
+  // What the chosen mapping signs along with the body (e.g. TikTok Shop's app_key).
+  const [params, setParams] = useState<Record<string, string>>({});
+  const chosen = mappings.data?.find((m) => m.name === mapping) ?? mappings.data?.[0];
   const [open, setOpen] = useState<number | null>(null);
   const create = useMutation({
     mutationFn: () =>
       unwrap(
         api.POST("/api/v1/streams/{stream_id}/connectors", {
           params: { path: { stream_id: streamId } },
-          body: { name, mapping: mapping || mappings.data?.[0]?.name || "", secret, params: {} },
+          body: {
+            name,
+            mapping: chosen?.name ?? "",
+            secret,
+            params: Object.fromEntries((chosen?.params ?? []).map((p) => [p, params[p] ?? ""])),
+          },
         }),
       ),
     onSuccess: () => {
       setName("");
       setSecret("");
+      setParams({});
       void qc.invalidateQueries({ queryKey: ["connectors", streamId] });
     },
   });
@@ -257,6 +266,16 @@ function Connectors({ streamId }: { streamId: number }) {
           ))}
         </select>
         <input placeholder={t("connect.connectors.secret")} value={secret} onChange={(e) => setSecret(e.target.value)} aria-label={t("connect.connectors.secret")} />
+        {chosen?.params.map((p) => (
+          <input
+            key={p}
+            placeholder={p}
+            value={params[p] ?? ""}
+            onChange={(e) => setParams({ ...params, [p]: e.target.value })}
+            required
+            aria-label={p}
+          />
+        ))}
         <button className="primary" disabled={create.isPending}>{t("common.add")}</button>
       </form>
       <ErrorText error={create.error ?? status.error} />
