@@ -44,31 +44,112 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "有观众问题已等待 {waiting_seconds} 秒未回复",
         "A viewer question has waited {waiting_seconds} s without an answer",
     ),
+    # ---- the claims checker (app/text/compliance.py): the rule a finding breaks and
+    # the suggested rewording, by code
+    "compliance.rule.ad_law_9": (
+        "《广告法》第九条第（三）项：不得使用“国家级”“最高级”“最佳”等用语",
+        "Advertising Law art. 9(3): no 'national-level', 'highest-grade', 'best' or similar terms",
+    ),
+    "compliance.rule.ad_law_17": (
+        "《广告法》第十七条：除医疗、药品、医疗器械广告外，不得涉及疾病治疗功能",
+        "Advertising Law art. 17: only medical, drug and medical-device ads may speak of "
+        "treating diseases",
+    ),
+    "compliance.rule.ad_law_28": (
+        "《广告法》第二十八条：虚假或引人误解的内容（无依据的效果、保证）",
+        "Advertising Law art. 28: false or misleading content (unfounded effects, guarantees)",
+    ),
+    "compliance.rule.cosmetics_37": (
+        "《化妆品监督管理条例》第三十七条：特殊化妆品功效须注册，宣称须有依据",
+        "Cosmetics Supervision Regulations art. 37: special-use efficacy must be "
+        "registered and every claim supported",
+    ),
+    "compliance.rule.price_19": (
+        "《明码标价和禁止价格欺诈规定》第十九条：不得虚构原价、无依据的价格比较",
+        "Price Marking and Price Fraud Provisions art. 19: no invented original prices, "
+        "no unfounded price comparisons",
+    ),
+    "compliance.rule.platform": (
+        "平台规则：禁止站外导流、好评返现、诱导互动",
+        "Platform rules: no off-site diversion, no rewards for reviews, no induced interaction",
+    ),
+    "compliance.rule.team": ("团队自定义禁用词", "The team's own forbidden term"),
+    "compliance.suggestion.superlative": (
+        "改为客观描述：“口碑很好”“很受欢迎”“我们推荐”，或给出可核实的数据",
+        "Describe it plainly ('well reviewed', 'very popular', 'we recommend it') or give "
+        "figures that can be checked",
+    ),
+    "compliance.suggestion.first": (
+        "改为“热销款”“很多人回购”，或注明数据来源与时间（如“某平台 2025 年销量”）",
+        "Say 'a best seller' or 'many buy it again', or name the source and period of the "
+        "figure (e.g. 'sales on platform X, 2025')",
+    ),
+    "compliance.suggestion.national": (
+        "删去级别称号，或改为有证书支撑的表述（如“通过 XX 认证”）",
+        "Drop the rank or title, or say what a certificate backs (e.g. 'XX certified')",
+    ),
+    "compliance.suggestion.medical": (
+        "删去疾病与治疗表述；普通商品只说使用感受（“舒缓”“清爽”“用着舒服”）",
+        "Remove disease and treatment words; for ordinary goods say how it feels "
+        "('soothing', 'fresh', 'comfortable to use')",
+    ),
+    "compliance.suggestion.efficacy": (
+        "改为“有助于”“改善观感”，并确认已有特证 / 功效评价报告",
+        "Say 'helps' or 'improves the look', and make sure the special-use registration / "
+        "efficacy report exists",
+    ),
+    "compliance.suggestion.guarantee": (
+        "删去绝对保证，改为“大多数人反馈”“因人而异”",
+        "Remove the guarantee; say 'most buyers tell us' or 'results vary'",
+    ),
+    "compliance.suggestion.price_low": (
+        "改为“直播间专属价”“今天的活动价”，不与全网或他人比较",
+        "Say 'live-room price' or 'today's offer price'; do not compare with the whole "
+        "web or with others",
+    ),
+    "compliance.suggestion.price_original": (
+        "只写真实成交过的划线价，或改为“活动价 XX 元”",
+        "Strike through only a price that was really charged, or say 'offer price XX yuan'",
+    ),
+    "compliance.suggestion.offsite": (
+        "删去站外联系方式与平台名，引导在本直播间下单、联系平台客服",
+        "Remove off-site contacts and other platforms' names; ask viewers to order here "
+        "and to use the platform's customer service",
+    ),
+    "compliance.suggestion.review_cash": (
+        "删去以好评、晒单换取返现或赠品的说法",
+        "Remove any cash back or gift in return for good reviews or photos",
+    ),
+    "compliance.suggestion.team_default": (
+        "团队要求不说这个词，请换一种说法",
+        "The team asked not to say this: put it another way",
+    ),
     # ---- readiness findings
     # compliance findings (issue #14): {phrase} where it is written, {suggestion} a rewording
+    # (a "compliance.suggestion.<code>" worded in the reader's language, or the team's own)
     "readiness.compliance_absolute": (
         "绝对化用语「{phrase}」（{where}）：{suggestion}",
-        "Absolute claim '{phrase}' ({where}): Advertising Law art. 9, rephrase it",
+        "Absolute claim '{phrase}' ({where}): {suggestion}",
     ),
     "readiness.compliance_medical": (
         "医疗用语「{phrase}」（{where}）：{suggestion}",
-        "Medical claim '{phrase}' ({where}): Advertising Law art. 17, remove it",
+        "Medical claim '{phrase}' ({where}): {suggestion}",
     ),
     "readiness.compliance_efficacy": (
         "功效宣称「{phrase}」（{where}）：{suggestion}",
-        "Efficacy claim '{phrase}' ({where}): needs a registration or evidence",
+        "Efficacy claim '{phrase}' ({where}): {suggestion}",
     ),
     "readiness.compliance_price": (
         "价格宣称「{phrase}」（{where}）：{suggestion}",
-        "Price claim '{phrase}' ({where}): needs a real reference price, no comparisons",
+        "Price claim '{phrase}' ({where}): {suggestion}",
     ),
     "readiness.compliance_platform": (
         "平台禁用「{phrase}」（{where}）：{suggestion}",
-        "Forbidden by the platform: '{phrase}' ({where}): no off-site contact or paid reviews",
+        "Forbidden by the platform: '{phrase}' ({where}): {suggestion}",
     ),
     "readiness.compliance_team": (
         "团队禁用词「{phrase}」（{where}）：{suggestion}",
-        "The team's own term '{phrase}' ({where})",
+        "The team's own term '{phrase}' ({where}): {suggestion}",
     ),
     "readiness.lineup_empty": ("选品清单为空", "The lineup has no products"),
     "readiness.product_ineligible": (
@@ -313,7 +394,7 @@ def localize(code: str, params: Mapping[str, Any] | None, lang: Lang) -> str | N
 
 
 def _show(value: Any, lang: Lang) -> Any:
-    if isinstance(value, str) and value.startswith("reason."):
+    if isinstance(value, str) and value.startswith(("reason.", "compliance.")):
         return localize(value, None, lang) or value
     if isinstance(value, list):
         return "、".join(str(v) for v in value) if lang == "zh" else ", ".join(map(str, value))

@@ -6,11 +6,12 @@ from __future__ import annotations
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import PlainTextResponse
 
 from app.deps import ALL_STAFF, CurrentUser, SessionDep, authorize_stream, require_roles
 from app.errors import JSONBody
+from app.i18n import lang_of
 from app.models import Role, Stream, User
 from app.schemas.text_learning import (
     CheckIn,
@@ -123,17 +124,19 @@ async def export_corrections(
         "diet efficacy that needs a registration, or guarantees; price: unsupported price "
         "claims and comparisons; platform: off-site contact, paid reviews; team: the "
         "stream team's own terms), `severity` (block: must not be said; warn: only with "
-        "proof), the `rule` it breaks and a `suggestion`. Ordinary words in harmless use "
+        "proof), the `rule` it breaks and a `suggestion` — worded in the Accept-Language "
+        "(zh-CN default, or English), and by code in `rule_code` / `suggestion_code`. "
+        "Ordinary words in harmless use "
         "(最近, 第一次, 最后一件, 最好先…) are not flagged. With `stream_id`, that team's "
         "terms are checked too (you must be on its team). Up to 500 texts."
     ),
 )
-async def check(body: CheckIn, user: Staff, session: SessionDep) -> JSONBody:
+async def check(body: CheckIn, user: Staff, session: SessionDep, request: Request) -> JSONBody:
     checker = None
     if body.stream_id is not None:
         await authorize_stream(session, user, body.stream_id)
         checker = await text_learning.stream_checker(session, body.stream_id)
-    results = check_texts(body.texts, checker)
+    results = check_texts(body.texts, checker, lang_of(request.headers.get("accept-language")))
     return JSONBody({"results": [{"findings": [f.as_dict() for f in r]} for r in results]})
 
 

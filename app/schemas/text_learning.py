@@ -51,10 +51,20 @@ class ClaimFindingOut(BaseModel):
     phrase: str
     category: Literal["absolute", "medical", "efficacy", "price", "platform", "team"]
     severity: Literal["block", "warn"]
-    rule: str
-    suggestion: str
+    rule: str = Field(description="the rule it breaks, in the Accept-Language (zh-CN default)")
+    suggestion: str = Field(
+        description="a suggested rewording, in the Accept-Language (a team's own words as written)"
+    )
     start: int = Field(description="offset of the phrase in the text (for underlining)")
     end: int
+    rule_code: str = Field(
+        description="the rule by code (ad_law_9, ad_law_17, ad_law_28, cosmetics_37, "
+        "price_19, platform, team): message `compliance.rule.<code>`"
+    )
+    suggestion_code: str | None = Field(
+        description="the rewording by code (message `compliance.suggestion.<code>`); null "
+        "when `suggestion` is the team's own words"
+    )
 
 
 class CheckResult(BaseModel):

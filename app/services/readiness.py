@@ -266,8 +266,15 @@ async def _compliance(session: AsyncSession, stream: Stream) -> list[dict[str, A
                 f"compliance_{f.category}",
                 BLOCK if f.severity == "block" else WARN,
                 f"'{f.phrase}' ({f.category}) in {where}: {f.rule}",
-                {"phrase": f.phrase, "where": where, "suggestion": f.suggestion},
+                # suggestion and rule by catalogue code: worded in the reader's language
+                {
+                    "phrase": f.phrase,
+                    "where": where,
+                    "suggestion": f.suggestion_param(),
+                    "rule": f"compliance.rule.{f.rule_code}",
+                },
                 rule=f.rule,
+                rule_code=f.rule_code,
                 category=f.category,
             )
         )

@@ -37,7 +37,7 @@ from app.models import (
 )
 from app.services.stream_rows import delete_in_stream
 from app.text import Classification
-from app.text.compliance import RULE_TEAM, Checker, Finding, Term
+from app.text.compliance import Checker, Finding, Term
 from app.text.model import KINDS, SENTIMENTS, TOPICS
 from app.text.normalize import normalize
 
@@ -281,13 +281,16 @@ async def remove_term(session: AsyncSession, stream_id: int, term_id: int) -> No
 
 
 def team_checker(rows: Sequence[ComplianceTerm]) -> Checker:
+    """The built-in terms plus the team's: a team's suggestion is its own words (shown as
+    written in either language); without one, the catalogue's `team_default`."""
     return Checker(
         Term(
             t.phrase,
             "team",
             t.severity,
-            RULE_TEAM,
-            t.suggestion or "团队要求不说这个词，请换一种说法",
+            "team",
+            None if t.suggestion else "team_default",
+            t.suggestion,
         )
         for t in rows
     )

@@ -11,7 +11,8 @@ full-width folded) with spaces removed, so 「全 网 最 低」 is found too.
 
 Each finding: phrase (as written), category, severity (`block`: it must not be said;
 `warn`: say it only with proof or a registration), the rule it breaks, a suggested
-rewording.
+rewording — each also by code (`rule_code`, `suggestion_code`), worded in Chinese or
+English from the server's catalogue.
 """
 
 from __future__ import annotations
@@ -23,19 +24,32 @@ from functools import lru_cache
 
 import ahocorasick
 
+from app.i18n import Lang, localize
 from app.text.normalize import fold
 
 CATEGORIES = ("absolute", "medical", "efficacy", "price", "platform", "team")
 BLOCK = "block"
 WARN = "warn"
 
-RULE_AD_LAW_9 = "《广告法》第九条第（三）项：不得使用“国家级”“最高级”“最佳”等用语"
-RULE_AD_LAW_17 = "《广告法》第十七条：除医疗、药品、医疗器械广告外，不得涉及疾病治疗功能"
-RULE_AD_LAW_28 = "《广告法》第二十八条：虚假或引人误解的内容（无依据的效果、保证）"
-RULE_COSMETICS = "《化妆品监督管理条例》第三十七条：特殊化妆品功效须注册，宣称须有依据"
-RULE_PRICE = "《明码标价和禁止价格欺诈规定》第十九条：不得虚构原价、无依据的价格比较"
-RULE_PLATFORM = "平台规则：禁止站外导流、好评返现、诱导互动"
-RULE_TEAM = "团队自定义禁用词"
+
+# Rules and suggested rewordings by stable code; their words, zh and en, are in the
+# server's catalogue (app/i18n.py "compliance.rule.<code>", "compliance.suggestion.<code>")
+# so the English consoles and API callers asking for English get English.
+def rule_text(code: str, lang: Lang = "zh") -> str:
+    return localize(f"compliance.rule.{code}", None, lang) or code
+
+
+def suggestion_text(code: str, lang: Lang = "zh") -> str:
+    return localize(f"compliance.suggestion.{code}", None, lang) or code
+
+
+RULE_AD_LAW_9 = rule_text("ad_law_9")
+RULE_AD_LAW_17 = rule_text("ad_law_17")
+RULE_AD_LAW_28 = rule_text("ad_law_28")
+RULE_COSMETICS = rule_text("cosmetics_37")
+RULE_PRICE = rule_text("price_19")
+RULE_PLATFORM = rule_text("platform")
+RULE_TEAM = rule_text("team")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,10 +57,16 @@ class Term:
     phrase: str
     category: str
     severity: str
-    rule: str
-    suggestion: str
+    rule_code: str  # "ad_law_9" …: compliance.rule.<code> in app/i18n.py
+    # compliance.suggestion.<code>; None: `suggestion` is the team's own words
+    suggestion_code: str | None
+    suggestion: str = ""
     # Compounds that contain the phrase but are harmless (「最好是」 contains 「最好」).
     excused_by: tuple[str, ...] = ()
+
+    def suggestion_in(self, lang: Lang) -> str:
+        code = self.suggestion_code
+        return suggestion_text(code, lang) if code is not None else self.suggestion
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,39 +74,58 @@ class Finding:
     phrase: str
     category: str
     severity: str
-    rule: str
+    rule: str  # in the language asked for (zh by default)
     suggestion: str
     start: int  # offset of the phrase in the text as written (for underlining)
     end: int
+    rule_code: str = "team"
+    suggestion_code: str | None = None  # None: the team's own words
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
+
+    def suggestion_param(self) -> str:
+        """The suggestion as a message parameter: its catalogue code, which the consoles
+        and `i18n.localize` word in the reader's language, or the team's own words."""
+        if self.suggestion_code is None:
+            return self.suggestion
+        return f"compliance.suggestion.{self.suggestion_code}"
 
 
 def _terms(
     words: str,
     category: str,
     severity: str,
-    rule: str,
-    suggestion: str,
+    rule_code: str,
+    suggestion_code: str,
     excused: dict[str, tuple[str, ...]] | None = None,
 ) -> list[Term]:
+    suggestion = suggestion_text(suggestion_code)
     return [
-        Term(w, category, severity, rule, suggestion, (excused or {}).get(w, ()))
+        Term(
+            w,
+            category,
+            severity,
+            rule_code,
+            suggestion_code,
+            suggestion,
+            (excused or {}).get(w, ()),
+        )
         for w in words.split()
     ]
 
 
-_SUPERLATIVE = "改为客观描述：“口碑很好”“很受欢迎”“我们推荐”，或给出可核实的数据"
-_FIRST = "改为“热销款”“很多人回购”，或注明数据来源与时间（如“某平台 2025 年销量”）"
-_NATIONAL = "删去级别称号，或改为有证书支撑的表述（如“通过 XX 认证”）"
-_MEDICAL = "删去疾病与治疗表述；普通商品只说使用感受（“舒缓”“清爽”“用着舒服”）"
-_EFFICACY = "改为“有助于”“改善观感”，并确认已有特证 / 功效评价报告"
-_GUARANTEE = "删去绝对保证，改为“大多数人反馈”“因人而异”"
-_PRICE_LOW = "改为“直播间专属价”“今天的活动价”，不与全网或他人比较"
-_PRICE_ORIGINAL = "只写真实成交过的划线价，或改为“活动价 XX 元”"
-_OFFSITE = "删去站外联系方式与平台名，引导在本直播间下单、联系平台客服"
-_REVIEW_CASH = "删去以好评、晒单换取返现或赠品的说法"
+# suggestion codes (compliance.suggestion.<code>)
+_SUPERLATIVE = "superlative"
+_FIRST = "first"
+_NATIONAL = "national"
+_MEDICAL = "medical"
+_EFFICACY = "efficacy"
+_GUARANTEE = "guarantee"
+_PRICE_LOW = "price_low"
+_PRICE_ORIGINAL = "price_original"
+_OFFSITE = "offsite"
+_REVIEW_CASH = "review_cash"
 
 
 BUILTIN: tuple[Term, ...] = tuple(
@@ -96,7 +135,7 @@ BUILTIN: tuple[Term, ...] = tuple(
         " 最便宜 最低价 最大牌 最新科技 最新技术 最科学 最环保 最耐用 最时尚 最完美",
         "absolute",
         BLOCK,
-        RULE_AD_LAW_9,
+        "ad_law_9",
         _SUPERLATIVE,
         {
             "最好": ("最好是", "最好不要", "最好别", "最好先", "最好在", "最好用温水", "最好提前"),
@@ -108,7 +147,7 @@ BUILTIN: tuple[Term, ...] = tuple(
         " 排行第一 no.1 no1 top1 销冠 冠军单品",
         "absolute",
         BLOCK,
-        RULE_AD_LAW_9,
+        "ad_law_9",
         _FIRST,
     )
     + _terms(
@@ -117,7 +156,7 @@ BUILTIN: tuple[Term, ...] = tuple(
         " 首个 首家 首选 独家 唯一 永久 零风险 无敌",
         "absolute",
         BLOCK,
-        RULE_AD_LAW_9,
+        "ad_law_9",
         _NATIONAL,
         {
             "唯一": ("唯一的缺点", "唯一不足", "唯一要注意"),
@@ -133,7 +172,7 @@ BUILTIN: tuple[Term, ...] = tuple(
         " 增强免疫力 提高免疫力 排毒 清除病毒 预防疾病 治病",
         "medical",
         BLOCK,
-        RULE_AD_LAW_17,
+        "ad_law_17",
         _MEDICAL,
     )
     + _terms(
@@ -142,7 +181,7 @@ BUILTIN: tuple[Term, ...] = tuple(
         " 修复屏障 医美级 械字号 药妆",
         "efficacy",
         WARN,
-        RULE_COSMETICS,
+        "cosmetics_37",
         _EFFICACY,
     )
     + _terms(
@@ -150,7 +189,7 @@ BUILTIN: tuple[Term, ...] = tuple(
         " 绝不反弹 保证有效 无效退款 七天见效 三天见效 纯天然无添加 零添加 零激素 无激素",
         "efficacy",
         BLOCK,
-        RULE_AD_LAW_28,
+        "ad_law_28",
         _GUARANTEE,
     )
     + _terms(
@@ -158,17 +197,17 @@ BUILTIN: tuple[Term, ...] = tuple(
         " 跳楼价 血亏 清仓价 假一赔十 假一赔百 比专柜便宜 比旗舰店便宜 比超市便宜",
         "price",
         WARN,
-        RULE_PRICE,
+        "price_19",
         _PRICE_LOW,
     )
     # 「原价 299 现价 99」: a struck-through price needs a real past price.
-    + _terms("原价 划线价 专柜价", "price", WARN, RULE_PRICE, _PRICE_ORIGINAL)
+    + _terms("原价 划线价 专柜价", "price", WARN, "price_19", _PRICE_ORIGINAL)
     + _terms(
         "加微信 加我微信 微信号 加v 加vx vx wx 私信我 私聊我 加群 进群 扫码 二维码 淘宝"
         " 拼多多 京东自营 某宝 站外 私下交易 线下交易",
         "platform",
         BLOCK,
-        RULE_PLATFORM,
+        "platform",
         _OFFSITE,
         {"扫码": ("扫码领券", "扫码下单")},
     )
@@ -176,7 +215,7 @@ BUILTIN: tuple[Term, ...] = tuple(
         "好评返现 晒单返现 五星好评返 好评送 晒图返 评价返 刷单 点赞返",
         "platform",
         BLOCK,
-        RULE_PLATFORM,
+        "platform",
         _REVIEW_CASH,
     )
 )
@@ -222,7 +261,7 @@ class Checker:
         automaton.make_automaton()
         self._automaton = automaton
 
-    def check(self, text: str) -> list[Finding]:
+    def check(self, text: str, lang: Lang = "zh") -> list[Finding]:
         compact, offsets = _compact_with_offsets(text)
         hits: list[tuple[int, int, Term]] = []
         for end, (key, term, excuses) in self._automaton.iter(compact):
@@ -245,7 +284,17 @@ class Checker:
                 out.pop()
             a, b = offsets[start], offsets[end] + 1
             out.append(
-                Finding(text[a:b], term.category, term.severity, term.rule, term.suggestion, a, b)
+                Finding(
+                    text[a:b],
+                    term.category,
+                    term.severity,
+                    rule_text(term.rule_code, lang),
+                    term.suggestion_in(lang),
+                    a,
+                    b,
+                    term.rule_code,
+                    term.suggestion_code,
+                )
             )
             covered = end
         return out
@@ -265,6 +314,8 @@ def default_checker() -> Checker:
     return Checker()
 
 
-def check_texts(texts: list[str], checker: Checker | None = None) -> list[list[Finding]]:
+def check_texts(
+    texts: list[str], checker: Checker | None = None, lang: Lang = "zh"
+) -> list[list[Finding]]:
     c = checker or default_checker()
-    return [c.check(t) for t in texts]
+    return [c.check(t, lang) for t in texts]

@@ -4,12 +4,13 @@ underlined in the script editor and adds a team term."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.browser.harness import Server, make_room
-from tests.browser.steps import sign_in
+from tests.browser.steps import set_language, sign_in
 from tests.browser.test_moderation import viewer_comments
 
 
@@ -54,5 +55,16 @@ def test_a_service_agent_corrects_a_comment_and_a_controller_sees_claims_underli
         expect(terms).to_contain_text("老板疯了")
         expect(preview.get_by_test_id("claim")).to_have_count(2)
         ctl.screenshot(path=str(tmp_path / "planning-claims.png"), full_page=True)
+        claim = preview.get_by_test_id("claim").filter(has_text="最好")
+        expect(claim).to_have_attribute("title", re.compile("广告法.*\n建议：改为客观描述"))
+        # the English console words the rule and the rewording in English (by code)
+        set_language(ctl, "en")
+        ctl.reload()
+        ctl.get_by_text("Add segment").first.click()
+        ctl.get_by_test_id("segment-editor").locator("textarea").first.fill("这是全网最好的面霜")
+        claim = ctl.get_by_test_id("claims-preview").get_by_test_id("claim")
+        expect(claim).to_have_attribute(
+            "title", re.compile("Advertising Law art. 9.*\nSuggestion: Describe it plainly")
+        )
     finally:
         ctl_ctx.close()

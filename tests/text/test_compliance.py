@@ -73,9 +73,11 @@ def test_findings_point_at_the_phrase_as_written() -> None:
 
 
 def test_a_teams_term_is_checked_with_the_builtin_ones() -> None:
-    checker = Checker([Term("老板疯了", "team", "warn", "团队", "换个说法")])
+    checker = Checker([Term("老板疯了", "team", "warn", "team", None, "换个说法")])
     (f,) = checker.check("老板疯了 今天随便拍")
     assert (f.category, f.severity) == ("team", "warn")
+    # the team's own words stay as written in either language
+    assert f.suggestion == checker.check("老板疯了", "en")[0].suggestion == "换个说法"
     assert check_texts(["老板疯了"]) == [[]]  # not in the default checker
 
 
@@ -96,8 +98,24 @@ async def test_check_api_for_staff_with_a_reason_for_bad_input(
         "suggestion",
         "start",
         "end",
+        "rule_code",
+        "suggestion_code",
     }
     assert second["findings"] == []
+    # English for an English reader (the console sends its language), Chinese by default
+    en = await client.post(
+        CHECK,
+        json={"texts": ["国家级配方，能治疗失眠"]},
+        headers={**room.analyst, "Accept-Language": "en-US,en;q=0.9"},
+    )
+    national, cure = en.json()["results"][0]["findings"]
+    assert (national["rule_code"], national["suggestion_code"]) == ("ad_law_9", "national")
+    assert national["rule"].startswith("Advertising Law art. 9")
+    assert national["suggestion"].startswith("Drop the rank")
+    assert (cure["rule_code"], cure["suggestion_code"]) == ("ad_law_17", "medical")
+    assert cure["suggestion"].startswith("Remove disease")
+    zh = await client.post(CHECK, json={"texts": ["国家级配方"]}, headers=room.analyst)
+    assert "广告法" in zh.json()["results"][0]["findings"][0]["rule"]
     assert (await client.post(CHECK, json={"texts": ["x"]})).status_code == 401
     bad_bodies: list[dict[str, object]] = [
         {"texts": []},
@@ -155,8 +173,21 @@ async def test_team_terms_in_check_and_readiness_for_that_stream_only(
     assert ("compliance_absolute", "block") in codes
     assert ("compliance_team", "warn") in codes
     absolute = next(f for f in findings if f["code"] == "compliance_absolute")
-    assert absolute["params"]["phrase"] == "最好" and absolute["params"]["suggestion"]
-    assert "广告法" in absolute["rule"]
+    assert absolute["params"]["phrase"] == "最好"
+    # the rewording by code: each console words it in its own language
+    assert absolute["params"]["suggestion"] == "compliance.suggestion.superlative"
+    assert absolute["params"]["rule"] == "compliance.rule.ad_law_9"
+    assert "广告法" in absolute["rule"] and "口碑很好" in absolute["message"]
+    en = await client.get(f"{base}/readiness", headers={**room.ctl, "Accept-Language": "en"})
+    en_findings = en.json()
+    if isinstance(en_findings, dict):
+        en_findings = en_findings.get("findings", en_findings)
+    en_absolute = next(f for f in en_findings if f["code"] == "compliance_absolute")
+    assert en_absolute["message"] == (
+        "Absolute claim '最好' (" + absolute["params"]["where"] + "): Describe it plainly "
+        "('well reviewed', 'very popular', 'we recommend it') or give figures that can be "
+        "checked"
+    )
 
     r = await client.delete(f"{base}/compliance-terms/{term_id}", headers=room.ctl)
     assert r.status_code == 204

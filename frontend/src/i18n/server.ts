@@ -11,10 +11,18 @@ function show(value: unknown, lang: Lang): string | number {
   if (typeof value === "number") return value;
   if (typeof value === "string") {
     const key = `srv.${value}`;
-    return value.startsWith("reason.") && key in messages ? translate(lang, key as MessageKey) : value;
+    // a param that is itself a catalogue code: a reason, a claims rule or rewording
+    return (value.startsWith("reason.") || value.startsWith("compliance.")) && key in messages ? translate(lang, key as MessageKey) : value;
   }
   if (Array.isArray(value)) return value.map(String).join(lang === "zh" ? "、" : ", ");
   return value === null || value === undefined ? "—" : String(value);
+}
+
+/** A claims-checker rule or rewording (`compliance.rule.<code>` /
+ * `compliance.suggestion.<code>`) in `lang`; `fallback` (the server's words, e.g. a
+ * team's own suggestion) without a code. */
+export function complianceText(lang: Lang, kind: "rule" | "suggestion", code: string | null | undefined, fallback: string): string {
+  return code ? serverText(lang, `compliance.${kind}.${code}`, null, fallback) : fallback;
 }
 
 /** The text of a server `code` in `lang`, or `fallback` for a code not in the catalogue. */

@@ -6,6 +6,7 @@ import { useEffect, useState } from "react";
 import { api, unwrap, type Schemas } from "../../api/client";
 import { Card, ErrorText } from "../../components/ui";
 import { useI18n, type MessageKey } from "../../i18n";
+import { complianceText } from "../../i18n/server";
 
 type Finding = Schemas["ClaimFindingOut"];
 
@@ -20,13 +21,13 @@ export function useClaims(streamId: number, texts: string[]) {
 }
 
 function Underlined({ text, findings }: { text: string; findings: Finding[] }) {
-  const { t } = useI18n();
+  const { t, lang } = useI18n();
   const parts: React.ReactNode[] = [];
   let at = 0;
   findings.forEach((f, i) => {
     if (f.start < at) return;
     parts.push(text.slice(at, f.start));
-    const title = `${t(`claims.cat.${f.category}` as MessageKey)} · ${f.severity === "block" ? t("claims.block") : t("claims.warn")}\n${f.rule}\n${t("claims.suggest", { s: f.suggestion })}`;
+    const title = `${t(`claims.cat.${f.category}` as MessageKey)} · ${f.severity === "block" ? t("claims.block") : t("claims.warn")}\n${complianceText(lang, "rule", f.rule_code, f.rule)}\n${t("claims.suggest", { s: complianceText(lang, "suggestion", f.suggestion_code, f.suggestion) })}`;
     parts.push(
       <span key={i} className={`claim ${f.severity}`} title={title} data-testid="claim">
         {text.slice(f.start, f.end)}
