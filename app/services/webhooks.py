@@ -109,6 +109,8 @@ PLATFORM_EVENTS = frozenset(
         "viewer.unmuted",
         "stream.status",
         "comment.new",
+        "comment.hidden",
+        "comment.shown",
         "stock.changed",
     }
 )
