@@ -340,8 +340,13 @@ class Replays:
             await session.commit()
             return True
 
-    async def _renew(self, replay_id: int) -> bool:
+    async def _renew(self, replay_id: int, rehearsal_id: int) -> bool | tuple[str, str] | None:
+        """Hold the claim a while longer: True; (state, error) to finish once the
+        rehearsal has ended (between two far-apart events too); None when lost."""
         async with self.maker() as session:
+            status = await session.scalar(select(Stream.status).where(Stream.id == rehearsal_id))
+            if status != StreamStatus.live:
+                return STOPPED, NOT_LIVE
             result = await session.execute(
                 update(RehearsalReplay)
                 .where(
@@ -352,7 +357,7 @@ class Replays:
                 .values(claimed_until=utcnow() + timedelta(seconds=self.lease))
             )
             await session.commit()
-            return bool(getattr(result, "rowcount", 0))
+            return True if getattr(result, "rowcount", 0) else None
 
     async def _finish(self, replay_id: int, state: str, error: str = "") -> None:
         async with self.maker() as session:
@@ -439,8 +444,9 @@ class Replays:
                     renewed = asyncio.get_running_loop().time()
                     continue
                 if asyncio.get_running_loop().time() - renewed > self.lease / 3:
-                    if not await self._renew(replay_id):
-                        return None
+                    renewal = await self._renew(replay_id, rehearsal_id)
+                    if renewal is None or isinstance(renewal, tuple):
+                        return renewal
                     renewed = asyncio.get_running_loop().time()
                 wait = (due_at(rows[i].ts) - now).total_seconds()
                 await asyncio.sleep(max(0.0, min(wait, 1.0, self.lease / 3)))

@@ -376,3 +376,55 @@ async def test_a_replay_outlives_its_server(
     pause = max(range(len(gaps)), key=gaps.__getitem__)
     assert gaps[pause] > 0.5, gaps
     assert [g for i, g in enumerate(gaps) if i != pause] == pytest.approx([0.125] * 14, abs=0.002)
+
+
+async def test_a_replay_stops_when_asked_or_when_the_rehearsal_ends(
+    connect_app: FastAPI, cclient: httpx.AsyncClient, live_room: LiveRoom
+) -> None:
+    """Stopped by DELETE at once; and when the rehearsal ends while the replay waits for
+    an event far ahead, it stops by itself (at its next claim renewal), not hours later."""
+    maker = connect_app.state.sessionmaker
+    source = live_room.stream_id
+    t0 = utcnow() - timedelta(days=1)
+    async with maker() as s:
+        for n, offset in enumerate((0, 3600)):  # the second event an hour later
+            s.add(
+                StreamEvent(
+                    stream_id=source,
+                    event_id=f"far-{n}",
+                    type="viewer_join",
+                    viewer_id=f"v{n}",
+                    ts=t0 + timedelta(seconds=offset),
+                )
+            )
+        await s.execute(update(Stream).where(Stream.id == source).values(status=StreamStatus.ended))
+        await s.commit()
+    rid = (await rehearse(cclient, live_room, source))["id"]
+    url = f"/api/v1/streams/{rid}/replay"
+    r = await cclient.get(url, headers=live_room.ctl)
+    assert r.status_code == 404 and r.json()["code"] == "replay_not_found"
+
+    async def until_sent_one() -> None:
+        deadline = time.monotonic() + 10
+        while (await cclient.get(url, headers=live_room.ctl)).json()["sent"] < 1:
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.05)
+
+    body = {"source_stream_id": source, "speed": 1}
+    assert (await cclient.post(url, json=body, headers=live_room.ctl)).status_code == 202
+    await until_sent_one()
+    assert (await cclient.delete(url, headers=live_room.analyst)).status_code == 403
+    stopped = await cclient.delete(url, headers=live_room.ctl)
+    assert stopped.status_code == 200 and stopped.json()["state"] == "stopped", stopped.text
+    # Stopped is not running: a new replay may start; this one the rehearsal's end stops.
+    second = await cclient.post(url, json=body, headers=live_room.ctl)
+    assert second.status_code == 202 and second.json()["id"] != stopped.json()["id"]
+    await until_sent_one()
+    r = await cclient.post(f"/api/v1/streams/{rid}/end", headers=live_room.ctl)
+    assert r.status_code == 200, r.text
+    deadline = time.monotonic() + 10  # the claim is renewed every 2 s ÷ 3 here
+    while (view := (await cclient.get(url, headers=live_room.ctl)).json())["state"] == "running":
+        assert time.monotonic() < deadline, view
+        await asyncio.sleep(0.05)
+    assert view["state"] == "stopped" and view["error"] == "the rehearsal is no longer live"
+    assert view["sent"] == 1

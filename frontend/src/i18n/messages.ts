@@ -807,6 +807,7 @@ export const messages = {
   "connect.rehearsal.replay": ["回放事件", "Replay its events"],
   "connect.rehearsal.stop": ["停止", "Stop"],
   "connect.replay.running": ["回放中", "Replaying"],
+  "connect.replay.resumed": ["服务重启后已接续 {n} 次", "resumed {n}× after a server stopped"],
   "connect.replay.done": ["回放完成", "Replay done"],
   "connect.replay.stopped": ["已停止", "Stopped"],
   "connect.replay.failed": ["回放失败", "Replay failed"],

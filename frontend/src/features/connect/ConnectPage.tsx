@@ -429,6 +429,7 @@ function Rehearsal({ streamId }: { streamId: number }) {
           {replay.data && (
             <p data-testid="replay-progress">
               {t(`connect.replay.${replay.data.state}` as MessageKey)} · {replay.data.sent}/{replay.data.total} · {replay.data.speed}×
+              {replay.data.resumed > 0 && <span className="muted"> · {t("connect.replay.resumed", { n: replay.data.resumed })}</span>}
               {replay.data.error && <span className="bad"> {replay.data.error}</span>}
             </p>
           )}
