@@ -195,7 +195,6 @@ async def measure(
 ) -> dict[str, Any]:
     sink: list[float] = []
     counting = [False]
-    rss0 = rss_kib(pid)
     probe_url = f"http://127.0.0.1:{port}{probe_path}"
     # the same request without a storm first: what "keeps its p99" is compared with
     quiet_stop = asyncio.Event()
@@ -204,6 +203,7 @@ async def measure(
     await asyncio.sleep(3)
     quiet_stop.set()
     await quiet
+    rss0 = rss_kib(pid)  # after the quiet probe: its warm-up is not the consoles' memory
     probe_stop = asyncio.Event()
     probe_lat: list[float] = []
     prober = asyncio.create_task(probe(probe_url, probe_headers or {}, probe_stop, probe_lat))
@@ -275,7 +275,7 @@ def main() -> None:
     args = parser.parse_args()
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    print(f"machine: {machine()}; load average at the start: {os.getloadavg()[0]:.1f}")
+    print(f"machine: {machine()}")
     print(f"{args.clients} consoles, {args.seconds:.0f} s measured, metrics at 4 Hz\n")
     rows = {"ours": run_ours(args.clients, args.seconds)}
     rows["naive"] = run_naive(args.clients, args.seconds)

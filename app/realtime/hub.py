@@ -405,8 +405,11 @@ class StreamChannel:
         self.epoch = ""
         self.last_seq = 0
         self.ticker: Ticker | None = None
-        # The stream's current position as the broker has it, read for the consoles
-        # that open together (a reconnect storm) once per round trip.
+        # Whether (epoch, last_seq) is the position of the last event published: true
+        # once the subscription has delivered an event (holes are filled from the
+        # history), or when the position did not move while the subscription was set
+        # up. Until then consoles ask the broker (`positions`, once per round trip).
+        self.exact = False
         self.positions: FreshReads[tuple[str, int]] = FreshReads(
             lambda: hub.live.position(stream_id)
         )
@@ -425,6 +428,7 @@ class StreamChannel:
                 if int(old_msg["seq"]) < seq:
                     self._fan_out(epoch, int(old_msg["seq"]), old_msg.get("roles"), old)
         self._fan_out(epoch, seq, msg.get("roles"), raw)
+        self.exact = True
 
     def _fan_out(self, epoch: str, seq: int, roles: list[str] | None, raw: bytes) -> None:
         if epoch == self.epoch:
@@ -481,12 +485,19 @@ class Hub:
         return await self.snapshots.get(key, _build)
 
     async def position(self, stream_id: int) -> tuple[str, int]:
-        """The stream's current (epoch, seq), read after this call (so a console that
-        attached before asking misses no event after it); consoles asking together
-        share one read (`FreshReads`)."""
+        """The position a console attached to the stream's channel starts from: every
+        event after it reaches the console, every event up to it is in its snapshot.
+
+        That is the channel's own position (the last event it fanned out) once it is
+        exact: a reconnect storm then costs no broker round trip per console. An event
+        published but not yet fanned out is delivered to the console afterwards (at
+        least once; consoles take a repeat as a no-op). Otherwise the broker is asked,
+        after this call, once per round trip for the consoles asking together."""
         ch = self._channels.get(stream_id)
         if ch is None or self.live.redis is None:  # embedded: a lookup in memory
             return await self.live.position(stream_id)
+        if ch.exact:
+            return ch.epoch, ch.last_seq
         return await ch.positions.get()
 
     def latest_metrics(self, stream_id: int, audience: str) -> WireMessage | None:
@@ -522,6 +533,11 @@ class Hub:
                 ch = StreamChannel(self, stream_id)
                 ch.epoch, ch.last_seq = await self.live.position(stream_id)
                 await self.live.broker.subscribe(self.live.events_channel(stream_id), ch.on_message)
+                # An event published before the subscription took effect would leave the
+                # channel behind until the next one fills the hole: exact only if not.
+                if self.live.redis is not None:
+                    moved = await self.live.position(stream_id) != (ch.epoch, ch.last_seq)
+                    ch.exact = ch.exact or not moved
                 ch.ticker = self._ticker_factory(self, stream_id)
                 ch.ticker.start()
                 self._channels[stream_id] = ch

@@ -29,7 +29,7 @@ CHECK_SECONDS = 2.0
 _BATCH = 500
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)  # one per open staff console: no __dict__ each
 class StaffSocket:
     user_id: int
     stream_id: int

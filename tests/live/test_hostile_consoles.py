@@ -295,6 +295,9 @@ async def test_consoles_opening_together_share_one_snapshot(setup: Any) -> None:
         }
         # CONSOLES + 1 consoles, two database sessions: the role check and the build
         assert len(checkouts) <= 2, f"{len(checkouts)} checkouts by {CONSOLES + 1} consoles"
+        # and the stream's position was read once per round trip, not once per console
+        reads = hub._channels[stream_id].positions.reads
+        assert reads <= CONSOLES // 4, f"{reads} position reads for {CONSOLES + 1} consoles"
         # once the position moves, a console opening gets a snapshot of its own
         await live.publish_event(PendingEvent(stream_id, "cue", {"n": 1}))
         async with connect(url) as late:
