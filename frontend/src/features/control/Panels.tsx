@@ -366,8 +366,12 @@ export function RecentOrders({ streamId }: { streamId: number }) {
         {(orders.data ?? []).map((o) => (
           <div className="feed-item" key={o.id} data-testid="order-row">
             <span className="feed-time">{time(o.created_at)}</span>
+            <span className="badge" data-testid="order-source" title={o.external_id ? t("osource.external", { id: o.external_id }) : undefined}>
+              {t(`osource.${o.source === "viewer" || o.source === "ingest" || o.source === "connector" ? o.source : "other"}`)}
+            </span>
             <span className="text">
               #{o.id} {names.get(o.product_id) || `#${o.product_id}`} ×{o.quantity}
+              {o.external_id && <span className="muted"> · {o.external_id}</span>}
             </span>
             <strong>{money(o.amount)}</strong>
             <span className={`badge ${o.status === "paid" ? "badge-listed" : o.status === "cancelled" || o.status === "refunded" ? "badge-delisted" : ""}`} data-testid="order-status">

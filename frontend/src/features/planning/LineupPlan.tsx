@@ -4,6 +4,7 @@ import { api, unwrap } from "../../api/client";
 import { Card, ErrorText, isMissing, Pending } from "../../components/ui";
 import { useI18n, type MessageKey } from "../../i18n";
 import { ClaimsPreview } from "./Claims";
+import { LineupOffers } from "./LineupOffers";
 import { useLineup, type LineupRow } from "../../live/streamData";
 
 /** Move `from` before `to` in a list of ids. */
@@ -21,6 +22,7 @@ export function LineupPlan({ streamId }: { streamId: number }) {
   const [order, setOrder] = useState<number[] | null>(null);
   const [dragging, setDragging] = useState<number | null>(null);
   const [over, setOver] = useState<number | null>(null);
+  const [editing, setEditing] = useState<number | null>(null);
   const rows = [...(lineup.data ?? [])].sort((a, b) => a.position - b.position);
   const byId = new Map(rows.map((r) => [r.product_id, r]));
   const ids = order ?? rows.map((r) => r.product_id);
@@ -115,6 +117,10 @@ export function LineupPlan({ streamId }: { streamId: number }) {
                   />
                 </label>
                 <span className="row nowrap">
+                  <button type="button" className="small" style={{ whiteSpace: "nowrap" }} onClick={() => setEditing(editing === id ? null : id)} data-testid={`plan-offers-open-${id}`} title={t("plan.offersHint")}>
+                    {t("plan.offers")}
+                    {(r.full_reduction.length > 0 || r.coupon_discount != null || r.gifts.length > 0 || r.bundles.length > 0) && " ●"}
+                  </button>
                   <span className={`badge badge-${r.status}`}>{t(`listing.${r.status}` as MessageKey)}</span>
                   <button className="small" onClick={() => remove.mutate(r.product_id)} disabled={r.status === "listed"} title={t("common.delete")}>
                     ✕
@@ -125,6 +131,9 @@ export function LineupPlan({ streamId }: { streamId: number }) {
           })}
           {lineup.data && rows.length === 0 && <p className="muted">{t("control.lineupEmpty")}</p>}
         </div>
+        {editing !== null && byId.get(editing) && (
+          <LineupOffers key={editing} streamId={streamId} row={byId.get(editing)!} rows={rows} onClose={() => setEditing(null)} />
+        )}
       </Card>
       <AddToLineup streamId={streamId} inLineup={new Set(rows.map((r) => r.product_id))} rows={rows} />
     </div>
