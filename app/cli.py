@@ -192,13 +192,13 @@ def rebuild_counters(
 
     async def _run() -> tuple[int, dict[str, int]]:
         from app.db import create_engine, make_sessionmaker
-        from app.realtime.state import start_live_services
+        from app.realtime.state import build_live
         from app.services.eventlog import count_logged_events
         from app.services.eventlog import rebuild_counters as _rebuild
 
         settings = get_settings()
         engine = create_engine(settings.resolved_database_url, pool_size=2)
-        live = await start_live_services(settings)
+        live = await build_live(settings)
         try:
             async with make_sessionmaker(engine)() as session:
                 total = await count_logged_events(session, stream)
@@ -241,12 +241,12 @@ def resync_stock(
 
     async def _run() -> dict[int, str]:
         from app.db import create_engine, make_sessionmaker
-        from app.realtime.state import start_live_services
+        from app.realtime.state import build_live
         from app.services.stock_resync import resync_stream
 
         settings = get_settings()
         engine = create_engine(settings.resolved_database_url, pool_size=2)
-        live = await start_live_services(settings)
+        live = await build_live(settings)
         try:
             async with make_sessionmaker(engine)() as session:
                 return await resync_stream(session, live, settings, stream)

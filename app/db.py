@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import structlog
 from fastapi import Request
@@ -23,6 +23,9 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
+
+if TYPE_CHECKING:
+    from app.realtime.state import Live
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -100,7 +103,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 @asynccontextmanager
 async def unit_of_work(
-    maker: async_sessionmaker[AsyncSession], live: Any
+    maker: async_sessionmaker[AsyncSession], live: Live
 ) -> AsyncIterator[AsyncSession]:
     """One transaction: commit on success, then publish its queued events and run its
     after-commit hooks; on an error roll back and run its compensations. Requests get it

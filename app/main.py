@@ -28,7 +28,7 @@ from app.realtime.availability import (
 )
 from app.realtime.hub import Hub
 from app.realtime.outbox import OutboxRelay
-from app.realtime.state import start_live_services
+from app.realtime.state import build_live
 from app.realtime.ticker import Ticker
 from app.routers import (
     aftersales,
@@ -102,12 +102,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
-        app.state.live = await start_live_services(settings)
+        app.state.live = await build_live(settings)
         # Captured here: tests swap app.state.sessionmaker for their own transaction.
         flash_ticker = flash_sales_service.start_ticker(
             make_sessionmaker(engine), app.state.live, settings.flash_sale_tick_seconds
         )
-        app.state.live.hub = Hub(
+        app.state.live.workers.hub = Hub(
             app.state.live,
             # Read the sessionmaker at tick time: tests swap it after start-up.
             lambda hub, stream_id: Ticker(
@@ -126,7 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.redis_watchdog = redis_watchdog
         await restore_counters(app.state.live, app.state.sessionmaker)
         projection = ProjectionWorker(make_sessionmaker(engine), app.state.live)
-        app.state.live.projection = projection
+        app.state.live.workers.projection = projection
         projection.start()
         stock_watch = start_stock_watch(make_sessionmaker(engine), app.state.live, settings)
         generated = None

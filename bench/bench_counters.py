@@ -24,7 +24,9 @@ from decimal import Decimal
 
 import redis.asyncio as aioredis
 
-from app.realtime.counters import Counters, MemoryCounters, RedisCounters
+from app.realtime.memory import MemoryCounters
+from app.realtime.ports import Counters
+from app.realtime.redis import RedisCounters
 from app.schemas.events import EventIn
 
 MIX = (

@@ -51,7 +51,7 @@ from sqlalchemy import func, select, text
 from app.config import Settings
 from app.db import create_engine, make_sessionmaker, unit_of_work
 from app.models import Comment, QueueItem
-from app.realtime.state import start_live_services
+from app.realtime.state import build_live
 from app.schemas.events import EventIn, parse_batch
 from app.services import comments, ingest, projection, queue
 from app.simulate import QUESTIONS, Audience
@@ -109,7 +109,7 @@ async def backends(maker: Any) -> list[int]:
 async def run(url: str, prefix: str, n: int, size: int, senders: int) -> dict[str, Any]:
     stream_id, _ = await live_stream(url)
     settings = Settings(database_url=url, redis_url=REDIS_URL, redis_prefix=prefix)
-    live = await start_live_services(settings)
+    live = await build_live(settings)
     engine = create_engine(url, pool_size=4)
     maker = make_sessionmaker(engine)
     work = [batches(n // senders, size, seed) for seed in range(1, senders + 1)]

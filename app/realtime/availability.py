@@ -44,7 +44,7 @@ from app.config import Settings
 from app.errors import JSONBody
 
 if TYPE_CHECKING:
-    from app.realtime.state import LiveServices
+    from app.realtime.state import Live
 
 log = structlog.get_logger(__name__)
 
@@ -70,7 +70,7 @@ class RedisWatchdog:
     """Knows whether Redis is usable (`ok`) and repairs after an outage."""
 
     def __init__(
-        self, live: LiveServices, maker: async_sessionmaker[AsyncSession], settings: Settings
+        self, live: Live, maker: async_sessionmaker[AsyncSession], settings: Settings
     ) -> None:
         self.live = live
         self.maker = maker

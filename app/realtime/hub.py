@@ -45,7 +45,7 @@ from app.realtime.protocol import (
 
 if TYPE_CHECKING:
     from app.realtime.revocation import StaffSocket
-    from app.realtime.state import LiveServices
+    from app.realtime.state import Live
     from app.realtime.ticker import Ticker
 
 log = structlog.get_logger(__name__)
@@ -446,7 +446,7 @@ Snapshot = dict[bool, WireMessage]  # the prepared snapshot for resumed False / 
 
 
 class Hub:
-    def __init__(self, live: LiveServices, ticker_factory: Any) -> None:
+    def __init__(self, live: Live, ticker_factory: Any) -> None:
         self.live = live
         self._ticker_factory = ticker_factory
         self._channels: dict[int, StreamChannel] = {}

@@ -41,7 +41,7 @@ from app.db import utcnow
 from app.models.outbox import LiveOutbox
 
 if TYPE_CHECKING:
-    from app.realtime.state import LiveServices
+    from app.realtime.state import Live
 
 log = structlog.get_logger(__name__)
 
@@ -127,7 +127,7 @@ def crash_point(events: list[PendingEvent]) -> None:
             os.kill(os.getpid(), signal.SIGKILL)
 
 
-async def publish_committed(live: LiveServices, events: list[PendingEvent]) -> None:
+async def publish_committed(live: Live, events: list[PendingEvent]) -> None:
     """The fast path after a commit. A failure (Redis away) is logged, not raised: the
     change is committed and its events are in the outbox, where the relay finds them."""
     crash_point(events)
@@ -146,7 +146,7 @@ class OutboxRelay:
     def __init__(
         self,
         maker: async_sessionmaker[AsyncSession],
-        live: LiveServices,
+        live: Live,
         interval: float = RELAY_INTERVAL_SECONDS,
         grace: float = RELAY_GRACE_SECONDS,
     ) -> None:
@@ -160,11 +160,11 @@ class OutboxRelay:
         self._postgres = maker.kw["bind"].dialect.name == "postgresql"
 
     def published(self, outbox_id: int) -> None:
-        """Called by `LiveServices.publish_event` for each outbox event it published."""
+        """Called by `Live.publish_event` for each outbox event it published."""
         self._published.append(outbox_id)
 
     def start(self) -> None:
-        self._live.on_published = self.published
+        self._live.bus.on_published = self.published
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
 
     async def stop(self) -> None:

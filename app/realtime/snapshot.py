@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Stream
-from app.realtime.state import LiveServices
+from app.realtime.state import Live
 
 STAFF_ROLES = frozenset({"admin", "host", "controller", "service", "analyst"})
 
@@ -30,7 +30,7 @@ STAFF_ROLES = frozenset({"admin", "host", "controller", "service", "analyst"})
 @dataclass
 class SnapshotContext:
     session: AsyncSession  # short-lived: closed before the websocket starts streaming
-    live: LiveServices
+    live: Live
     stream: Stream
     audience: str  # the user's role on the stream, or "viewer"
     user_id: int | None = None

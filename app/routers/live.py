@@ -47,7 +47,7 @@ from app.realtime.protocol import (
 )
 from app.realtime.revocation import StaffSocket, staff_sockets
 from app.realtime.snapshot import SnapshotContext, build_snapshot
-from app.realtime.state import LiveServices, parse_position
+from app.realtime.state import Live, parse_position
 from app.security import decode_token
 
 _CONSOLE = re.compile(r"^/ws/streams/([1-9][0-9]{0,17})$")
@@ -78,7 +78,7 @@ class LiveSockets:
         # is not kept for the hours a console stays.
         scope["headers"] = []
         scope["query_string"] = b""
-        live: LiveServices = websocket.app.state.live
+        live: Live = websocket.app.state.live
         assert live.hub is not None
         try:
             await conn.run()
@@ -182,9 +182,7 @@ class StaffAccess:
     role: str
 
 
-async def staff_access(
-    app: Any, live: LiveServices, token: str | None, stream_id: int
-) -> StaffAccess:
+async def staff_access(app: Any, live: Live, token: str | None, stream_id: int) -> StaffAccess:
     """Token, user and role check of a staff console: Unauthorized/Forbidden/NotFound as
     for a request. The token's signature is checked here; the database check is shared
     by the consoles of the same user, token version and stream opening together
@@ -209,7 +207,7 @@ async def staff_access(
     return access
 
 
-async def public_stream_check(app: Any, live: LiveServices, stream_id: int) -> None:
+async def public_stream_check(app: Any, live: Live, stream_id: int) -> None:
     """The watch page may open the stream (it exists and is not a draft), else
     Forbidden; shared like `staff_access`."""
 
@@ -233,7 +231,7 @@ async def console_socket(
     """
     await websocket.accept()
     app = websocket.app
-    live: LiveServices = app.state.live
+    live: Live = app.state.live
     try:
         access = await staff_access(app, live, token, stream_id)
     except Unauthorized as exc:
@@ -260,7 +258,7 @@ async def watch_socket(
     public events and public metrics only."""
     await websocket.accept()
     app = websocket.app
-    live: LiveServices = app.state.live
+    live: Live = app.state.live
     try:
         viewer_from_token(app.state.settings, token, stream_id)
         await public_stream_check(app, live, stream_id)
@@ -273,7 +271,7 @@ async def watch_socket(
 
 
 async def _build_snapshot(
-    app: Any, live: LiveServices, stream_id: int, audience: str, epoch: str, seq: int
+    app: Any, live: Live, stream_id: int, audience: str, epoch: str, seq: int
 ) -> dict[str, Any]:
     """One snapshot for every console of this audience at (epoch, seq): built in a
     session of its own, which the consoles that share it never open."""
@@ -287,7 +285,7 @@ async def _build_snapshot(
 async def _start(
     websocket: WebSocket,
     app: Any,
-    live: LiveServices,
+    live: Live,
     stream_id: int,
     audience: str,
     since: tuple[str, int] | None,

@@ -3,8 +3,9 @@
 In a flash sale (秒杀) almost every attempt is refused: 20,000 viewers for 500 units
 means 19,500 `409 sold_out`. Through FastAPI each refusal costs ~4 ms of CPU (routing
 over ~200 routes, dependency resolution, a database session that is opened and rolled
-back, pydantic), while the decision itself is one Redis script. This ASGI middleware,
-the outermost of the app's own, answers exactly those requests itself:
+back, pydantic), while the decision itself is one stock-book call (one Redis script in
+production). This ASGI middleware, the outermost of the app's own, answers exactly those
+requests itself:
 
 * `POST /api/v1/streams/{id}/orders` with a viewer token of that stream (or the
   stream's `X-Ingest-Key`, believed when verified within the last
@@ -15,14 +16,14 @@ the outermost of the app's own, answers exactly those requests itself:
 * the read-only `PEEK` script says the order would be `sold_out` (or its flash sale is
   over) — it answers `go` for a key it already knows, so a retry of a placed order
   still gets its order back from the full path. Concurrent peeks share one script call
-  (`RedisStock.peek`).
+  (`StockBook.peek`; in Redis one PEEK script call).
 
 When PEEK says `go`, the order goes to the full path, but no more of them at a time
 per product than the units PEEK saw left: the rest wait at the door (holding no
 database connection) until one of those inside is answered or `GATE_POLL_SECONDS`
 pass, and peek again. In a burst of 200 for the last 50 units, 50 go in and the other
 150 are refused here once the 50 have taken the stock, instead of each costing the
-full path ~2 ms of CPU to be refused there. While a product has no Redis mirror yet
+full path ~2 ms of CPU to be refused there. While a product has no stock-book mirror yet
 (the first order after a start builds it), one order goes in at a time. After
 `GATE_WAIT_SECONDS` a waiting order goes in regardless (the full path still decides
 every order).
@@ -33,7 +34,7 @@ Prometheus series and log line) plus `lcr_order_fast_refusals_total`. A refusal 
 the server ~110 µs of CPU in all, uvicorn's ~25 µs included (BENCHMARKS.md; inside the
 request-id middleware, with a PyJWT decode and an EVALSHA each, it was ~360 µs).
 
-Anything else (wrong ingest keys, staff tokens, coupons, addresses, bad input, embedded mode,
+Anything else (wrong ingest keys, staff tokens, coupons, addresses, bad input,
 a Redis error) goes on to the request-id middleware and the ordinary endpoint
 untouched, body included; its viewer token is then verified again from the token cache
 (app/security.py). It never takes stock, so the no-oversell guarantees are the full
@@ -56,9 +57,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.deps import ingest_key_for_fast_path, viewer_from_token
 from app.observability import HTTP_LATENCY, HTTP_REQUESTS
+from app.realtime.ports import StockBook
 from app.schemas.orders import MAX_UNITS_PER_ORDER
 from app.services.orders import sold_out
-from app.services.stock import RedisStock, redis_stock
 
 _PATH = re.compile(r"^/api/v1/streams/([1-9][0-9]{0,17})/orders$")
 _FIELDS = frozenset({"product_id", "quantity", "flash_sale_id"})
@@ -95,7 +96,7 @@ def _positive_int(value: Any) -> bool:
 class _Ask:
     """An order the fast path may answer: its stock script and what it asks."""
 
-    rs: RedisStock
+    rs: StockBook
     stream_id: int
     product_id: int
     key: str
@@ -280,9 +281,7 @@ class OrderFastPath:
         if quantity > MAX_UNITS_PER_ORDER:
             return None
         app = scope["app"]
-        rs = redis_stock(app.state.live)
-        if rs is None:
-            return None
+        rs = app.state.live.stock
         try:
             if ingest_key:
                 # A key believed or verified now, without a request's database

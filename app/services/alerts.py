@@ -23,7 +23,7 @@ Rules (set a threshold to 0 to turn its rule off):
   `stock_low_pct` % of its allotment; `sold_out:<product>` — none left.
 * `negative_spike` — ≥ `negative_spike_count` negative comments within
   `negative_window_seconds` (the count comes from the incremental per-stream counter
-  that comment intake keeps, app/realtime/comment_counts.py).
+  that comment intake keeps, the `CommentCounts` port of app/realtime/ports.py).
 * `question_wait` — the oldest unanswered question has waited ≥ `question_wait_seconds`,
   or, while that is unset (None), ≥ the stream's service-queue SLA.
 """
@@ -51,7 +51,7 @@ from app.models import (
 )
 from app.realtime.outbox import PendingEvent, queue_event, take_events
 from app.realtime.snapshot import SnapshotContext, snapshot_contributor
-from app.realtime.state import LiveServices
+from app.realtime.state import Live
 from app.services.stream_rows import get_in_stream
 
 CONSOLE_ROLES = frozenset({"admin", "controller"})
@@ -460,7 +460,7 @@ class AlertEngine:
     async def observe(
         self,
         maker: async_sessionmaker[AsyncSession],
-        live: LiveServices,
+        live: Live,
         stream_id: int,
         metrics: Metrics,
     ) -> list[dict[str, object]]:
@@ -517,7 +517,7 @@ async def ack_alert(session: AsyncSession, stream_id: int, alert_id: int, actor_
 
 # ----------------------------------------------------------------------------- from the ticker
 
-ExtraInputs = Callable[[AsyncSession, LiveServices, int], Awaitable[dict[str, Any]]]
+ExtraInputs = Callable[[AsyncSession, Live, int], Awaitable[dict[str, Any]]]
 _extra_inputs: list[ExtraInputs] = []
 
 
@@ -534,7 +534,7 @@ def register_inputs(source: ExtraInputs) -> ExtraInputs:
 
 async def metrics_point(
     session: AsyncSession,
-    live: LiveServices,
+    live: Live,
     stream_id: int,
     metrics: Mapping[str, Any],
     ts: float,
@@ -576,7 +576,7 @@ async def metrics_point(
 async def observe_live_metrics(
     engine: AlertEngine,
     maker: async_sessionmaker[AsyncSession],
-    live: LiveServices,
+    live: Live,
     stream_id: int,
     metrics: Mapping[str, Any],
     ts: float | None = None,

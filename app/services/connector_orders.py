@@ -41,9 +41,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db import LIVE_KEY, after_commit, utcnow
 from app.errors import Unprocessable
 from app.models import FlashSale, FlashSaleStatus, LineupItem, Order, OrderStatus, Product
+from app.realtime.ports import StockBook
 from app.schemas.events import EventIn
 from app.services import flash_sales
-from app.services.stock import redis_stock
 
 SOURCE = "connector"
 CENTS = Decimal("0.01")
@@ -299,12 +299,11 @@ class _Applier:
         )
 
     def after_commit_mirror(self) -> None:
-        """The Redis mirrors of the touched items are rebuilt from the database by the
-        next order (a stale mirror costs a retry, never an oversold unit)."""
-        live = self.session.info.get(LIVE_KEY)
-        rs = redis_stock(live) if live is not None else None
-        if rs is None or not self.touched:
+        """The stock book's mirrors of the touched items are rebuilt from the database
+        by the next order (a stale mirror costs a retry, never an oversold unit)."""
+        if not self.touched:
             return
+        rs: StockBook = self.session.info[LIVE_KEY].stock
         stream_id, touched = self.stream_id, sorted(self.touched)
 
         async def _drop() -> None:

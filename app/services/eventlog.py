@@ -37,7 +37,8 @@ from app.domain.effects import (
     plan,
 )
 from app.models import StreamEvent, StreamMinute, StreamViewer
-from app.realtime.counters import Counters, CounterState, cents
+from app.realtime.counters import CounterState, cents
+from app.realtime.ports import Counters
 from app.schemas.events import EventIn
 from app.services.rollups import apply_review_rollups, pg_fold_review_sums, pg_fold_statement
 

@@ -23,9 +23,10 @@ from app.db import LIVE_KEY, after_commit, unit_of_work, utcnow
 from app.errors import Conflict, NotFound
 from app.models import FlashSale, FlashSaleStatus, LineupItem, Stream, User
 from app.realtime.outbox import queue_event
+from app.realtime.ports import StockBook
+from app.realtime.state import Live
 from app.schemas.common import format_money
 from app.schemas.orders import FlashSaleCreate
-from app.services.stock import redis_stock
 from app.services.stream_rows import get_in_stream
 
 log = structlog.get_logger(__name__)
@@ -197,18 +198,16 @@ async def start_sale(session: AsyncSession, flash_id: int) -> bool:
     if left < fs.quantity:  # stock went elsewhere while the sale waited for its start
         await end_sale(session, fs.id, "insufficient_stock")
         return False
-    live = session.info.get(LIVE_KEY)
-    rs = redis_stock(live) if live is not None else None
-    if rs is not None:
-        ends_ms = int(fs.ends_at.timestamp() * 1000)
-        stream_id, product_id = fs.stream_id, fs.product_id
-        fields = {"f_id": fs.id, "f_left": fs.quantity - fs.sold}
-        fields |= {"f_limit": fs.per_user_limit, "f_ends": ends_ms}
+    rs: StockBook = session.info[LIVE_KEY].stock
+    ends_ms = int(fs.ends_at.timestamp() * 1000)
+    stream_id, product_id = fs.stream_id, fs.product_id
+    fields = {"f_id": fs.id, "f_left": fs.quantity - fs.sold}
+    fields |= {"f_limit": fs.per_user_limit, "f_ends": ends_ms}
 
-        async def _mirror() -> None:
-            await rs.patch(stream_id, product_id, **fields)
+    async def _mirror() -> None:
+        await rs.patch(stream_id, product_id, **fields)
 
-        after_commit(session, _mirror)
+    after_commit(session, _mirror)
     queue_event(session, fs.stream_id, "flash_sale.started", payload(fs))
     log.info("flash_sale_started", flash_sale_id=fs.id, stream_id=fs.stream_id)
     return True
@@ -230,15 +229,13 @@ async def end_sale(session: AsyncSession, flash_id: int, reason: str) -> FlashSa
         return None
     fs = await session.get(FlashSale, flash_id, populate_existing=True)
     assert fs is not None
-    live = session.info.get(LIVE_KEY)
-    rs = redis_stock(live) if live is not None else None
-    if rs is not None:
-        stream_id, product_id = fs.stream_id, fs.product_id
+    rs: StockBook = session.info[LIVE_KEY].stock
+    stream_id, product_id = fs.stream_id, fs.product_id
 
-        async def _unmirror() -> None:
-            await rs.clear_flash(stream_id, product_id, flash_id)
+    async def _unmirror() -> None:
+        await rs.clear_flash(stream_id, product_id, flash_id)
 
-        after_commit(session, _unmirror)
+    after_commit(session, _unmirror)
     queue_event(session, fs.stream_id, "flash_sale.ended", payload(fs))
     log.info("flash_sale_ended", flash_sale_id=fs.id, reason=reason)
     return fs
@@ -276,7 +273,7 @@ async def tick(session: AsyncSession) -> int:
     return changed
 
 
-async def run_ticker(maker: async_sessionmaker[AsyncSession], live: Any, every: float) -> None:
+async def run_ticker(maker: async_sessionmaker[AsyncSession], live: Live, every: float) -> None:
     """Background task of each instance (see `tick`)."""
     while True:
         try:
@@ -290,7 +287,7 @@ async def run_ticker(maker: async_sessionmaker[AsyncSession], live: Any, every: 
 
 
 def start_ticker(
-    maker: async_sessionmaker[AsyncSession], live: Any, every: float
+    maker: async_sessionmaker[AsyncSession], live: Live, every: float
 ) -> asyncio.Task[None]:
     return asyncio.create_task(run_ticker(maker, live, every), name="flash-sale-ticker")
 

@@ -21,10 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.errors import Conflict, Unauthorized
 from app.models import IngestKey, Stream, StreamStatus, User
-from app.realtime.counters import MemoryCounters
 from app.realtime.outbox import PendingEvent, after_commit
 from app.realtime.protocol import PUBLIC_ROLES
-from app.realtime.state import LiveServices
+from app.realtime.state import Live
 from app.schemas.events import EventIn
 from app.services import webhooks
 from app.services.eventlog import rebuild_counters, write_events
@@ -41,7 +40,7 @@ class IngestOutcome:
 
 
 async def record_events(
-    live: LiveServices,
+    live: Live,
     session: AsyncSession,
     stream_id: int,
     events: Sequence[EventIn],
@@ -86,7 +85,7 @@ async def record_events(
 
 
 async def accept_batch(
-    live: LiveServices,
+    live: Live,
     maker: async_sessionmaker[AsyncSession],
     session: AsyncSession,
     stream_id: int,
@@ -125,7 +124,7 @@ async def accept_batch(
 
 
 async def announce_stock(
-    live: LiveServices, session: AsyncSession, stream_id: int, product_ids: set[int]
+    live: Live, session: AsyncSession, stream_id: int, product_ids: set[int]
 ) -> None:
     """Publish `stock.changed` {product_id, stock_left, allotted_stock, sold_units} for
     lineup products whose held units moved (runs after commit, on the committed session)."""
@@ -220,12 +219,10 @@ async def stream_for_key(session: AsyncSession, stream_id: int, key: str | None)
     return stream_id
 
 
-async def restore_counters(
-    live: LiveServices, sessionmaker: async_sessionmaker[AsyncSession]
-) -> None:
+async def restore_counters(live: Live, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
     """Embedded mode keeps counters in memory: after a restart, recount every live
     stream from its log before serving. (Redis keeps them across restarts.)"""
-    if not isinstance(live.counters, MemoryCounters):
+    if live.counters.durable:
         return
     async with sessionmaker() as session:
         live_ids = (

@@ -47,7 +47,7 @@ from app.models import (
 )
 from app.realtime.outbox import PendingEvent, publish_committed, queue_event, take_events
 from app.realtime.snapshot import SnapshotContext, snapshot_contributor
-from app.realtime.state import LiveServices
+from app.realtime.state import Live
 from app.services.controls import PUBLIC_ROLES, log_action
 from app.services.stream_rows import get_in_stream
 
@@ -403,7 +403,7 @@ async def my_entry(session: AsyncSession, lottery: Lottery, viewer_id: str) -> d
 
 
 async def draw_due(
-    maker: async_sessionmaker[AsyncSession], live: LiveServices, now: datetime | None = None
+    maker: async_sessionmaker[AsyncSession], live: Live, now: datetime | None = None
 ) -> list[int]:
     """Draw every open lottery whose time has come; return the ids this process drew."""
     async with maker() as session:
@@ -438,7 +438,7 @@ class LotteryScheduler:
     """Draws due lotteries every `interval` seconds. Safe with several instances."""
 
     def __init__(
-        self, maker: async_sessionmaker[AsyncSession], live: LiveServices, interval: float = 1.0
+        self, maker: async_sessionmaker[AsyncSession], live: Live, interval: float = 1.0
     ) -> None:
         self._maker = maker
         self._live = live

@@ -23,7 +23,7 @@ from app.models import LineupItem, Product, StreamStatus
 from app.realtime.counters import PRODUCT_FIELDS, CounterState
 from app.realtime.protocol import PUBLIC_METRICS, VIEWER
 from app.realtime.snapshot import SnapshotContext, snapshot_contributor
-from app.realtime.state import LiveServices
+from app.realtime.state import Live
 from app.schemas.common import format_money
 from app.teamtime import local
 
@@ -113,14 +113,12 @@ def public_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
     return {k: metrics[k] for k in PUBLIC_METRICS}
 
 
-async def stream_metrics(
-    live: LiveServices, session: AsyncSession, stream_id: int
-) -> dict[str, Any]:
+async def stream_metrics(live: Live, session: AsyncSession, stream_id: int) -> dict[str, Any]:
     state = await live.counters.read(stream_id)
     return build_metrics(stream_id, state, await load_stock(session, stream_id))
 
 
-async def minute_series(live: LiveServices, stream_id: int) -> list[dict[str, Any]]:
+async def minute_series(live: Live, stream_id: int) -> list[dict[str, Any]]:
     """Per-minute figures for the charts, oldest first (minutes with no events omitted)."""
     raw = await live.counters.minutes(stream_id)
     out = []

@@ -1,21 +1,18 @@
 """Orders: place (with stock taken atomically), pay, cancel, and order requests.
 
-Two ways to take stock, one rule: never read-then-write.
+One way to take stock on every backend, one rule: never read-then-write.
 
-* Production (Redis): one Lua script decides idempotency, flash sale, per-viewer limit
-  and stock and takes the units (`app.services.stock`); a sold-out or over-limit answer
-  never touches the database. Then the order is written, and the database checks again
-  (`sold_units + q <= allotted_stock`, `sold <= quantity`), so a stale mirror can cost a
-  retry but never an oversold unit. If anything fails after the units were taken, the
-  rollback hook gives them back.
-* Embedded (SQLite, or no Redis): the conditional `UPDATE lineup_items ... WHERE
-  sold_units + q <= allotted_stock RETURNING` takes the units and the row lock (SQLite:
-  the write lock); the idempotency key, flash sale and per-viewer limit are checked after
-  it, under that lock, and a refusal rolls the whole transaction back.
+The stock book (`live.stock`, app/realtime/ports.py: the Lua scripts in Redis, the same
+rules in memory in embedded mode) decides idempotency, flash sale, per-viewer limit and
+stock and takes the units in one atomic step; a sold-out or over-limit answer never
+touches the database. Then the order is written, and the database checks again
+(`sold_units + q <= allotted_stock`, `sold <= quantity`), so a stale book can cost a
+retry but never an oversold unit. If anything fails after the units were taken, the
+rollback hook gives them back.
 
-With Redis, the orders whose units were taken at the same time for one item are written
-together (`_book_in_group`: group commit, the database check applied to their sum); a
-group that fails is written order by order as above.
+The orders whose units were taken at the same time for one item are written together
+(`_book_in_group`: group commit, the database check applied to their sum); a group that
+fails is written order by order.
 
 Either way the UNIQUE (stream_id, idempotency_key) constraint is the last word on
 idempotency: a retry that slips past the fast paths loses the insert and gets the
@@ -28,6 +25,7 @@ import asyncio
 import re
 import secrets
 import time
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -36,7 +34,7 @@ from typing import Any
 
 from sqlalchemy import Row, event, func, inspect, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from app.config import Settings
@@ -65,6 +63,8 @@ from app.models import (
     User,
 )
 from app.realtime.outbox import queue_event
+from app.realtime.ports import Mirror, StockBook, Take
+from app.realtime.state import Live
 from app.schemas.common import format_money
 from app.schemas.events import EventIn
 from app.schemas.orders import OrderCreate
@@ -73,7 +73,6 @@ from app.services import coupons as coupons_service
 from app.services import flash_sales, offers
 from app.services.access import Buyer
 from app.services.ingest import record_events
-from app.services.stock import Mirror, RedisStock, Take, redis_stock
 from app.services.stream_rows import get_in_stream
 
 HELD = (OrderStatus.created, OrderStatus.paid)  # statuses whose units are taken
@@ -86,11 +85,6 @@ ABANDONED_AFTER_MS = 30_000  # an in-flight entry this old belongs to a dead req
 class Placed:
     order: Order
     replayed: bool  # True: the Idempotency-Key named an existing order
-
-
-class _Replay(Exception):
-    def __init__(self, order: Order) -> None:
-        self.order = order
 
 
 def sold_out(detail: str = "sold out") -> Conflict:
@@ -150,20 +144,13 @@ async def place_order(
         viewer_id = buyer.viewer_id
     if data.bundle is not None:
         return await _place_bundle(session, stream_id, viewer_id, data, idempotency_key, buyer)
-    live = session.info.get(LIVE_KEY)
-    rs = redis_stock(live) if live is not None else None
-    if rs is None:
-        return await _place_in_db(
-            session, settings, stream_id, viewer_id, data, idempotency_key, buyer
-        )
-    return await _place_with_redis(
-        session, rs, settings, stream_id, viewer_id, data, idempotency_key, buyer
-    )
+    live: Live = session.info[LIVE_KEY]
+    return await _place(session, live, settings, stream_id, viewer_id, data, idempotency_key, buyer)
 
 
-async def _place_with_redis(
+async def _place(
     session: AsyncSession,
-    rs: RedisStock,
+    live: Live,
     settings: Settings,
     stream_id: int,
     viewer_id: str,
@@ -171,6 +158,7 @@ async def _place_with_redis(
     key: str,
     buyer: Buyer,
 ) -> Placed:
+    rs = live.stock
     fp = _fingerprint(viewer_id, data)
     pending = f"p|{secrets.token_hex(8)}|{fp}|{_now_ms()}"
     deadline = time.monotonic() + WAIT_FOR_TWIN_SECONDS
@@ -215,16 +203,17 @@ async def _place_with_redis(
     if maker is not None and data.coupon_id is None and not data.best_coupon:
         booking = _Booking(viewer_id, data, key, buyer, fp)
         try:
-            order = await _book_in_group(maker, rs, stream_id, product_id, flash_id, booking)
+            order = await _book_in_group(maker, live, stream_id, product_id, flash_id, booking)
         except _GroupFailed:
             pass  # then alone, below: the database decides this order by itself
         else:
             return Placed(order, replayed=False)
     try:
-        order = await _book_after_redis(session, stream_id, viewer_id, data, key, buyer, take, rs)
+        order = await _book_taken(session, stream_id, viewer_id, data, key, buyer, take, rs)
     except IntegrityError:
-        # The key already names an order that this Redis did not know about (e.g. Redis
-        # lost its data): undo ours, give the units back, answer with that order.
+        # The key already names an order that the stock book did not know about (e.g.
+        # Redis lost its data, or the process restarted): undo ours, give the units back,
+        # answer with that order.
         await rollback_now(session)
         existing = await _order_by_key(session, stream_id, key)
         if existing is None:
@@ -255,7 +244,7 @@ async def _place_bundle(
     that takes `quantity` units of each of its products (the item's own and the
     bundle's `product_ids`), each by a conditional UPDATE in product order (all or
     nothing: a product sold out refuses the bundle, 409 `sold_out`). The database path
-    in both modes; the Redis mirrors of its products are rebuilt after commit."""
+    in both modes; the stock book's mirrors of its products are rebuilt after commit."""
     existing = await _order_by_key(session, stream_id, key)
     if existing is not None:
         _check_same(existing, viewer_id, data)
@@ -326,15 +315,13 @@ async def _place_bundle(
     if claim_id is not None:
         await coupons_service.mark_used(session, claim_id, order.id)
     await _attach_gift(session, order, terms)
-    live = session.info.get(LIVE_KEY)
-    rs = redis_stock(live) if live is not None else None
-    if rs is not None:
+    book: StockBook = session.info[LIVE_KEY].stock
 
-        async def _rebuild() -> None:
-            for product_id in parts:
-                await rs.drop(stream_id, product_id)
+    async def _rebuild() -> None:
+        for product_id in parts:
+            await book.drop(stream_id, product_id)
 
-        after_commit(session, _rebuild)
+    after_commit(session, _rebuild)
     await record(session, "order_created", order)
     return Placed(order, replayed=False)
 
@@ -346,7 +333,7 @@ GROUP_MAX = 100  # orders written in one transaction at most
 
 @dataclass(frozen=True)
 class _Booking:
-    """An order whose units Redis has taken, waiting to be written with others."""
+    """An order whose units the stock book has taken, waiting to be written with others."""
 
     viewer_id: str
     data: OrderCreate
@@ -368,17 +355,20 @@ class _Groups:
     tasks: set[asyncio.Future[None]]
 
 
-def _groups(rs: RedisStock) -> _Groups:
-    groups: _Groups | None = getattr(rs, "_order_groups", None)
+# The groups of each stock book (one per app instance; tests run several apps).
+_GROUPS: weakref.WeakKeyDictionary[StockBook, _Groups] = weakref.WeakKeyDictionary()
+
+
+def _groups(book: StockBook) -> _Groups:
+    groups = _GROUPS.get(book)
     if groups is None:
-        groups = _Groups({}, set(), set())
-        rs._order_groups = groups  # type: ignore[attr-defined]
+        groups = _GROUPS[book] = _Groups({}, set(), set())
     return groups
 
 
 async def _book_in_group(
-    maker: Any,
-    rs: RedisStock,
+    maker: async_sessionmaker[AsyncSession],
+    live: Live,
     stream_id: int,
     product_id: int,
     flash_id: int | None,
@@ -398,20 +388,23 @@ async def _book_in_group(
     that already names an order, a mirror that disagreed with the database), nothing of
     it was written and every order of it is written alone by the ordinary path.
     """
-    groups = _groups(rs)
+    groups = _groups(live.stock)
     gkey = (stream_id, product_id, flash_id)
     fut: asyncio.Future[Order] = asyncio.get_running_loop().create_future()
     groups.waiting.setdefault(gkey, []).append((booking, fut))
     if gkey not in groups.writing:
         groups.writing.add(gkey)
-        task = asyncio.ensure_future(_write_groups(maker, rs, groups, gkey))
+        task = asyncio.ensure_future(_write_groups(maker, live, groups, gkey))
         groups.tasks.add(task)
         task.add_done_callback(groups.tasks.discard)
     return await fut
 
 
 async def _write_groups(
-    maker: Any, rs: RedisStock, groups: _Groups, gkey: tuple[int, int, int | None]
+    maker: async_sessionmaker[AsyncSession],
+    live: Live,
+    groups: _Groups,
+    gkey: tuple[int, int, int | None],
 ) -> None:
     batch: list[tuple[_Booking, asyncio.Future[Order]]] = []
     try:
@@ -427,7 +420,7 @@ async def _write_groups(
             if not batch:
                 continue
             try:
-                orders = await _write_group(maker, rs, gkey, [b for b, _ in batch])
+                orders = await _write_group(maker, live, gkey, [b for b, _ in batch])
             except Exception as exc:
                 for _, fut in batch:
                     if not fut.done():
@@ -447,10 +440,13 @@ async def _write_groups(
 
 
 async def _write_group(
-    maker: Any, rs: RedisStock, gkey: tuple[int, int, int | None], bookings: list[_Booking]
+    maker: async_sessionmaker[AsyncSession],
+    live: Live,
+    gkey: tuple[int, int, int | None],
+    bookings: list[_Booking],
 ) -> list[Order]:
     stream_id, product_id, flash_id = gkey
-    async with unit_of_work(maker, rs.live) as session:
+    async with unit_of_work(maker, live) as session:
         price = await _unit_price(session, stream_id, product_id, flash_id)
         terms = await offers.load_terms(session, stream_id, product_id)
         if terms is None:
@@ -483,7 +479,7 @@ async def _write_group(
         done = {b.key: f"o|{o.id}|{b.fp}" for b, o in zip(bookings, orders, strict=True)}
 
         async def _mark_done() -> None:
-            await rs.mark_done_many(stream_id, done)
+            await live.stock.mark_done_many(stream_id, done)
 
         after_commit(session, _mark_done)
         for order in orders:  # written: keep them as they are whatever the session does
@@ -522,7 +518,7 @@ async def _gifts_for_group(session: AsyncSession, terms: offers.Terms, orders: l
 
 async def _wait_for_twin(
     session: AsyncSession,
-    rs: RedisStock,
+    rs: StockBook,
     stream_id: int,
     key: str,
     entry: str | None,
@@ -561,53 +557,6 @@ async def _wait_for_twin(
     return None
 
 
-async def _place_in_db(
-    session: AsyncSession,
-    settings: Settings,
-    stream_id: int,
-    viewer_id: str,
-    data: OrderCreate,
-    key: str,
-    buyer: Buyer,
-) -> Placed:
-    existing = await _order_by_key(session, stream_id, key)
-    if existing is not None:
-        _check_same(existing, viewer_id, data)
-        return Placed(existing, replayed=True)
-    # A plain read first, so that the flood of attempts after a sell-out does not queue
-    # for the write lock. It only ever refuses; taking stays the conditional UPDATE.
-    state = (
-        await session.execute(
-            select(LineupItem.status, LineupItem.allotted_stock - LineupItem.sold_units).where(
-                LineupItem.stream_id == stream_id, LineupItem.product_id == data.product_id
-            )
-        )
-    ).one_or_none()
-    if state is None or state[0] != ListingStatus.listed:
-        raise not_listed(data.product_id)
-    if state[1] < data.quantity:
-        raise sold_out()
-    flash = await flash_sales.running_for(session, stream_id, data.product_id)
-    if data.flash_sale_id is not None and (flash is None or flash.id != data.flash_sale_id):
-        raise sold_out("this flash sale is over")
-    if flash is not None and flash.quantity - flash.sold < data.quantity:
-        raise sold_out()
-    try:
-        order = await _book(session, settings, stream_id, viewer_id, data, key, buyer)
-    except _Replay as twin:
-        await rollback_now(session)
-        _check_same(twin.order, viewer_id, data)
-        return Placed(twin.order, replayed=True)
-    except IntegrityError:
-        await rollback_now(session)
-        existing = await _order_by_key(session, stream_id, key)
-        if existing is None:
-            raise
-        _check_same(existing, viewer_id, data)
-        return Placed(existing, replayed=True)
-    return Placed(order, replayed=False)
-
-
 async def _unit_price(
     session: AsyncSession, stream_id: int, product_id: int, flash_id: int | None
 ) -> Decimal:
@@ -625,7 +574,7 @@ async def _unit_price(
     return price
 
 
-async def _book_after_redis(
+async def _book_taken(
     session: AsyncSession,
     stream_id: int,
     viewer_id: str,
@@ -633,9 +582,9 @@ async def _book_after_redis(
     key: str,
     buyer: Buyer,
     take: Take,
-    rs: RedisStock,
+    rs: StockBook,
 ) -> Order:
-    """Write an order whose units Redis has taken. The database checks the stock again,
+    """Write an order whose units the stock book has taken. The database checks the stock again,
     with the two contended rows (lineup item, flash sale) updated late, so each order
     holds their locks only for those updates, its log rows and its commit."""
     product_id, qty, flash_id = data.product_id, data.quantity, take.flash_id
@@ -751,50 +700,6 @@ def _new_order(
     )
 
 
-async def _book(
-    session: AsyncSession,
-    settings: Settings,
-    stream_id: int,
-    viewer_id: str,
-    data: OrderCreate,
-    key: str,
-    buyer: Buyer,
-) -> Order:
-    """Write an order without Redis: the conditional UPDATE takes the units and the row
-    lock first; idempotency, the flash sale and the per-viewer limit are decided under
-    that lock."""
-    product_id, qty = data.product_id, data.quantity
-    row = await _take_lineup_units(session, stream_id, product_id, qty)
-    if row is None:
-        raise await _refusal(session, stream_id, product_id)
-    twin = await _order_by_key(session, stream_id, key)  # now under the row lock
-    if twin is not None:
-        raise _Replay(twin)
-    flash = await flash_sales.running_for(session, stream_id, product_id)
-    if data.flash_sale_id is not None and (flash is None or flash.id != data.flash_sale_id):
-        raise sold_out("this flash sale is over")
-    flash_id = flash.id if flash else None
-    unit_price: Decimal = row.live_price
-    flash_row: Row[Decimal, int, int, int] | None = None
-    if flash_id is not None:
-        flash_row = await flash_sales.take_units(session, flash_id, qty)
-        if flash_row is None:
-            raise sold_out()
-        unit_price = flash_row.price
-    limit = flash_row.per_user_limit if flash_row else per_viewer_limit(row[3], settings)
-    held = await _units_held(session, stream_id, product_id, viewer_id, flash_id)
-    if limit and held + qty > limit:
-        raise limit_exceeded(limit)
-    order, terms = await _insert_order(
-        session, stream_id, viewer_id, data, key, buyer, unit_price, flash_id
-    )
-    await _attach_gift(session, order, terms)
-    if flash_row is not None and flash_id is not None and flash_row.sold >= flash_row.quantity:
-        await flash_sales.end_sale(session, flash_id, "sold_out")
-    await record(session, "order_created", order)
-    return order
-
-
 def per_viewer_limit(item_limit: int | None, settings: Settings) -> int:
     """The units one viewer may hold at the live price: the lineup item's own limit, or
     the ORDER_UNITS_PER_VIEWER setting when it has none (0 = no limit)."""
@@ -855,9 +760,9 @@ async def _order_by_key(session: AsyncSession, stream_id: int, key: str) -> Orde
 
 
 async def _build_mirror(
-    session: AsyncSession, rs: RedisStock, settings: Settings, stream_id: int, product_id: int
+    session: AsyncSession, rs: StockBook, settings: Settings, stream_id: int, product_id: int
 ) -> None:
-    """First order of a product (or Redis lost it): copy the database state to Redis."""
+    """First order of a product (or the book lost it): copy the database state to it."""
     await rs.init(
         stream_id, product_id, await load_mirror(session, settings, stream_id, product_id)
     )
@@ -866,7 +771,7 @@ async def _build_mirror(
 async def load_mirror(
     session: AsyncSession, settings: Settings, stream_id: int, product_id: int
 ) -> Mirror:
-    """The database's truth for a lineup item's Redis mirror (see app/services/stock.py)."""
+    """The database's truth for a lineup item's stock mirror (app/realtime/ports.py)."""
     item = await session.scalar(
         select(LineupItem).where(
             LineupItem.stream_id == stream_id, LineupItem.product_id == product_id
@@ -915,9 +820,9 @@ async def load_mirror(
 
 
 async def _relist_if_listed(
-    session: AsyncSession, rs: RedisStock, stream_id: int, product_id: int
+    session: AsyncSession, rs: StockBook, stream_id: int, product_id: int
 ) -> bool:
-    """Redis says "not listed": believe it only if the database agrees (a product listed
+    """The book says "not listed": believe it only if the database agrees (a product listed
     a moment ago is then marked listed in the mirror and the order goes on)."""
     status = await session.scalar(
         select(LineupItem.status).where(
@@ -1148,8 +1053,8 @@ def _payment_mismatch(order: Order, ev: EventIn) -> str | None:
 async def release_order(
     session: AsyncSession, order: Order, *, expected: OrderStatus, to: OrderStatus
 ) -> Order:
-    """Cancel (or refund) an order and give its units back: database now, Redis after
-    commit. The status change is conditional, so two cancellations give back once.
+    """Cancel (or refund) an order and give its units back: database now, the stock
+    book after commit. The status change is conditional, so two cancellations give back once.
     A refund puts the units back on sale only where the lineup item's return policy
     says so (`restock_on_return`); an unpaid cancellation always does."""
     if not await _set_status(session, order.id, expected, status=to, cancelled_at=utcnow()):
@@ -1188,9 +1093,8 @@ async def release_order(
         await flash_sales.give_back_units(session, flash_id, order.quantity)
     if order.coupon_id is not None:
         await coupons_service.release_for_order(session, order.id)
-    live = session.info.get(LIVE_KEY)
-    rs = redis_stock(live) if live is not None else None
-    if rs is not None and order.components:
+    rs: StockBook = session.info[LIVE_KEY].stock
+    if order.components:
         stream_id, parts = order.stream_id, [p["product_id"] for p in order.components]
 
         async def _rebuild() -> None:  # a bundle's products: rebuilt from the database
@@ -1198,7 +1102,7 @@ async def release_order(
                 await rs.drop(stream_id, product_id)
 
         after_commit(session, _rebuild)
-    elif rs is not None:
+    else:
         args = (order.stream_id, order.product_id, order.viewer_id, units, flash_id)
 
         async def _give_back() -> None:
@@ -1409,11 +1313,8 @@ async def reject_request(
 
 async def sync_allotted(session: AsyncSession, item: LineupItem) -> None:
     """The allotted stock of a lineup item changed (controller's stock adjustment): move
-    the Redis mirror by the same difference once the change is committed."""
-    live = session.info.get(LIVE_KEY)
-    rs = redis_stock(live) if live is not None else None
-    if rs is None:
-        return
+    the stock book's mirror by the same difference once the change is committed."""
+    rs: StockBook = session.info[LIVE_KEY].stock
     stream_id, product_id, allotted = item.stream_id, item.product_id, item.allotted_stock
 
     async def _sync() -> None:
@@ -1425,11 +1326,11 @@ async def sync_allotted(session: AsyncSession, item: LineupItem) -> None:
 @event.listens_for(Session, "before_flush")
 def _mirror_lineup_changes(session: Session, _ctx: object, _instances: object) -> None:
     """Listing, delisting and allotment edits made through the ORM (controls, planning)
-    reach the Redis mirror after commit, whoever made them."""
+    reach the stock book's mirror after commit, whoever made them."""
     live = session.info.get(LIVE_KEY)
-    rs = redis_stock(live) if live is not None else None
-    if rs is None:
+    if live is None:  # a session outside any unit of work (e.g. a CLI command)
         return
+    rs: StockBook = live.stock
     for obj in session.dirty:
         if not isinstance(obj, LineupItem):
             continue

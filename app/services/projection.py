@@ -48,6 +48,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.db import unit_of_work, utcnow
 from app.domain.effects import PRESENCE_TYPES
 from app.models import Stream, StreamEvent, StreamProjection, StreamStatus
+from app.realtime.state import Live
 from app.schemas.events import EventIn
 from app.services.eventlog import fold_rollups, logged_after, pg_fold_range, pg_next_range
 from app.services.rollups import apply_presence
@@ -175,7 +176,7 @@ async def catch_up(session: AsyncSession, stream_id: int) -> int:
 
 
 async def fold_after_commit(
-    maker: async_sessionmaker[AsyncSession], live: Any, stream_id: int
+    maker: async_sessionmaker[AsyncSession], live: Live, stream_id: int
 ) -> None:
     """A few folds of the stream, each its own unit of work, unless another transaction
     is folding it; what is left is the worker's."""
@@ -202,7 +203,7 @@ class ProjectionWorker:
     def __init__(
         self,
         maker: async_sessionmaker[AsyncSession],
-        live: Any,
+        live: Live,
         sweep_seconds: float = SWEEP_SECONDS,
     ) -> None:
         self.maker = maker

@@ -53,7 +53,7 @@ from app.models import (
 from app.models.queue import DEFAULT_CUE_THRESHOLD, DEFAULT_SLA_SECONDS
 from app.realtime.outbox import queue_event
 from app.realtime.snapshot import SnapshotContext, snapshot_contributor
-from app.realtime.state import LiveServices
+from app.realtime.state import Live
 from app.schemas.common import format_money
 from app.services import alerts as alerts_service
 from app.services.pins import set_pin
@@ -1012,7 +1012,7 @@ async def order_request_items(session: AsyncSession, stream_id: int) -> list[dic
 
 
 @alerts_service.register_inputs
-async def alert_inputs(session: AsyncSession, live: LiveServices, stream_id: int) -> dict[str, Any]:
+async def alert_inputs(session: AsyncSession, live: Live, stream_id: int) -> dict[str, Any]:
     """What the alerts engine cannot read from the live metrics: the cumulative count of
     negative comments (for `negative_spike`, from the incremental counter intake keeps,
     not a COUNT over the comments), the oldest open question's wait and the stream's

@@ -40,7 +40,7 @@ from app.models import (
     TeamMember,
     User,
 )
-from app.realtime.state import LiveServices
+from app.realtime.state import Live
 from app.schemas.events import EventIn
 from app.services import ingest as ingest_service
 
@@ -157,7 +157,7 @@ class Replays:
     def __init__(
         self,
         maker: async_sessionmaker[AsyncSession],
-        live: LiveServices,
+        live: Live,
         lease: float = 15.0,
         poll: float = 1.0,
     ) -> None:

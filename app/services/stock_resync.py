@@ -1,4 +1,5 @@
-"""Re-sync the Redis stock mirror (app/services/stock.py) with the database's truth.
+"""Re-sync the stock book's mirror (app/realtime/ports.py `StockBook`: the Lua scripts of
+app/realtime/redis.py, or their in-memory twin) with the database's truth.
 
 Why: the TAKE script takes units in Redis before the order is written. A process that
 dies in between (kill -9, OOM, a lost node) leaves those units taken in the mirror and
@@ -32,17 +33,16 @@ oversold unit.
 When: explicitly (`controlroom resync-stock STREAM_ID`, e.g. after a crash), and by a
 small background loop in each server (`StockWatch`, every
 `STOCK_RESYNC_SECONDS`), which re-syncs an item only when its mirror has disagreed with
-the database in the same way for at least that long. Embedded mode has no mirror.
+the database in the same way for at least that long. Embedded mode runs the same loop
+over its in-memory book.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 import structlog
 from sqlalchemy import select
@@ -50,13 +50,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
 from app.models import FlashSale, FlashSaleStatus, LineupItem, Order, Stream, StreamStatus
+from app.realtime.ports import PENDING_ENTRY, StockBook
+from app.realtime.state import Live
 from app.services.orders import ABANDONED_AFTER_MS, load_mirror
-from app.services.stock import RedisStock, redis_stock
 
 log = structlog.get_logger(__name__)
-
-# p|<token>|<product>:<qty>:<viewer>|<ms>  (the viewer id may itself contain "|" or ":")
-_PENDING = re.compile(r"^p\|[^|]*\|(\d+):(\d+):.*\|(\d+)$")
 
 
 @dataclass(frozen=True)
@@ -72,14 +70,14 @@ def in_flight(idem: dict[str, str]) -> list[InFlight]:
     """The orders whose units Redis has taken and that were not marked written."""
     out = []
     for key, entry in idem.items():
-        m = _PENDING.match(entry)
+        m = PENDING_ENTRY.match(entry)
         if m:
             out.append(InFlight(key, entry, int(m[1]), int(m[2]), int(m[3])))
     return out
 
 
 async def resync_item(
-    session: AsyncSession, rs: RedisStock, settings: Settings, stream_id: int, product_id: int
+    session: AsyncSession, rs: StockBook, settings: Settings, stream_id: int, product_id: int
 ) -> str:
     """Re-sync one lineup item's mirror: 'absent' (no mirror: the next order builds it),
     'in_sync', 'busy' (an order in flight), 'moved' (it changed meanwhile) or 'fixed'."""
@@ -136,13 +134,10 @@ def _agrees(mirror: dict[str, str], stock: int, flash_id: int | None, flash_left
 
 
 async def resync_stream(
-    session: AsyncSession, live: Any, settings: Settings, stream_id: int
+    session: AsyncSession, live: Live, settings: Settings, stream_id: int
 ) -> dict[int, str]:
-    """Re-sync the mirror of every lineup item of the stream: {product_id: outcome}.
-    Empty in embedded mode (no mirror)."""
-    rs = redis_stock(live)
-    if rs is None:
-        return {}
+    """Re-sync the mirror of every lineup item of the stream: {product_id: outcome}."""
+    rs = live.stock
     product_ids = (
         await session.scalars(
             select(LineupItem.product_id)
@@ -167,15 +162,13 @@ class StockWatch:
     disagreement that moves is an order in progress, not a loss."""
 
     maker: async_sessionmaker[AsyncSession]
-    live: Any
+    live: Live
     settings: Settings
     every: float
     _seen: dict[tuple[int, int], tuple[int, int, int, int]] = field(default_factory=dict)
 
     async def check(self) -> dict[tuple[int, int], str]:
-        rs = redis_stock(self.live)
-        if rs is None:
-            return {}
+        rs = self.live.stock
         async with self.maker() as session:
             rows = (
                 await session.execute(
@@ -230,10 +223,10 @@ class StockWatch:
 
 
 def start_stock_watch(
-    maker: async_sessionmaker[AsyncSession], live: Any, settings: Settings
+    maker: async_sessionmaker[AsyncSession], live: Live, settings: Settings
 ) -> asyncio.Task[None] | None:
-    """The background re-sync loop (None in embedded mode or when disabled)."""
-    if live.redis is None or settings.stock_resync_seconds <= 0:
+    """The background re-sync loop (None when disabled)."""
+    if settings.stock_resync_seconds <= 0:
         return None
     watch = StockWatch(maker, live, settings, settings.stock_resync_seconds)
     return asyncio.create_task(watch.run(), name="stock-watch")

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.errors import Conflict, Unprocessable
 from app.models import StreamStatus
-from app.realtime.state import LiveServices
+from app.realtime.state import Live
 from app.schemas.events import SOURCES, EventIn, ViewerActionIn
 from app.security import create_token
 from app.services.access import public_stream
@@ -41,7 +41,7 @@ async def open_session(
 
 
 async def record_action(
-    live: LiveServices,
+    live: Live,
     session: AsyncSession,
     stream_id: int,
     viewer_id: str,

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy import update
 
 from app.models import LineupItem, ListingStatus, Product, Stream, StreamStatus
-from app.realtime.state import LiveServices
+from app.realtime.state import Live
 from tests.conftest import TEST_PASSWORD, bearer
 
 
@@ -82,6 +82,6 @@ async def send(
     )
 
 
-def live_of(app: FastAPI) -> LiveServices:
-    live: LiveServices = app.state.live
+def live_of(app: FastAPI) -> Live:
+    live: Live = app.state.live
     return live

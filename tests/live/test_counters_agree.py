@@ -10,7 +10,8 @@ import httpx
 from fastapi import FastAPI
 
 from app.models import StreamStatus
-from app.realtime.counters import CounterState, MemoryCounters
+from app.realtime.counters import CounterState
+from app.realtime.memory import MemoryCounters
 from app.services.eventlog import log_totals, rebuild_counters
 from tests.live.helpers import add_product, live_of, live_stream, send, set_status
 

@@ -25,7 +25,9 @@ from app.domain import effects
 from app.migrate import upgrade
 from app.models import Stream, StreamMinute, StreamViewer
 from app.models.rollups import StreamProductMinute, StreamProductSecond, StreamSecond
-from app.realtime.counters import CounterState, MemoryCounters, RedisCounters, cents
+from app.realtime.counters import CounterState, cents
+from app.realtime.memory import MemoryCounters
+from app.realtime.redis import RedisCounters
 from app.schemas.events import EventIn
 from app.services.eventlog import log_totals, write_events
 from app.services.projection import catch_up

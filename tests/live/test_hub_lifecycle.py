@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from starlette.websockets import WebSocket
 
 from app.realtime.hub import Connection, Hub
-from app.realtime.state import LiveServices
+from app.realtime.state import Live
 from app.realtime.ticker import Ticker
 
 
@@ -45,7 +45,7 @@ class SlowTicker(Ticker):
 
 
 def _hub(app: FastAPI, seconds: float) -> tuple[Hub, dict[int, SlowTicker]]:
-    live: LiveServices = app.state.live
+    live: Live = app.state.live
     made: dict[int, SlowTicker] = {}
 
     def factory(hub: Hub, stream_id: int) -> SlowTicker:
@@ -126,7 +126,7 @@ async def test_reopening_a_stream_while_its_old_ticker_stops_gets_a_fresh_channe
     assert hub.connection_count(921) == 1
     await asyncio.wait_for(leaving, 10)
     # The broker still delivers the stream's events to the new channel.
-    live: LiveServices = app.state.live
+    live: Live = app.state.live
     assert live.broker._handlers.get(live.events_channel(921))
     await hub.detach(again)
     assert not live.broker._handlers.get(live.events_channel(921))
@@ -136,7 +136,7 @@ async def test_cancelling_a_task_mid_pipeline_stops_it(app: FastAPI) -> None:
     """The Redis client must honour cancellation (redis-py 8.0–8.2 swallowed it inside
     pipelines: the cancelled task ran on forever, which is how a ticker once outlived
     its hub channel). Shutdown and the schedulers rely on it."""
-    live: LiveServices = app.state.live
+    live: Live = app.state.live
     redis = live.redis
     assert redis is not None
     key = f"lcrtest:cancel:{uuid.uuid4().hex}"

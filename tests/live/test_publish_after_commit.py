@@ -18,9 +18,8 @@ from app.deps import SessionDep
 from app.errors import Conflict
 from app.models import Stream
 from app.realtime.outbox import PendingEvent, queue_event
-from app.services.stock import redis_stock
 from tests.live.helpers import add_product, live_of, live_stream
-from tests.orders.helpers import viewer_headers
+from tests.orders.helpers import redis_book, viewer_headers
 
 
 def _install_probe(app: FastAPI) -> None:
@@ -105,7 +104,7 @@ async def test_order_refused_after_its_events_were_queued_announces_nothing(
     recorded (its stock.changed and counting wait for the commit), then the database
     refuses (the mirror was above the truth) → 409, and no console hears of it."""
     app, addr = served
-    rs = redis_stock(app.state.live)
+    rs = redis_book(app)
     if rs is None:
         pytest.skip("the embedded order path refuses before it records anything")
     transport = httpx.ASGITransport(app=app)

@@ -217,7 +217,7 @@ async def test_redis_restart_mid_stream(private_db: str) -> None:  # noqa: F811
 
 
 async def _mirror_stock(port: int, prefix: str, sid: int, pid: int) -> int | None:
-    """The mirror's units left (app/services/stock.py: key stock:{s<stream>}:<product>)."""
+    """The mirror's units left (app/realtime/redis.py: key stock:{s<stream>}:<product>)."""
     client = aioredis.from_url(f"redis://127.0.0.1:{port}/0")
     try:
         raw = await client.hget(f"{prefix}stock:{{s{sid}}}:{pid}", "stock")

@@ -178,7 +178,7 @@ async def test_resume_replays_missed_events_after_the_snapshot(setup: Any) -> No
         await live.publish_event(PendingEvent(stream_id, "cue", {"n": 3}))
         assert (await _next(ws, "cue"))["seq"] == seen + 3
     # a since older than the bounded history: a fresh snapshot, not a resume
-    live.history_size = 2
+    live.bus.history_size = 2
     for n in range(4):
         await live.publish_event(PendingEvent(stream_id, "cue", {"n": 10 + n}))
     async with connect(f"{url}&since={epoch}:1") as ws:

@@ -16,7 +16,14 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.models import LineupItem, ListingStatus, Order, OrderStatus, Product, Stream, StreamStatus
+from app.realtime.redis import RedisStockBook
 from app.security import create_token
+
+
+def redis_book(app: FastAPI) -> RedisStockBook | None:
+    """The app's stock book when it is the Redis one (tests that look at its keys)."""
+    book = app.state.live.stock
+    return book if isinstance(book, RedisStockBook) else None
 
 
 @dataclass(frozen=True)

@@ -107,9 +107,9 @@ async def test_peek_never_refuses_what_take_would_accept(app: Any) -> None:
     import itertools
     import time
 
-    from app.services.stock import redis_stock
+    from tests.orders.helpers import redis_book
 
-    rs = redis_stock(app.state.live)
+    rs = redis_book(app)
     assert rs is not None
     redis = rs.redis
     now_ms = int(time.time() * 1000)
@@ -187,9 +187,9 @@ async def test_concurrent_peeks_share_a_call_and_each_gets_its_own_answer(app: A
     import asyncio
     import time
 
-    from app.services.stock import redis_stock
+    from tests.orders.helpers import redis_book
 
-    rs = redis_stock(app.state.live)
+    rs = redis_book(app)
     assert rs is not None
     redis = rs.redis
     now_ms = int(time.time() * 1000)
@@ -242,11 +242,11 @@ async def test_concurrent_peeks_share_a_call_and_each_gets_its_own_answer(app: A
 async def test_a_redis_error_sends_the_order_to_the_full_path(
     app: Any, client: httpx.AsyncClient
 ) -> None:
-    from app.services.stock import redis_stock
+    from tests.orders.helpers import redis_book
 
     env = Env(app, client, app.state.sessionmaker)
     listing, _ = await _sold_out_listing(env)
-    rs = redis_stock(app.state.live)
+    rs = redis_book(app)
     assert rs is not None
     script = rs._peek
 

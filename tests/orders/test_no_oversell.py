@@ -24,13 +24,13 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from app.models import FlashSale, Order
-from app.services.stock import redis_stock
 from tests.orders.conftest import Env
 from tests.orders.helpers import (
     Answer,
     Listing,
     asgi_post,
     held_orders,
+    redis_book,
     seed_listing,
     sold_units,
     viewer_headers,
@@ -131,7 +131,7 @@ async def _replay_all(
 
 
 async def _assert_mirror(app: FastAPI, listing: Listing, stock_left: int) -> None:
-    rs = redis_stock(app.state.live)
+    rs = redis_book(app)
     if rs is None:
         return
     mirror = await rs.read(listing.stream_id, listing.product_id)

@@ -14,12 +14,12 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy import event
 
-from app.services.stock import redis_stock
 from tests.orders.helpers import (
     Answer,
     Listing,
     asgi_post,
     held_orders,
+    redis_book,
     seed_listing,
     sold_units,
     viewer_headers,
@@ -79,7 +79,7 @@ async def test_concurrent_winners_are_written_in_groups(committed_app: FastAPI) 
             assert a.json()["amount"] == "59.90"
     assert await sold_units(app.state.sessionmaker, listing) == 60
     # each key is known as done: a retry answers the same order without taking stock
-    rs = redis_stock(app.state.live)
+    rs = redis_book(app)
     assert rs is not None
     r = (await _at_once(app, listing, [keys[0]]))[0]
     assert r.status_code == 201 and r.headers.get("idempotent-replayed") == "true"
@@ -97,7 +97,7 @@ async def test_a_key_that_already_names_an_order_fails_its_group_not_the_others(
     listing = await seed_listing(app.state.sessionmaker, stock=10)
     first = (await _at_once(app, listing, [("early", "known-key")]))[0]
     assert first.status_code == 201
-    rs = redis_stock(app.state.live)
+    rs = redis_book(app)
     assert rs is not None
     await rs.redis.hdel(rs.keys(listing.stream_id, 0)[2], "known-key")
 
@@ -119,7 +119,7 @@ async def test_a_mirror_promising_too_much_fails_the_group_and_the_database_deci
     concurrent orders does not fit, so each goes alone and exactly 3 are sold."""
     app = committed_app
     listing = await seed_listing(app.state.sessionmaker, stock=3)
-    rs = redis_stock(app.state.live)
+    rs = redis_book(app)
     assert rs is not None
     assert (await _at_once(app, listing, [("warm", "warm-key")]))[0].status_code == 201
     await rs.patch(listing.stream_id, listing.product_id, stock=10)

@@ -16,24 +16,25 @@ import httpx
 from fastapi import FastAPI
 
 from app.config import Settings
+from app.realtime.ports import StockBook
+from app.realtime.redis import RedisStockBook
 from app.services.orders import ABANDONED_AFTER_MS
-from app.services.stock import RedisStock, redis_stock
 from app.services.stock_resync import StockWatch, resync_stream
 from tests.conftest import REDIS_URL
 from tests.orders.conftest import Env
-from tests.orders.helpers import Listing, held_orders, seed_listing, sold_units
+from tests.orders.helpers import Listing, held_orders, redis_book, seed_listing, sold_units
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
-def _rs(app: FastAPI) -> RedisStock:
-    rs = redis_stock(app.state.live)
+def _rs(app: FastAPI) -> RedisStockBook:
+    rs = redis_book(app)
     assert rs is not None
     return rs
 
 
 async def _crash_after_take(
-    rs: RedisStock, listing: Listing, viewer: str, key: str, qty: int, age_ms: int
+    rs: StockBook, listing: Listing, viewer: str, key: str, qty: int, age_ms: int
 ) -> None:
     """What a process does before it dies: the TAKE script with its in-flight entry."""
     started = int(time.time() * 1000) - age_ms
@@ -206,6 +207,19 @@ async def test_resync_stock_cli(committed_app: FastAPI, tmp_path: Path) -> None:
         assert (await env.order(listing, "v2", "k2", quantity=2)).status_code == 201
 
 
-async def test_embedded_mode_has_no_mirror_to_resync(embedded_app: FastAPI) -> None:
-    listing = await seed_listing(embedded_app.state.sessionmaker, stock=2)
-    assert await _resync(embedded_app, listing.stream_id) == {}
+async def test_embedded_book_is_resynced_the_same_way(
+    embedded_app: FastAPI, embedded_client: httpx.AsyncClient
+) -> None:
+    """The embedded mode's in-memory stock book follows the same rules: an abandoned
+    take is given back by the re-sync, and the full stock then sells exactly."""
+    env = Env(embedded_app, embedded_client, embedded_app.state.sessionmaker)
+    listing = await seed_listing(env.maker, stock=3)
+    assert await _resync(embedded_app, listing.stream_id) == {listing.product_id: "absent"}
+    assert (await env.order(listing, "v1", "k1")).status_code == 201
+    book: StockBook = embedded_app.state.live.stock
+    await _crash_after_take(book, listing, "v2", "dead", 2, ABANDONED_AFTER_MS + 1000)
+    assert await book.read_stock(listing.stream_id, listing.product_id) == 0
+    assert (await env.order(listing, "v3", "k3")).status_code == 409
+    assert await _resync(embedded_app, listing.stream_id) == {listing.product_id: "fixed"}
+    assert (await env.order(listing, "v3", "k3", quantity=2)).status_code == 201
+    assert await sold_units(env.maker, listing) == 3

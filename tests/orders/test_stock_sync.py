@@ -6,9 +6,8 @@ from __future__ import annotations
 import httpx
 from fastapi import FastAPI
 
-from app.services.stock import redis_stock
 from tests.conftest import bearer, login
-from tests.orders.helpers import seed_listing, sold_units, viewer_headers
+from tests.orders.helpers import redis_book, seed_listing, sold_units, viewer_headers
 
 
 async def test_mirror_follows_listing_and_stock_adjustments(
@@ -17,7 +16,7 @@ async def test_mirror_follows_listing_and_stock_adjustments(
     admin = bearer(await login(client, "admin"))
     maker = app.state.sessionmaker
     listing = await seed_listing(maker, stock=2)
-    rs = redis_stock(app.state.live)
+    rs = redis_book(app)
     assert rs is not None
 
     async def order(viewer: str, key: str, qty: int = 1) -> httpx.Response:
@@ -63,7 +62,7 @@ async def test_failure_after_taking_stock_gives_it_back(
     the rollback returns them (stock, per-viewer count, idempotency key)."""
     maker = app.state.sessionmaker
     listing = await seed_listing(maker, stock=1)
-    rs = redis_stock(app.state.live)
+    rs = redis_book(app)
     assert rs is not None
     headers = viewer_headers(app, listing.stream_id, "v1", "k")
     body = {"product_id": listing.product_id, "quantity": 1, "coupon_id": 999999}

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from app.db import utcnow
 from app.models import StreamStatus
-from app.realtime.comment_counts import MemoryCommentCounts
+from app.realtime.memory import MemoryCommentCounts
 from app.services.alerts import AlertEngine, observe_live_metrics
 from app.services.comments import IncomingComment
 from tests.conftest import bearer, login

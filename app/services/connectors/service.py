@@ -36,7 +36,7 @@ from app.models import (
     StreamStatus,
     User,
 )
-from app.realtime.state import LiveServices
+from app.realtime.state import Live
 from app.schemas.events import MAX_BATCH, parse_event
 from app.services import ingest as ingest_service
 from app.services.connectors.mapping import (
@@ -231,7 +231,7 @@ def _kept_headers(headers: dict[str, str]) -> dict[str, str]:
 
 
 async def receive(
-    live: LiveServices,
+    live: Live,
     maker: async_sessionmaker[AsyncSession],
     session: AsyncSession,
     stream_id: int,

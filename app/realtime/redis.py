@@ -1,4 +1,9 @@
-"""Stock held in Redis for selling: one Lua script per decision, so nothing is read and
+"""The production backend of every live port (app/realtime/ports.py): Redis, shared by
+every instance. All the Lua of the live path is here; each script is one atomic
+decision, so nothing is read and then written by two clients at once.
+
+Stock ({`RedisStockBook`}):
+Stock held in Redis for selling: one Lua script per decision, so nothing is read and
 then written by two clients at once.
 
 Per lineup item (stream × product) Redis holds a hash mirrored from the database:
@@ -23,12 +28,385 @@ All keys carry the stream in a hash tag, so a Redis Cluster keeps a stream on on
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
-from typing import Any
+import contextlib
+from collections import defaultdict
+from collections.abc import Callable, Sequence
 
+import orjson
 import redis.asyncio as aioredis
+import structlog
 
-from app.realtime.state import LiveServices
+from app.domain.effects import LIVE_MINUTE, LIVE_PRODUCT, TOTALS, lua_effects
+from app.realtime.broker import Broker
+from app.realtime.counters import (
+    DEDUP_TTL_SECONDS,
+    PRODUCT_FIELDS,
+    CounterState,
+    cents,
+    minute_of,
+)
+from app.realtime.memory import event_body
+from app.realtime.outbox import PendingEvent
+from app.realtime.ports import (
+    HISTORY_SIZE,
+    HISTORY_TTL_SECONDS,
+    PEEK_ANSWERS,
+    Mirror,
+    Position,
+    Take,
+    mirror_fields,
+    new_epoch,
+    replay_after,
+)
+from app.schemas.events import EventIn
+
+log = structlog.get_logger(__name__)
+
+
+# --------------------------------------------------------------------------- broker
+
+
+class RedisBroker(Broker):
+    """Production: Redis pub/sub, one connection for all subscriptions of this process."""
+
+    def __init__(self, client: aioredis.Redis) -> None:
+        super().__init__()
+        self._client = client
+        self._pubsub = client.pubsub(ignore_subscribe_messages=True)
+        self._reader: asyncio.Task[None] | None = None
+        self._subscribed = asyncio.Event()
+
+    async def connect(self) -> None:
+        # A pubsub connection needs one subscription before listen() may start.
+        await self._pubsub.subscribe("controlroom:__ping__")
+        self._reader = asyncio.create_task(self._read_loop(), name="redis-broker-reader")
+
+    async def disconnect(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._reader
+        with contextlib.suppress(Exception):
+            await self._pubsub.aclose()
+
+    async def publish(self, channel: str, message: bytes) -> None:
+        await self._client.publish(channel, message)
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self._client.ping())
+        except Exception:
+            return False
+
+    async def _remote_subscribe(self, channel: str) -> None:
+        await self._pubsub.subscribe(channel)
+
+    async def _remote_unsubscribe(self, channel: str) -> None:
+        await self._pubsub.unsubscribe(channel)
+
+    async def _read_loop(self) -> None:
+        while True:
+            try:
+                async for msg in self._pubsub.listen():
+                    if msg.get("type") != "message":
+                        continue
+                    channel = msg["channel"]
+                    if isinstance(channel, bytes):
+                        channel = channel.decode()
+                    await self._dispatch(channel, msg["data"])
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("redis_broker_reader_failed")
+                await asyncio.sleep(0.5)
+
+
+# --------------------------------------------------------------------------- event bus
+
+# A stream's position is (epoch, seq), kept together in one hash. The epoch names one
+# run of the seq counter: when the hash is missing (a new stream, or a Redis that lost
+# its data: FLUSHDB, a restart without persistence, eviction) a new epoch is minted with
+# the counter, so a console's old position can never be mistaken for a new one.
+# ARGV[1] is always a fresh epoch candidate (new_epoch()).
+_POSITION_LUA = """
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+if not epoch then
+  epoch = ARGV[1]
+  redis.call('HSET', KEYS[1], 'epoch', epoch, 'seq', 0)
+  redis.call('DEL', KEYS[2])
+  return {epoch, 0}
+end
+return {epoch, tonumber(redis.call('HGET', KEYS[1], 'seq'))}
+"""
+
+# Number, remember and publish in one atomic step: every instance then sees the events
+# of a stream in `seq` order and the history never has a hole, even when several
+# instances publish at once. ARGV[1] is the message JSON without its position.
+# An event with an id (an outbox row, app/realtime/outbox.py) is published once while
+# Redis remembers the id (KEYS[3]): a relay that publishes it again gets 0 back.
+_PUBLISH_LUA = """
+if ARGV[6] ~= '' then
+  if not redis.call('SET', KEYS[3], '1', 'NX', 'EX', tonumber(ARGV[7])) then
+    return {'', 0}
+  end
+end
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+local seq
+if not epoch then
+  epoch = ARGV[5]
+  redis.call('HSET', KEYS[1], 'epoch', epoch, 'seq', 1)
+  redis.call('DEL', KEYS[2])
+  seq = 1
+else
+  seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+end
+local msg = '{"epoch":"' .. epoch .. '","seq":' .. seq .. ',' .. string.sub(ARGV[1], 2)
+redis.call('RPUSH', KEYS[2], msg)
+redis.call('LTRIM', KEYS[2], -tonumber(ARGV[3]), -1)
+redis.call('EXPIRE', KEYS[2], tonumber(ARGV[4]))
+redis.call('PUBLISH', ARGV[2], msg)
+return {epoch, seq}
+"""
+# Long enough for any relay to have caught up; short, so a database recreated under the
+# same Redis prefix (ids starting again) is not mistaken for repeats for long.
+PUBLISHED_ID_TTL_SECONDS = 600
+
+
+def _str(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class RedisEventBus:
+    """Positions and the bounded history in Redis: every instance numbers a stream's
+    events from the same counter."""
+
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        broker: Broker,
+        prefix: str,
+        history_size: int = HISTORY_SIZE,
+    ) -> None:
+        self.redis = client
+        self.broker = broker
+        self.prefix = prefix
+        self.history_size = history_size
+        self.on_published: Callable[[int], None] | None = None
+        self._publish = client.register_script(_PUBLISH_LUA)
+        self._position = client.register_script(_POSITION_LUA)
+
+    def channel(self, stream_id: int) -> str:
+        return f"{self.prefix}stream:{stream_id}:events"
+
+    def _keys(self, stream_id: int) -> list[str]:
+        base = f"{self.prefix}stream:{stream_id}:"
+        return [base + "pos", base + "history"]
+
+    async def position(self, stream_id: int) -> Position:
+        """A missing position is created here with a new epoch."""
+        epoch, seq = await self._position(keys=self._keys(stream_id), args=[new_epoch()])
+        return _str(epoch), int(seq)
+
+    async def publish(self, event: PendingEvent) -> dict[str, object]:
+        body = event_body(event)
+        sid = event.stream_id
+        eid = "" if event.id is None else str(event.id)
+        epoch, seq = await self._publish(
+            keys=[*self._keys(sid), f"{self.prefix}stream:{sid}:published:{eid or '-'}"],
+            args=[
+                orjson.dumps(body),
+                self.channel(sid),
+                self.history_size,
+                HISTORY_TTL_SECONDS,
+                new_epoch(),
+                eid,
+                PUBLISHED_ID_TTL_SECONDS,
+            ],
+        )
+        if event.id is not None and self.on_published is not None:
+            self.on_published(event.id)
+        return {"epoch": _str(epoch), "seq": int(seq), **body}
+
+    async def since(self, stream_id: int, epoch: str, seq: int) -> list[bytes] | None:
+        pos_key, history_key = self._keys(stream_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.lrange(history_key, 0, -1)
+            pipe.hmget(pos_key, ["epoch", "seq"])
+            raw, (cur_epoch, cur_seq) = await pipe.execute()
+        items = [m.encode() if isinstance(m, str) else m for m in raw]
+        current = None if cur_epoch is None else (_str(cur_epoch), int(cur_seq or 0))
+        return replay_after(items, current, epoch, seq)
+
+
+# --------------------------------------------------------------------------- comment counts
+
+# Running counts of a stream's comments by sentiment, kept incrementally.
+#
+# The alerts engine asks about once a second how many negative comments a stream has had
+# (`negative_spike`); counting rows in the comments table for that grows with the
+# stream. Instead intake adds each committed batch's negatives to a counter: one Redis
+# `INCRBY` per batch in production (shared by every instance, so any instance's ticker
+# reads the same number) and a dict in embedded mode (one process).
+#
+# The count is cumulative; the evaluator keeps its own short history and takes the
+# difference over its window, so a counter that starts at 0 after an embedded restart
+# only means the first window after it is measured from then.
+COUNT_TTL_SECONDS = 3 * 24 * 3600
+
+
+class RedisCommentCounts:
+    def __init__(self, client: aioredis.Redis, prefix: str) -> None:
+        self._redis = client
+        self._prefix = prefix
+
+    def _key(self, stream_id: int) -> str:
+        return f"{self._prefix}live:{{{stream_id}}}:negative_comments"
+
+    async def add_negative(self, stream_id: int, n: int) -> None:
+        if not n:
+            return
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.incrby(self._key(stream_id), n)
+            pipe.expire(self._key(stream_id), COUNT_TTL_SECONDS)
+            await pipe.execute()
+
+    async def negative(self, stream_id: int) -> int:
+        raw = await self._redis.get(self._key(stream_id))
+        return int(raw) if raw else 0
+
+
+# --------------------------------------------------------------------------- counters
+
+# KEYS: seen, totals, products, minutes, viewers, online
+# ARGV: ttl, then one JSON array of the events, each
+#       [event_id ('' = none), type, user_id, product_id ('' = none), units, cents, minute]
+# One JSON argument instead of seven per event: redis-py packs every argument in Python,
+# which cost more than the script itself (~3,500 arguments for a batch of 500).
+# `effects`: per event type, what it adds to the totals (`tot`), the product's counters
+# (`prod`) and the minute's (`mins`): {field, measure (1 one, 2 units, 3 amount), sign},
+# generated from app/domain/effects.py.
+_APPLY_LUA = """
+local seen, tot, prod, mins, viewers, online = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local batch = cjson.decode(ARGV[2])
+local effects = __EFFECTS__
+local function by(e, units, amount)
+  local measure = e[2]
+  if measure == 1 then return e[3] elseif measure == 2 then return e[3] * units end
+  return e[3] * amount
+end
+local fresh = 0
+for _, ev in ipairs(batch) do
+  local eid = ev[1]
+  if eid == '' or redis.call('SADD', seen, eid) == 1 then
+    fresh = fresh + 1
+    local kind, uid, pid = ev[2], ev[3], ev[4]
+    local units, amount, m = ev[5], ev[6], ev[7]
+    local eff = effects[kind]
+    for _, e in ipairs(eff.mins) do
+      redis.call('HINCRBY', mins, m .. ':' .. e[1], by(e, units, amount))
+    end
+    for _, e in ipairs(eff.tot) do redis.call('HINCRBY', tot, e[1], by(e, units, amount)) end
+    redis.call('SADD', viewers, uid)
+    if kind == 'viewer_join' then
+      if redis.call('SADD', online, uid) == 1 then
+        local n = redis.call('SCARD', online)
+        if n > tonumber(redis.call('HGET', tot, 'peak_online') or '0') then
+          redis.call('HSET', tot, 'peak_online', n)
+        end
+        if n > tonumber(redis.call('HGET', mins, m .. ':online') or '0') then
+          redis.call('HSET', mins, m .. ':online', n)
+        end
+      end
+    elseif kind == 'viewer_leave' then
+      redis.call('SREM', online, uid)
+    end
+    if pid ~= '' then
+      for _, e in ipairs(eff.prod) do
+        redis.call('HINCRBY', prod, pid .. ':' .. e[1], by(e, units, amount))
+      end
+    end
+  end
+end
+for k = 1, 6 do redis.call('EXPIRE', KEYS[k], tonumber(ARGV[1])) end
+return fresh
+""".replace("__EFFECTS__", lua_effects({"tot": TOTALS, "prod": LIVE_PRODUCT, "mins": LIVE_MINUTE}))
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+class RedisCounters:
+    """Production: counters in Redis, so every instance reads the same numbers."""
+
+    durable = True
+
+    def __init__(self, client: aioredis.Redis, prefix: str) -> None:
+        self._redis = client
+        self._prefix = prefix
+        self._apply = client.register_script(_APPLY_LUA)
+
+    def _keys(self, stream_id: int) -> list[str]:
+        # One hash tag per stream keeps a stream's keys in one Redis Cluster slot.
+        base = f"{self._prefix}live:{{{stream_id}}}:"
+        return [base + k for k in ("seen", "totals", "products", "minutes", "viewers", "online")]
+
+    async def apply(self, stream_id: int, events: Sequence[EventIn]) -> int:
+        if not events:
+            return 0
+        batch = orjson.dumps(
+            [
+                (
+                    ev.event_id or "",
+                    ev.type,
+                    ev.user_id,
+                    str(ev.product_id) if ev.product_id is not None else "",
+                    ev.units,
+                    cents(ev.amount),
+                    str(minute_of(ev)),
+                )
+                for ev in events
+            ]
+        )
+        return int(await self._apply(keys=self._keys(stream_id), args=[DEDUP_TTL_SECONDS, batch]))
+
+    async def read(self, stream_id: int) -> CounterState:
+        _, tot_key, prod_key, _, viewers_key, online_key = self._keys(stream_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hgetall(tot_key)
+            pipe.hgetall(prod_key)
+            pipe.scard(viewers_key)
+            pipe.scard(online_key)
+            raw_tot, raw_prod, viewers, online = await pipe.execute()
+        state = CounterState(viewers=int(viewers), online=int(online))
+        for k, v in raw_tot.items():
+            state.totals[_text(k)] = int(v)
+        for k, v in raw_prod.items():
+            pid, name = _text(k).split(":", 1)
+            prod = state.products.setdefault(int(pid), dict.fromkeys(PRODUCT_FIELDS, 0))
+            prod[name] = int(v)
+        return state
+
+    async def held(self, stream_id: int, product_ids: Sequence[int]) -> dict[int, int]:
+        if not product_ids:
+            return {}
+        prod_key = self._keys(stream_id)[2]
+        raw = await self._redis.hmget(prod_key, [f"{pid}:held" for pid in product_ids])
+        return {pid: int(v or 0) for pid, v in zip(product_ids, raw, strict=True)}
+
+    async def minutes(self, stream_id: int) -> dict[int, dict[str, int]]:
+        raw = await self._redis.hgetall(self._keys(stream_id)[3])
+        out: dict[int, dict[str, int]] = defaultdict(dict)
+        for k, v in raw.items():
+            minute, name = _text(k).split(":", 1)
+            out[int(minute)][name] = int(v)
+        return dict(out)
+
+    async def reset(self, stream_id: int) -> None:
+        await self._redis.delete(*self._keys(stream_id))
+
+
+# --------------------------------------------------------------------------- stock
 
 TAKE = """
 local v = redis.call('HGET', KEYS[3], ARGV[1])
@@ -125,7 +503,6 @@ for i = 1, #ARGV, 4 do
 end
 return {out, lefts}
 """
-PEEK_ANSWERS = ("go", "sold_out", "flash_over")
 PEEK_BATCH = 256  # orders per PEEK call at most
 PEEK_IN_FLIGHT = 2  # PEEK calls under way per process; later orders wait and batch up
 
@@ -220,48 +597,20 @@ return 'ok'
 """
 
 
-@dataclass(frozen=True)
-class Take:
-    """What the TAKE script decided."""
-
-    outcome: str  # ok | dup | init | not_listed | sold_out | limit_exceeded | flash_over
-    flash_id: int | None = None
-    stock_left: int | None = None
-    flash_left: int | None = None
-    existing: str | None = None  # the idempotency entry, for "dup"
-    limit: int | None = None  # for "limit_exceeded"
-
-
-@dataclass(frozen=True)
-class Mirror:
-    """The database state the Redis mirror is built from."""
-
-    stock: int
-    allotted: int
-    listed: bool
-    limit: int
-    bought: dict[str, int]
-    flash_id: int | None = None
-    flash_left: int = 0
-    flash_limit: int = 0
-    flash_ends_ms: int = 0
-
-
 # A waiting peek: product id, idempotency key, quantity, flash sale id ('' = none), answer
 _Peek = tuple[int, str, int, int | str, "asyncio.Future[tuple[str, int]]"]
 
 
-def _s(value: Any) -> str:
+def _s(value: object) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-class RedisStock:
-    """The Redis side of stock for one app instance (scripts loaded once, run by SHA)."""
+class RedisStockBook:
+    """The stock book in Redis for one app instance (scripts loaded once, run by SHA)."""
 
-    def __init__(self, live: LiveServices) -> None:
-        assert live.redis is not None
-        self.live = live
-        self.redis: aioredis.Redis = live.redis
+    def __init__(self, client: aioredis.Redis, prefix: str) -> None:
+        self.redis = client
+        self.prefix = prefix
         self._take = self.redis.register_script(TAKE)
         self._peek = self.redis.register_script(PEEK)
         self._give_back = self.redis.register_script(GIVE_BACK)
@@ -284,9 +633,9 @@ class RedisStock:
     def keys(self, stream_id: int, product_id: int) -> list[str]:
         tag = f"{{s{stream_id}}}"
         return [
-            self.live.key("stock", tag, product_id),
-            self.live.key("stock", tag, product_id, "bought"),
-            self.live.key("orders", tag, "idem"),
+            f"{self.prefix}stock:{tag}:{product_id}",
+            f"{self.prefix}stock:{tag}:{product_id}:bought",
+            f"{self.prefix}orders:{tag}:idem",
         ]
 
     async def take(
@@ -422,17 +771,8 @@ class RedisStock:
         raw = await self.redis.hget(self.keys(stream_id, 0)[2], idem_key)
         return None if raw is None else _s(raw)
 
-    @staticmethod
-    def _mirror_fields(m: Mirror) -> list[str | int]:
-        fields: list[str | int] = ["stock", m.stock, "allotted", m.allotted]
-        fields += ["listed", "1" if m.listed else "0", "limit", m.limit]
-        if m.flash_id is not None:
-            fields += ["f_id", m.flash_id, "f_left", m.flash_left]
-            fields += ["f_limit", m.flash_limit, "f_ends", m.flash_ends_ms]
-        return fields
-
     async def init(self, stream_id: int, product_id: int, m: Mirror) -> bool:
-        fields = self._mirror_fields(m)
+        fields = mirror_fields(m)
         args: list[str | int] = [len(fields) // 2, *fields]
         for viewer, units in m.bought.items():
             args += [viewer, units]
@@ -464,7 +804,7 @@ class RedisStock:
     ) -> str:
         """Overwrite the mirror with `m` if it still holds `expected_stock` and no order
         of the product newer than `fresh_after_ms` is in flight: 'ok', 'moved' or 'busy'."""
-        fields = self._mirror_fields(m)
+        fields = mirror_fields(m)
         args: list[str | int] = [expected_stock, product_id, fresh_after_ms, len(fields) // 2]
         args += fields
         args.append(len(m.bought))
@@ -504,14 +844,3 @@ class RedisStock:
     async def read(self, stream_id: int, product_id: int) -> dict[str, str]:
         raw = await self.redis.hgetall(self.keys(stream_id, product_id)[0])
         return {_s(k): _s(v) for k, v in raw.items()}
-
-
-def redis_stock(live: LiveServices) -> RedisStock | None:
-    """The instance's RedisStock (None in embedded mode), created on first use."""
-    if live.redis is None:
-        return None
-    cached: RedisStock | None = getattr(live, "_redis_stock", None)
-    if cached is None:
-        cached = RedisStock(live)
-        live._redis_stock = cached  # type: ignore[attr-defined]
-    return cached
