@@ -138,8 +138,8 @@ async def get_pin(stream_id: int, session: SessionDep) -> object:
     status_code=204,
     summary="Take the pin down (controller, service)",
 )
-async def delete_pin(stream: Moderator, session: SessionDep) -> Response:
-    await pins.unpin(session, stream.id)
+async def delete_pin(stream: Moderator, session: SessionDep, user: CurrentUser) -> Response:
+    await pins.unpin(session, stream.id, user)
     return Response(status_code=204)
 
 
@@ -177,8 +177,10 @@ async def list_mutes(stream: Moderator, session: SessionDep) -> object:
     status_code=204,
     summary="Lift a viewer's mute (controller, service)",
 )
-async def unmute_viewer(viewer_id: str, stream: Moderator, session: SessionDep) -> Response:
-    await comments_service.unmute_viewer(session, stream, viewer_id)
+async def unmute_viewer(
+    viewer_id: str, stream: Moderator, session: SessionDep, user: CurrentUser
+) -> Response:
+    await comments_service.unmute_viewer(session, stream, viewer_id, user)
     return Response(status_code=204)
 
 

@@ -56,5 +56,8 @@ async def get_flash_sale(stream: TeamStream, flash_id: int, session: SessionDep)
     summary="End a flash sale now (admin, controller)",
     responses={409: {"description": "`flash_sale_ended`"}},
 )
-async def stop_flash_sale(stream: Controller, flash_id: int, session: SessionDep) -> object:
-    return flash_service.to_out(await flash_service.stop_flash_sale(session, stream.id, flash_id))
+async def stop_flash_sale(
+    stream: Controller, flash_id: int, session: SessionDep, user: CurrentUser
+) -> object:
+    stopped = await flash_service.stop_flash_sale(session, stream.id, flash_id, user)
+    return flash_service.to_out(stopped)

@@ -27,6 +27,7 @@ from app.models import BlockedWord, Comment, Stream, User, ViewerMute, WatchPin
 from app.realtime.outbox import queue_event
 from app.realtime.snapshot import SnapshotContext, snapshot_contributor
 from app.services import text_learning
+from app.services.controls import log_action
 from app.services.pins import PUBLIC, current_pin, pin_payload, set_pin
 from app.services.stream_rows import get_in_stream
 from app.text import Classification, Moderator, classify
@@ -221,10 +222,22 @@ async def mute_viewer(
         {"viewer_id": viewer_id, "until": until.isoformat(), "reason": reason},
         roles=MODERATORS | {"service"},
     )
+    log_action(
+        session,
+        stream.id,
+        user,
+        "mute",
+        viewer_id=viewer_id,
+        minutes=minutes,
+        reason=reason,
+        until=until.isoformat(),
+    )
     return mute
 
 
-async def unmute_viewer(session: AsyncSession, stream: Stream, viewer_id: str) -> int:
+async def unmute_viewer(
+    session: AsyncSession, stream: Stream, viewer_id: str, user: User | None = None
+) -> int:
     now = utcnow()
     result = await session.execute(
         update(ViewerMute)
@@ -245,6 +258,7 @@ async def unmute_viewer(session: AsyncSession, stream: Stream, viewer_id: str) -
             {"viewer_id": viewer_id},
             roles=MODERATORS | {"service"},
         )
+        log_action(session, stream.id, user, "unmute", viewer_id=viewer_id)
     return ended
 
 

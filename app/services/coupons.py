@@ -19,6 +19,7 @@ from app.models import Coupon, CouponClaim, LineupItem, Stream, User
 from app.realtime.outbox import queue_event
 from app.schemas.common import format_money
 from app.schemas.orders import CouponCreate
+from app.services.controls import log_action
 from app.services.stream_rows import get_in_stream
 
 
@@ -72,6 +73,19 @@ async def issue_coupon(
     session.add(coupon)
     await session.flush()
     queue_event(session, stream.id, "coupon.issued", payload(coupon))
+    log_action(
+        session,
+        stream.id,
+        user,
+        "coupon",
+        coupon.product_id,
+        coupon_id=coupon.id,
+        title=coupon.title,
+        amount=format_money(coupon.amount),
+        threshold=format_money(coupon.threshold),
+        quantity=coupon.quantity,
+        valid_until=coupon.valid_until.isoformat(),
+    )
     return coupon
 
 

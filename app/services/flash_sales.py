@@ -27,6 +27,7 @@ from app.realtime.ports import StockBook
 from app.realtime.state import Live
 from app.schemas.common import format_money
 from app.schemas.orders import FlashSaleCreate
+from app.services.controls import log_action
 from app.services.stream_rows import get_in_stream
 
 log = structlog.get_logger(__name__)
@@ -108,6 +109,19 @@ async def create_flash_sale(
     )
     session.add(fs)
     await session.flush()
+    log_action(
+        session,
+        stream.id,
+        user,
+        "flash_sale",
+        fs.product_id,
+        flash_sale_id=fs.id,
+        price=format_money(fs.price),
+        quantity=fs.quantity,
+        per_user_limit=fs.per_user_limit,
+        starts_at=fs.starts_at.isoformat(),
+        ends_at=fs.ends_at.isoformat(),
+    )
     if starts_at <= now:
         await start_sale(session, fs.id)
     else:
@@ -241,13 +255,18 @@ async def end_sale(session: AsyncSession, flash_id: int, reason: str) -> FlashSa
     return fs
 
 
-async def stop_flash_sale(session: AsyncSession, stream_id: int, flash_id: int) -> FlashSale:
+async def stop_flash_sale(
+    session: AsyncSession, stream_id: int, flash_id: int, user: User | None = None
+) -> FlashSale:
     fs = await get_flash_sale(session, stream_id, flash_id)
     if fs.status == FlashSaleStatus.ended:
         raise Conflict("this flash sale has already ended", code="flash_sale_ended")
     ended = await end_sale(session, flash_id, "stopped")
     if ended is None:
         raise Conflict("this flash sale has already ended", code="flash_sale_ended")
+    log_action(
+        session, stream_id, user, "flash_sale_stop", ended.product_id, flash_sale_id=flash_id
+    )
     return ended
 
 

@@ -15,6 +15,7 @@ from app.db import utcnow
 from app.models import User, WatchPin
 from app.realtime.outbox import queue_event
 from app.realtime.protocol import VIEWER
+from app.services.controls import log_action
 
 PUBLIC = frozenset({VIEWER, "admin", "host", "controller", "service", "analyst"})
 """Every console and the watch page."""
@@ -73,10 +74,22 @@ async def set_pin(
     session.add(pin)
     await session.flush()
     queue_event(session, stream_id, "pin.changed", {"pin": pin_payload(pin)}, roles=PUBLIC)
+    # A control action too (a platform pins it as well): a pinned comment or public answer.
+    log_action(
+        session,
+        stream_id,
+        user,
+        "pin",
+        pin_id=pin.id,
+        kind=kind,
+        text=text,
+        comment_id=comment_id,
+        item_id=item_id,
+    )
     return pin
 
 
-async def unpin(session: AsyncSession, stream_id: int) -> None:
+async def unpin(session: AsyncSession, stream_id: int, user: User | None = None) -> None:
     result = await session.execute(
         update(WatchPin)
         .where(WatchPin.stream_id == stream_id, WatchPin.unpinned_at.is_(None))
@@ -85,3 +98,4 @@ async def unpin(session: AsyncSession, stream_id: int) -> None:
     )
     if getattr(result, "rowcount", 0):
         queue_event(session, stream_id, "pin.changed", {"pin": None}, roles=PUBLIC)
+        log_action(session, stream_id, user, "unpin")

@@ -91,6 +91,13 @@ ACTIONS = (
     "lottery",
     "lottery_draw",
     "lottery_cancel",
+    "flash_sale",
+    "flash_sale_stop",
+    "coupon",
+    "pin",
+    "unpin",
+    "mute",
+    "unmute",
 )
 PLATFORM_EVENTS = frozenset(
     {

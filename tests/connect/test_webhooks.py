@@ -386,3 +386,71 @@ async def test_two_servers_deliver_each_action_once_in_order(
     for req in receiver.requests:
         ts = req.headers["X-LCR-Timestamp"]
         assert req.headers["X-LCR-Signature"] == recipe(secret, ts, req.body)
+
+
+async def test_every_live_action_goes_out_as_an_action(
+    connect_app: FastAPI, cclient: httpx.AsyncClient, live_room: LiveRoom, receiver: Receiver
+) -> None:
+    """Flash sale, coupon, pin, mute (and their undoing) are control actions like list
+    and explain: each goes out with an action_id the platform's receiver reports on."""
+    from datetime import UTC, datetime, timedelta
+
+    from app.models import Comment
+
+    await register(cclient, live_room, receiver.url, ["action.*"])
+    sid, p1 = live_room.stream_id, live_room.product_ids[0]
+    async with connect_app.state.sessionmaker() as s:
+        comment = Comment(
+            stream_id=sid,
+            viewer_id="v1",
+            text="几号发货？",
+            source="ingest",
+            kind="question",
+            topic="shipping",
+            sentiment="neutral",
+        )
+        s.add(comment)
+        await s.commit()
+        comment_id = comment.id
+    base = f"/api/v1/streams/{sid}"
+    until_ = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    steps: list[tuple[str, str, dict[str, Any] | None]] = [
+        ("POST", f"{base}/lineup/{p1}/list", None),
+        (
+            "POST",
+            f"{base}/flash-sales",
+            {
+                "product_id": p1,
+                "price": "39.90",
+                "quantity": 5,
+                "per_user_limit": 1,
+                "duration_seconds": 60,
+            },
+        ),
+        (
+            "POST",
+            f"{base}/coupons",
+            {"amount": "10", "threshold": "99", "quantity": 100, "valid_until": until_},
+        ),
+        ("POST", f"{base}/comments/{comment_id}/pin", None),
+        ("DELETE", f"{base}/pin", None),
+        ("POST", f"{base}/mutes", {"viewer_id": "troll", "minutes": 10, "reason": "刷屏"}),
+        ("DELETE", f"{base}/mutes/troll", None),
+    ]
+    flash_id = None
+    for method, url, body in steps:
+        r = await cclient.request(method, url, json=body, headers=live_room.ctl)
+        assert r.status_code < 300, (url, r.text)
+        if url.endswith("/flash-sales"):
+            flash_id = r.json()["id"]
+    r = await cclient.post(f"{base}/flash-sales/{flash_id}/stop", headers=live_room.ctl)
+    assert r.status_code == 200, r.text
+    names = ["list", "flash_sale", "coupon", "pin", "unpin", "mute", "unmute", "flash_sale_stop"]
+    await until(lambda: len(receiver.accepted()) >= len(names))
+    got = [r.json["data"] for r in receiver.accepted()]
+    assert [d["action"] for d in got] == names
+    assert got[1]["product_id"] == p1 and got[1]["detail"]["price"] == "39.90"
+    assert got[3]["detail"]["comment_id"] == comment_id and got[3]["actor_id"] is not None
+    assert got[6]["detail"] == {"viewer_id": "troll"} and got[6]["actor_id"] is not None
+    actions = (await cclient.get(f"{base}/actions", headers=live_room.ctl)).json()
+    assert {a["action"]: a["platform_status"] for a in actions} == dict.fromkeys(names, "pending")

@@ -790,6 +790,13 @@ export const messages = {
   "connect.action.lottery": ["发福袋", "Lucky bag"],
   "connect.action.lottery_draw": ["福袋开奖", "Lucky bag drawn"],
   "connect.action.lottery_cancel": ["取消福袋", "Lucky bag cancelled"],
+  "connect.action.flash_sale": ["秒杀", "Flash sale"],
+  "connect.action.flash_sale_stop": ["停止秒杀", "Flash sale stopped"],
+  "connect.action.coupon": ["发券", "Coupon"],
+  "connect.action.pin": ["置顶", "Pin"],
+  "connect.action.unpin": ["取消置顶", "Unpin"],
+  "connect.action.mute": ["禁言", "Mute"],
+  "connect.action.unmute": ["解除禁言", "Unmute"],
   "connect.webhooks.title": ["动作推送（Webhook）", "Action webhooks"],
   "connect.webhooks.help": [
     "每个场控动作和公开事件以签名 JSON POST 推送：X-LCR-Signature = sha256=HMAC(密钥, 时间戳 + \".\" + 正文)；失败按退避重试，按顺序至少送达一次。",
