@@ -123,6 +123,17 @@ def seed(server: Server) -> int:
         f"/api/v1/streams/{sid}/queue-settings",
         json={"sla_seconds": 90, "cue_threshold": 8},
     )
+    for title, body in (
+        ("尺码", "{product} 按平时尺码拍就好，偏瘦选小一码～"),
+        ("发货", "今天下单 48 小时内发货，顺丰包邮"),
+        ("价格", "{product} 直播间价 {price}，还剩 {stock} 件"),
+    ):
+        _try(
+            server,
+            "POST",
+            f"/api/v1/streams/{sid}/quick-replies",
+            json={"title": title, "body": body},
+        )
     return sid
 
 
@@ -497,6 +508,8 @@ def main() -> int:
                 (f"/streams/{review_sid}/review", "review"),
             ):
                 page.goto(path)
+                if name == "control":  # the live figures have arrived (not "syncing")
+                    page.wait_for_selector("[data-testid=metric-online][data-stale=false]")
                 if name == "planning-script":
                     page.locator("[data-testid=timeline-seg]").nth(1).click()
                 shot(page, name)
@@ -540,6 +553,7 @@ def main() -> int:
             en = english.new_page()
             set_language(en, "en")
             sign_in(en, "ctl_demo", path=f"/streams/{sid}/control")
+            en.wait_for_selector("[data-testid=metric-online][data-stale=false]")
             shot(en, "control-en")
             shoot_pages(browser, server, sid, review_sid, draft)
             browser.close()

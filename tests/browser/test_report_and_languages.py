@@ -157,6 +157,12 @@ def test_the_review_is_a_report_with_every_chart_drawn_and_prints_on_a4(
         assert not SNAKE.search(head), head
         assert not ISO.search(body) and not SNAKE.search(body), body
     assert "¥" in products.inner_text() and "%" in products.inner_text()
+    # Diagnoses: evidence named in Chinese, a GMV target in ¥ and its achievement in %
+    shortfall = page.get_by_test_id("diagnosis").filter(has_text="成交金额只完成目标")
+    expect(shortfall.get_by_test_id("diagnosis-evidence")).to_contain_text("¥900.00")
+    expect(shortfall.get_by_test_id("diagnosis-evidence")).to_contain_text("%")
+    labels = " ".join(page.locator("[data-testid=diagnosis-evidence] dt").all_inner_texts())
+    assert labels and not re.search(r"[a-z]{3,}", labels), labels
     segments = page.get_by_test_id("review-segments")
     expect(segments).to_contain_text("实际开始")  # timed by the segment control
     expect(page.get_by_test_id("review-timeline")).to_contain_text("已售罄")

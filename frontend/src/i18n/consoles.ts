@@ -17,6 +17,7 @@ export const consolesMessages = {
   "review.print": ["打印 / 存为 PDF", "Print / save as PDF"],
   "review.reportOf": ["{title} · 复盘报告", "{title} · review report"],
   "review.period": ["直播时间 {start} – {end}（{zone}）", "On air {start} – {end} ({zone})"],
+  "rm.answer_rate": ["回复率", "Answer rate"],
   "trafsrc.feed": ["推荐流", "Feed"],
   "trafsrc.short_video": ["短视频", "Short video"],
   "trafsrc.follow": ["关注", "Following"],

@@ -20,6 +20,14 @@ const KNOWN = new Set([
   "slow_pace",
 ]);
 
+/** The figure whose unit an evidence value has: a target's `target` and `actual` are in
+ * the unit of its metric (¥ for GMV, % for conversion, a count for viewers). */
+function unitOf(d: Diagnosis, key: string): string {
+  const metric = (d as { params?: Record<string, unknown> }).params?.["metric"];
+  if ((key === "target" || key === "actual") && typeof metric === "string") return metric.replace(/^metric\./, "");
+  return key;
+}
+
 export function Diagnoses({
   streamId,
   diagnoses,
@@ -102,7 +110,7 @@ export function Diagnoses({
                 {ev.map(([k, v]) => (
                   <div key={k} style={{ display: "contents" }}>
                     <dt>{label(k)}</dt>
-                    <dd>{show(k, v)}</dd>
+                    <dd>{show(unitOf(d, k), v)}</dd>
                   </div>
                 ))}
               </dl>

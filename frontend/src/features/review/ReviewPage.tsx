@@ -70,7 +70,7 @@ function alertParams(params: Record<string, unknown> | undefined, names: Map<num
 }
 
 const RATE_KEYS = new Set(["interaction_rate", "follower_conversion_rate", "conversion_rate", "refund_rate"]);
-const MONEY_KEYS = new Set(["gmv", "aov", "gpm", "refunds", "net_gmv"]);
+const MONEY_KEYS = new Set(["gmv", "aov", "gpm", "refunds", "net_gmv", "gmv_first_half", "target_gmv"]);
 
 function Report({ streamId }: { streamId: number }) {
   const { t, money, num, time, dateTime, lang } = useI18n();
@@ -83,7 +83,8 @@ function Report({ streamId }: { streamId: number }) {
   const show = (key: string, v: unknown): string => {
     if (v === null || v === undefined) return "—";
     if (MONEY_KEYS.has(key)) return money(v as string);
-    if (RATE_KEYS.has(key) || key.endsWith("_rate") || key.endsWith("_share")) return pct(Number(v), 2);
+    if (RATE_KEYS.has(key) || key.endsWith("_rate") || key.endsWith("_share") || key === "achievement") return pct(Number(v), 2);
+    if (key.endsWith("_at") && typeof v === "string") return time(v);
     if (key.endsWith("watch_seconds")) return formatDuration(Number(v));
     return typeof v === "number" ? num(v) : String(v);
   };
@@ -309,7 +310,7 @@ function Report({ streamId }: { streamId: number }) {
           ⬇ XLSX
         </button>
         <button className="small" onClick={() => window.print()} data-testid="review-print">
-          🖨 {t("review.print")}
+          {t("review.print")}
         </button>
       </div>
       <ErrorText error={exporter.error} />
