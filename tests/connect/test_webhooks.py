@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from fastapi import FastAPI
 
 from app.main import create_app
@@ -332,60 +331,6 @@ async def test_stock_changed_by_connector_orders_is_delivered(
         "allotted_stock": 100,
         "sold_units": 2,
     }
-
-
-@pytest.mark.slow
-async def test_two_servers_deliver_each_action_once_in_order(
-    connect_app: FastAPI, cclient: httpx.AsyncClient, live_room: LiveRoom, receiver: Receiver
-) -> None:
-    """A real `controlroom serve` beside this test's app, both dispatching: actions taken
-    on either server reach a receiver that fails twice exactly once each, in the order
-    they were taken, signed by the documented recipe."""
-    from tests.conftest import REDIS_URL
-    from tests.live.procs import serve
-
-    settings = connect_app.state.settings
-    env = {
-        "DATABASE_URL": settings.database_url,
-        "REDIS_URL": REDIS_URL,
-        "REDIS_PREFIX": settings.redis_prefix,
-        "SECRET_KEY": settings.secret_key,
-        "WEBHOOK_ALLOW_PRIVATE": "true",
-        "WEBHOOK_BACKOFF_SECONDS": "0.05",
-        "WEBHOOK_POLL_SECONDS": "0.05",
-        "WEBHOOK_TIMEOUT_SECONDS": "1",
-    }
-    receiver.answer = lambda n: 500 if n < 2 else 200
-    sid, (p1, p2, _) = live_room.stream_id, live_room.product_ids
-    with serve(env) as (base, _proc):
-        async with httpx.AsyncClient(base_url=f"http://{base}", timeout=20) as other:
-            r = await other.post(
-                f"/api/v1/streams/{sid}/webhooks",
-                json={"url": receiver.url, "events": ["action.*"]},
-                headers=live_room.ctl,
-            )
-            assert r.status_code == 201, r.text
-            secret = r.json()["secret"]
-            steps = [(p1, "list"), (p1, "explain"), (p2, "list"), (p2, "explain")]
-            steps += [(p1, "delist"), (p2, "delist")]
-            for n, (pid, verb) in enumerate(steps):  # alternately on each server
-                client = other if n % 2 == 0 else cclient
-                r = await client.post(
-                    f"/api/v1/streams/{sid}/lineup/{pid}/{verb}", headers=live_room.ctl
-                )
-                assert r.status_code == 200, r.text
-            await until(lambda: len(receiver.accepted()) >= 6, within=20)
-            await asyncio.sleep(0.3)  # nothing more comes
-    accepted = receiver.accepted()
-    assert [(r.json["data"]["product_id"], r.json["data"]["action"]) for r in accepted] == steps
-    action_ids = [r.json["data"]["action_id"] for r in accepted]
-    assert action_ids == sorted(action_ids)
-    uids = [r.headers["X-LCR-Delivery"] for r in accepted]
-    assert len(set(uids)) == 6
-    assert [r.headers["X-LCR-Delivery"] for r in receiver.requests[:3]] == [uids[0]] * 3
-    for req in receiver.requests:
-        ts = req.headers["X-LCR-Timestamp"]
-        assert req.headers["X-LCR-Signature"] == recipe(secret, ts, req.body)
 
 
 async def test_every_live_action_goes_out_as_an_action(
