@@ -31,6 +31,7 @@ from app.models import (
     ComplianceTerm,
     LineupItem,
     Product,
+    QuickReply,
     ScriptSegment,
     Stream,
     User,
@@ -303,7 +304,7 @@ async def stream_checker(session: AsyncSession, stream_id: int) -> Checker:
 async def planned_texts(session: AsyncSession, stream: Stream) -> list[tuple[str, str]]:
     """(where, text) of everything the team wrote for the stream that may be said: script
     segments (title, talking points, cues, notes), the lineup's products (selling points,
-    description, usage scenes), the lineup's gifts."""
+    description, usage scenes), the lineup's gifts, the quick replies."""
     out: list[tuple[str, str]] = []
     segs = await session.scalars(
         select(ScriptSegment)
@@ -329,6 +330,11 @@ async def planned_texts(session: AsyncSession, stream: Stream) -> list[tuple[str
         if product.description:
             out.append((where, product.description))
         out += [(f"lineup:{item.id}", g) for g in item.gifts or []]
+    # quick replies go out to viewers as they are written (publicly answered, pinned)
+    replies = await session.scalars(
+        select(QuickReply).where(QuickReply.stream_id == stream.id).order_by(QuickReply.id)
+    )
+    out += [(f"quick_reply:{r.id}", r.body) for r in replies]
     return out
 
 

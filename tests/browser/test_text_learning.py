@@ -35,6 +35,10 @@ def test_a_service_agent_corrects_a_comment_and_a_controller_sees_claims_underli
     expect(page.get_by_test_id("queue-text").filter(has_text="这个颜色我妈肯定喜欢")).to_have_count(
         1
     )
+    # a quick reply being written is checked for claims as well
+    replies = page.get_by_test_id("quick-replies")
+    replies.locator("input").fill("今天全网最低价，放心拍")
+    expect(replies.get_by_test_id("claim")).to_have_text("全网最低")
 
     browser = context.browser
     assert browser is not None

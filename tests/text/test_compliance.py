@@ -166,12 +166,23 @@ async def test_team_terms_in_check_and_readiness_for_that_stream_only(
     ]
     r = await client.put(f"{base}/script", json={"segments": segments}, headers=room.ctl)
     assert r.status_code in (200, 201), r.text
+    # a quick reply goes out to viewers as written: checked too
+    r = await client.post(
+        f"{base}/quick-replies",
+        json={"title": "功效", "body": "这款能治疗失眠，放心拍"},
+        headers=room.svc,
+    )
+    assert r.status_code == 201, r.text
+    reply_id = r.json()["id"]
     findings = (await client.get(f"{base}/readiness", headers=room.ctl)).json()
     if isinstance(findings, dict):
         findings = findings.get("findings", findings)
     codes = {(f["code"], f["severity"]) for f in findings if f["code"].startswith("compliance_")}
     assert ("compliance_absolute", "block") in codes
     assert ("compliance_team", "warn") in codes
+    (medical,) = [f for f in findings if f["code"] == "compliance_medical"]
+    assert medical["params"]["where"] == f"quick_reply:{reply_id}"
+    assert (medical["params"]["phrase"], medical["severity"]) == ("治疗", "block")
     absolute = next(f for f in findings if f["code"] == "compliance_absolute")
     assert absolute["params"]["phrase"] == "最好"
     # the rewording by code: each console words it in its own language

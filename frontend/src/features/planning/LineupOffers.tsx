@@ -4,6 +4,7 @@ import { api, unwrap } from "../../api/client";
 import { Card, ErrorText } from "../../components/ui";
 import { useI18n } from "../../i18n";
 import type { LineupRow } from "../../live/streamData";
+import { ClaimsPreview } from "./Claims";
 
 type Tier = { threshold: string; discount: string };
 type BundleDraft = { name: string; product_ids: number[]; price: string };
@@ -123,6 +124,7 @@ export function LineupOffers({ streamId, row, rows, onClose }: { streamId: numbe
         <fieldset className="col">
           <legend>{t("plan.gifts")}</legend>
           <textarea rows={2} value={d.gifts} onChange={(e) => change({ gifts: e.target.value })} placeholder={t("plan.giftsHint")} data-testid="offer-gifts" />
+          <ClaimsPreview streamId={streamId} texts={d.gifts.split("\n")} />
           <label className="inline" title={t("plan.giftStockHint")}>
             {t("plan.giftStock")}
             <input value={d.giftStock} onChange={(e) => change({ giftStock: e.target.value })} inputMode="numeric" placeholder={t("plan.giftStockUncounted")} size={9} data-testid="offer-gift-stock" />

@@ -9,6 +9,7 @@ import { useStreamId } from "../../components/layout";
 import { Card, ConnectionBanner, ErrorText, formatDuration, isMissing, Pending, useNow } from "../../components/ui";
 import { useI18n, type MessageKey } from "../../i18n";
 import { pollUnlessLive, useStreamLive } from "../../live/streamData";
+import { ClaimsPreview } from "../planning/Claims";
 import { RecentComments } from "./CorrectComment";
 
 export type QueueItem = Schemas["QueueItemOut"];
@@ -281,6 +282,7 @@ function QuickReplies({ streamId, replies, error }: { streamId: number; replies:
         <input value={text} onChange={(e) => setText(e.target.value)} placeholder={t("service.quickReplyPlaceholder")} required style={{ flex: 1 }} />
         <button disabled={add.isPending}>{t("common.add")}</button>
       </form>
+      <ClaimsPreview streamId={streamId} texts={[text]} />
       <p className="muted small">{t("service.quickReplyVars")}</p>
     </Card>
   );
