@@ -23,10 +23,10 @@ per product than the units PEEK saw left: the rest wait at the door (holding no
 database connection) until one of those inside is answered or `GATE_POLL_SECONDS`
 pass, and peek again. In a burst of 200 for the last 50 units, 50 go in and the other
 150 are refused here once the 50 have taken the stock, instead of each costing the
-full path ~2 ms of CPU to be refused there. While a product has no stock-book mirror yet
-(the first order after a start builds it), one order goes in at a time. After
-`GATE_WAIT_SECONDS` a waiting order goes in regardless (the full path still decides
-every order).
+full path several times a fast refusal's CPU to be refused there. While a product has
+no stock-book mirror yet (the first order after a start builds it), one order goes in
+at a time. After `GATE_WAIT_SECONDS` a waiting order goes in regardless (the full path
+still decides every order).
 
 Then it sends the same 409 body the full path sends, with the same `X-Request-ID`
 (echoed or made up), and counts and logs it as `RequestContextMiddleware` does (same
