@@ -1,18 +1,14 @@
 """Async engine, sessions and the declarative base.
 
-The request owns the transaction: `get_session` commits when the handler returns and
-rolls back when it raises. Services only `flush()`.
+A transaction is owned by a unit of work (app/services/uow.py): a request's commits when
+the handler returns and rolls back when it raises. Services only `flush()`.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
-import structlog
-from fastapi import Request
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
@@ -21,11 +17,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase, Session
+from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
-
-if TYPE_CHECKING:
-    from app.realtime.state import Live
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -93,86 +86,3 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
-
-
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """FastAPI dependency: one session and one transaction per request."""
-    async with unit_of_work(request.app.state.sessionmaker, request.app.state.live) as session:
-        yield session
-
-
-@asynccontextmanager
-async def unit_of_work(
-    maker: async_sessionmaker[AsyncSession], live: Live
-) -> AsyncIterator[AsyncSession]:
-    """One transaction: commit on success, then publish its queued events and run its
-    after-commit hooks; on an error roll back and run its compensations. Requests get it
-    through `get_session`; background tasks (e.g. the flash-sale ticker) use it directly.
-    """
-    from app.realtime.outbox import drop_events, publish_committed, take_events
-
-    async with maker() as session:
-        # Services reach the live adapters (Redis) through the session they are given,
-        # and open transactions of their own (e.g. a group of orders) with its maker.
-        session.info[LIVE_KEY] = live
-        session.info[MAKER_KEY] = maker
-        try:
-            yield session
-            await session.commit()
-        except BaseException:
-            drop_events(session)
-            session.info.pop(AFTER_COMMIT_KEY, None)
-            await session.rollback()
-            await run_after_rollback(session)
-            raise
-        session.info.pop(AFTER_ROLLBACK_KEY, None)
-        await publish_committed(live, take_events(session))
-        for hook in session.info.pop(AFTER_COMMIT_KEY, []):
-            try:
-                await hook()
-            except Exception:  # committed is committed: log, never turn it into an error
-                structlog.get_logger(__name__).exception("after_commit_hook_failed")
-            if session.in_transaction():
-                # A hook that read through the committed session began a new transaction:
-                # end it (hooks write in units of work of their own), so the next hook's
-                # unit of work is not nested inside it.
-                await session.rollback()
-
-
-LIVE_KEY = "lcr_live"
-MAKER_KEY = "lcr_maker"
-AFTER_COMMIT_KEY = "lcr_after_commit"
-AFTER_ROLLBACK_KEY = "lcr_after_rollback"
-Hook = Callable[[], Awaitable[None]]
-
-
-def after_commit(session: AsyncSession | Session, hook: Hook) -> None:
-    """Run `hook` once the request's transaction has committed (e.g. mark a Redis
-    idempotency entry as done). Like queued events, it never runs for a rollback."""
-    session.info.setdefault(AFTER_COMMIT_KEY, []).append(hook)
-
-
-def after_rollback(session: AsyncSession, hook: Hook) -> None:
-    """Run `hook` if the request's transaction rolls back: compensation for work done
-    outside the database (e.g. give back stock taken in Redis)."""
-    session.info.setdefault(AFTER_ROLLBACK_KEY, []).append(hook)
-
-
-async def rollback_now(session: AsyncSession) -> None:
-    """Roll back inside a request (e.g. after losing a unique-key race) and compensate;
-    the session then starts a fresh transaction."""
-    from app.realtime.outbox import drop_events
-
-    drop_events(session)
-    session.info.pop(AFTER_COMMIT_KEY, None)
-    await session.rollback()
-    await run_after_rollback(session)
-
-
-async def run_after_rollback(session: AsyncSession) -> None:
-    """Run (and forget) the compensations; a service that rolls back on its own calls it."""
-    for hook in reversed(session.info.pop(AFTER_ROLLBACK_KEY, [])):
-        try:
-            await hook()
-        except Exception:  # one failed compensation must not skip the others
-            structlog.get_logger(__name__).exception("rollback_hook_failed")

@@ -1,4 +1,4 @@
-"""Reusable dependencies: the session, the current user, and role checks.
+"""Reusable dependencies: the unit of work, the current user, and role checks.
 
 Every staff endpoint and websocket authorizes through `authorize_stream` /
 `require_roles`, so the rules live in one place:
@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -23,15 +23,31 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
-from app.db import get_session
 from app.errors import Forbidden, Unauthorized
 from app.models import Role, Stream, User
 from app.security import decode_token
 from app.services.access import Buyer as Buyer
 from app.services.access import authorize_stream as authorize_stream
 from app.services.access import stream_role as stream_role
+from app.services.uow import UnitOfWork
 
-SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+async def get_uow(request: Request) -> AsyncIterator[UnitOfWork]:
+    """One unit of work per request: its transaction and the live adapters
+    (app/services/uow.py). It commits before the response is sent."""
+    async with UnitOfWork.begin(request.app.state.sessionmaker, request.app.state.live) as uow:
+        yield uow
+
+
+UowDep = Annotated[UnitOfWork, Depends(get_uow, scope="function")]
+
+
+def get_session(uow: UowDep) -> AsyncSession:
+    """The request's session: the session of its unit of work."""
+    return uow.session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
 _bearer = HTTPBearer(auto_error=False, description="Staff access token from /api/v1/auth/login")
 _viewer_bearer = HTTPBearer(
     auto_error=False,

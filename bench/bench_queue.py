@@ -49,11 +49,12 @@ from live_support import REDIS_URL, fresh_database, live_stream, machine, redis_
 from sqlalchemy import func, select, text
 
 from app.config import Settings
-from app.db import create_engine, make_sessionmaker, unit_of_work
+from app.db import create_engine, make_sessionmaker
 from app.models import Comment, QueueItem
 from app.realtime.state import build_live
 from app.schemas.events import EventIn, parse_batch
 from app.services import comments, ingest, projection, queue
+from app.services.uow import UnitOfWork
 from app.simulate import QUESTIONS, Audience
 
 STAGES: dict[str, list[float]] = defaultdict(list)
@@ -120,10 +121,10 @@ async def run(url: str, prefix: str, n: int, size: int, senders: int) -> dict[st
     async def sender(mine: list[list[EventIn]]) -> None:
         for batch in mine:
             start = time.perf_counter()
-            async with unit_of_work(maker, live) as session:
-                await ingest.record_events(live, session, stream_id, batch, wake_projection=False)
-            async with unit_of_work(maker, live) as session:
-                while await projection.fold(session, stream_id, wait=True) < 0:
+            async with UnitOfWork.begin(maker, live) as uow:
+                await ingest.record_events(uow, stream_id, batch, wake_projection=False)
+            async with UnitOfWork.begin(maker, live) as uow:
+                while await projection.fold(uow.session, stream_id, wait=True) < 0:
                     pass
             latencies.append(time.perf_counter() - start)
 

@@ -3,7 +3,7 @@
 Services announce discrete events with `queue_event(session, ...)`. That writes a row
 of `live_outbox` in the session's transaction (so the event exists exactly when the
 change does) and remembers it on the session. Once the transaction has committed, the
-unit of work (`app.db.unit_of_work`, i.e. every request) publishes the events at once
+unit of work (`app.services.uow.UnitOfWork`, i.e. every request) publishes the events at once
 — the fast path, as before — and the published rows are deleted in small batches.
 
 If the process dies between the commit and the publish (kill -9, OOM, a lost Redis), the
@@ -16,9 +16,10 @@ while it remembers it, and consoles drop an `id` they have already seen.
 A console never hears of something the database then rolled back: a rolled-back
 transaction takes its rows with it, and nothing is published before the commit.
 
-Call sites do not change: `queue_event(...)` in a request or a `unit_of_work`, and code
-that commits by hand publishes `take_events(session)` after its commit (the relay
-covers it if it does not).
+Call sites: `uow.emit(...)` / `queue_event(...)` inside a `UnitOfWork` (a request, or
+`async with UnitOfWork.begin(maker, live)` in a worker), which publishes after its
+commit. The hooks run around the commit (`after_commit`, `after_rollback`) live here
+too, beside the events they accompany.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ import orjson
 import structlog
 from sqlalchemy import delete, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from app.db import utcnow
 from app.models.outbox import LiveOutbox
@@ -100,13 +102,46 @@ def drop_events(session: AsyncSession) -> None:
     session.info.pop(OUTBOX_ROWS_KEY, None)
 
 
-def after_commit(session: AsyncSession, hook: Callable[[], Awaitable[None]]) -> None:
-    """Run `hook()` once the session's transaction has committed (never on rollback).
-    The same mechanism as `app.db.after_commit`; outside a request use
-    `app.db.unit_of_work(maker, live)` so hooks and queued events run after commit."""
-    from app.db import after_commit as _after_commit
+# session.info keys of the hooks run once the transaction has ended.
+AFTER_COMMIT_KEY = "lcr_after_commit"
+AFTER_ROLLBACK_KEY = "lcr_after_rollback"
+Hook = Callable[[], Awaitable[None]]
 
-    _after_commit(session, hook)
+
+def after_commit(session: AsyncSession | Session, hook: Hook) -> None:
+    """Run `hook` once the transaction has committed (e.g. mark a stock book's
+    idempotency entry as done). Like queued events, it never runs for a rollback."""
+    session.info.setdefault(AFTER_COMMIT_KEY, []).append(hook)
+
+
+def after_rollback(session: AsyncSession, hook: Hook) -> None:
+    """Run `hook` if the transaction rolls back: compensation for work done outside the
+    database (e.g. give back stock taken in the stock book)."""
+    session.info.setdefault(AFTER_ROLLBACK_KEY, []).append(hook)
+
+
+def take_after_commit(session: AsyncSession) -> list[Hook]:
+    session.info.pop(AFTER_ROLLBACK_KEY, None)
+    hooks: list[Hook] = session.info.pop(AFTER_COMMIT_KEY, [])
+    return hooks
+
+
+async def rollback_now(session: AsyncSession) -> None:
+    """Roll back inside a unit of work (e.g. after losing a unique-key race) and
+    compensate; the session then starts a fresh transaction."""
+    drop_events(session)
+    session.info.pop(AFTER_COMMIT_KEY, None)
+    await session.rollback()
+    await run_after_rollback(session)
+
+
+async def run_after_rollback(session: AsyncSession) -> None:
+    """Run (and forget) the compensations; a service that rolls back on its own calls it."""
+    for hook in reversed(session.info.pop(AFTER_ROLLBACK_KEY, [])):
+        try:
+            await hook()
+        except Exception:  # one failed compensation must not skip the others
+            log.exception("rollback_hook_failed")
 
 
 def row_event(row: LiveOutbox) -> PendingEvent:

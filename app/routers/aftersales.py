@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from app.deps import CurrentUser, CurrentViewer, SessionDep
+from app.deps import CurrentUser, CurrentViewer, SessionDep, UowDep
 from app.models import Complaint, ComplaintStatus
 from app.routers._common import (
     AnalystControllerServiceStream,
@@ -232,10 +232,10 @@ async def decide_return(
     request_id: int,
     body: ReturnPatch,
     stream: AfterSalesStream,
-    session: SessionDep,
+    uow: UowDep,
     user: CurrentUser,
 ) -> object:
-    return await aftersales_service.decide_return(session, stream, request_id, body, user)
+    return await aftersales_service.decide_return(uow, stream, request_id, body, user)
 
 
 @router.get(

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from app.deps import CurrentUser, SessionDep
+from app.deps import CurrentUser, SessionDep, UowDep
 from app.errors import JSONBody
 from app.models import PayloadOutcome
 from app.routers._common import ControllerHostStream, ControllerStream
@@ -188,13 +188,9 @@ async def list_payloads(
         "requestBody": {"required": True, "content": {"application/json": {"schema": {}}}}
     },
 )
-async def inbound(
-    stream_id: int, connector_id: int, request: Request, session: SessionDep
-) -> JSONBody:
+async def inbound(stream_id: int, connector_id: int, request: Request, uow: UowDep) -> JSONBody:
     result = await service.receive(
-        request.app.state.live,
-        request.app.state.sessionmaker,
-        session,
+        uow,
         stream_id,
         connector_id,
         await request.body(),

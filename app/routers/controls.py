@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import utcnow
-from app.deps import CurrentUser, SessionDep
+from app.deps import CurrentUser, SessionDep, UowDep
 from app.i18n import lang_of, localize
 from app.models import LineupItem, Stream, User
 from app.routers._common import (
@@ -120,11 +120,11 @@ async def adjust_stock(
     product_id: int,
     body: StockAdjustIn,
     stream: ControllerStream,
-    session: SessionDep,
+    uow: UowDep,
     user: CurrentUser,
 ) -> LineupStateOut:
     item = await controls_service.adjust_stock(
-        session,
+        uow,
         stream,
         product_id,
         user,

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from app.deps import CurrentUser, SessionDep, stream_access
+from app.deps import CurrentUser, SessionDep, UowDep, stream_access
 from app.models import Role, Stream
 from app.schemas.orders import FlashSaleCreate, FlashSaleOut
 from app.services import flash_sales as flash_service
@@ -32,9 +32,9 @@ TeamStream = Annotated[Stream, Depends(stream_access())]
     responses={404: {"description": "`not_in_lineup`"}, 409: {"description": "see above"}},
 )
 async def create_flash_sale(
-    body: FlashSaleCreate, stream: Controller, user: CurrentUser, session: SessionDep
+    body: FlashSaleCreate, stream: Controller, user: CurrentUser, uow: UowDep
 ) -> object:
-    fs = await flash_service.create_flash_sale(session, stream, body, user)
+    fs = await flash_service.create_flash_sale(uow, stream, body, user)
     return flash_service.to_out(fs)
 
 
@@ -57,7 +57,7 @@ async def get_flash_sale(stream: TeamStream, flash_id: int, session: SessionDep)
     responses={409: {"description": "`flash_sale_ended`"}},
 )
 async def stop_flash_sale(
-    stream: Controller, flash_id: int, session: SessionDep, user: CurrentUser
+    stream: Controller, flash_id: int, uow: UowDep, user: CurrentUser
 ) -> object:
-    stopped = await flash_service.stop_flash_sale(session, stream.id, flash_id, user)
+    stopped = await flash_service.stop_flash_sale(uow, stream.id, flash_id, user)
     return flash_service.to_out(stopped)

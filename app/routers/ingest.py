@@ -8,10 +8,10 @@ import orjson
 from fastapi import APIRouter, Depends, Header, Request
 
 from app.bounds import INT_MAX
-from app.db import after_commit
-from app.deps import CurrentUser, SessionDep, forget_ingest_keys, stream_access
+from app.deps import CurrentUser, SessionDep, UowDep, forget_ingest_keys, stream_access
 from app.errors import JSONBody, Unprocessable
 from app.models import Role, Stream
+from app.realtime.outbox import after_commit
 from app.schemas.events import (
     EVENT_TYPES,
     MAX_BATCH,
@@ -26,6 +26,7 @@ from app.schemas.events import (
     MinuteMetrics,
     parse_batch,
 )
+from app.services import event_batches
 from app.services import ingest as ingest_service
 from app.services import metrics as metrics_service
 
@@ -124,10 +125,10 @@ _BATCH_SCHEMA = {
 async def ingest_events(
     stream_id: int,
     request: Request,
-    session: SessionDep,
+    uow: UowDep,
     x_ingest_key: Annotated[str | None, Header(description="The stream's ingest key")] = None,
 ) -> JSONBody:
-    await ingest_service.stream_for_key(session, stream_id, x_ingest_key)
+    await ingest_service.stream_for_key(uow.session, stream_id, x_ingest_key)
     try:
         events = parse_batch(orjson.loads(await request.body()))
     except orjson.JSONDecodeError as exc:
@@ -136,9 +137,7 @@ async def ingest_events(
         ) from exc
     except BatchError as exc:
         raise Unprocessable(exc.errors, code="invalid_batch") from exc
-    outcome = await ingest_service.accept_batch(
-        request.app.state.live, request.app.state.sessionmaker, session, stream_id, events
-    )
+    outcome = await event_batches.accept_batch(uow, stream_id, events)
     return JSONBody(
         {"accepted": outcome.accepted, "duplicates": outcome.duplicates}, status_code=202
     )

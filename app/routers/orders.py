@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Response
 
-from app.deps import CurrentBuyer, CurrentUser, SessionDep, SettingsDep, stream_access
+from app.deps import CurrentBuyer, CurrentUser, SessionDep, SettingsDep, UowDep, stream_access
 from app.models import OrderRequestStatus, OrderStatus, Role, Stream
 from app.schemas.orders import (
     AddressChangeIn,
@@ -61,11 +61,11 @@ async def place_order(
     body: OrderCreate,
     buyer: CurrentBuyer,
     key: IdempotencyKey,
-    session: SessionDep,
+    uow: UowDep,
     settings: SettingsDep,
     response: Response,
 ) -> object:
-    placed = await orders_service.place_order(session, settings, stream_id, buyer, body, key)
+    placed = await orders_service.place_order(uow, settings, stream_id, buyer, body, key)
     if placed.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return placed.order
@@ -115,10 +115,8 @@ async def get_order(
     "409 `order_not_payable` for a cancelled or refunded order.",
     responses=CONFLICTS,
 )
-async def pay_order(
-    stream_id: int, order_id: int, buyer: CurrentBuyer, session: SessionDep
-) -> object:
-    return await orders_service.pay_order(session, stream_id, order_id, buyer)
+async def pay_order(stream_id: int, order_id: int, buyer: CurrentBuyer, uow: UowDep) -> object:
+    return await orders_service.pay_order(uow, stream_id, order_id, buyer)
 
 
 @router.post(
@@ -134,11 +132,11 @@ async def cancel_order(
     stream_id: int,
     order_id: int,
     buyer: CurrentBuyer,
-    session: SessionDep,
+    uow: UowDep,
     body: CancelIn | None = None,
 ) -> object:
     order, request = await orders_service.cancel_order(
-        session, stream_id, order_id, buyer, body.reason if body else ""
+        uow, stream_id, order_id, buyer, body.reason if body else ""
     )
     return CancelOut(
         order=OrderOut.model_validate(order),
@@ -181,12 +179,12 @@ async def list_requests(
 async def approve_request(
     stream: RequestHandler,
     request_id: int,
-    session: SessionDep,
+    uow: UowDep,
     user: CurrentUser,
     body: DecisionIn | None = None,
 ) -> object:
     note = body.note if body else ""
-    return await orders_service.approve_request(session, stream.id, request_id, user, note)
+    return await orders_service.approve_request(uow, stream.id, request_id, user, note)
 
 
 @router.post(
@@ -198,9 +196,9 @@ async def approve_request(
 async def reject_request(
     stream: RequestHandler,
     request_id: int,
-    session: SessionDep,
+    uow: UowDep,
     user: CurrentUser,
     body: DecisionIn | None = None,
 ) -> object:
     note = body.note if body else ""
-    return await orders_service.reject_request(session, stream.id, request_id, user, note)
+    return await orders_service.reject_request(uow, stream.id, request_id, user, note)

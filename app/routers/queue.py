@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.deps import CurrentUser, SessionDep
+from app.deps import CurrentUser, SessionDep, UowDep
 from app.models import ItemStatus, OrderRequest, QueueItem, Stream, User
 from app.routers._common import ControllerServiceStream, ControllerStream
 from app.schemas.orders import OrderRequestOut
@@ -28,6 +28,7 @@ from app.schemas.queue import (
 )
 from app.services import orders as orders_service
 from app.services import queue as queue_service
+from app.services.uow import UnitOfWork
 
 router = APIRouter(prefix="/api/v1/streams/{stream_id}", tags=["service queue"])
 
@@ -38,8 +39,8 @@ _CONFLICT = "409 with `status` and `claimed_by` when the item changed under you.
 
 # claim, release, dismiss, reopen: (session, stream_id, item_id, user) -> the item
 ItemMove = Callable[[AsyncSession, int, int, User], Awaitable[QueueItem]]
-# approve, reject: (session, stream_id, request_id, user, note) -> the request
-RequestDecision = Callable[[AsyncSession, int, int, User, str], Awaitable[OrderRequest]]
+# approve, reject: (unit of work, stream_id, request_id, user, note) -> the request
+RequestDecision = Callable[[UnitOfWork, int, int, User, str], Awaitable[OrderRequest]]
 
 
 async def _moved(
@@ -51,14 +52,14 @@ async def _moved(
 
 async def _decided(
     decide: RequestDecision,
-    session: AsyncSession,
+    uow: UnitOfWork,
     stream: Stream,
     request_id: int,
     user: User,
     body: DecisionIn | None,
 ) -> OrderRequestOut:
     """Decide an order request (the note is optional) and return it."""
-    req = await decide(session, stream.id, request_id, user, body.note if body else "")
+    req = await decide(uow, stream.id, request_id, user, body.note if body else "")
     return OrderRequestOut.model_validate(req)
 
 
@@ -146,11 +147,11 @@ async def board(stream: Agent, session: SessionDep) -> object:
 async def approve_order_request(
     request_id: int,
     stream: Agent,
-    session: SessionDep,
+    uow: UowDep,
     user: CurrentUser,
     body: DecisionIn | None = None,
 ) -> object:
-    return await _decided(orders_service.approve_request, session, stream, request_id, user, body)
+    return await _decided(orders_service.approve_request, uow, stream, request_id, user, body)
 
 
 @router.post(
@@ -161,11 +162,11 @@ async def approve_order_request(
 async def reject_order_request(
     request_id: int,
     stream: Agent,
-    session: SessionDep,
+    uow: UowDep,
     user: CurrentUser,
     body: DecisionIn | None = None,
 ) -> object:
-    return await _decided(orders_service.reject_request, session, stream, request_id, user, body)
+    return await _decided(orders_service.reject_request, uow, stream, request_id, user, body)
 
 
 @router.get(

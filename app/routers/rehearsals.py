@@ -9,10 +9,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Request
 from pydantic import BaseModel, Field
 
-from app.db import after_commit
 from app.deps import CurrentUser, SessionDep, authorize_stream, verify_ingest_key
 from app.errors import NotFound, Unauthorized
 from app.models import Stream
+from app.realtime.outbox import after_commit
 from app.routers._common import ControllerStream, TeamStream
 from app.schemas.streams import StreamOut
 from app.services import rehearsals as service

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials
 
-from app.deps import SessionDep, SettingsDep, Viewer, _viewer_bearer, viewer_from_token
+from app.deps import SessionDep, SettingsDep, UowDep, Viewer, _viewer_bearer, viewer_from_token
 from app.routers._common import rate_limiter
 from app.schemas.storefront import StorefrontOut, WatchCommentIn, WatchCommentOut
 from app.services import storefront as storefront_service
@@ -58,7 +58,7 @@ async def post_watch_comment(
     stream_id: int,
     body: WatchCommentIn,
     request: Request,
-    session: SessionDep,
+    uow: UowDep,
     settings: SettingsDep,
     viewer: Annotated[Viewer, Depends(watch_viewer)],
 ) -> WatchCommentOut:
@@ -66,6 +66,6 @@ async def post_watch_comment(
         "comments", f"{stream_id}:{viewer.viewer_id}", settings.comments_per_minute, "comments"
     )
     accepted, duplicates = await storefront_service.post_comment(
-        session, stream_id, viewer.viewer_id, body.text, body.event_id
+        uow, stream_id, viewer.viewer_id, body.text, body.event_id
     )
     return WatchCommentOut(accepted=accepted, duplicates=duplicates)

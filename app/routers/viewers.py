@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from app.deps import ClientAddress, CurrentViewer, SessionDep, SettingsDep
+from app.deps import ClientAddress, CurrentViewer, SessionDep, SettingsDep, UowDep
 from app.errors import JSONBody
 from app.routers._common import rate_limiter
 from app.schemas.events import IngestResult, ViewerActionIn, ViewerSessionOut
@@ -56,11 +56,9 @@ async def viewer_event(
     body: ViewerActionIn,
     viewer: CurrentViewer,
     request: Request,
-    session: SessionDep,
+    uow: UowDep,
 ) -> JSONBody:
-    outcome = await viewers_service.record_action(
-        request.app.state.live, session, stream_id, viewer.viewer_id, body
-    )
+    outcome = await viewers_service.record_action(uow, stream_id, viewer.viewer_id, body)
     return JSONBody(
         {"accepted": outcome.accepted, "duplicates": outcome.duplicates}, status_code=202
     )

@@ -36,6 +36,7 @@ from app.schemas.review import (
     ViewerSurveyOut,
 )
 from app.services.stream_rows import get_in_stream, list_in_stream
+from app.services.uow import UnitOfWork
 
 
 def mean2(values: list[int]) -> float | None:
@@ -310,8 +311,9 @@ async def request_return(
 
 
 async def decide_return(
-    session: AsyncSession, stream: Stream, request_id: int, data: ReturnPatch, user: User
+    uow: UnitOfWork, stream: Stream, request_id: int, data: ReturnPatch, user: User
 ) -> ReturnRequest:
+    session = uow.session
     req = await get_in_stream(
         session, ReturnRequest, stream.id, request_id, "request", for_update=True
     )
@@ -334,7 +336,7 @@ async def decide_return(
 
         order = await get_order(session, stream.id, req.order_id)
         if order.status == OrderStatus.paid:
-            await orders_service.refund_order(session, order)
+            await orders_service.refund_order(uow, order)
     return req
 
 

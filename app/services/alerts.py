@@ -49,10 +49,11 @@ from app.models import (
     LineupItem,
     ListingStatus,
 )
-from app.realtime.outbox import PendingEvent, queue_event, take_events
+from app.realtime.outbox import PendingEvent, queue_event
 from app.realtime.snapshot import SnapshotContext, snapshot_contributor
 from app.realtime.state import Live
 from app.services.stream_rows import get_in_stream
+from app.services.uow import UnitOfWork
 
 CONSOLE_ROLES = frozenset({"admin", "controller"})
 WITH_HOST = CONSOLE_ROLES | {"host"}
@@ -463,22 +464,22 @@ class AlertEngine:
         live: Live,
         stream_id: int,
         metrics: Metrics,
-    ) -> list[dict[str, object]]:
-        """Evaluate one metrics point; commit and publish what it raised or resolved."""
+    ) -> list[PendingEvent]:
+        """Evaluate one metrics point; commit and announce what it raised or resolved."""
         st = self._streams.setdefault(stream_id, _StreamState())
-        async with maker() as session:
-            if time.monotonic() - st.thresholds_at > self._ttl:
+        if time.monotonic() - st.thresholds_at > self._ttl:
+            async with maker() as session:
                 st.thresholds = await get_thresholds(session, stream_id)
-                st.thresholds_at = time.monotonic()
-            result = evaluate(st.prev, metrics, st.state, st.thresholds)
-            st.prev, st.state = metrics, result.state
-            if not result.raised and not result.cleared:
-                return []
-            for e in await persist(session, stream_id, result.raised, result.cleared):
-                queue_event(session, e.stream_id, e.type, e.data, e.roles)
-            await session.commit()
-            events = take_events(session)
-        return [await live.publish_event(e) for e in events]
+            st.thresholds_at = time.monotonic()
+        result = evaluate(st.prev, metrics, st.state, st.thresholds)
+        st.prev, st.state = metrics, result.state
+        if not result.raised and not result.cleared:
+            return []
+        async with UnitOfWork.begin(maker, live) as uow:
+            events = await persist(uow.session, stream_id, result.raised, result.cleared)
+            for e in events:
+                uow.emit(e.stream_id, e.type, e.data, e.roles)
+        return events
 
 
 async def stock_levels(session: AsyncSession, stream_id: int) -> dict[int, StockLevel]:
@@ -580,7 +581,7 @@ async def observe_live_metrics(
     stream_id: int,
     metrics: Mapping[str, Any],
     ts: float | None = None,
-) -> list[dict[str, object]]:
+) -> list[PendingEvent]:
     """What the ticker calls (about once a second): evaluate and announce alerts."""
     async with maker() as session:
         point = await metrics_point(

@@ -21,15 +21,16 @@ from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import LIVE_KEY, after_commit, utcnow
+from app.db import utcnow
 from app.errors import Conflict, Unprocessable
 from app.models import BlockedWord, Comment, Stream, User, ViewerMute, WatchPin
-from app.realtime.outbox import queue_event
+from app.realtime.outbox import after_commit, queue_event
 from app.realtime.snapshot import SnapshotContext, snapshot_contributor
 from app.services import text_learning
 from app.services.controls import log_action
 from app.services.pins import PUBLIC, current_pin, pin_payload, set_pin
 from app.services.stream_rows import get_in_stream
+from app.services.uow import UnitOfWork
 from app.text import Classification, Moderator, classify
 from app.text.moderation import compact_word
 
@@ -486,15 +487,16 @@ async def intake_comments(
 
 def _count_negatives(session: AsyncSession, stream_id: int, rows: Sequence[Comment]) -> None:
     """Add the batch's negative comments to the stream's running count once it commits
-    (the alerts engine's `negative_spike` input). Sessions outside a unit of work carry
-    no live services and count nothing."""
+    (the alerts engine's `negative_spike` input). A bare session outside any unit of work
+    (a test's) counts nothing."""
     negatives = sum(1 for r in rows if r.sentiment == "negative")
-    live = session.info.get(LIVE_KEY)
-    if not negatives or live is None:
+    uow = UnitOfWork.of(session)
+    if not negatives or uow is None:
         return
+    counts = uow.live.comment_counts
 
     async def _count() -> None:
-        await live.comment_counts.add_negative(stream_id, negatives)
+        await counts.add_negative(stream_id, negatives)
 
     after_commit(session, _count)
 

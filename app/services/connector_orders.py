@@ -38,12 +38,13 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import LIVE_KEY, after_commit, utcnow
+from app.db import utcnow
 from app.errors import Unprocessable
 from app.models import FlashSale, FlashSaleStatus, LineupItem, Order, OrderStatus, Product
-from app.realtime.ports import StockBook
+from app.realtime.outbox import after_commit
 from app.schemas.events import EventIn
 from app.services import flash_sales
+from app.services.uow import UnitOfWork
 
 SOURCE = "connector"
 CENTS = Decimal("0.01")
@@ -67,8 +68,9 @@ def _bad(errors: list[dict[str, Any]]) -> Unprocessable:
 
 
 async def apply_connector_orders(
-    session: AsyncSession, stream_id: int, events: Sequence[EventIn]
+    uow: UnitOfWork, stream_id: int, events: Sequence[EventIn]
 ) -> ConnectorOutcome:
+    session = uow.session
     ours = [(i, ev) for i, ev in enumerate(events) if ev.order_id is not None]
     if not ours:
         return ConnectorOutcome(list(events), 0, 0, [])
@@ -131,7 +133,7 @@ async def apply_connector_orders(
             select(Product.id, Product.list_price).where(Product.id.in_(product_ids))
         )
         prices = {pid: price for pid, price in rows}
-    applier = _Applier(session, stream_id, existing, flashes, items, prices)
+    applier = _Applier(uow, stream_id, existing, flashes, items, prices)
     for i, ev in ours:
         try:
             await applier.apply(ev)
@@ -150,14 +152,15 @@ class _Mismatch(Exception):
 class _Applier:
     def __init__(
         self,
-        session: AsyncSession,
+        uow: UnitOfWork,
         stream_id: int,
         existing: dict[str | None, Order],
         flashes: dict[int, FlashSale],
         items: dict[int, LineupItem],
         prices: dict[int, Decimal],
     ) -> None:
-        self.session = session
+        self.uow = uow
+        self.session = uow.session
         self.stream_id = stream_id
         self.orders = existing
         self.flashes = flashes
@@ -257,7 +260,7 @@ class _Applier:
         self.session.add(order)
         await self.session.flush()
         if flash_row is not None and flash_row.sold >= flash_row.quantity:
-            await flash_sales.end_sale(self.session, flash_row_id(flash), "sold_out")
+            await flash_sales.end_sale(self.uow, flash_row_id(flash), "sold_out")
         self.orders[ev.order_id] = order
         self._log(order, "order_created", ev)
         return order
@@ -303,7 +306,7 @@ class _Applier:
         by the next order (a stale mirror costs a retry, never an oversold unit)."""
         if not self.touched:
             return
-        rs: StockBook = self.session.info[LIVE_KEY].stock
+        rs = self.uow.live.stock
         stream_id, touched = self.stream_id, sorted(self.touched)
 
         async def _drop() -> None:

@@ -6,7 +6,6 @@ to the consoles through the outbox, so it reaches them only once the request com
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -35,7 +34,9 @@ from app.models import (
 from app.realtime.outbox import queue_event
 from app.realtime.snapshot import SnapshotContext, snapshot_contributor
 from app.services import alerts, webhooks
+from app.services.stock_mirror import allotted_changed
 from app.services.stream_rows import get_in_stream
+from app.services.uow import UnitOfWork
 
 # Listing, explaining and stock changes make sense before the stream starts (预上架,
 # rehearsal) and while it runs; not on a draft that is still being planned, and never
@@ -48,19 +49,6 @@ OPEN_STATUSES = frozenset(set(StreamStatus) - {StreamStatus.archived})
 # events whose roles include "viewer"); their payloads therefore carry nothing internal:
 # no actor, no allotment, no reasons. The action log keeps who did what.
 PUBLIC_ROLES = frozenset({"viewer", "admin", "host", "controller", "service", "analyst"})
-
-StockHook = Callable[[AsyncSession, LineupItem], Awaitable[None]]
-_stock_hooks: list[StockHook] = []
-
-
-def on_stock_changed(hook: StockHook) -> StockHook:
-    """Register a coroutine run (inside the transaction) after allotted stock changes.
-
-    This is where the order path's Redis copy of the stock is brought in line (the
-    `orders` service registers its sync), and where the stock alerts are evaluated.
-    """
-    _stock_hooks.append(hook)
-    return hook
 
 
 def require_active(stream: Stream) -> None:
@@ -255,7 +243,7 @@ async def explaining_product_id(session: AsyncSession, stream_id: int) -> int | 
 
 
 async def adjust_stock(
-    session: AsyncSession,
+    uow: UnitOfWork,
     stream: Stream,
     product_id: int,
     actor: User,
@@ -269,6 +257,7 @@ async def adjust_stock(
     The change is one conditional UPDATE, so an order taking stock at the same moment
     can never leave the allotment below the units already sold: that is a 409.
     """
+    session = uow.session
     require_active(stream)
     if (delta is None) == (allotted_stock is None):
         raise Unprocessable("give exactly one of delta or allotted_stock", code="bad_stock_change")
@@ -303,8 +292,7 @@ async def adjust_stock(
         reason=reason,
     )
     await session.flush()
-    for hook in _stock_hooks:
-        await hook(session, item)
+    allotted_changed(session, uow.live.stock, item)  # the stock book follows after commit
     queue_event(
         session,
         stream.id,

@@ -19,16 +19,16 @@ import structlog
 from sqlalchemy import Row, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.db import LIVE_KEY, after_commit, unit_of_work, utcnow
+from app.db import utcnow
 from app.errors import Conflict, NotFound
 from app.models import FlashSale, FlashSaleStatus, LineupItem, Stream, User
-from app.realtime.outbox import queue_event
-from app.realtime.ports import StockBook
+from app.realtime.outbox import after_commit, queue_event
 from app.realtime.state import Live
 from app.schemas.common import format_money
 from app.schemas.orders import FlashSaleCreate
 from app.services.controls import log_action
 from app.services.stream_rows import get_in_stream
+from app.services.uow import UnitOfWork
 
 log = structlog.get_logger(__name__)
 
@@ -63,8 +63,9 @@ def to_out(fs: FlashSale) -> dict[str, Any]:
 
 
 async def create_flash_sale(
-    session: AsyncSession, stream: Stream, data: FlashSaleCreate, user: User
+    uow: UnitOfWork, stream: Stream, data: FlashSaleCreate, user: User
 ) -> FlashSale:
+    session = uow.session
     item = await session.scalar(
         select(LineupItem).where(
             LineupItem.stream_id == stream.id, LineupItem.product_id == data.product_id
@@ -123,7 +124,7 @@ async def create_flash_sale(
         ends_at=fs.ends_at.isoformat(),
     )
     if starts_at <= now:
-        await start_sale(session, fs.id)
+        await start_sale(uow, fs.id)
     else:
         queue_event(session, stream.id, "flash_sale.scheduled", payload(fs))
     await session.refresh(fs)
@@ -190,8 +191,9 @@ async def give_back_units(session: AsyncSession, flash_id: int, quantity: int) -
     return result.one_or_none() is not None
 
 
-async def start_sale(session: AsyncSession, flash_id: int) -> bool:
-    """scheduled → active (once); mirror it into Redis after commit; announce it."""
+async def start_sale(uow: UnitOfWork, flash_id: int) -> bool:
+    """scheduled → active (once); mirror it into the stock book after commit; announce it."""
+    session = uow.session
     result = await session.execute(
         update(FlashSale)
         .where(FlashSale.id == flash_id, FlashSale.status == FlashSaleStatus.scheduled)
@@ -210,9 +212,9 @@ async def start_sale(session: AsyncSession, flash_id: int) -> bool:
     )
     left = item.allotted_stock - item.sold_units if item is not None else 0
     if left < fs.quantity:  # stock went elsewhere while the sale waited for its start
-        await end_sale(session, fs.id, "insufficient_stock")
+        await end_sale(uow, fs.id, "insufficient_stock")
         return False
-    rs: StockBook = session.info[LIVE_KEY].stock
+    rs = uow.live.stock
     ends_ms = int(fs.ends_at.timestamp() * 1000)
     stream_id, product_id = fs.stream_id, fs.product_id
     fields = {"f_id": fs.id, "f_left": fs.quantity - fs.sold}
@@ -227,8 +229,9 @@ async def start_sale(session: AsyncSession, flash_id: int) -> bool:
     return True
 
 
-async def end_sale(session: AsyncSession, flash_id: int, reason: str) -> FlashSale | None:
+async def end_sale(uow: UnitOfWork, flash_id: int, reason: str) -> FlashSale | None:
     """active/scheduled → ended (once), with the reason: time, sold_out, stopped, …"""
+    session = uow.session
     result = await session.execute(
         update(FlashSale)
         .where(
@@ -243,7 +246,7 @@ async def end_sale(session: AsyncSession, flash_id: int, reason: str) -> FlashSa
         return None
     fs = await session.get(FlashSale, flash_id, populate_existing=True)
     assert fs is not None
-    rs: StockBook = session.info[LIVE_KEY].stock
+    rs = uow.live.stock
     stream_id, product_id = fs.stream_id, fs.product_id
 
     async def _unmirror() -> None:
@@ -256,12 +259,13 @@ async def end_sale(session: AsyncSession, flash_id: int, reason: str) -> FlashSa
 
 
 async def stop_flash_sale(
-    session: AsyncSession, stream_id: int, flash_id: int, user: User | None = None
+    uow: UnitOfWork, stream_id: int, flash_id: int, user: User | None = None
 ) -> FlashSale:
+    session = uow.session
     fs = await get_flash_sale(session, stream_id, flash_id)
     if fs.status == FlashSaleStatus.ended:
         raise Conflict("this flash sale has already ended", code="flash_sale_ended")
-    ended = await end_sale(session, flash_id, "stopped")
+    ended = await end_sale(uow, flash_id, "stopped")
     if ended is None:
         raise Conflict("this flash sale has already ended", code="flash_sale_ended")
     log_action(
@@ -270,9 +274,10 @@ async def stop_flash_sale(
     return ended
 
 
-async def tick(session: AsyncSession) -> int:
+async def tick(uow: UnitOfWork) -> int:
     """Start the sales that are due and end the ones whose time is up; returns how many
     changed. Every instance may run it: the conditional updates make each change once."""
+    session = uow.session
     now = utcnow()
     changed = 0
     due = await session.scalars(
@@ -281,14 +286,14 @@ async def tick(session: AsyncSession) -> int:
         )
     )
     for flash_id in list(due.all()):
-        changed += await start_sale(session, flash_id)
+        changed += await start_sale(uow, flash_id)
     over = await session.scalars(
         select(FlashSale.id).where(
             FlashSale.status == FlashSaleStatus.active, FlashSale.ends_at <= now
         )
     )
     for flash_id in list(over.all()):
-        changed += (await end_sale(session, flash_id, "time")) is not None
+        changed += (await end_sale(uow, flash_id, "time")) is not None
     return changed
 
 
@@ -296,8 +301,8 @@ async def run_ticker(maker: async_sessionmaker[AsyncSession], live: Live, every:
     """Background task of each instance (see `tick`)."""
     while True:
         try:
-            async with unit_of_work(maker, live) as session:
-                await tick(session)
+            async with UnitOfWork.begin(maker, live) as uow:
+                await tick(uow)
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -28,6 +28,7 @@ from app.schemas.events import EventIn
 from app.services import webhooks
 from app.services.eventlog import rebuild_counters, write_events
 from app.services.stream_rows import get_in_stream
+from app.services.uow import UnitOfWork
 
 KEY_PREFIX = "lcr_ik_"
 STOCK_EVENTS = frozenset({"order_created", "order_cancelled"})
@@ -40,8 +41,7 @@ class IngestOutcome:
 
 
 async def record_events(
-    live: Live,
-    session: AsyncSession,
+    uow: UnitOfWork,
     stream_id: int,
     events: Sequence[EventIn],
     *,
@@ -49,12 +49,11 @@ async def record_events(
 ) -> IngestOutcome:
     """Log and count viewer events for a stream; returns (accepted, duplicates).
 
-    * `live` is `request.app.state.live`; `session` is the request's session (the
-      request owns the transaction: this only writes, it never commits).
+    * `uow` is the request's unit of work (or a worker's `UnitOfWork.begin`), which
+      owns the transaction: this only writes, it never commits.
     * The events are written to the durable log now, inside your transaction, and
       counted in the live counters only after it commits (via `after_commit`), so a
-      rolled-back request changes no number. Outside a request, commit with
-      `app.db.unit_of_work(maker, live)` so the counting runs.
+      rolled-back request changes no number.
     * An event whose `event_id` was recorded before (in this batch, an earlier one, or
       on another instance) is a duplicate: neither logged nor counted again. Give
       your own events stable ids, e.g. `f"order:{order.id}:paid"`, so a retried
@@ -64,6 +63,7 @@ async def record_events(
       rows into the rollups (`wake_projection=False`: the caller folds them itself).
     * On PostgreSQL the stream's log lock is held until your transaction ends.
     """
+    session, live = uow.session, uow.live
     new = await write_events(session, stream_id, events)
     if new:
         moved = {e.product_id for e in new if e.type in STOCK_EVENTS and e.product_id is not None}
@@ -82,45 +82,6 @@ async def record_events(
 
         after_commit(session, _count)
     return IngestOutcome(accepted=len(new), duplicates=len(events) - len(new))
-
-
-async def accept_batch(
-    live: Live,
-    maker: async_sessionmaker[AsyncSession],
-    session: AsyncSession,
-    stream_id: int,
-    events: Sequence[EventIn],
-) -> IngestOutcome:
-    """What `POST /events` does with a validated batch, shared with the platform
-    connectors (app/services/connectors): one path for the order book, the log, the
-    counters and the projection. Raises Unprocessable (422 `invalid_batch`) when a
-    connector order event contradicts the order recorded; the caller's transaction then
-    must roll back."""
-    from app.services import connector_orders, projection
-    from app.services import orders as orders_service
-
-    # A connector's sales (order events with `order_id`) are orders in the order book.
-    connector = await connector_orders.apply_connector_orders(session, stream_id, events)
-    # Payments of our own orders (event id `order:<id>:paid`) mark the order paid.
-    payments = await orders_service.pay_from_ingest(session, stream_id, connector.rest)
-    outcome = await record_events(
-        live, session, stream_id, [*connector.log, *payments.external], wake_projection=False
-    )
-    if outcome.accepted:
-
-        async def _fold() -> None:
-            # The rollups and the comment intake (moderation, classification, the
-            # service queue), from the committed log; skipped if another request or
-            # instance is folding this stream (it folds these rows too).
-            await projection.fold_after_commit(maker, live, stream_id)
-
-        after_commit(session, _fold)
-    # The connector's order events count as the events they are (one each), whether
-    # their order's own log rows were new or not.
-    return IngestOutcome(
-        accepted=outcome.accepted - len(connector.log) + connector.applied + payments.paid,
-        duplicates=outcome.duplicates + connector.duplicates + payments.duplicates,
-    )
 
 
 async def announce_stock(

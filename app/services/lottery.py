@@ -45,11 +45,12 @@ from app.models import (
     StreamStatus,
     User,
 )
-from app.realtime.outbox import PendingEvent, publish_committed, queue_event, take_events
+from app.realtime.outbox import queue_event
 from app.realtime.snapshot import SnapshotContext, snapshot_contributor
 from app.realtime.state import Live
 from app.services.controls import PUBLIC_ROLES, log_action
 from app.services.stream_rows import get_in_stream
+from app.services.uow import UnitOfWork
 
 VIEWER_ROLES = frozenset({"viewer"})
 STAFF_ROLES = PUBLIC_ROLES - VIEWER_ROLES
@@ -417,18 +418,15 @@ async def draw_due(
         ).all()
     drawn = []
     for lottery_id in due:
-        async with maker() as session:
-            lottery = await session.get(Lottery, lottery_id)
-            if lottery is None:
-                continue
-            try:
-                _, made = await draw(session, lottery.stream_id, lottery_id, None)
-            except AppError as exc:  # cancelled or moved meanwhile: nothing to do
-                log.info("lottery_not_drawn", lottery_id=lottery_id, reason=exc.code)
-                continue
-            await session.commit()
-            events: list[PendingEvent] = take_events(session)
-        await publish_committed(live, events)
+        try:
+            async with UnitOfWork.begin(maker, live) as uow:
+                lottery = await uow.session.get(Lottery, lottery_id)
+                if lottery is None:
+                    continue
+                _, made = await draw(uow.session, lottery.stream_id, lottery_id, None)
+        except AppError as exc:  # cancelled or moved meanwhile: nothing to do
+            log.info("lottery_not_drawn", lottery_id=lottery_id, reason=exc.code)
+            continue
         if made:
             drawn.append(lottery_id)
     return drawn

@@ -32,21 +32,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, event, func, inspect, select, update
+from sqlalchemy import Row, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import Session
 
 from app.config import Settings
-from app.db import (
-    LIVE_KEY,
-    MAKER_KEY,
-    after_commit,
-    after_rollback,
-    rollback_now,
-    unit_of_work,
-    utcnow,
-)
+from app.db import utcnow
 from app.errors import BadRequest, Conflict, NotFound, Unprocessable
 from app.models import (
     Coupon,
@@ -62,18 +53,18 @@ from app.models import (
     Product,
     User,
 )
-from app.realtime.outbox import queue_event
+from app.realtime.outbox import after_commit, after_rollback, queue_event, rollback_now
 from app.realtime.ports import Mirror, StockBook, Take
 from app.realtime.state import Live
 from app.schemas.common import format_money
 from app.schemas.events import EventIn
 from app.schemas.orders import OrderCreate
-from app.services import controls as controls_service
 from app.services import coupons as coupons_service
 from app.services import flash_sales, offers
 from app.services.access import Buyer
 from app.services.ingest import record_events
 from app.services.stream_rows import get_in_stream
+from app.services.uow import UnitOfWork
 
 HELD = (OrderStatus.created, OrderStatus.paid)  # statuses whose units are taken
 STAFF_EVENT_ROLES = frozenset({"admin", "controller", "service", "analyst"})
@@ -124,7 +115,7 @@ def _check_same(order: Order, viewer_id: str, data: OrderCreate) -> None:
 
 
 async def place_order(
-    session: AsyncSession,
+    uow: UnitOfWork,
     settings: Settings,
     stream_id: int,
     buyer: Buyer,
@@ -143,14 +134,12 @@ async def place_order(
         assert buyer.viewer_id is not None
         viewer_id = buyer.viewer_id
     if data.bundle is not None:
-        return await _place_bundle(session, stream_id, viewer_id, data, idempotency_key, buyer)
-    live: Live = session.info[LIVE_KEY]
-    return await _place(session, live, settings, stream_id, viewer_id, data, idempotency_key, buyer)
+        return await _place_bundle(uow, stream_id, viewer_id, data, idempotency_key, buyer)
+    return await _place(uow, settings, stream_id, viewer_id, data, idempotency_key, buyer)
 
 
 async def _place(
-    session: AsyncSession,
-    live: Live,
+    uow: UnitOfWork,
     settings: Settings,
     stream_id: int,
     viewer_id: str,
@@ -158,6 +147,7 @@ async def _place(
     key: str,
     buyer: Buyer,
 ) -> Placed:
+    session, live = uow.session, uow.live
     rs = live.stock
     fp = _fingerprint(viewer_id, data)
     pending = f"p|{secrets.token_hex(8)}|{fp}|{_now_ms()}"
@@ -199,17 +189,16 @@ async def _place(
         await rs.give_back(stream_id, product_id, viewer_id, qty, flash_id, key, pending)
 
     after_rollback(session, _give_back)
-    maker = session.info.get(MAKER_KEY)
-    if maker is not None and data.coupon_id is None and not data.best_coupon:
+    if data.coupon_id is None and not data.best_coupon:
         booking = _Booking(viewer_id, data, key, buyer, fp)
         try:
-            order = await _book_in_group(maker, live, stream_id, product_id, flash_id, booking)
+            order = await _book_in_group(uow.maker, live, stream_id, product_id, flash_id, booking)
         except _GroupFailed:
             pass  # then alone, below: the database decides this order by itself
         else:
             return Placed(order, replayed=False)
     try:
-        order = await _book_taken(session, stream_id, viewer_id, data, key, buyer, take, rs)
+        order = await _book_taken(uow, stream_id, viewer_id, data, key, buyer, take)
     except IntegrityError:
         # The key already names an order that the stock book did not know about (e.g.
         # Redis lost its data, or the process restarted): undo ours, give the units back,
@@ -233,7 +222,7 @@ async def _place(
 
 
 async def _place_bundle(
-    session: AsyncSession,
+    uow: UnitOfWork,
     stream_id: int,
     viewer_id: str,
     data: OrderCreate,
@@ -245,6 +234,7 @@ async def _place_bundle(
     bundle's `product_ids`), each by a conditional UPDATE in product order (all or
     nothing: a product sold out refuses the bundle, 409 `sold_out`). The database path
     in both modes; the stock book's mirrors of its products are rebuilt after commit."""
+    session = uow.session
     existing = await _order_by_key(session, stream_id, key)
     if existing is not None:
         _check_same(existing, viewer_id, data)
@@ -315,14 +305,14 @@ async def _place_bundle(
     if claim_id is not None:
         await coupons_service.mark_used(session, claim_id, order.id)
     await _attach_gift(session, order, terms)
-    book: StockBook = session.info[LIVE_KEY].stock
+    book = uow.live.stock
 
     async def _rebuild() -> None:
         for product_id in parts:
             await book.drop(stream_id, product_id)
 
     after_commit(session, _rebuild)
-    await record(session, "order_created", order)
+    await record(uow, "order_created", order)
     return Placed(order, replayed=False)
 
 
@@ -446,7 +436,8 @@ async def _write_group(
     bookings: list[_Booking],
 ) -> list[Order]:
     stream_id, product_id, flash_id = gkey
-    async with unit_of_work(maker, live) as session:
+    async with UnitOfWork.begin(maker, live) as uow:
+        session = uow.session
         price = await _unit_price(session, stream_id, product_id, flash_id)
         terms = await offers.load_terms(session, stream_id, product_id)
         if terms is None:
@@ -474,8 +465,8 @@ async def _write_group(
             raise sold_out()
         await _gifts_for_group(session, terms, orders)
         if flash_row is not None and flash_id is not None and flash_row.sold >= flash_row.quantity:
-            await flash_sales.end_sale(session, flash_id, "sold_out")
-        await record_many(session, "order_created", orders)  # the log lock last
+            await flash_sales.end_sale(uow, flash_id, "sold_out")
+        await record_many(uow, "order_created", orders)  # the log lock last
         done = {b.key: f"o|{o.id}|{b.fp}" for b, o in zip(bookings, orders, strict=True)}
 
         async def _mark_done() -> None:
@@ -575,18 +566,18 @@ async def _unit_price(
 
 
 async def _book_taken(
-    session: AsyncSession,
+    uow: UnitOfWork,
     stream_id: int,
     viewer_id: str,
     data: OrderCreate,
     key: str,
     buyer: Buyer,
     take: Take,
-    rs: StockBook,
 ) -> Order:
     """Write an order whose units the stock book has taken. The database checks the stock again,
     with the two contended rows (lineup item, flash sale) updated late, so each order
     holds their locks only for those updates, its log rows and its commit."""
+    session, rs = uow.session, uow.live.stock
     product_id, qty, flash_id = data.product_id, data.quantity, take.flash_id
     unit_price = await _unit_price(session, stream_id, product_id, flash_id)
     order, terms = await _insert_order(
@@ -608,9 +599,9 @@ async def _book_taken(
         raise await _refusal(session, stream_id, product_id)
     await _attach_gift(session, order, terms)
     if flash_row is not None and flash_id is not None and flash_row.sold >= flash_row.quantity:
-        await flash_sales.end_sale(session, flash_id, "sold_out")
+        await flash_sales.end_sale(uow, flash_id, "sold_out")
     # The stream's log lock is the last lock any transaction takes (eventlog.write_events).
-    await record(session, "order_created", order)
+    await record(uow, "order_created", order)
     return order
 
 
@@ -835,16 +826,11 @@ async def _relist_if_listed(
     return True
 
 
-async def record(
-    session: AsyncSession, kind: str, order: Order, ts: datetime | None = None
-) -> None:
+async def record(uow: UnitOfWork, kind: str, order: Order, ts: datetime | None = None) -> None:
     """Feed an order transition to the live path (durable event log + live counters:
     orders, paid_orders, units_sold, gmv, stock_left), in this transaction; counted once
     it commits. The event id names the order, so a connector reporting the same order
     (e.g. `order_paid` with event_id `order:<id>:paid`) is not counted twice."""
-    live = session.info.get(LIVE_KEY)
-    if live is None:
-        return
     events = [_event(kind, order, ts)]
     if kind == "order_refunded":
         # A refund puts the units back on sale too: the counters' stock held drops.
@@ -857,16 +843,15 @@ async def record(
                 quantity=order.quantity,
             )
         )
-    await record_events(live, session, order.stream_id, events)
+    await record_events(uow, order.stream_id, events)
 
 
-async def record_many(session: AsyncSession, kind: str, orders: Sequence[Order]) -> None:
+async def record_many(uow: UnitOfWork, kind: str, orders: Sequence[Order]) -> None:
     """`record` for several orders of one stream at once (one write of the event log)."""
-    live = session.info.get(LIVE_KEY)
-    if live is None or not orders:
+    if not orders:
         return
     assert kind != "order_refunded"  # that one records two events per order (`record`)
-    await record_events(live, session, orders[0].stream_id, [_event(kind, o) for o in orders])
+    await record_events(uow, orders[0].stream_id, [_event(kind, o) for o in orders])
 
 
 def _event(kind: str, order: Order, ts: datetime | None = None) -> EventIn:
@@ -935,14 +920,15 @@ async def _set_status(
     return result.one_or_none() is not None
 
 
-async def pay_order(session: AsyncSession, stream_id: int, order_id: int, buyer: Buyer) -> Order:
+async def pay_order(uow: UnitOfWork, stream_id: int, order_id: int, buyer: Buyer) -> Order:
     """created → paid. Paying a paid order again answers the same order."""
+    session = uow.session
     order = await get_buyer_order(session, stream_id, order_id, buyer)
     if await _set_status(
         session, order.id, OrderStatus.created, status=OrderStatus.paid, paid_at=utcnow()
     ):
         order = await get_order(session, stream_id, order_id)
-        await record(session, "order_paid", order)
+        await record(uow, "order_paid", order)
         return order
     order = await get_order(session, stream_id, order_id)
     if order.status == OrderStatus.paid:
@@ -963,7 +949,7 @@ class IngestedPayments:
 
 
 async def pay_from_ingest(
-    session: AsyncSession, stream_id: int, events: Sequence[EventIn]
+    uow: UnitOfWork, stream_id: int, events: Sequence[EventIn]
 ) -> IngestedPayments:
     """`order_paid` events of an ingest batch that name one of this stream's orders by
     event id `order:<id>:paid` mark it paid, exactly as the watch-page pay step does
@@ -977,6 +963,7 @@ async def pay_from_ingest(
     an order cancelled before it was paid) makes the whole batch invalid: 422 with the index
     and reason, nothing applied.
     """
+    session = uow.session
     ours: dict[int, list[tuple[int, EventIn]]] = {}
     for i, ev in enumerate(events):
         match = ORDER_PAID_REF.match(ev.event_id or "") if ev.type == "order_paid" else None
@@ -1020,7 +1007,7 @@ async def pay_from_ingest(
     # Logged once every order row is locked: the stream's log lock comes last.
     for order_id in newly_paid:
         order = await get_order(session, stream_id, order_id)
-        await record(session, "order_paid", order, ts=ours[order_id][0][1].ts)
+        await record(uow, "order_paid", order, ts=ours[order_id][0][1].ts)
     paid = len(newly_paid)
     # A reference to an order we do not have is logged under another id, so that it
     # cannot later swallow the payment of a real order that gets that id.
@@ -1051,12 +1038,13 @@ def _payment_mismatch(order: Order, ev: EventIn) -> str | None:
 
 
 async def release_order(
-    session: AsyncSession, order: Order, *, expected: OrderStatus, to: OrderStatus
+    uow: UnitOfWork, order: Order, *, expected: OrderStatus, to: OrderStatus
 ) -> Order:
     """Cancel (or refund) an order and give its units back: database now, the stock
     book after commit. The status change is conditional, so two cancellations give back once.
     A refund puts the units back on sale only where the lineup item's return policy
     says so (`restock_on_return`); an unpaid cancellation always does."""
+    session = uow.session
     if not await _set_status(session, order.id, expected, status=to, cancelled_at=utcnow()):
         fresh = await get_order(session, order.stream_id, order.id)
         raise Conflict(
@@ -1064,7 +1052,7 @@ async def release_order(
         )
     if to == OrderStatus.refunded and not await restocks(session, order):
         fresh = await get_order(session, order.stream_id, order.id)
-        await record(session, "order_refunded", fresh)
+        await record(uow, "order_refunded", fresh)
         return fresh
     units = held_units(order) if not order.components else 0
     for part in order.components or []:  # a bundle: each of its products' units
@@ -1093,7 +1081,7 @@ async def release_order(
         await flash_sales.give_back_units(session, flash_id, order.quantity)
     if order.coupon_id is not None:
         await coupons_service.release_for_order(session, order.id)
-    rs: StockBook = session.info[LIVE_KEY].stock
+    rs = uow.live.stock
     if order.components:
         stream_id, parts = order.stream_id, [p["product_id"] for p in order.components]
 
@@ -1111,9 +1099,7 @@ async def release_order(
 
         after_commit(session, _give_back)
     fresh = await get_order(session, order.stream_id, order.id)
-    await record(
-        session, "order_refunded" if to == OrderStatus.refunded else "order_cancelled", fresh
-    )
+    await record(uow, "order_refunded" if to == OrderStatus.refunded else "order_cancelled", fresh)
     return fresh
 
 
@@ -1127,10 +1113,10 @@ async def restocks(session: AsyncSession, order: Order) -> bool:
     return policy is not False
 
 
-async def refund_order(session: AsyncSession, order: Order) -> Order:
+async def refund_order(uow: UnitOfWork, order: Order) -> Order:
     """A paid order refunded after sale (an approved refund, a completed return):
     `order_refunded` with its amount and units, units back on sale per the policy."""
-    return await release_order(session, order, expected=OrderStatus.paid, to=OrderStatus.refunded)
+    return await release_order(uow, order, expected=OrderStatus.paid, to=OrderStatus.refunded)
 
 
 def held_units(order: Order) -> int:
@@ -1140,13 +1126,14 @@ def held_units(order: Order) -> int:
 
 
 async def cancel_order(
-    session: AsyncSession, stream_id: int, order_id: int, buyer: Buyer, reason: str
+    uow: UnitOfWork, stream_id: int, order_id: int, buyer: Buyer, reason: str
 ) -> tuple[Order, OrderRequest | None]:
     """An unpaid order is cancelled at once; a paid one becomes a request for staff."""
+    session = uow.session
     order = await get_buyer_order(session, stream_id, order_id, buyer)
     if order.status == OrderStatus.created:
         return await release_order(
-            session, order, expected=OrderStatus.created, to=OrderStatus.cancelled
+            uow, order, expected=OrderStatus.created, to=OrderStatus.cancelled
         ), None
     if order.status == OrderStatus.paid:
         return order, await _open_request(session, order, OrderRequestKind.cancel, reason, None)
@@ -1256,20 +1243,21 @@ async def _decide(
 
 
 async def approve_request(
-    session: AsyncSession, stream_id: int, request_id: int, user: User, note: str = ""
+    uow: UnitOfWork, stream_id: int, request_id: int, user: User, note: str = ""
 ) -> OrderRequest:
     """Approve: a cancellation cancels (unpaid) or refunds (paid) the order and gives its
     stock back; an address change writes the new address on the order."""
+    session = uow.session
     req = await _decide(session, stream_id, request_id, user, OrderRequestStatus.approved, note)
     order = await get_order(session, stream_id, req.order_id)
     if req.kind == OrderRequestKind.cancel:
         if order.status == OrderStatus.paid:
             order = await release_order(
-                session, order, expected=OrderStatus.paid, to=OrderStatus.refunded
+                uow, order, expected=OrderStatus.paid, to=OrderStatus.refunded
             )
         elif order.status == OrderStatus.created:
             order = await release_order(
-                session, order, expected=OrderStatus.created, to=OrderStatus.cancelled
+                uow, order, expected=OrderStatus.created, to=OrderStatus.cancelled
             )
     else:
         if order.status not in HELD:
@@ -1294,8 +1282,9 @@ async def approve_request(
 
 
 async def reject_request(
-    session: AsyncSession, stream_id: int, request_id: int, user: User, note: str = ""
+    uow: UnitOfWork, stream_id: int, request_id: int, user: User, note: str = ""
 ) -> OrderRequest:
+    session = uow.session
     req = await _decide(session, stream_id, request_id, user, OrderRequestStatus.rejected, note)
     order = await get_order(session, stream_id, req.order_id)
     queue_event(
@@ -1306,64 +1295,3 @@ async def reject_request(
         roles=STAFF_EVENT_ROLES,
     )
     return req
-
-
-# ----------------------------------------------------------------------------- stock sync
-
-
-async def sync_allotted(session: AsyncSession, item: LineupItem) -> None:
-    """The allotted stock of a lineup item changed (controller's stock adjustment): move
-    the stock book's mirror by the same difference once the change is committed."""
-    rs: StockBook = session.info[LIVE_KEY].stock
-    stream_id, product_id, allotted = item.stream_id, item.product_id, item.allotted_stock
-
-    async def _sync() -> None:
-        await rs.set_allotted(stream_id, product_id, allotted)
-
-    after_commit(session, _sync)
-
-
-@event.listens_for(Session, "before_flush")
-def _mirror_lineup_changes(session: Session, _ctx: object, _instances: object) -> None:
-    """Listing, delisting and allotment edits made through the ORM (controls, planning)
-    reach the stock book's mirror after commit, whoever made them."""
-    live = session.info.get(LIVE_KEY)
-    if live is None:  # a session outside any unit of work (e.g. a CLI command)
-        return
-    rs: StockBook = live.stock
-    for obj in session.dirty:
-        if not isinstance(obj, LineupItem):
-            continue
-        state = inspect(obj)
-        stream_id, product_id = obj.stream_id, obj.product_id
-        if state.attrs.status.history.has_changes():
-            listed = "1" if obj.status == ListingStatus.listed else "0"
-
-            async def _listing(s: int = stream_id, p: int = product_id, v: str = listed) -> None:
-                await rs.patch(s, p, listed=v)
-
-            after_commit(session, _listing)
-        if state.attrs.allotted_stock.history.has_changes():
-            allotted = obj.allotted_stock
-
-            async def _allotted(s: int = stream_id, p: int = product_id, a: int = allotted) -> None:
-                await rs.set_allotted(s, p, a)
-
-            after_commit(session, _allotted)
-        if state.attrs.per_viewer_limit.history.has_changes():
-            limit = obj.per_viewer_limit
-
-            async def _limit(
-                s: int = stream_id, p: int = product_id, n: int | None = limit
-            ) -> None:
-                if n is None:  # back to the setting, which the mirror build knows: rebuild
-                    await rs.drop(s, p)
-                else:
-                    await rs.patch(s, p, limit=n)
-
-            after_commit(session, _limit)
-
-
-# The live stock adjustment is one conditional UPDATE (no ORM change to see): it tells
-# us through its hook.
-controls_service.on_stock_changed(sync_allotted)

@@ -45,13 +45,14 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.db import unit_of_work, utcnow
+from app.db import utcnow
 from app.domain.effects import PRESENCE_TYPES
 from app.models import Stream, StreamEvent, StreamProjection, StreamStatus
 from app.realtime.state import Live
 from app.schemas.events import EventIn
 from app.services.eventlog import fold_rollups, logged_after, pg_fold_range, pg_next_range
 from app.services.rollups import apply_presence
+from app.services.uow import UnitOfWork
 
 log = structlog.get_logger(__name__)
 
@@ -182,8 +183,8 @@ async def fold_after_commit(
     is folding it; what is left is the worker's."""
     for _ in range(ROUNDS):
         try:
-            async with unit_of_work(maker, live) as session:
-                n = await fold(session, stream_id, wait=False)
+            async with UnitOfWork.begin(maker, live) as uow:
+                n = await fold(uow.session, stream_id, wait=False)
         except Exception:
             FAILED.inc()
             log.exception("projection_failed", stream_id=stream_id)
@@ -279,8 +280,8 @@ class ProjectionWorker:
         for _ in range(ROUNDS * 5):  # then the other streams get their turn
             if self._stopping:
                 return
-            async with unit_of_work(self.maker, self.live) as session:
-                n = await fold(session, stream_id, wait=False)
+            async with UnitOfWork.begin(self.maker, self.live) as uow:
+                n = await fold(uow.session, stream_id, wait=False)
             if n <= 0:
                 return
         self._pending.add(stream_id)

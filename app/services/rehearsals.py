@@ -28,7 +28,7 @@ import structlog
 from sqlalchemy import func, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.db import unit_of_work, utcnow
+from app.db import utcnow
 from app.errors import Conflict, NotFound, Unprocessable
 from app.models import (
     LineupItem,
@@ -42,7 +42,8 @@ from app.models import (
 )
 from app.realtime.state import Live
 from app.schemas.events import EventIn
-from app.services import ingest as ingest_service
+from app.services import event_batches
+from app.services.uow import UnitOfWork
 
 log = structlog.get_logger(__name__)
 
@@ -482,7 +483,8 @@ class Replays:
                     source=row.source,
                 )
             )
-        async with unit_of_work(self.maker, self.live) as session:
+        async with UnitOfWork.begin(self.maker, self.live) as uow:
+            session = uow.session
             replay = await session.get(RehearsalReplay, replay_id, with_for_update=True)
             if replay is None or replay.state != RUNNING or replay.claimed_by != self.owner:
                 return None
@@ -492,9 +494,7 @@ class Replays:
                 )
                 if status != StreamStatus.live:
                     return STOPPED, NOT_LIVE
-                await ingest_service.accept_batch(
-                    self.live, self.maker, session, rehearsal_id, events
-                )
+                await event_batches.accept_batch(uow, rehearsal_id, events)
             replay.sent += len(events)
             replay.skipped += skipped
             replay.cursor_ts, replay.cursor_id = rows[-1].ts, rows[-1].id

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import LIVE_KEY, utcnow
+from app.db import utcnow
 from app.errors import Conflict, Forbidden
 from app.models import (
     Coupon,
@@ -35,6 +35,7 @@ from app.schemas.storefront import (
 )
 from app.services.access import public_stream
 from app.services.metrics import left_of
+from app.services.uow import UnitOfWork
 
 # A draft is still being planned: nothing of it is public yet.
 
@@ -218,7 +219,7 @@ def watch_comment_event_id(viewer_id: str, event_id: str | None) -> str | None:
 
 
 async def post_comment(
-    session: AsyncSession, stream_id: int, viewer_id: str, text: str, event_id: str | None
+    uow: UnitOfWork, stream_id: int, viewer_id: str, text: str, event_id: str | None
 ) -> tuple[int, int]:
     """A comment typed on the watch page: moderated, classified and queued like any other,
     and counted like an ingested `comment` event (event log, per-minute rollups, the live
@@ -230,6 +231,7 @@ async def post_comment(
     from app.services import comments as comments_service
     from app.services.ingest import record_events
 
+    session = uow.session
     stream = await public_stream(session, stream_id)
     if stream.status != StreamStatus.live:
         raise Conflict("comments are open only while the stream is live", code="stream_not_live")
@@ -243,12 +245,8 @@ async def post_comment(
         [comments_service.IncomingComment(viewer_id=viewer_id, text=text, event_id=scoped, ts=now)],
         source="watch",
     )
-    live = session.info.get(LIVE_KEY)
-    if live is not None:  # the live path: logged last (the log lock), counted after commit
-        await record_events(
-            live,
-            session,
-            stream_id,
-            [EventIn("comment", viewer_id, event_id=scoped, ts=now, text=text)],
-        )
+    # The live path: logged last (the log lock), counted after commit.
+    await record_events(
+        uow, stream_id, [EventIn("comment", viewer_id, event_id=scoped, ts=now, text=text)]
+    )
     return result.accepted, result.duplicates

@@ -10,11 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.errors import Conflict, Unprocessable
 from app.models import StreamStatus
-from app.realtime.state import Live
 from app.schemas.events import SOURCES, EventIn, ViewerActionIn
 from app.security import create_token
 from app.services.access import public_stream
 from app.services.ingest import IngestOutcome, record_events
+from app.services.uow import UnitOfWork
 
 # What a watch page may report itself; comments and orders have their own endpoints.
 VIEWER_ACTIONS = frozenset(
@@ -41,13 +41,12 @@ async def open_session(
 
 
 async def record_action(
-    live: Live,
-    session: AsyncSession,
+    uow: UnitOfWork,
     stream_id: int,
     viewer_id: str,
     action: ViewerActionIn,
 ) -> IngestOutcome:
-    stream = await public_stream(session, stream_id)
+    stream = await public_stream(uow.session, stream_id)
     if stream.status != StreamStatus.live:
         raise Conflict(f"stream {stream_id} is not live", code="stream_not_live")
     if action.type not in VIEWER_ACTIONS:
@@ -72,4 +71,4 @@ async def record_action(
         quantity=action.quantity,
         source=action.source,
     )
-    return await record_events(live, session, stream_id, [event])
+    return await record_events(uow, stream_id, [event])

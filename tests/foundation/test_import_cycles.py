@@ -18,15 +18,7 @@ from pathlib import Path
 
 APP = Path(__file__).resolve().parents[2] / "app"
 
-_REALTIME = "#15 reworks app/realtime this session; #17's ports (realtime/ports.py) invert it"
-_ORDERS = "#13 reworks app/services/orders.py this session"
-KNOWN_BACK_EDGES: dict[tuple[str, str], str] = {
-    # The unit of work (app.db) publishes the outbox's events after commit; the outbox
-    # registers after-commit hooks through app.db. #17's UnitOfWork module takes both.
-    ("app.db", "app.realtime.outbox"): _REALTIME,
-    # The ingest path places the orders it carries; orders record their events by it.
-    ("app.services.ingest", "app.services.orders"): _ORDERS,
-}
+KNOWN_BACK_EDGES: dict[tuple[str, str], str] = {}
 
 
 def _module_name(path: Path) -> str:

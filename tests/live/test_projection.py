@@ -12,12 +12,12 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
-from app.db import unit_of_work
 from app.models import Comment, QueueItem, StreamEvent, StreamStatus, StreamViewer
 from app.models.events import StreamProjection
 from app.schemas.events import EventIn
 from app.services.eventlog import write_events
 from app.services.projection import BEHIND, fold
+from app.services.uow import UnitOfWork
 from tests.live.helpers import admin_headers, live_stream, new_stream, send, set_status
 
 
@@ -96,8 +96,8 @@ async def test_a_kick_folds_at_once_and_folding_again_changes_nothing(real_app: 
     assert BEHIND._value.get() >= 30  # and what operators see on /metrics
     worker.kick(stream_id)
     await _wait_folded(app, stream_id, within=10)
-    async with unit_of_work(app.state.sessionmaker, app.state.live) as s:
-        assert await fold(s, stream_id, wait=True) == 0  # nothing past the cursor
+    async with UnitOfWork.begin(app.state.sessionmaker, app.state.live) as uow:
+        assert await fold(uow.session, stream_id, wait=True) == 0  # nothing past the cursor
     async with app.state.sessionmaker() as s:
         likes = await s.scalar(
             select(func.sum(StreamViewer.likes)).where(StreamViewer.stream_id == stream_id)

@@ -13,11 +13,10 @@ from fastapi import APIRouter, FastAPI, Request
 from sqlalchemy import select, update
 from websockets.asyncio.client import ClientConnection, connect
 
-from app.db import after_commit
 from app.deps import SessionDep
 from app.errors import Conflict
 from app.models import Stream
-from app.realtime.outbox import PendingEvent, queue_event
+from app.realtime.outbox import PendingEvent, after_commit, queue_event
 from tests.live.helpers import add_product, live_of, live_stream
 from tests.orders.helpers import redis_book, viewer_headers
 

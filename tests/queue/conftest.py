@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 from fastapi import FastAPI
 
-from app.db import unit_of_work
 from app.services.comments import IncomingComment, IntakeResult, intake_comments
+from app.services.uow import UnitOfWork
 from tests.controls.conftest import (  # noqa: F401  (fixtures re-exported for this package)
     Crew,
     EventLog,
@@ -35,6 +35,6 @@ async def take_in(
         c if isinstance(c, IncomingComment) else IncomingComment(viewer_id=c[0], text=c[1])
         for c in comments
     ]
-    async with unit_of_work(app.state.sessionmaker, app.state.live) as session:
-        result = await intake_comments(session, stream_id, incoming, source)
+    async with UnitOfWork.begin(app.state.sessionmaker, app.state.live) as uow:
+        result = await intake_comments(uow.session, stream_id, incoming, source)
     return result

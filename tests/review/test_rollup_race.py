@@ -12,7 +12,6 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
-from app.db import unit_of_work
 from app.models import Stream, StreamViewer
 from app.models.events import StreamProjection
 from app.models.rollups import StreamPresence
@@ -21,6 +20,7 @@ from app.services.eventlog import write_events
 from app.services.projection import catch_up, fold
 from app.services.review_raw import raw_headline
 from app.services.review_report import headline
+from app.services.uow import UnitOfWork
 from tests.review.helpers import T0, ended_stream
 from tests.review.scenario import ev
 
@@ -56,8 +56,8 @@ async def test_concurrent_batches_keep_presence_exact(app: FastAPI) -> None:
             await s.commit()
         n = 1
         while n > 0:  # fold in small steps, so folders really interleave
-            async with unit_of_work(maker, app.state.live) as s:
-                n = await fold(s, sid, wait=i % 2 == 0, limit=7)
+            async with UnitOfWork.begin(maker, app.state.live) as uow:
+                n = await fold(uow.session, sid, wait=i % 2 == 0, limit=7)
             folded.append(max(n, 0))
 
     folded: list[int] = []
@@ -114,8 +114,8 @@ async def test_a_fold_never_passes_a_row_that_commits_later(committed_app: FastA
         await write_events(a, sid, likes("a"))
         b_task = asyncio.create_task(writer_b())
         await asyncio.sleep(0.5)  # B has either committed or is waiting for A
-        async with unit_of_work(maker, app.state.live) as f:
-            await fold(f, sid, wait=True)
+        async with UnitOfWork.begin(maker, app.state.live) as uow:
+            await fold(uow.session, sid, wait=True)
         await a.commit()
     await b_task
     async with maker() as s:

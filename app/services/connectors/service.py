@@ -7,7 +7,7 @@ receives is noted in `connector_payloads` with what became of it; the body is ke
 whenever it did not become events (unmapped, invalid, rejected), so nothing is dropped
 silently and the mapping can be fixed against what really came.
 
-The events go through `app.services.ingest.accept_batch`, the path of `POST /events`:
+The events go through `app.services.event_batches.accept_batch`, the path of `POST /events`:
 order book, log, live counters and projection stay one path.
 """
 
@@ -21,9 +21,9 @@ from typing import Any
 
 import orjson
 from sqlalchemy import case, func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import rollback_now, utcnow
+from app.db import utcnow
 from app.errors import AppError, NotFound, Unprocessable
 from app.models import (
     Connector,
@@ -36,8 +36,8 @@ from app.models import (
     StreamStatus,
     User,
 )
-from app.realtime.state import Live
 from app.schemas.events import MAX_BATCH, parse_event
+from app.services import event_batches
 from app.services import ingest as ingest_service
 from app.services.connectors.mapping import (
     Mapping,
@@ -48,6 +48,7 @@ from app.services.connectors.mapping import (
     signature_ok,
     stale_reason,
 )
+from app.services.uow import UnitOfWork
 
 STATUS_WINDOW = timedelta(minutes=15)
 STALE_AFTER = timedelta(seconds=60)
@@ -231,9 +232,7 @@ def _kept_headers(headers: dict[str, str]) -> dict[str, str]:
 
 
 async def receive(
-    live: Live,
-    maker: async_sessionmaker[AsyncSession],
-    session: AsyncSession,
+    uow: UnitOfWork,
     stream_id: int,
     connector_id: int,
     raw: bytes,
@@ -241,6 +240,7 @@ async def receive(
 ) -> Received:
     """One platform request: verify, map, ingest; note it either way. Never raises for
     what the platform sent (the outcome is kept and answered); 404 for no connector."""
+    session = uow.session
     conn = await get_connector(session, stream_id, connector_id)
     mapping = mapping_for(conn.mapping)
     now = utcnow()
@@ -301,10 +301,10 @@ async def receive(
     except ValueError as exc:
         return await keep(PayloadOutcome.invalid, 422, f"{mapped.rule}: {exc}")
     try:
-        outcome = await ingest_service.accept_batch(live, maker, session, stream_id, events)
+        outcome = await event_batches.accept_batch(uow, stream_id, events)
     except AppError as exc:
         # A contradiction with the order book: nothing applied; keep the payload.
-        await rollback_now(session)
+        await uow.rollback_now()
         conn = await get_connector(session, stream_id, connector_id)
         return await keep(PayloadOutcome.invalid, 422, f"{mapped.rule}: {exc.detail}")
     conn.last_event_at = now
