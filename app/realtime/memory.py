@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections import defaultdict, deque
+from collections import OrderedDict, defaultdict, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -449,3 +449,47 @@ class MemoryStockBook:
 
     async def read(self, stream_id: int, product_id: int) -> dict[str, str]:
         return dict(self._items.get((stream_id, product_id), {}))
+
+
+# --------------------------------------------------------------------------- limits
+
+MEMORY_LIMIT_KEYS = 100_000  # keys remembered at most (the oldest go first)
+
+
+class MemoryLimits:
+    """Rate-limit windows and login-miss counts of this process."""
+
+    def __init__(self) -> None:
+        self._windows: OrderedDict[str, tuple[int, float]] = OrderedDict()
+        self._misses: OrderedDict[str, tuple[int, float, float]] = OrderedDict()
+
+    async def hit(self, key: str, window_ms: int) -> tuple[int, float]:
+        now = time.monotonic()
+        count, ends = self._windows.pop(key, (0, 0.0))
+        if ends <= now:
+            count, ends = 0, now + window_ms / 1000
+        count += 1
+        self._windows[key] = (count, ends)
+        while len(self._windows) > MEMORY_LIMIT_KEYS:
+            self._windows.popitem(last=False)
+        return count, ends - now
+
+    async def miss(
+        self, key: str, now: float, free: int, base: float, cap: float, ttl: int
+    ) -> None:
+        count, until, expires = self._misses.pop(key, (0, 0.0, 0.0))
+        if expires <= now:
+            count, until = 0, 0.0
+        count += 1
+        if count > free:
+            until = now + min(base * 2 ** min(count - free - 1, 40), cap)
+        self._misses[key] = (count, until, now + ttl)
+        while len(self._misses) > MEMORY_LIMIT_KEYS:
+            self._misses.popitem(last=False)
+
+    async def blocked_until(self, key: str) -> float:
+        entry = self._misses.get(key)
+        return entry[1] if entry is not None and entry[2] > time.time() else 0.0
+
+    async def forget(self, key: str) -> None:
+        self._misses.pop(key, None)

@@ -13,6 +13,7 @@ is behind them: the embedded mode runs the same service code (e.g. the in-memory
 * `StockBook`: units of a lineup item taken for orders before the database writes them
   (take, peek, give back, the idempotency entries, the mirror of the database's stock).
 * `CommentCounts`: running negative-comment counts for the alerts engine.
+* `Limits`: rate-limit windows and the login throttle's miss counts.
 """
 
 from __future__ import annotations
@@ -257,6 +258,28 @@ class StockBook(Protocol):
     async def read_bought(self, stream_id: int, product_id: int) -> dict[str, int]: ...
 
     async def read(self, stream_id: int, product_id: int) -> dict[str, str]: ...
+
+
+class Limits(Protocol):
+    """Counters for rate limits and the login throttle, keyed by the caller."""
+
+    async def hit(self, key: str, window_ms: int) -> tuple[int, float]:
+        """Count one hit in `key`'s fixed window (started by the first hit, `window_ms`
+        long): (hits so far in the window, seconds until it ends)."""
+        ...
+
+    async def miss(
+        self, key: str, now: float, free: int, base: float, cap: float, ttl: int
+    ) -> None:
+        """Count a miss: after `free` misses each further one blocks `key` until `now`
+        plus a delay doubling from `base` up to `cap`; the count fades after `ttl` s."""
+        ...
+
+    async def blocked_until(self, key: str) -> float:
+        """The unix time `key` is blocked until (0: not blocked)."""
+        ...
+
+    async def forget(self, key: str) -> None: ...
 
 
 def mirror_fields(m: Mirror) -> list[str | int]:

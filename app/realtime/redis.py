@@ -844,3 +844,56 @@ class RedisStockBook:
     async def read(self, stream_id: int, product_id: int) -> dict[str, str]:
         raw = await self.redis.hgetall(self.keys(stream_id, product_id)[0])
         return {_s(k): _s(v) for k, v in raw.items()}
+
+
+# --------------------------------------------------------------------------- limits
+
+# KEYS[1] the window's counter; ARGV[1] window (ms). Returns {count, ms left}.
+_HIT_LUA = """
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
+return {n, ttl}
+"""
+
+# KEYS[1] the counter hash; ARGV: now, free misses, base delay, max delay, ttl (s).
+# Returns the blocked-until time as a string (0 when not blocked).
+_MISS_LUA = """
+local n = redis.call('HINCRBY', KEYS[1], 'n', 1)
+local free = tonumber(ARGV[2])
+local untl = 0
+if n > free then
+  local delay = tonumber(ARGV[3]) * (2 ^ (n - free - 1))
+  if delay > tonumber(ARGV[4]) then delay = tonumber(ARGV[4]) end
+  untl = tonumber(ARGV[1]) + delay
+  redis.call('HSET', KEYS[1], 'until', tostring(untl))
+end
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[5]))
+return tostring(untl)
+"""
+
+
+class RedisLimits:
+    """Rate-limit windows and login-miss counts in Redis, shared by every instance."""
+
+    def __init__(self, client: aioredis.Redis) -> None:
+        self.redis = client
+        self._hit = client.register_script(_HIT_LUA)
+        self._miss = client.register_script(_MISS_LUA)
+
+    async def hit(self, key: str, window_ms: int) -> tuple[int, float]:
+        count, ttl_ms = await self._hit(keys=[key], args=[window_ms])
+        return int(count), int(ttl_ms) / 1000
+
+    async def miss(
+        self, key: str, now: float, free: int, base: float, cap: float, ttl: int
+    ) -> None:
+        await self._miss(keys=[key], args=[now, free, base, cap, ttl])
+
+    async def blocked_until(self, key: str) -> float:
+        raw = await self.redis.hget(key, "until")
+        return float(raw) if raw else 0.0
+
+    async def forget(self, key: str) -> None:
+        await self.redis.delete(key)

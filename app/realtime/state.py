@@ -17,15 +17,17 @@ from app.realtime.memory import (
     MemoryCommentCounts,
     MemoryCounters,
     MemoryEventBus,
+    MemoryLimits,
     MemoryStockBook,
 )
 from app.realtime.outbox import PendingEvent
-from app.realtime.ports import CommentCounts, Counters, EventBus, Position, StockBook
+from app.realtime.ports import CommentCounts, Counters, EventBus, Limits, Position, StockBook
 from app.realtime.redis import (
     RedisBroker,
     RedisCommentCounts,
     RedisCounters,
     RedisEventBus,
+    RedisLimits,
     RedisStockBook,
 )
 
@@ -61,10 +63,11 @@ class Live:
     counters: Counters
     stock: StockBook
     comment_counts: CommentCounts
+    limits: Limits
     broker: Broker
     prefix: str
-    # The Redis client in production (None embedded): only for the rate limiter, the
-    # login throttle and the availability watchdog, which speak to Redis itself.
+    # The Redis client in production (None embedded): for the availability watchdog and
+    # the health check, which ask whether Redis answers.
     redis: aioredis.Redis | None = None
     workers: Workers = field(default_factory=Workers)
 
@@ -130,6 +133,7 @@ async def build_live(settings: Settings) -> Live:
             counters=RedisCounters(client, prefix),
             stock=RedisStockBook(client, prefix),
             comment_counts=RedisCommentCounts(client, prefix),
+            limits=RedisLimits(client),
             broker=broker,
             prefix=prefix,
             redis=client,
@@ -141,6 +145,7 @@ async def build_live(settings: Settings) -> Live:
             counters=MemoryCounters(),
             stock=MemoryStockBook(),
             comment_counts=MemoryCommentCounts(),
+            limits=MemoryLimits(),
             broker=broker,
             prefix=prefix,
         )

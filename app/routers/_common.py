@@ -58,6 +58,6 @@ def rate_limiter(request: Request) -> RateLimiter:
     state = request.app.state
     limiter: RateLimiter | None = getattr(state, "rate_limiter", None)
     if limiter is None:
-        limiter = RateLimiter(state.live.redis, state.live.prefix)
+        limiter = RateLimiter(state.live.limits, state.live.prefix)
         state.rate_limiter = limiter
     return limiter

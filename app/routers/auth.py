@@ -16,12 +16,12 @@ router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
 
 def login_throttle(request: Request) -> LoginThrottle:
-    """The app's login throttle (Redis-backed when Redis is configured), made on first use."""
+    """The app's login throttle (over the `Limits` port), made on first use."""
     state = request.app.state
     throttle: LoginThrottle | None = getattr(state, "login_throttle", None)
     if throttle is None:
         live = state.live
-        throttle = LoginThrottle(state.settings, live.redis, live.prefix)
+        throttle = LoginThrottle(state.settings, live.limits, live.prefix)
         state.login_throttle = throttle
     return throttle
 

@@ -213,7 +213,7 @@ async def test_delays_double_and_success_clears_them(app: FastAPI) -> None:
     live = app.state.live
     s = app.state.settings
     s.login_max_failures, s.login_delay_base_seconds, s.login_max_delay_seconds = 2, 1.0, 5.0
-    throttle = LoginThrottle(s, live.redis, live.prefix)
+    throttle = LoginThrottle(s, live.limits, live.prefix)
     keys = throttle.keys("someone", "10.0.0.1")
     waits = []
     for _ in range(7):
