@@ -1,7 +1,8 @@
 """A merchant backend's burst through the stream's `X-Ingest-Key` (issue #13): 2,000
 attempts with 200 in flight for 50 units (smaller in embedded mode) → only 201 and 409
-`sold_out`, exactly the stock sold, and (PostgreSQL + Redis) every sold-out refusal is
-the fast path's and takes no database connection: the key is verified once and believed
+`sold_out`, exactly the stock sold, and on both backends (since #17 the embedded mode
+has the same fast path over its in-memory stock book) every sold-out refusal is the
+fast path's and takes no database connection: the key is verified once and believed
 for a moment (app/deps.py), verified again before the belief runs out, and the refusal
 is the stock script's — the first wave too, which the fast path's door holds back while
 the orders let in take the last units (app/routers/order_fast_path.py)."""
@@ -74,8 +75,6 @@ async def test_an_ingest_key_burst_sells_the_stock_and_refuses_the_rest(
     held = await held_orders(env.maker, listing)
     assert len(held) == units and {o.source for o in held} == {"ingest"}
 
-    if embedded:
-        return  # SQLite: the refusal is a plain read of the database (no Redis mirror)
     # every refusal, the first wave's included, was the fast path's
     assert _fast() - fast_before == attempts - units
     engine = env.app.state.sessionmaker.kw["bind"]
@@ -116,8 +115,6 @@ async def test_a_believed_key_is_verified_again_and_a_revocation_elsewhere_ends_
     in the background before the belief runs out); a key revoked by another instance
     (only the database knows) is refused within the belief's period."""
     env = committed_env
-    if env.app.state.settings.redis_url is None:
-        pytest.skip("the fast path needs the Redis stock")
     period = 0.4
     monkeypatch.setattr(deps, "INGEST_KEY_CACHE_SECONDS", period)
     admin = bearer(await login(env.client, "admin"))
