@@ -156,7 +156,7 @@ PEEK_ANSWERS = ("go", "sold_out", "flash_over")
 
 class StockBook(Protocol):
     """Units of each lineup item (stream × product) on sale, taken for orders before the
-    database writes them; the database stays the authority (app/services/orders.py).
+    database writes them; the database stays the authority (app/services/order_placement.py).
 
     Per item the book mirrors the database's stock (`stock`, `allotted`, `listed`,
     `limit`, the running flash sale `f_id`, `f_left`, `f_limit`, `f_ends`), the units

@@ -19,6 +19,7 @@ from app.schemas.orders import (
     OrderOut,
     OrderRequestOut,
 )
+from app.services import order_payment, order_placement, order_requests
 from app.services import orders as orders_service
 
 router = APIRouter(prefix="/api/v1/streams/{stream_id}", tags=["orders"])
@@ -65,7 +66,7 @@ async def place_order(
     settings: SettingsDep,
     response: Response,
 ) -> object:
-    placed = await orders_service.place_order(uow, settings, stream_id, buyer, body, key)
+    placed = await order_placement.place_order(uow, settings, stream_id, buyer, body, key)
     if placed.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return placed.order
@@ -116,7 +117,7 @@ async def get_order(
     responses=CONFLICTS,
 )
 async def pay_order(stream_id: int, order_id: int, buyer: CurrentBuyer, uow: UowDep) -> object:
-    return await orders_service.pay_order(uow, stream_id, order_id, buyer)
+    return await order_payment.pay_order(uow, stream_id, order_id, buyer)
 
 
 @router.post(
@@ -135,7 +136,7 @@ async def cancel_order(
     uow: UowDep,
     body: CancelIn | None = None,
 ) -> object:
-    order, request = await orders_service.cancel_order(
+    order, request = await order_requests.cancel_order(
         uow, stream_id, order_id, buyer, body.reason if body else ""
     )
     return CancelOut(
@@ -154,7 +155,7 @@ async def cancel_order(
 async def request_address_change(
     stream_id: int, order_id: int, body: AddressChangeIn, buyer: CurrentBuyer, session: SessionDep
 ) -> object:
-    return await orders_service.request_address_change(
+    return await order_requests.request_address_change(
         session, stream_id, order_id, buyer, body.address.model_dump(), body.reason
     )
 
@@ -167,7 +168,7 @@ async def request_address_change(
 async def list_requests(
     stream: RequestHandler, session: SessionDep, status: OrderRequestStatus | None = None
 ) -> object:
-    return await orders_service.list_requests(session, stream.id, status)
+    return await order_requests.list_requests(session, stream.id, status)
 
 
 @router.post(
@@ -184,7 +185,7 @@ async def approve_request(
     body: DecisionIn | None = None,
 ) -> object:
     note = body.note if body else ""
-    return await orders_service.approve_request(uow, stream.id, request_id, user, note)
+    return await order_requests.approve_request(uow, stream.id, request_id, user, note)
 
 
 @router.post(
@@ -201,4 +202,4 @@ async def reject_request(
     body: DecisionIn | None = None,
 ) -> object:
     note = body.note if body else ""
-    return await orders_service.reject_request(uow, stream.id, request_id, user, note)
+    return await order_requests.reject_request(uow, stream.id, request_id, user, note)

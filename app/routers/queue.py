@@ -26,7 +26,7 @@ from app.schemas.queue import (
     ReplyIn,
     ReplyOut,
 )
-from app.services import orders as orders_service
+from app.services import order_requests
 from app.services import queue as queue_service
 from app.services.uow import UnitOfWork
 
@@ -151,7 +151,7 @@ async def approve_order_request(
     user: CurrentUser,
     body: DecisionIn | None = None,
 ) -> object:
-    return await _decided(orders_service.approve_request, uow, stream, request_id, user, body)
+    return await _decided(order_requests.approve_request, uow, stream, request_id, user, body)
 
 
 @router.post(
@@ -166,7 +166,7 @@ async def reject_order_request(
     user: CurrentUser,
     body: DecisionIn | None = None,
 ) -> object:
-    return await _decided(orders_service.reject_request, uow, stream, request_id, user, body)
+    return await _decided(order_requests.reject_request, uow, stream, request_id, user, body)
 
 
 @router.get(

@@ -9,8 +9,7 @@ from collections.abc import Sequence
 
 from app.realtime.outbox import after_commit
 from app.schemas.events import EventIn
-from app.services import connector_orders, projection
-from app.services import orders as orders_service
+from app.services import connector_orders, order_payment, projection
 from app.services.ingest import IngestOutcome, record_events
 from app.services.uow import UnitOfWork
 
@@ -29,7 +28,7 @@ async def accept_batch(
     # A connector's sales (order events with `order_id`) are orders in the order book.
     connector = await connector_orders.apply_connector_orders(uow, stream_id, events)
     # Payments of our own orders (event id `order:<id>:paid`) mark the order paid.
-    payments = await orders_service.pay_from_ingest(uow, stream_id, connector.rest)
+    payments = await order_payment.pay_from_ingest(uow, stream_id, connector.rest)
     outcome = await record_events(
         uow, stream_id, [*connector.log, *payments.external], wake_projection=False
     )

@@ -27,7 +27,7 @@ from tests.orders.conftest import Env
 from tests.orders.helpers import Answer, asgi_post, held_orders, seed_listing, sold_units
 
 pytestmark = pytest.mark.slow
-ORDER_CODE = ("app/deps.py", "app/routers/orders.py", "app/services/orders.py", "order_fast_path")
+ORDER_CODE = ("app/deps.py", "app/routers/orders.py", "app/services/order", "order_fast_path")
 
 
 async def _burst(

@@ -1,4 +1,4 @@
-"""Group commit of orders (app/services/orders.py `_book_in_group`) on PostgreSQL + Redis.
+"""Group commit of orders (app/services/order_groups.py `book_in_group`) on PostgreSQL + Redis.
 
 Concurrent winners of one item are written in one transaction. Each must still get its
 own durable order before its 201, and a group whose transaction fails (a key that already
