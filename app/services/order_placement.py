@@ -30,7 +30,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.errors import BadRequest, Conflict, Unprocessable
 from app.models import (
-    Coupon,
     LineupItem,
     ListingStatus,
     Order,
@@ -38,7 +37,6 @@ from app.models import (
 )
 from app.realtime.outbox import after_commit, after_rollback, rollback_now
 from app.realtime.ports import StockBook, Take
-from app.schemas.common import format_money
 from app.schemas.orders import OrderCreate
 from app.services import coupons as coupons_service
 from app.services import flash_sales, offers
@@ -58,6 +56,7 @@ from app.services.orders import (
     order_by_key,
     order_unit_price,
     record,
+    redeem_coupon,
     refusal,
     sold_out,
     take_lineup_units,
@@ -161,14 +160,11 @@ async def _place(
         order = await _book_taken(uow, stream_id, viewer_id, data, key, buyer, take)
     except IntegrityError:
         # The key already names an order that the stock book did not know about (e.g.
-        # Redis lost its data, or the process restarted): undo ours, give the units back,
-        # answer with that order.
-        await rollback_now(session)
-        existing = await order_by_key(session, stream_id, key)
-        if existing is None:
+        # Redis lost its data, or the process restarted).
+        twin = await _lost_to_twin(session, stream_id, viewer_id, data, key)
+        if twin is None:
             raise
-        check_same(existing, viewer_id, data)
-        return Placed(existing, replayed=True)
+        return twin
     done = f"o|{order.id}|{fp}"
 
     async def _mark_done() -> None:
@@ -176,6 +172,20 @@ async def _place(
 
     after_commit(session, _mark_done)
     return Placed(order, replayed=False)
+
+
+async def _lost_to_twin(
+    session: AsyncSession, stream_id: int, viewer_id: str, data: OrderCreate, key: str
+) -> Placed | None:
+    """The insert lost to an order already holding the key: undo ours (the rollback
+    hooks give the units back) and answer with that order (None: there is none, the
+    error was something else)."""
+    await rollback_now(session)
+    existing = await order_by_key(session, stream_id, key)
+    if existing is None:
+        return None
+    check_same(existing, viewer_id, data)
+    return Placed(existing, replayed=True)
 
 
 async def _place_bundle(
@@ -230,21 +240,7 @@ async def _place_bundle(
     priced.list_price = sum((list_prices[p] for p in parts), Decimal("0.00"))
     priced.live_price = sum((rows[p].live_price for p in parts), Decimal("0.00"))
     subtotal = unit_price * qty - priced.discount
-    coupon_id = data.coupon_id
-    if coupon_id is None and data.best_coupon:
-        coupon_id = await offers.best_claim(
-            session, stream_id, viewer_id, data.product_id, subtotal
-        )
-    claim_id: int | None = None
-    if coupon_id is not None:
-        claim_id, off = await coupons_service.prepare_redemption(
-            session, stream_id, coupon_id, viewer_id, data.product_id, subtotal
-        )
-        coupon = await session.get(Coupon, coupon_id)
-        assert coupon is not None
-        priced.discounts.append(
-            {"kind": "coupon", "label": offers.coupon_label(coupon), "amount": format_money(off)}
-        )
+    coupon_id, claim_id = await redeem_coupon(session, stream_id, viewer_id, data, subtotal, priced)
     order = new_order(stream_id, viewer_id, data, key, buyer, unit_price, None, priced=priced)
     order.coupon_id = coupon_id
     order.bundle = str(bundle["name"])
@@ -253,12 +249,10 @@ async def _place_bundle(
     try:
         await session.flush()
     except IntegrityError:
-        await rollback_now(session)
-        twin = await order_by_key(session, stream_id, key)
+        twin = await _lost_to_twin(session, stream_id, viewer_id, data, key)
         if twin is None:
             raise
-        check_same(twin, viewer_id, data)
-        return Placed(twin, replayed=True)
+        return twin
     if claim_id is not None:
         await coupons_service.mark_used(session, claim_id, order.id)
     await attach_gift(session, order, terms)

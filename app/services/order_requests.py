@@ -177,14 +177,13 @@ async def approve_request(
             .execution_options(synchronize_session=False)
         )
         order = await get_order(session, stream_id, order.id)
-    queue_event(
-        session,
-        stream_id,
-        "order_request.updated",
-        request_payload(req, order),
-        roles=STAFF_EVENT_ROLES,
-    )
+    _announce(uow, req, order)
     return req
+
+
+def _announce(uow: UnitOfWork, req: OrderRequest, order: Order) -> None:
+    """Tell the staff consoles a request was decided."""
+    uow.emit(req.stream_id, "order_request.updated", request_payload(req, order), STAFF_EVENT_ROLES)
 
 
 async def reject_request(
@@ -193,11 +192,5 @@ async def reject_request(
     session = uow.session
     req = await _decide(session, stream_id, request_id, user, OrderRequestStatus.rejected, note)
     order = await get_order(session, stream_id, req.order_id)
-    queue_event(
-        session,
-        stream_id,
-        "order_request.updated",
-        request_payload(req, order),
-        roles=STAFF_EVENT_ROLES,
-    )
+    _announce(uow, req, order)
     return req

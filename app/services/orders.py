@@ -118,21 +118,7 @@ async def insert_order(
     if flash_id is not None:
         priced.live_price = unit_price  # the flash sale's price is this order's live price
     subtotal = unit_price * data.quantity - priced.discount
-    claim_id: int | None = None
-    coupon_id = data.coupon_id
-    if coupon_id is None and data.best_coupon:
-        coupon_id = await offers.best_claim(
-            session, stream_id, viewer_id, data.product_id, subtotal
-        )
-    if coupon_id is not None:
-        claim_id, off = await coupons_service.prepare_redemption(
-            session, stream_id, coupon_id, viewer_id, data.product_id, subtotal
-        )
-        coupon = await session.get(Coupon, coupon_id)
-        assert coupon is not None
-        priced.discounts.append(
-            {"kind": "coupon", "label": offers.coupon_label(coupon), "amount": format_money(off)}
-        )
+    coupon_id, claim_id = await redeem_coupon(session, stream_id, viewer_id, data, subtotal, priced)
     order = new_order(stream_id, viewer_id, data, key, buyer, unit_price, flash_id, priced=priced)
     order.coupon_id = coupon_id
     session.add(order)
@@ -140,6 +126,34 @@ async def insert_order(
     if claim_id is not None:
         await coupons_service.mark_used(session, claim_id, order.id)
     return order, terms
+
+
+async def redeem_coupon(
+    session: AsyncSession,
+    stream_id: int,
+    viewer_id: str,
+    data: OrderCreate,
+    subtotal: Decimal,
+    priced: offers.Priced,
+) -> tuple[int | None, int | None]:
+    """The order's coupon (the chosen one, or the best claimed one when asked) prepared
+    for redemption, its discount added to `priced`: (coupon id, claim id), or Nones."""
+    coupon_id = data.coupon_id
+    if coupon_id is None and data.best_coupon:
+        coupon_id = await offers.best_claim(
+            session, stream_id, viewer_id, data.product_id, subtotal
+        )
+    if coupon_id is None:
+        return None, None
+    claim_id, off = await coupons_service.prepare_redemption(
+        session, stream_id, coupon_id, viewer_id, data.product_id, subtotal
+    )
+    coupon = await session.get(Coupon, coupon_id)
+    assert coupon is not None
+    priced.discounts.append(
+        {"kind": "coupon", "label": offers.coupon_label(coupon), "amount": format_money(off)}
+    )
+    return coupon_id, claim_id
 
 
 async def attach_gift(session: AsyncSession, order: Order, terms: offers.Terms) -> None:
