@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
@@ -52,6 +52,7 @@ from app.models import (
 from app.realtime.outbox import PendingEvent, queue_event
 from app.realtime.snapshot import SnapshotContext, snapshot_contributor
 from app.realtime.state import Live
+from app.services.queue_state import alert_inputs
 from app.services.stream_rows import get_in_stream
 from app.services.uow import UnitOfWork
 
@@ -518,20 +519,6 @@ async def ack_alert(session: AsyncSession, stream_id: int, alert_id: int, actor_
 
 # ----------------------------------------------------------------------------- from the ticker
 
-ExtraInputs = Callable[[AsyncSession, Live, int], Awaitable[dict[str, Any]]]
-_extra_inputs: list[ExtraInputs] = []
-
-
-def register_inputs(source: ExtraInputs) -> ExtraInputs:
-    """Add a source of evaluator inputs the live metrics do not carry.
-
-    A source gets (session, live services, stream id) and returns some of
-    `negative_comments` (cumulative count), `oldest_question_wait_seconds` and
-    `question_sla_seconds` for a stream; the service queue registers one.
-    """
-    _extra_inputs.append(source)
-    return source
-
 
 async def metrics_point(
     session: AsyncSession,
@@ -559,9 +546,8 @@ async def metrics_point(
         if status == ListingStatus.listed:
             left = products.get(pid, {}).get("stock_left")
             stock[pid] = StockLevel(int(left) if left is not None else allotted - sold, allotted)
-    extras: dict[str, Any] = {}
-    for source in _extra_inputs:
-        extras.update(await source(session, live, stream_id))
+    # What the live metrics do not carry: negative comments, the oldest question's wait.
+    extras = await alert_inputs(session, live, stream_id)
     return Metrics(
         ts=ts,
         online=int(metrics.get("online", 0)),

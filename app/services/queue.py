@@ -53,10 +53,9 @@ from app.models import (
 from app.models.queue import DEFAULT_CUE_THRESHOLD, DEFAULT_SLA_SECONDS
 from app.realtime.outbox import queue_event
 from app.realtime.snapshot import SnapshotContext, snapshot_contributor
-from app.realtime.state import Live
 from app.schemas.common import format_money
-from app.services import alerts as alerts_service
 from app.services.pins import set_pin
+from app.services.queue_state import ACTIVE, QueueThresholds, get_settings
 from app.services.stream_rows import delete_in_stream, get_in_stream, get_or_404
 from app.text.similarity import MERGE_THRESHOLD, bigrams, content, keywords, similar
 
@@ -66,22 +65,9 @@ CUE_THRESHOLD = DEFAULT_CUE_THRESHOLD
 SLA_SECONDS = DEFAULT_SLA_SECONDS
 MERGE_WINDOW = timedelta(minutes=30)
 MAX_CANDIDATES = 500
-ACTIVE = (ItemStatus.open, ItemStatus.claimed)
 
 
 # -------------------------------------------------------------------------- settings
-
-
-@dataclass(frozen=True)
-class QueueThresholds:
-    """A stream's queue SLA and cue threshold (its `QueueSettings` row, or the defaults)."""
-
-    sla_seconds: int = DEFAULT_SLA_SECONDS
-    cue_threshold: int = DEFAULT_CUE_THRESHOLD
-
-    @classmethod
-    def of(cls, row: Any) -> QueueThresholds:
-        return cls(row.sla_seconds, row.cue_threshold) if row is not None else cls()
 
 
 def settings_payload(
@@ -100,17 +86,6 @@ def settings_payload(
 
 async def settings_view(session: AsyncSession, stream_id: int) -> dict[str, Any]:
     return settings_payload(stream_id, await session.get(QueueSettings, stream_id))
-
-
-async def get_settings(session: AsyncSession, stream_id: int) -> QueueThresholds:
-    row = (
-        await session.execute(
-            select(QueueSettings.sla_seconds, QueueSettings.cue_threshold).where(
-                QueueSettings.stream_id == stream_id
-            )
-        )
-    ).first()
-    return QueueThresholds.of(row)
 
 
 async def set_settings(
@@ -950,20 +925,6 @@ async def answers_for_viewer(
     ]
 
 
-async def oldest_open_wait_seconds(session: AsyncSession, stream_id: int) -> float | None:
-    """How long the oldest unanswered question has waited (for the alerts engine)."""
-    first: datetime | None = await session.scalar(
-        select(func.min(QueueItem.first_at)).where(
-            QueueItem.stream_id == stream_id,
-            QueueItem.kind == "question",
-            QueueItem.status.in_(ACTIVE),
-        )
-    )
-    if first is None:
-        return None
-    return max(0.0, (utcnow() - first).total_seconds())
-
-
 # ------------------------------------------------------------------- order requests
 
 
@@ -1009,19 +970,6 @@ async def order_request_items(session: AsyncSession, stream_id: int) -> list[dic
 
 
 # --------------------------------------------------------------------------- alerts
-
-
-@alerts_service.register_inputs
-async def alert_inputs(session: AsyncSession, live: Live, stream_id: int) -> dict[str, Any]:
-    """What the alerts engine cannot read from the live metrics: the cumulative count of
-    negative comments (for `negative_spike`, from the incremental counter intake keeps,
-    not a COUNT over the comments), the oldest open question's wait and the stream's
-    SLA (for `question_wait`). Blocked abuse counts too: an abuse storm is 舆情 as well."""
-    return {
-        "negative_comments": await live.comment_counts.negative(stream_id),
-        "oldest_question_wait_seconds": await oldest_open_wait_seconds(session, stream_id),
-        "question_sla_seconds": (await get_settings(session, stream_id)).sla_seconds,
-    }
 
 
 # ------------------------------------------------------------------------- snapshot
