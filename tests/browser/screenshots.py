@@ -182,7 +182,7 @@ def seed_review(server: Server) -> int:
         server,
         "PATCH",
         f"/api/v1/streams/{sid}",
-        json={"target_gmv": "500.00", "target_viewers": 30},
+        json={"target_gmv": "500.00", "target_viewers": 300},
     )
     for i, pid in enumerate(room.product_ids):
         _try(server, "POST", f"/api/v1/streams/{sid}/lineup/{pid}/list")
