@@ -124,7 +124,12 @@ async def run(url: str, prefix: str, n: int, size: int, senders: int) -> dict[st
             async with UnitOfWork.begin(maker, live) as uow:
                 await ingest.record_events(uow, stream_id, batch, wake_projection=False)
             async with UnitOfWork.begin(maker, live) as uow:
-                while await projection.fold(uow.session, stream_id, wait=True) < 0:
+                while (
+                    await projection.fold(
+                        uow.session, uow.live.comment_counts, stream_id, wait=True
+                    )
+                    < 0
+                ):
                     pass
             latencies.append(time.perf_counter() - start)
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from app.deps import CurrentUser, SessionDep
+from app.deps import CurrentUser, SessionDep, UowDep
 from app.errors import JSONBody
 from app.models.review import ReviewAction
 from app.routers._common import (
@@ -191,8 +191,8 @@ async def add_highlight(
         "(top 3 each, non-zero), computed from the per-minute series; sorted by time." + _READ
     ),
 )
-async def list_highlights(stream: ReaderStream, session: SessionDep) -> list[HighlightOut]:
-    return await review_service.highlights(session, stream)
+async def list_highlights(stream: ReaderStream, uow: UowDep) -> list[HighlightOut]:
+    return await review_service.highlights(uow.session, uow.live.comment_counts, stream)
 
 
 @router.delete(
@@ -232,10 +232,12 @@ async def delete_highlight(
 )
 async def get_review(
     stream: ReaderStream,
-    session: SessionDep,
+    uow: UowDep,
     compare_last: Annotated[int, Query(ge=1, le=20)] = review_report.COMPARE_LAST,
 ) -> JSONBody:
-    report = await review_report.build_review(session, stream, compare_last=compare_last)
+    report = await review_report.build_review(
+        uow.session, uow.live.comment_counts, stream, compare_last=compare_last
+    )
     return JSONBody(report)
 
 
@@ -266,10 +268,8 @@ async def get_audience(stream: ReaderStream, session: SessionDep) -> AudienceOut
     response_class=Response,
     responses=download_responses(),
 )
-async def export_review(
-    stream: ReaderStream, session: SessionDep, format: FormatQuery = "csv"
-) -> Response:
-    report = await review_report.build_review(session, stream)
+async def export_review(stream: ReaderStream, uow: UowDep, format: FormatQuery = "csv") -> Response:
+    report = await review_report.build_review(uow.session, uow.live.comment_counts, stream)
     return attachment(format, exports.report_sections(report), f"review-{stream.id}")
 
 
@@ -295,10 +295,12 @@ _SEGMENT_ROLES = " Allowed: admin, or the stream's analyst, controller or servic
 )
 async def viewer_segments(
     stream: SegmentStream,
-    session: SessionDep,
+    uow: UowDep,
     high_value_min: HighValueQuery = viewer_segments_service.HIGH_VALUE_MIN,
 ) -> ViewerSegmentsOut:
-    viewers = await viewer_segments_service.tag_viewers(session, stream, high_value_min)
+    viewers = await viewer_segments_service.tag_viewers(
+        uow.session, uow.live.comment_counts, stream, high_value_min
+    )
     return ViewerSegmentsOut(
         stream_id=stream.id,
         viewers=len(viewers),
@@ -324,11 +326,13 @@ async def viewer_segments(
 async def export_segment(
     tag: str,
     stream: SegmentStream,
-    session: SessionDep,
+    uow: UowDep,
     format: FormatQuery = "csv",
     high_value_min: HighValueQuery = viewer_segments_service.HIGH_VALUE_MIN,
 ) -> Response:
-    viewers = await viewer_segments_service.tag_viewers(session, stream, high_value_min)
+    viewers = await viewer_segments_service.tag_viewers(
+        uow.session, uow.live.comment_counts, stream, high_value_min
+    )
     chosen = viewer_segments_service.members(viewers, tag)
     columns = list(viewer_segments_service.EXPORT_COLUMNS)
     rows = [[exports.cell(tv.row()[c]) for c in columns] for tv in chosen]

@@ -25,12 +25,12 @@ from app.db import utcnow
 from app.errors import Conflict, Unprocessable
 from app.models import BlockedWord, Comment, Stream, User, ViewerMute, WatchPin
 from app.realtime.outbox import after_commit, queue_event
+from app.realtime.ports import CommentCounts
 from app.realtime.snapshot import SnapshotContext, snapshot_contributor
 from app.services import text_learning
 from app.services.controls import log_action
 from app.services.pins import PUBLIC, current_pin, pin_payload, set_pin
 from app.services.stream_rows import get_in_stream
-from app.services.uow import UnitOfWork
 from app.text import Classification, Moderator, classify
 from app.text.moderation import compact_word
 
@@ -381,6 +381,7 @@ class _Labelled:
 
 async def intake_comments(
     session: AsyncSession,
+    counts: CommentCounts,
     stream_id: int,
     incoming: Sequence[IncomingComment],
     source: str,
@@ -475,7 +476,7 @@ async def intake_comments(
 
     if plan is not None:
         await queue_service.record_feed(session, plan, rows)
-    _count_negatives(session, stream_id, rows)
+    _count_negatives(session, counts, stream_id, rows)
     public = [comment_payload(r) for r in rows if not r.blocked]
     blocked_rows = [comment_payload(r) for r in rows if r.blocked]
     if public:
@@ -485,15 +486,14 @@ async def intake_comments(
     return IntakeResult(len(rows), len(incoming) - len(rows), rows)
 
 
-def _count_negatives(session: AsyncSession, stream_id: int, rows: Sequence[Comment]) -> None:
+def _count_negatives(
+    session: AsyncSession, counts: CommentCounts, stream_id: int, rows: Sequence[Comment]
+) -> None:
     """Add the batch's negative comments to the stream's running count once it commits
-    (the alerts engine's `negative_spike` input). A bare session outside any unit of work
-    (a test's) counts nothing."""
+    (the alerts engine's `negative_spike` input)."""
     negatives = sum(1 for r in rows if r.sentiment == "negative")
-    uow = UnitOfWork.of(session)
-    if not negatives or uow is None:
+    if not negatives:
         return
-    counts = uow.live.comment_counts
 
     async def _count() -> None:
         await counts.add_negative(stream_id, negatives)

@@ -48,6 +48,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.db import utcnow
 from app.domain.effects import PRESENCE_TYPES
 from app.models import Stream, StreamEvent, StreamProjection, StreamStatus
+from app.realtime.ports import CommentCounts
 from app.realtime.state import Live
 from app.schemas.events import EventIn
 from app.services.eventlog import fold_rollups, logged_after, pg_fold_range, pg_next_range
@@ -78,7 +79,12 @@ BEHIND = Gauge(
 
 
 async def fold(
-    session: AsyncSession, stream_id: int, *, wait: bool, limit: int | None = None
+    session: AsyncSession,
+    counts: CommentCounts,
+    stream_id: int,
+    *,
+    wait: bool,
+    limit: int | None = None,
 ) -> int:
     """Fold the next `limit` log rows of the stream in the session's transaction.
 
@@ -120,7 +126,7 @@ async def fold(
         if not await _move(session, stream_id, cursor, last):
             return -1
         await fold_rollups(session, stream_id, events)
-    await _take_in_comments(session, stream_id, events)
+    await _take_in_comments(session, counts, stream_id, events)
     FOLDED.inc(n)
     return n
 
@@ -145,7 +151,7 @@ def _insert_cursor(session: AsyncSession, stream_id: int) -> Any:
 
 
 async def _take_in_comments(
-    session: AsyncSession, stream_id: int, events: Sequence[EventIn]
+    session: AsyncSession, counts: CommentCounts, stream_id: int, events: Sequence[EventIn]
 ) -> None:
     from app.services import comments as comments_service
 
@@ -157,15 +163,15 @@ async def _take_in_comments(
         if e.type == "comment" and not (e.event_id or "").startswith(WATCH_COMMENT_PREFIX)
     ]
     if incoming:
-        await comments_service.intake_comments(session, stream_id, incoming, "ingest")
+        await comments_service.intake_comments(session, counts, stream_id, incoming, "ingest")
 
 
-async def catch_up(session: AsyncSession, stream_id: int) -> int:
+async def catch_up(session: AsyncSession, counts: CommentCounts, stream_id: int) -> int:
     """Fold everything logged so far for the stream, in the session's transaction
     (waiting for a fold that is running); returns the rows folded here."""
     total = lost = 0
     while True:
-        n = await fold(session, stream_id, wait=True)
+        n = await fold(session, counts, stream_id, wait=True)
         if n == 0:
             return total
         if n < 0:  # SQLite: another folder moved the cursor first; read it again
@@ -184,7 +190,7 @@ async def fold_after_commit(
     for _ in range(ROUNDS):
         try:
             async with UnitOfWork.begin(maker, live) as uow:
-                n = await fold(uow.session, stream_id, wait=False)
+                n = await fold(uow.session, uow.live.comment_counts, stream_id, wait=False)
         except Exception:
             FAILED.inc()
             log.exception("projection_failed", stream_id=stream_id)
@@ -281,7 +287,7 @@ class ProjectionWorker:
             if self._stopping:
                 return
             async with UnitOfWork.begin(self.maker, self.live) as uow:
-                n = await fold(uow.session, stream_id, wait=False)
+                n = await fold(uow.session, uow.live.comment_counts, stream_id, wait=False)
             if n <= 0:
                 return
         self._pending.add(stream_id)

@@ -14,6 +14,7 @@ from app.errors import Unprocessable
 from app.models import Role, Stream, TeamMember, User
 from app.models.events import StreamMinute
 from app.models.review import ActionStatus, Highlight, ReviewAction, ReviewFinding
+from app.realtime.ports import CommentCounts
 from app.schemas.common import format_money
 from app.schemas.review import ActionIn, ActionPatch, FindingIn, HighlightIn, HighlightOut
 from app.services.stream_rows import delete_in_stream, get_in_stream, list_in_stream
@@ -225,11 +226,13 @@ def manual_out(stream: Stream, mark: Highlight) -> HighlightOut:
     )
 
 
-async def highlights(session: AsyncSession, stream: Stream) -> list[HighlightOut]:
+async def highlights(
+    session: AsyncSession, counts: CommentCounts, stream: Stream
+) -> list[HighlightOut]:
     """Manual markers and automatic peaks, by time."""
     from app.services.projection import catch_up
 
-    await catch_up(session, stream.id)
+    await catch_up(session, counts, stream.id)
     marks = [manual_out(stream, m) for m in await manual_highlights(session, stream.id)]
     marks += await minute_peaks(session, stream)
     return sorted(marks, key=lambda h: (h.at, h.kind))

@@ -45,6 +45,7 @@ from app.models.rollups import (
     StreamSecond,
     StreamViewerPresence,
 )
+from app.realtime.ports import CommentCounts
 from app.schemas.common import format_money
 from app.services import projection, text_learning
 from app.services.review import offset_seconds, team_stream_ids
@@ -1216,6 +1217,7 @@ async def aftersales_review(session: AsyncSession, stream_id: int) -> dict[str, 
 
 async def build_review(
     session: AsyncSession,
+    counts: CommentCounts,
     stream: Stream,
     *,
     compare_last: int = COMPARE_LAST,
@@ -1223,7 +1225,7 @@ async def build_review(
 ) -> dict[str, Any]:
     now = now or utcnow()
     # The rollups are folded from the log after it commits: fold the rest in first.
-    await projection.catch_up(session, stream.id)
+    await projection.catch_up(session, counts, stream.id)
     until = review_until(stream, now)
     h, minute_rows = await headline(session, stream, now)
     fig = h.figures()

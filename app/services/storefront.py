@@ -241,6 +241,7 @@ async def post_comment(
     now = utcnow()
     result = await comments_service.intake_comments(
         session,
+        uow.live.comment_counts,
         stream_id,
         [comments_service.IncomingComment(viewer_id=viewer_id, text=text, event_id=scoped, ts=now)],
         source="watch",

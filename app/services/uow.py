@@ -37,12 +37,6 @@ from app.services.stock_mirror import watch_lineup
 log = structlog.get_logger(__name__)
 
 
-# The one remaining way to find the unit of work from its session: comment intake
-# (comments._count_negatives), which the projection's fold also runs inside review
-# requests that hold only a session. Nothing else may use it (issue #17).
-_UOW_KEY = "lcr_uow"
-
-
 class UnitOfWork:
     __slots__ = ("live", "maker", "session")
 
@@ -70,12 +64,6 @@ class UnitOfWork:
     def after_rollback(self, hook: Hook) -> None:
         after_rollback(self.session, hook)
 
-    @staticmethod
-    def of(session: AsyncSession) -> UnitOfWork | None:
-        """The unit of work a session belongs to (None: a bare session)."""
-        found = session.info.get(_UOW_KEY)
-        return found if isinstance(found, UnitOfWork) else None
-
     async def rollback_now(self) -> None:
         """Roll back now and compensate (e.g. after losing a unique-key race); the unit
         goes on with a fresh transaction."""
@@ -89,7 +77,6 @@ class UnitOfWork:
         async with maker() as session:
             watch_lineup(session, live.stock)
             uow = cls(session, live, maker)
-            session.info[_UOW_KEY] = uow
             try:
                 yield uow
                 await session.commit()

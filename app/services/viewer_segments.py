@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import NotFound
 from app.models import Comment, Stream, StreamViewer, StreamViewerPresence
+from app.realtime.ports import CommentCounts
 from app.schemas.common import format_money
 from app.services import projection
 from app.services.review_report import review_until
@@ -110,11 +111,12 @@ async def _question_topics(session: AsyncSession, stream_id: int) -> dict[str, s
 
 async def tag_viewers(
     session: AsyncSession,
+    counts: CommentCounts,
     stream: Stream,
     high_value_min: Decimal = HIGH_VALUE_MIN,
     now: datetime | None = None,
 ) -> list[TaggedViewer]:
-    await projection.catch_up(session, stream.id)  # the rollups are folded after commit
+    await projection.catch_up(session, counts, stream.id)  # the rollups are folded after commit
     until = review_until(stream, now)
     v, p = StreamViewer, StreamViewerPresence
     rows = await session.execute(

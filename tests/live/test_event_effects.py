@@ -26,7 +26,7 @@ from app.migrate import upgrade
 from app.models import Stream, StreamMinute, StreamViewer
 from app.models.rollups import StreamProductMinute, StreamProductSecond, StreamSecond
 from app.realtime.counters import CounterState, cents
-from app.realtime.memory import MemoryCounters
+from app.realtime.memory import MemoryCommentCounts, MemoryCounters
 from app.realtime.redis import RedisCounters
 from app.schemas.events import EventIn
 from app.services.eventlog import log_totals, write_events
@@ -94,7 +94,7 @@ async def _logged_and_folded(session: AsyncSession, batches: list[list[EventIn]]
     for batch in batches:
         await write_events(session, stream.id, batch)
     await session.flush()
-    await catch_up(session, stream.id)
+    await catch_up(session, MemoryCommentCounts(), stream.id)
 
     async def rows(model: Any, keys: tuple[str, ...], columns: tuple[str, ...]) -> Any:
         out = {}

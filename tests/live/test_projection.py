@@ -97,7 +97,9 @@ async def test_a_kick_folds_at_once_and_folding_again_changes_nothing(real_app: 
     worker.kick(stream_id)
     await _wait_folded(app, stream_id, within=10)
     async with UnitOfWork.begin(app.state.sessionmaker, app.state.live) as uow:
-        assert await fold(uow.session, stream_id, wait=True) == 0  # nothing past the cursor
+        assert (
+            await fold(uow.session, uow.live.comment_counts, stream_id, wait=True) == 0
+        )  # nothing past the cursor
     async with app.state.sessionmaker() as s:
         likes = await s.scalar(
             select(func.sum(StreamViewer.likes)).where(StreamViewer.stream_id == stream_id)

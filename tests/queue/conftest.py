@@ -36,5 +36,7 @@ async def take_in(
         for c in comments
     ]
     async with UnitOfWork.begin(app.state.sessionmaker, app.state.live) as uow:
-        result = await intake_comments(uow.session, stream_id, incoming, source)
+        result = await intake_comments(
+            uow.session, uow.live.comment_counts, stream_id, incoming, source
+        )
     return result

@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import ControlAction, Product, ScriptSegment, SegmentKind, Stream, StreamStatus
+from app.realtime.memory import MemoryCommentCounts
 from app.schemas.events import EventIn
 from app.services.eventlog import write_events
 from app.services.projection import catch_up
@@ -157,4 +158,4 @@ async def log_events(session: AsyncSession, stream_id: int, events: Sequence[Eve
     """Log events as ingest does, then fold them into the rollups as the projection
     does after commit (here in the same transaction: the caller commits)."""
     await write_events(session, stream_id, events)
-    await catch_up(session, stream_id)
+    await catch_up(session, MemoryCommentCounts(), stream_id)

@@ -57,14 +57,16 @@ async def test_concurrent_batches_keep_presence_exact(app: FastAPI) -> None:
         n = 1
         while n > 0:  # fold in small steps, so folders really interleave
             async with UnitOfWork.begin(maker, app.state.live) as uow:
-                n = await fold(uow.session, sid, wait=i % 2 == 0, limit=7)
+                n = await fold(uow.session, uow.live.comment_counts, sid, wait=i % 2 == 0, limit=7)
             folded.append(max(n, 0))
 
     folded: list[int] = []
 
     await asyncio.gather(*(batch(i) for i in range(12)))
     async with maker() as s:
-        folded.append(await catch_up(s, sid))  # what was left while others held the cursor
+        folded.append(
+            await catch_up(s, app.state.live.comment_counts, sid)
+        )  # what was left while others held the cursor
         await s.commit()
     assert sum(folded) == 12 * 31  # every log row folded exactly once
     async with maker() as s:
@@ -115,11 +117,11 @@ async def test_a_fold_never_passes_a_row_that_commits_later(committed_app: FastA
         b_task = asyncio.create_task(writer_b())
         await asyncio.sleep(0.5)  # B has either committed or is waiting for A
         async with UnitOfWork.begin(maker, app.state.live) as uow:
-            await fold(uow.session, sid, wait=True)
+            await fold(uow.session, uow.live.comment_counts, sid, wait=True)
         await a.commit()
     await b_task
     async with maker() as s:
-        await catch_up(s, sid)
+        await catch_up(s, app.state.live.comment_counts, sid)
         await s.commit()
     async with maker() as s:
         total = await s.scalar(
