@@ -71,6 +71,7 @@ from app.services.ingest import restore_counters
 from app.services.lottery import LotteryScheduler
 from app.services.projection import ProjectionWorker
 from app.services.rehearsals import Replays
+from app.services.snapshot_parts import SNAPSHOT_PARTS
 from app.services.stock_resync import start_stock_watch, stop_stock_watch
 from app.services.users import bootstrap_admin
 from app.services.webhooks import WebhookDispatcher, dispatch_settings
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.live = await build_live(settings)
+        app.state.live.workers.snapshot_parts = SNAPSHOT_PARTS
         # Captured here: tests swap app.state.sessionmaker for their own transaction.
         flash_ticker = flash_sales_service.start_ticker(
             make_sessionmaker(engine), app.state.live, settings.flash_sale_tick_seconds

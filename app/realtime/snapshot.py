@@ -1,16 +1,14 @@
-"""The websocket's first message, assembled from registered contributors.
+"""The websocket's first message, assembled from the snapshot parts.
 
-Each domain adds its part of the snapshot without touching the websocket code:
+Each domain contributes its part of the snapshot as a plain function of the context:
 
-    from app.realtime.snapshot import SnapshotContext, snapshot_contributor
-
-    @snapshot_contributor("flash_sales", roles={"controller", "host"})
-    async def _flash_sales(ctx: SnapshotContext) -> object:
+    async def flash_sales_part(ctx: SnapshotContext) -> object:
         return [...]  # JSON-ready (orjson: datetimes, Decimals as str are fine)
 
-Register at import time of your service module, and make sure that module is
-imported by the app (routers import their services, so that is usually automatic).
-`roles=None` means every staff role; `"viewer"` in roles means the watch page too.
+and app/services/snapshot_parts.py lists every part with the audiences that see it, in
+one table; the lifespan attaches that table to `live.workers.snapshot_parts` at start-up
+(nothing registers itself at import time). `roles=None` means every staff role;
+`"viewer"` in roles means the watch page too.
 """
 
 from __future__ import annotations
@@ -38,20 +36,22 @@ class SnapshotContext:
 
 
 Contributor = Callable[[SnapshotContext], Awaitable[Any]]
-_CONTRIBUTORS: dict[str, tuple[Contributor, frozenset[str]]] = {}
 
 
-def snapshot_contributor(
-    name: str, roles: set[str] | frozenset[str] | None = None
-) -> Callable[[Contributor], Contributor]:
-    """Register `fn(ctx)` to fill `snapshot[name]` for the given audiences."""
+@dataclass(frozen=True)
+class SnapshotPart:
+    name: str  # the snapshot's key
+    build: Contributor
+    roles: frozenset[str]  # the audiences that get it
+
+
+def part(
+    name: str, build: Contributor, roles: set[str] | frozenset[str] | None = None
+) -> SnapshotPart:
+    """`build(ctx)` fills `snapshot[name]` for the given audiences (admins see what any
+    staff role sees)."""
     allowed = frozenset(roles) if roles is not None else STAFF_ROLES
-
-    def _register(fn: Contributor) -> Contributor:
-        _CONTRIBUTORS[name] = (fn, allowed | ({"admin"} if allowed & STAFF_ROLES else set()))
-        return fn
-
-    return _register
+    return SnapshotPart(name, build, allowed | ({"admin"} if allowed & STAFF_ROLES else set()))
 
 
 async def build_snapshot(ctx: SnapshotContext, seq: int, epoch: str = "") -> dict[str, Any]:
@@ -61,7 +61,7 @@ async def build_snapshot(ctx: SnapshotContext, seq: int, epoch: str = "") -> dic
         "seq": seq,
         "audience": ctx.audience,
     }
-    for name, (fn, allowed) in _CONTRIBUTORS.items():
-        if ctx.audience in allowed:
-            snapshot[name] = await fn(ctx)
+    for p in ctx.live.workers.snapshot_parts:
+        if ctx.audience in p.roles:
+            snapshot[p.name] = await p.build(ctx)
     return snapshot

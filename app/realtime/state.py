@@ -33,6 +33,7 @@ from app.realtime.redis import (
 
 if TYPE_CHECKING:
     from app.realtime.hub import Hub
+    from app.realtime.snapshot import SnapshotPart
     from app.services.projection import ProjectionWorker
 
 
@@ -49,12 +50,14 @@ def parse_position(raw: str | None) -> tuple[str, int] | None:
 
 @dataclass
 class Workers:
-    """The instance's long-running workers over the ports, attached once at start-up
-    (they need the `Live` to be built first)."""
+    """What the lifespan attaches once at start-up: the long-running workers over the
+    ports (they need the `Live` to be built first) and the snapshot's parts."""
 
     hub: Hub | None = None
     # Folds the log into the rollups and the comment intake (app/services/projection.py).
     projection: ProjectionWorker | None = None
+    # The parts of a console's first message (app/services/snapshot_parts.py).
+    snapshot_parts: tuple[SnapshotPart, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

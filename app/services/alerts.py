@@ -50,7 +50,7 @@ from app.models import (
     ListingStatus,
 )
 from app.realtime.outbox import PendingEvent, queue_event
-from app.realtime.snapshot import SnapshotContext, snapshot_contributor
+from app.realtime.snapshot import SnapshotContext
 from app.realtime.state import Live
 from app.services.queue_state import alert_inputs
 from app.services.stream_rows import get_in_stream
@@ -576,8 +576,7 @@ async def observe_live_metrics(
     return await engine.observe(maker, live, stream_id, point)
 
 
-@snapshot_contributor("alerts", roles={"host", "controller"})
-async def _alerts_part(ctx: SnapshotContext) -> list[dict[str, Any]]:
+async def alerts_part(ctx: SnapshotContext) -> list[dict[str, Any]]:
     rows = await list_alerts(ctx.session, ctx.stream.id, open_only=True)
     host_kinds = {"online_drop", "click_spike", "stock_low", "sold_out"}
     if ctx.audience == "host":  # the host sees what the events showed them

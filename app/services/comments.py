@@ -26,7 +26,7 @@ from app.errors import Conflict, Unprocessable
 from app.models import BlockedWord, Comment, Stream, User, ViewerMute, WatchPin
 from app.realtime.outbox import after_commit, queue_event
 from app.realtime.ports import CommentCounts
-from app.realtime.snapshot import SnapshotContext, snapshot_contributor
+from app.realtime.snapshot import SnapshotContext
 from app.services import text_learning
 from app.services.controls import log_action
 from app.services.pins import PUBLIC, current_pin, pin_payload, set_pin
@@ -315,8 +315,7 @@ async def hide_comment(
     return comment
 
 
-@snapshot_contributor("pin", roles={"host", "controller", "service", "analyst", VIEWER})
-async def _pin_part(ctx: SnapshotContext) -> dict[str, Any] | None:
+async def pin_part(ctx: SnapshotContext) -> dict[str, Any] | None:
     """What the watch page shows pinned (a comment or a public answer), or null;
     `pin.changed` events keep it current."""
     return pin_payload(await current_pin(ctx.session, ctx.stream.id))

@@ -32,7 +32,7 @@ from app.models import (
     User,
 )
 from app.realtime.outbox import queue_event
-from app.realtime.snapshot import SnapshotContext, snapshot_contributor
+from app.realtime.snapshot import SnapshotContext
 from app.services import alerts, webhooks
 from app.services.stock_mirror import allotted_changed
 from app.services.stream_rows import get_in_stream
@@ -599,8 +599,7 @@ async def move_segment(
 # ----------------------------------------------------------------------------- snapshot
 
 
-@snapshot_contributor("segment", roles={"host", "controller", "service", "analyst"})
-async def _segment_part(ctx: SnapshotContext) -> dict[str, Any]:
+async def segment_part(ctx: SnapshotContext) -> dict[str, Any]:
     position = await current_segment(ctx.session, ctx.stream.id)
     return {
         "current": segment_payload(position.current),
@@ -610,12 +609,10 @@ async def _segment_part(ctx: SnapshotContext) -> dict[str, Any]:
     }
 
 
-@snapshot_contributor("cues", roles={"host", "controller", "service"})
-async def _cues_part(ctx: SnapshotContext) -> list[dict[str, Any]]:
+async def cues_part(ctx: SnapshotContext) -> list[dict[str, Any]]:
     return [cue_payload(c) for c in await list_cues(ctx.session, ctx.stream.id, open_only=True)]
 
 
-@snapshot_contributor("incidents", roles={"host", "controller", "analyst"})
-async def _incidents_part(ctx: SnapshotContext) -> list[dict[str, Any]]:
+async def incidents_part(ctx: SnapshotContext) -> list[dict[str, Any]]:
     rows = await list_incidents(ctx.session, ctx.stream.id, open_only=True)
     return [incident_payload(i) for i in rows]

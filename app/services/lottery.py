@@ -46,7 +46,7 @@ from app.models import (
     User,
 )
 from app.realtime.outbox import queue_event
-from app.realtime.snapshot import SnapshotContext, snapshot_contributor
+from app.realtime.snapshot import SnapshotContext
 from app.realtime.state import Live
 from app.services.controls import PUBLIC_ROLES, log_action
 from app.services.stream_rows import get_in_stream
@@ -463,8 +463,7 @@ class LotteryScheduler:
             await asyncio.sleep(self._interval)
 
 
-@snapshot_contributor("lotteries", roles={"host", "controller", "service", "analyst", "viewer"})
-async def _lotteries_part(ctx: SnapshotContext) -> list[dict[str, Any]]:
+async def lotteries_part(ctx: SnapshotContext) -> list[dict[str, Any]]:
     """Open lotteries and the last drawn one: what a (re)connecting console shows."""
     rows = await list_lotteries(ctx.session, ctx.stream.id)
     shown = [x for x in rows if x.status == LotteryStatus.open]

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.models import LineupItem, Product, StreamStatus
 from app.realtime.counters import PRODUCT_FIELDS, CounterState
 from app.realtime.protocol import PUBLIC_METRICS, VIEWER
-from app.realtime.snapshot import SnapshotContext, snapshot_contributor
+from app.realtime.snapshot import SnapshotContext
 from app.realtime.state import Live
 from app.schemas.common import format_money
 from app.teamtime import local
@@ -148,8 +148,7 @@ async def minute_series(live: Live, stream_id: int) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------- snapshot parts
 
 
-@snapshot_contributor("stream", roles={"host", "controller", "service", "analyst", VIEWER})
-async def _stream_part(ctx: SnapshotContext) -> dict[str, Any]:
+async def stream_part(ctx: SnapshotContext) -> dict[str, Any]:
     s = ctx.stream
     return {
         "id": s.id,
@@ -191,20 +190,17 @@ async def _lineup_rows(ctx: SnapshotContext) -> list[dict[str, Any]]:
     return out
 
 
-@snapshot_contributor("lineup", roles={"host", "controller", "service", "analyst"})
-async def _lineup_part(ctx: SnapshotContext) -> list[dict[str, Any]]:
+async def lineup_part(ctx: SnapshotContext) -> list[dict[str, Any]]:
     return await _lineup_rows(ctx)
 
 
-@snapshot_contributor("explaining", roles={"host", "controller", "service", "analyst", VIEWER})
-async def _explaining_part(ctx: SnapshotContext) -> dict[str, Any] | None:
+async def explaining_part(ctx: SnapshotContext) -> dict[str, Any] | None:
     for row in await _lineup_rows(ctx):
         if row["explaining"]:
             return row
     return None
 
 
-@snapshot_contributor("metrics", roles={"host", "controller", "service", "analyst", VIEWER})
-async def _metrics_part(ctx: SnapshotContext) -> dict[str, Any]:
+async def metrics_part(ctx: SnapshotContext) -> dict[str, Any]:
     metrics = await stream_metrics(ctx.live, ctx.session, ctx.stream.id)
     return public_metrics(metrics) if ctx.audience == VIEWER else metrics

@@ -52,7 +52,7 @@ from app.models import (
 )
 from app.models.queue import DEFAULT_CUE_THRESHOLD, DEFAULT_SLA_SECONDS
 from app.realtime.outbox import queue_event
-from app.realtime.snapshot import SnapshotContext, snapshot_contributor
+from app.realtime.snapshot import SnapshotContext
 from app.schemas.common import format_money
 from app.services.pins import set_pin
 from app.services.queue_state import ACTIVE, QueueThresholds, get_settings
@@ -977,8 +977,7 @@ async def order_request_items(session: AsyncSession, stream_id: int) -> list[dic
 SNAPSHOT_ITEMS = 200
 
 
-@snapshot_contributor("queue", roles={"service", "controller"})
-async def _queue_part(ctx: SnapshotContext) -> dict[str, Any]:
+async def queue_part(ctx: SnapshotContext) -> dict[str, Any]:
     """The service console's board in the websocket's first message: the waiting items
     ranked as GET /queue (at most `SNAPSHOT_ITEMS`), the pending order requests and the
     stream's settings; `question.*` events and `queue.settings` keep it current."""
