@@ -18,7 +18,7 @@
    projection's comment intake is not part of this). The per-batch cost is printed.
 4. VACUUM ANALYZE (what autovacuum does soon after the stream ends).
 5. Then, in the same run, the full review (`review_report.build_review`) from rollups
-   and the headline/product/minute figures by scanning the log (`review_raw`), median
+   and the headline/product/minute figures by scanning the log (`review_from_log`), median
    of `--runs` runs each, and a check that both give the same headline figures.
 """
 
@@ -59,7 +59,7 @@ from app.models import (
 )
 from app.schemas.events import EventIn
 from app.services.eventlog import pg_fold_range
-from app.services.review_raw import raw_headline
+from app.services.review_from_log import raw_headline
 from app.services.review_report import build_review, headline
 from app.services.rollups import apply_presence
 from app.text.classifier import classify_many

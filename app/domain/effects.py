@@ -8,7 +8,7 @@ Every place that counts events derives its rules from `EVENTS` below:
 * the viewer and minute rollups (`stream_viewers`, `stream_minutes`) and the review's
   rollups (`stream_product_minutes`, `stream_product_seconds`, `stream_seconds`),
   folded in Python on SQLite (`Plan.add`) and in SQL on PostgreSQL (`sql_sum`);
-* `review_raw` (the review recomputed from the log).
+* `review_from_log` (the review recomputed from the log).
 
 Adding an event type is one line in `EVENTS` (and nothing else if it feeds existing
 metrics). For example a connector's "order shipped":

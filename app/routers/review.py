@@ -35,7 +35,7 @@ from app.schemas.review import (
     ViewerSegmentsOut,
 )
 from app.services import exports, metric_dictionary, review_report
-from app.services import review as review_service
+from app.services import review_meeting as review_service
 from app.services import viewer_segments as viewer_segments_service
 
 router = APIRouter(prefix="/api/v1", tags=["review"])

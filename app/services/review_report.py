@@ -48,7 +48,7 @@ from app.models.rollups import (
 from app.realtime.ports import CommentCounts
 from app.schemas.common import format_money
 from app.services import projection, text_learning
-from app.services.review import offset_seconds, team_stream_ids
+from app.services.review_meeting import offset_seconds, team_stream_ids
 from app.services.rollups import (
     PRODUCT_SUMS,
     SECOND_SUMS,

@@ -31,7 +31,7 @@ from app.realtime.redis import RedisCounters
 from app.schemas.events import EventIn
 from app.services.eventlog import log_totals, write_events
 from app.services.projection import catch_up
-from app.services.review_raw import raw_headline
+from app.services.review_from_log import raw_headline
 from tests.conftest import REDIS_URL
 
 BASE = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)

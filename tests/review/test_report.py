@@ -315,7 +315,7 @@ async def test_automatic_highlights_are_the_gmv_and_comment_peaks(
 async def test_rollup_review_equals_the_raw_scan_version(
     client: httpx.AsyncClient, session: AsyncSession, staff: Staff
 ) -> None:
-    from app.services.review_raw import raw_headline
+    from app.services.review_from_log import raw_headline
     from app.services.review_report import headline
 
     b = await build(client, session, staff)

@@ -18,7 +18,7 @@ from app.models.rollups import StreamPresence
 from app.schemas.events import EventIn
 from app.services.eventlog import write_events
 from app.services.projection import catch_up, fold
-from app.services.review_raw import raw_headline
+from app.services.review_from_log import raw_headline
 from app.services.review_report import headline
 from app.services.uow import UnitOfWork
 from tests.review.helpers import T0, ended_stream
