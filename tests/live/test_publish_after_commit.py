@@ -8,7 +8,6 @@ from typing import Any
 
 import httpx
 import orjson
-import pytest
 from fastapi import APIRouter, FastAPI, Request
 from sqlalchemy import select, update
 from websockets.asyncio.client import ClientConnection, connect
@@ -18,7 +17,7 @@ from app.errors import Conflict
 from app.models import Stream
 from app.realtime.outbox import PendingEvent, after_commit, queue_event
 from tests.live.helpers import add_product, live_of, live_stream
-from tests.orders.helpers import redis_book, viewer_headers
+from tests.orders.helpers import viewer_headers
 
 
 def _install_probe(app: FastAPI) -> None:
@@ -99,13 +98,12 @@ async def test_rolled_back_request_never_announces_a_committed_one_does(
 async def test_order_refused_after_its_events_were_queued_announces_nothing(
     served: tuple[FastAPI, str],
 ) -> None:
-    """The real order path: Redis takes the units, the order's `order_created` is
-    recorded (its stock.changed and counting wait for the commit), then the database
-    refuses (the mirror was above the truth) → 409, and no console hears of it."""
+    """The real order path on either backend: the stock book takes the units, the
+    order's `order_created` is recorded (its stock.changed and counting wait for the
+    commit), then the database refuses (the mirror was above the truth) → 409, and no
+    console hears of it."""
     app, addr = served
-    rs = redis_book(app)
-    if rs is None:
-        pytest.skip("the embedded order path refuses before it records anything")
+    book = live_of(app).stock
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         stream_id, _, admin = await live_stream(app, client)
@@ -121,7 +119,9 @@ async def test_order_refused_after_its_events_were_queued_announces_nothing(
             )
             assert r.status_code == 201, r.text
             # the mirror now claims 3 units the database does not have
-            await rs.redis.hincrby(rs.keys(stream_id, pid)[0], "stock", 3)
+            left = await book.read_stock(stream_id, pid)
+            assert left == 0
+            await book.patch(stream_id, pid, stock=left + 3)
             r = await client.post(
                 orders_url, json=body, headers=viewer_headers(app, stream_id, "v2", "k2")
             )
