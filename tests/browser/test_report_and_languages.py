@@ -230,6 +230,9 @@ def test_no_server_text_in_the_other_language_on_any_console(
     # their "？"), the admin's display name; the language switch names 中文 in Chinese
     people_typed += ["24 小时保湿", "敏感肌可用", "买一送一", "盘点", "管理员", "中文"]
     people_typed += [f"{q}？" for q in QUESTIONS]
+    # blocked words are people's words too, and the browser tests share one server: the
+    # global ones another test added are listed on the control console's moderation panel
+    people_typed += [w["word"] for w in server.call("GET", f"/api/v1/streams/{sid}/blocked-words")]
     en_words = _server_sentences(1)
     zh_words = _server_sentences(0)
     pages = (
