@@ -195,9 +195,11 @@ def rebuild_counters(
         from app.realtime.state import build_live
         from app.services.eventlog import count_logged_events
         from app.services.eventlog import rebuild_counters as _rebuild
+        from app.services.webhooks import install_session_hooks
 
         settings = get_settings()
         engine = create_engine(settings.resolved_database_url, pool_size=2)
+        install_session_hooks()
         live = await build_live(settings)
         try:
             async with make_sessionmaker(engine)() as session:
@@ -243,9 +245,11 @@ def resync_stock(
         from app.db import create_engine, make_sessionmaker
         from app.realtime.state import build_live
         from app.services.stock_resync import resync_stream
+        from app.services.webhooks import install_session_hooks
 
         settings = get_settings()
         engine = create_engine(settings.resolved_database_url, pool_size=2)
+        install_session_hooks()
         live = await build_live(settings)
         try:
             async with make_sessionmaker(engine)() as session:

@@ -412,6 +412,9 @@ async def seed(
 
 
 async def run_demo(settings: Settings) -> None:
+    from app.services.webhooks import install_session_hooks
+
+    install_session_hooks()
     engine = create_engine(settings.resolved_database_url)
     maker = make_sessionmaker(engine)
     async with maker() as session:

@@ -74,7 +74,7 @@ from app.services.rehearsals import Replays
 from app.services.snapshot_parts import SNAPSHOT_PARTS
 from app.services.stock_resync import start_stock_watch, stop_stock_watch
 from app.services.users import bootstrap_admin
-from app.services.webhooks import WebhookDispatcher, dispatch_settings
+from app.services.webhooks import WebhookDispatcher, dispatch_settings, install_session_hooks
 
 log = structlog.get_logger(__name__)
 
@@ -105,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.live = await build_live(settings)
         app.state.live.workers.snapshot_parts = SNAPSHOT_PARTS
+        install_session_hooks()  # committed events become webhook deliveries (issue 18)
         # Captured here: tests swap app.state.sessionmaker for their own transaction.
         flash_ticker = flash_sales_service.start_ticker(
             make_sessionmaker(engine), app.state.live, settings.flash_sale_tick_seconds

@@ -484,16 +484,25 @@ def _after_rollback(session: Session) -> None:
         session.info.pop(key, None)
 
 
-event.listen(Session, "before_commit", _capture)
-event.listen(Session, "after_commit", _after_commit)
-
-
 def _after_soft_rollback(session: Session, previous: Any) -> None:
     if not previous.nested:  # a savepoint's rollback keeps the outer transaction's work
         _after_rollback(session)
 
 
-event.listen(Session, "after_soft_rollback", _after_soft_rollback)
+_SESSION_HOOKS = (
+    ("before_commit", _capture),
+    ("after_commit", _after_commit),
+    ("after_soft_rollback", _after_soft_rollback),
+)
+
+
+def install_session_hooks() -> None:
+    """Capture every committed transaction's events and actions as deliveries. Called
+    once at start-up by whatever writes to the database (the app's lifespan, the CLI
+    commands that change streams), not at import time; calling it again changes nothing."""
+    for name, fn in _SESSION_HOOKS:
+        if not event.contains(Session, name, fn):
+            event.listen(Session, name, fn)
 
 
 # --------------------------------------------------------------------------- results
