@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -57,6 +59,14 @@ class UTCDateTime(TypeDecorator[datetime]):
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime()}
+
+
+def dialect_insert(session: AsyncSession, model: Any) -> Any:
+    """`INSERT` of the session's database (PostgreSQL's or SQLite's), for the upserts
+    (`on_conflict_do_nothing` / `on_conflict_do_update`) both dialects have."""
+    if session.get_bind().dialect.name == "postgresql":
+        return pg_insert(model)
+    return sqlite_insert(model)
 
 
 def create_engine(url: str, pool_size: int = 20, pool_timeout: float = 30.0) -> AsyncEngine:

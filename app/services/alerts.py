@@ -37,11 +37,9 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from sqlalchemy import select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.db import utcnow
+from app.db import dialect_insert, utcnow
 from app.models import (
     Alert,
     AlertLevel,
@@ -333,10 +331,6 @@ def evaluate(
 # ----------------------------------------------------------------------------- persistence
 
 
-def _insert(session: AsyncSession) -> Any:
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-
-
 async def get_thresholds(session: AsyncSession, stream_id: int) -> Thresholds:
     return Thresholds.from_row(await session.get(AlertThresholds, stream_id))
 
@@ -368,7 +362,7 @@ async def persist(
     now = utcnow()
     for alert in raised:
         stmt = (
-            _insert(session)(Alert)
+            dialect_insert(session, Alert)
             .values(
                 stream_id=stream_id,
                 kind=alert.kind,

@@ -11,11 +11,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import utcnow
+from app.db import dialect_insert, utcnow
 from app.errors import Conflict, NotFound, Unprocessable
 from app.models import (
     ControlAction,
@@ -475,9 +473,9 @@ async def _segments(session: AsyncSession, stream_id: int) -> list[ScriptSegment
 async def _locked_cursor(session: AsyncSession, stream_id: int) -> SegmentCursor:
     """The stream's cursor row, created on first use and locked for this transaction."""
     values = {"stream_id": stream_id, "segment_id": None, "started_at": utcnow()}
-    dialect = session.get_bind().dialect.name
-    insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
-    await session.execute(insert_(SegmentCursor).values(**values).on_conflict_do_nothing())
+    await session.execute(
+        dialect_insert(session, SegmentCursor).values(**values).on_conflict_do_nothing()
+    )
     cursor = await session.scalar(
         select(SegmentCursor)
         .where(SegmentCursor.stream_id == stream_id)

@@ -41,11 +41,9 @@ from typing import Any
 import structlog
 from prometheus_client import Counter, Gauge
 from sqlalchemy import exists, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.db import utcnow
+from app.db import dialect_insert, utcnow
 from app.domain.effects import PRESENCE_TYPES
 from app.models import Stream, StreamEvent, StreamProjection, StreamStatus
 from app.realtime.ports import CommentCounts
@@ -142,9 +140,8 @@ async def _move(session: AsyncSession, stream_id: int, cursor: int, last: int) -
 
 
 def _insert_cursor(session: AsyncSession, stream_id: int) -> Any:
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     return (
-        insert(StreamProjection)
+        dialect_insert(session, StreamProjection)
         .values(stream_id=stream_id, last_event_id=0, updated_at=utcnow())
         .on_conflict_do_nothing(index_elements=["stream_id"])
     )

@@ -29,11 +29,9 @@ from typing import Any, Protocol, cast
 
 from sqlalchemy import Table, and_, bindparam, func, or_, select, true, update
 from sqlalchemy import text as sql_text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import utcnow
+from app.db import dialect_insert, utcnow
 from app.errors import Conflict, Unprocessable
 from app.models import (
     Comment,
@@ -228,10 +226,6 @@ async def _lock_feed(session: AsyncSession, stream_id: int) -> None:
         )
 
 
-def _insert_ignore(session: AsyncSession) -> Any:
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-
-
 class Askable(Protocol):
     """What the queue reads of a comment to merge it (a stored `Comment`, or a comment
     about to be stored: `intake_comments` plans the merge before its insert)."""
@@ -332,7 +326,6 @@ async def record_feed(
     if not touched:
         await session.flush()
         return []
-    insert = _insert_ignore(session)
     asker_rows: list[dict[str, Any]] = []
     for item_id, cs in touched.items():
         first: dict[str, Comment] = {}
@@ -351,7 +344,7 @@ async def record_feed(
     # executemany (insertmanyvalues): one cached statement whatever the batch size,
     # instead of compiling a fresh multi-row VALUES for every batch
     result = await session.execute(
-        insert(QueueAsker)
+        dialect_insert(session, QueueAsker)
         .on_conflict_do_nothing(index_elements=["item_id", "viewer_id"])
         .returning(QueueAsker.item_id),
         asker_rows,

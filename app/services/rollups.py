@@ -16,11 +16,9 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import func, select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import UTCDateTime
+from app.db import UTCDateTime, dialect_insert
 from app.domain.effects import (
     PRESENCE_TYPES,
     PRODUCT_ROLLUP,
@@ -82,12 +80,6 @@ def second_of(ts: datetime) -> datetime:
     return ts.replace(microsecond=0)
 
 
-def _insert(session: AsyncSession, model: Any) -> Any:
-    if session.get_bind().dialect.name == "postgresql":
-        return pg_insert(model)
-    return sqlite_insert(model)
-
-
 def _greatest(session: AsyncSession, a: Any, b: Any) -> Any:
     if session.get_bind().dialect.name == "postgresql":
         return func.greatest(a, b)
@@ -97,7 +89,7 @@ def _greatest(session: AsyncSession, a: Any, b: Any) -> Any:
 async def lock_presence(session: AsyncSession, stream_id: int) -> Any:
     """Take the stream's presence row lock (creating the row) and return its figures."""
     await session.execute(
-        _insert(session, StreamPresence)
+        dialect_insert(session, StreamPresence)
         .values(stream_id=stream_id, online=0, peak_online=0, watch_ms=0)
         .on_conflict_do_nothing(index_elements=["stream_id"])
     )
@@ -161,7 +153,7 @@ async def _add_sums(
 ) -> None:
     """Add `rows` to the rollup `model` (upsert: existing rows are summed into)."""
     ordered = sorted(rows)
-    ins = _insert(session, model)
+    ins = dialect_insert(session, model)
     stmt = ins.on_conflict_do_update(
         index_elements=["stream_id", *keys],
         set_={c: getattr(model, c) + getattr(ins.excluded, c) for c in sums},
@@ -297,7 +289,7 @@ async def _generic_presence_rows(
     state: dict[str, list[Any]],
     minutes: dict[datetime, list[int]],
 ) -> None:
-    v_ins = _insert(session, StreamViewerPresence)
+    v_ins = dialect_insert(session, StreamViewerPresence)
     await session.execute(
         v_ins.on_conflict_do_update(
             index_elements=["stream_id", "viewer_id"],
@@ -311,7 +303,7 @@ async def _generic_presence_rows(
             for vid, st in sorted(state.items())
         ],
     )
-    m_ins = _insert(session, StreamOnlineMinute)
+    m_ins = dialect_insert(session, StreamOnlineMinute)
     await session.execute(
         m_ins.on_conflict_do_update(
             index_elements=["stream_id", "minute"],
