@@ -44,6 +44,7 @@ from app.realtime.state import Live
 from app.schemas.events import EventIn
 from app.services import event_batches
 from app.services.uow import UnitOfWork
+from app.services.woken import run_woken
 
 log = structlog.get_logger(__name__)
 
@@ -278,16 +279,7 @@ class Replays:
     # ----------------------------------------------------------------------- worker
 
     async def _loop(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll)
-            self._wake.clear()
-            try:
-                await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("replay_worker_failed")
+        await run_woken(self._wake, self.poll, self.run_once, "replay_worker_failed")
 
     async def run_once(self) -> None:
         """Start the replays this server holds, and claim those nobody holds."""

@@ -27,7 +27,6 @@ Reject a request whose timestamp is more than 300 seconds from your clock
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import hmac
 import ipaddress
@@ -62,6 +61,7 @@ from app.models import (
 from app.realtime.outbox import OUTBOX_KEY, PendingEvent
 from app.services.metrics import left_of
 from app.services.stream_rows import get_in_stream
+from app.services.woken import run_woken
 
 log = structlog.get_logger(__name__)
 
@@ -572,16 +572,7 @@ class WebhookDispatcher:
             await self._client.aclose()
 
     async def _loop(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.conf.poll)
-            self._wake.clear()
-            try:
-                await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("webhook_dispatch_failed")
+        await run_woken(self._wake, self.conf.poll, self.run_once, "webhook_dispatch_failed")
 
     async def run_once(self) -> None:
         """Start a worker for each endpoint that has a due delivery (and none running)."""
