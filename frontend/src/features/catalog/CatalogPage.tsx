@@ -10,7 +10,7 @@ import { Card, ErrorText } from "../../components/ui";
 import { serverText } from "../../i18n/server";
 import { useI18n, type MessageKey } from "../../i18n";
 import { downloadFile } from "../review/report";
-import { errorsOf, Field, FormError } from "../common/forms";
+import { Field, FormActions, errorsOf } from "../common/forms";
 import { Selection } from "./Selection";
 import { Shortfalls } from "./Shortfalls";
 
@@ -333,17 +333,15 @@ function ProductForm({ product, onDone }: { product: Product | null; onDone: () 
             <textarea value={f.description} onChange={set("description")} rows={2} />
           </Field>
         </div>
-        <div className="row">
-          <button className="primary" disabled={save.isPending} data-testid="p-submit">
-            {product ? t("common.save") : t("common.create")}
-          </button>
-          {product && (
-            <button type="button" onClick={onDone}>
-              {t("common.cancel")}
-            </button>
-          )}
-        </div>
-        <FormError error={save.error} shown={errors} />
+        <FormActions
+          editing={!!product}
+          newLabel={t("common.create")}
+          pending={save.isPending}
+          error={save.error}
+          shown={errors}
+          onCancel={onDone}
+          testId="p-submit"
+        />
       </form>
     </Card>
   );

@@ -54,6 +54,43 @@ export function FormError({ error, shown }: { error: unknown; shown: Record<stri
   return <ErrorText error={error} />;
 }
 
+/** The foot of an add-or-edit form: submit (Save when editing, else `newLabel`), Cancel
+ *  while editing, and the error that no field shows. */
+export function FormActions({
+  editing,
+  newLabel,
+  pending,
+  error,
+  shown,
+  onCancel,
+  testId,
+}: {
+  editing: boolean;
+  newLabel: ReactNode;
+  pending: boolean;
+  error: unknown;
+  shown: Record<string, string>;
+  onCancel: () => void;
+  testId: string;
+}) {
+  const t = useT();
+  return (
+    <>
+      <div className="row">
+        <button className="primary" disabled={pending} data-testid={testId}>
+          {editing ? t("common.save") : newLabel}
+        </button>
+        {editing && (
+          <button type="button" onClick={onCancel}>
+            {t("common.cancel")}
+          </button>
+        )}
+      </div>
+      <FormError error={error} shown={shown} />
+    </>
+  );
+}
+
 /** A modal that asks before a consequential step; the text names what it acts on. */
 export function ConfirmDialog({
   title,

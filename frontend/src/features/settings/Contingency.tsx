@@ -4,7 +4,7 @@ import { useState, type FormEvent } from "react";
 import { api, unwrap, type Schemas } from "../../api/client";
 import { Card, ErrorText } from "../../components/ui";
 import { useI18n, type MessageKey } from "../../i18n";
-import { ConfirmDialog, errorsOf, Field, FormError } from "../common/forms";
+import { ConfirmDialog, Field, FormActions, errorsOf } from "../common/forms";
 
 type Scenario = Schemas["ContingencyIn"]["scenario"];
 type Plan = Schemas["ContingencyOut"];
@@ -149,17 +149,15 @@ function PlanForm({ streamId, plan, team, onDone }: { streamId: number; plan: Pl
             <textarea value={steps} onChange={(e) => setSteps(e.target.value)} rows={4} data-testid="cp-steps" />
           </Field>
         </div>
-        <div className="row">
-          <button className="primary" disabled={save.isPending} data-testid="cp-submit">
-            {plan ? t("common.save") : t("common.add")}
-          </button>
-          {plan && (
-            <button type="button" onClick={onDone}>
-              {t("common.cancel")}
-            </button>
-          )}
-        </div>
-        <FormError error={save.error} shown={errors} />
+        <FormActions
+          editing={!!plan}
+          newLabel={t("common.add")}
+          pending={save.isPending}
+          error={save.error}
+          shown={errors}
+          onCancel={onDone}
+          testId="cp-submit"
+        />
       </form>
     </Card>
   );

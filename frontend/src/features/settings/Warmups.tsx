@@ -5,7 +5,7 @@ import { useState, type FormEvent } from "react";
 import { api, unwrap, type Schemas } from "../../api/client";
 import { Card, ErrorText } from "../../components/ui";
 import { useI18n, type MessageKey } from "../../i18n";
-import { ConfirmDialog, errorsOf, Field, FormError, fromLocalInput, toLocalInput } from "../common/forms";
+import { ConfirmDialog, Field, FormActions, FormError, errorsOf, fromLocalInput, toLocalInput } from "../common/forms";
 
 type Channel = Schemas["WarmupIn"]["channel"];
 type Warmup = Schemas["WarmupOut"];
@@ -165,17 +165,15 @@ function WarmupForm({ streamId, warmup, onDone }: { streamId: number; warmup: Wa
             <textarea value={f.content} onChange={(e) => setF({ ...f, content: e.target.value })} rows={3} data-testid="wu-content" />
           </Field>
         </div>
-        <div className="row">
-          <button className="primary" disabled={save.isPending} data-testid="wu-submit">
-            {warmup ? t("common.save") : t("common.add")}
-          </button>
-          {warmup && (
-            <button type="button" onClick={onDone}>
-              {t("common.cancel")}
-            </button>
-          )}
-        </div>
-        <FormError error={save.error} shown={errors} />
+        <FormActions
+          editing={!!warmup}
+          newLabel={t("common.add")}
+          pending={save.isPending}
+          error={save.error}
+          shown={errors}
+          onCancel={onDone}
+          testId="wu-submit"
+        />
       </form>
     </Card>
   );
