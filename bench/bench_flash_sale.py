@@ -424,6 +424,48 @@ async def count_orders(url: str, table: str, stream_id: int) -> tuple[int, int, 
         await conn.close()
 
 
+async def timed_burst(
+    name: str,
+    port: int,
+    proc: subprocess.Popen[bytes],
+    path: str,
+    attempts: list[tuple[dict[str, str], bytes]],
+    concurrency: int,
+    workers: int,
+) -> Result:
+    """Fire the attempts at the running server and summarise them with the server's and
+    the client's CPU and (one worker) the fast path's refusals."""
+    fast0 = await fast_refusals(port) if workers == 1 else None
+    cpu0 = group_cpu_seconds(proc.pid)
+    client0 = time.process_time()
+    replies, seconds = await fire(port, path, attempts, concurrency)
+    client_cpu = time.process_time() - client0
+    cpu = group_cpu_seconds(proc.pid) - cpu0
+    fast = None if fast0 is None else await fast_refusals(port) - fast0
+    result = summarize(name, replies, seconds)
+    result.server_cpu = cpu
+    result.client_cpu = client_cpu
+    result.fast_refusals = fast
+    return result
+
+
+async def stop_and_forget(proc: subprocess.Popen[bytes], prefix: str) -> None:
+    """Stop the server and delete its Redis keys."""
+    stop_server(proc)
+    client = aioredis.from_url(REDIS_URL)
+    keys = [k async for k in client.scan_iter(match=f"{prefix}*", count=1000)]
+    if keys:
+        await client.delete(*keys)
+    await client.aclose()
+
+
+async def with_db_counts(result: Result, url: str, stream_id: int) -> Result:
+    result.orders_in_db, result.units_in_db, result.viewers_over_limit = await count_orders(
+        url, "orders", stream_id
+    )
+    return result
+
+
 async def run_ours(url: str, args: argparse.Namespace, workers: int) -> Result:
     stream_id, product_id = await seed(url, args.units)
     port = free_port()
@@ -473,30 +515,12 @@ async def run_ours(url: str, args: argparse.Namespace, workers: int) -> Result:
         # server that has served this many viewers has them (a product not on sale).
         warm = viewer_attempts(stream_id, product_id + 10_000, 2 * args.concurrency, {})
         await fire(port, f"/api/v1/streams/{stream_id}/orders", warm, args.concurrency)
-        fast0 = await fast_refusals(port) if workers == 1 else None
-        cpu0 = group_cpu_seconds(proc.pid)
-        client0 = time.process_time()
-        replies, seconds = await fire(
-            port, f"/api/v1/streams/{stream_id}/orders", attempts, args.concurrency
-        )
-        client_cpu = time.process_time() - client0
-        cpu = group_cpu_seconds(proc.pid) - cpu0
-        fast = None if fast0 is None else await fast_refusals(port) - fast0
+        name = f"ours ({workers} worker{'s' if workers > 1 else ''})"
+        path = f"/api/v1/streams/{stream_id}/orders"
+        result = await timed_burst(name, port, proc, path, attempts, args.concurrency, workers)
     finally:
-        stop_server(proc)
-        client = aioredis.from_url(REDIS_URL)
-        keys = [k async for k in client.scan_iter(match=f"{prefix}*", count=1000)]
-        if keys:
-            await client.delete(*keys)
-        await client.aclose()
-    result = summarize(f"ours ({workers} worker{'s' if workers > 1 else ''})", replies, seconds)
-    result.server_cpu = cpu
-    result.client_cpu = client_cpu
-    result.fast_refusals = fast
-    result.orders_in_db, result.units_in_db, result.viewers_over_limit = await count_orders(
-        url, "orders", stream_id
-    )
-    return result
+        await stop_and_forget(proc, prefix)
+    return await with_db_counts(result, url, stream_id)
 
 
 def ingest_attempts(
@@ -540,28 +564,11 @@ async def run_ours_ingest(url: str, args: argparse.Namespace, workers: int) -> R
         # Warm-up (not timed), as for the viewer-token run: a product not on sale.
         warm = ingest_attempts(key, product_id + 10_000, 2 * args.concurrency, "warm")
         await fire(port, path, warm, args.concurrency)
-        fast0 = await fast_refusals(port) if workers == 1 else None
-        cpu0 = group_cpu_seconds(proc.pid)
-        client0 = time.process_time()
-        replies, seconds = await fire(port, path, attempts, args.concurrency)
-        client_cpu = time.process_time() - client0
-        cpu = group_cpu_seconds(proc.pid) - cpu0
-        fast = None if fast0 is None else await fast_refusals(port) - fast0
+        name = f"ours, ingest key ({workers}w)"
+        result = await timed_burst(name, port, proc, path, attempts, args.concurrency, workers)
     finally:
-        stop_server(proc)
-        client = aioredis.from_url(REDIS_URL)
-        keys = [k async for k in client.scan_iter(match=f"{prefix}*", count=1000)]
-        if keys:
-            await client.delete(*keys)
-        await client.aclose()
-    result = summarize(f"ours, ingest key ({workers}w)", replies, seconds)
-    result.server_cpu = cpu
-    result.client_cpu = client_cpu
-    result.fast_refusals = fast
-    result.orders_in_db, result.units_in_db, result.viewers_over_limit = await count_orders(
-        url, "orders", stream_id
-    )
-    return result
+        await stop_and_forget(proc, prefix)
+    return await with_db_counts(result, url, stream_id)
 
 
 async def run_naive(url: str, args: argparse.Namespace, workers: int) -> Result:
