@@ -191,6 +191,7 @@ export const pagesMessages = {
   "ingest.confirmRevoke": ["吊销密钥 {prefix}…（{label}）？", "Revoke the key {prefix}… ({label})?"],
   "ingest.revokeBody": ["使用该密钥的连接器之后的请求会被拒绝（401）。", "A connector's later requests with this key are refused (401)."],
   "catalog.title": ["商品库", "Catalog"],
+  "catalog.onePerLine": ["每行一条", "One per line"],
   "catalog.products": ["商品", "Products"],
   "catalog.export": ["导出 CSV", "Export CSV"],
   "catalog.search": ["搜索 SKU 或名称", "Search SKU or name"],

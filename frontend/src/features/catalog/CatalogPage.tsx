@@ -317,7 +317,7 @@ function ProductForm({ product, onDone }: { product: Product | null; onDone: () 
             <input type="checkbox" checked={f.licensed} onChange={(e) => setF({ ...f, licensed: e.target.checked })} data-testid="p-licensed" />
             {t("catalog.licensed")}
           </label>
-          <Field label={t("catalog.sellingPoints")} name="selling_points" errors={errors} hint={t("contingency.stepsHint")}>
+          <Field label={t("catalog.sellingPoints")} name="selling_points" errors={errors} hint={t("catalog.onePerLine")}>
             <textarea value={f.selling_points} onChange={set("selling_points")} rows={3} data-testid="p-points" />
           </Field>
           <Field label={t("catalog.usageScenes")} name="usage_scenes" errors={errors}>
