@@ -40,6 +40,8 @@ def serve(
     """Apply migrations, then serve the API, websockets and consoles with uvicorn."""
     import uvicorn
 
+    from app.realtime import opening
+
     settings = get_settings()
     if workers > 1 and not settings.redis_url:
         raise typer.BadParameter("several workers share live state only through REDIS_URL")
@@ -67,8 +69,10 @@ def serve(
         workers=workers,
         reload=reload,
         loop="uvloop",
-        http="httptools",
-        ws="websockets-sansio",
+        # httptools and websockets' sans-I/O protocol, with console opens taking turns
+        # so that a reconnect storm does not starve other requests (issue 15)
+        http=opening.HTTP_PROTOCOL,
+        ws=opening.WS_PROTOCOL,
         # Console messages are small JSON; compression would cost more CPU than it saves.
         ws_per_message_deflate=False,
         log_level="warning",

@@ -85,6 +85,13 @@ class Settings(BaseSettings):
         description="Watch-page comments one viewer may post per minute (0 = no limit)",
     )
     metrics_hz: float = 4.0
+    console_opens_at_once: int = Field(
+        default=16,
+        ge=1,
+        description="Websocket consoles that may be opening at the same time per server; "
+        "the others wait their turn in arrival order, so a reconnect storm does not "
+        "starve other requests (app/realtime/opening.py)",
+    )
     gc_freeze: bool = Field(
         default=True,
         description=(

@@ -19,7 +19,7 @@ from app.bounds import bound_int_params
 from app.config import Settings, get_settings
 from app.db import create_engine, make_sessionmaker
 from app.errors import install_error_handlers
-from app.observability import RequestContextMiddleware, configure_logging
+from app.observability import RequestContextMiddleware, configure_logging, install_gc_metrics
 from app.openapi_errors import document_error_bodies
 from app.realtime.availability import (
     LiveStoreGate,
@@ -170,6 +170,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # cyclic collector's full passes (they scanned it all, mid-request).
             gc.collect()
             gc.freeze()
+        install_gc_metrics()
         try:
             yield
         finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 import uuid
@@ -18,6 +19,30 @@ HTTP_REQUESTS = Counter(
 HTTP_LATENCY = Histogram(
     "controlroom_http_request_seconds", "HTTP request latency", ["method", "route"]
 )
+
+GC_PAUSES = Histogram(
+    "controlroom_gc_pause_seconds",
+    "Pauses of CPython's cyclic garbage collector, by generation (2 = a full collection, "
+    "which stops every request in flight; see app/realtime/opening.py)",
+    ["generation"],
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+)
+
+
+def install_gc_metrics() -> None:
+    """Time every collection into GC_PAUSES (once per process)."""
+    if any(getattr(cb, "__name__", "") == "_time_gc" for cb in gc.callbacks):
+        return
+    by_generation = [GC_PAUSES.labels(str(g)) for g in range(3)]
+    started = [0.0]
+
+    def _time_gc(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+        else:
+            by_generation[info["generation"]].observe(time.perf_counter() - started[0])
+
+    gc.callbacks.append(_time_gc)
 
 
 def configure_logging(level: str = "INFO", json: bool = True) -> None:

@@ -33,6 +33,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from app.deps import authorize_stream, stream_role, user_from_token, viewer_from_token
 from app.errors import AppError, Forbidden, NotFound, Unauthorized
 from app.models import Stream, StreamStatus
+from app.realtime import opening
 from app.realtime.guard import UpgradeGuard
 from app.realtime.hub import Connection
 from app.realtime.protocol import (
@@ -72,6 +73,7 @@ class LiveSockets:
         # this frame, its Connection's and uvicorn's (issue 15: memory per console).
         websocket = WebSocket(scope, receive, send)
         conn = await self._guarded(route[0], websocket, route[1])
+        opening.opened(scope)  # open (snapshot written) or refused: the next console's turn
         if conn is None:
             return
         # What only the open needed (the request's headers, the token in the query)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import gc
+
 import httpx
 
 
@@ -26,3 +28,20 @@ async def test_openapi_schema_documents_the_contract(client: httpx.AsyncClient) 
         "/api/v1/streams/{stream_id}/team/{user_id}",
     ):
         assert path in paths
+
+
+def _full_collections(text: str) -> float:
+    line = next(
+        x
+        for x in text.splitlines()
+        if x.startswith('controlroom_gc_pause_seconds_count{generation="2"}')
+    )
+    return float(line.rsplit(" ", 1)[1])
+
+
+async def test_metrics_count_the_collectors_full_pauses(client: httpx.AsyncClient) -> None:
+    """A full collection stops every request in flight: /metrics times each one."""
+    before = _full_collections((await client.get("/metrics")).text)
+    gc.collect()
+    gc.collect()
+    assert _full_collections((await client.get("/metrics")).text) == before + 2

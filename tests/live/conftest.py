@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from app.config import Settings
 from app.main import create_app
+from app.realtime import opening
 from tests.conftest import free_port
 
 
@@ -70,7 +71,8 @@ async def served(real_app: FastAPI) -> AsyncIterator[tuple[FastAPI, str]]:
         host="127.0.0.1",
         port=port,
         lifespan="off",
-        ws="websockets-sansio",
+        http=opening.HTTP_PROTOCOL,  # as `controlroom serve`: console opens take turns
+        ws=opening.WS_PROTOCOL,
         ws_per_message_deflate=False,
         log_level="warning",
     )
