@@ -72,6 +72,7 @@ from app.services.lottery import LotteryScheduler
 from app.services.projection import ProjectionWorker
 from app.services.rehearsals import Replays
 from app.services.snapshot_parts import SNAPSHOT_PARTS
+from app.services.stock_alerts import StockAlertWorker
 from app.services.stock_resync import start_stock_watch, stop_stock_watch
 from app.services.users import bootstrap_admin
 from app.services.webhooks import WebhookDispatcher, dispatch_settings, install_session_hooks
@@ -132,6 +133,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.live.workers.projection = projection
         projection.start()
         stock_watch = start_stock_watch(make_sessionmaker(engine), app.state.live, settings)
+        stock_alerts = StockAlertWorker(make_sessionmaker(engine), app.state.live)
+        app.state.live.workers.stock_alerts = stock_alerts
+        stock_alerts.start()
         generated = None
         try:
             async with app.state.sessionmaker() as session:
@@ -179,6 +183,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await lottery_scheduler.stop()
             await projection.stop()
             await stop_stock_watch(stock_watch)
+            await stock_alerts.stop()
             await flash_sales_service.stop_ticker(flash_ticker)
             await outbox_relay.stop()
             if redis_watchdog is not None:

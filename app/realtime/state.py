@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from app.realtime.hub import Hub
     from app.realtime.snapshot import SnapshotPart
     from app.services.projection import ProjectionWorker
+    from app.services.stock_alerts import StockAlertWorker
 
 
 def parse_position(raw: str | None) -> tuple[str, int] | None:
@@ -58,6 +59,8 @@ class Workers:
     projection: ProjectionWorker | None = None
     # The parts of a console's first message (app/services/snapshot_parts.py).
     snapshot_parts: tuple[SnapshotPart, ...] = ()
+    # Evaluates stock alerts when orders move stock (app/services/stock_alerts.py).
+    stock_alerts: StockAlertWorker | None = None
 
 
 @dataclass(frozen=True, slots=True)

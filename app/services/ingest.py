@@ -77,6 +77,8 @@ async def record_events(
             }
             if touched:
                 await announce_stock(live, session, stream_id, touched)
+                if live.workers.stock_alerts is not None:  # sold out even if nobody looks
+                    live.workers.stock_alerts.kick(stream_id, touched)
             if wake_projection and live.projection is not None:
                 live.projection.kick(stream_id)
 
