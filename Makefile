@@ -63,7 +63,7 @@ lint: setup
 	$(BIN)/ruff format --check app tests alembic bench
 
 typecheck: setup
-	$(BIN)/mypy app tests
+	$(BIN)/mypy app tests bench
 ifneq ($(HAS_FRONTEND),)
 	cd $(FRONTEND) && npm run --silent typecheck
 endif

@@ -147,7 +147,7 @@ async def run(url: str, prefix: str, n: int, size: int, senders: int) -> dict[st
         if profile:
             profile.enable()
         await asyncio.gather(*(sender(mine) for mine in work))
-        if profile:
+        if profile and PROFILE:
             profile.disable()
             profile.dump_stats(PROFILE)
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
