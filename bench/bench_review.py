@@ -57,8 +57,8 @@ from app.models import (
     StreamProjection,
     StreamStatus,
 )
-from app.schemas.events import EventIn
 from app.realtime.memory import MemoryCommentCounts
+from app.schemas.events import EventIn
 from app.services.eventlog import pg_fold_range
 from app.services.review_from_log import raw_headline
 from app.services.review_report import build_review, headline
