@@ -159,6 +159,12 @@ class Order(Base):
     external_id: Mapped[str | None] = mapped_column(
         String(128), default=None, doc="The platform's order id (connector orders)"
     )
+    channel: Mapped[str | None] = mapped_column(
+        String(100),
+        default=None,
+        doc="The connector that reported it (its name when the order was made), for a "
+        "platform's order that came through a configured connector",
+    )
     stock_units: Mapped[int | None] = mapped_column(
         default=None,
         doc="Units of the allotment this order holds when fewer than its quantity (a "

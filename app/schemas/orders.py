@@ -75,6 +75,11 @@ class OrderOut(Schema):
     external_id: str | None = Field(
         default=None, description="The platform's order id of a connector's order"
     )
+    channel: str | None = Field(
+        default=None,
+        description="The connector that reported a platform's order (its name), when it "
+        "came through a configured connector (`/connectors/{id}/inbound`)",
+    )
     list_price: Money | None = Field(default=None, description="The product's list price")
     live_price: Money | None = Field(default=None, description="The lineup's live price")
     discounts: list[dict[str, str]] = Field(

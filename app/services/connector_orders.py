@@ -68,8 +68,10 @@ def _bad(errors: list[dict[str, Any]]) -> Unprocessable:
 
 
 async def apply_connector_orders(
-    uow: UnitOfWork, stream_id: int, events: Sequence[EventIn]
+    uow: UnitOfWork, stream_id: int, events: Sequence[EventIn], channel: str | None = None
 ) -> ConnectorOutcome:
+    """`channel`: the configured connector's name when the events came through one (kept
+    on the orders it makes); None for `POST /events` and rehearsal replays."""
     session = uow.session
     ours = [(i, ev) for i, ev in enumerate(events) if ev.order_id is not None]
     if not ours:
@@ -133,7 +135,7 @@ async def apply_connector_orders(
             select(Product.id, Product.list_price).where(Product.id.in_(product_ids))
         )
         prices = {pid: price for pid, price in rows}
-    applier = _Applier(uow, stream_id, existing, flashes, items, prices)
+    applier = _Applier(uow, stream_id, existing, flashes, items, prices, channel)
     for i, ev in ours:
         try:
             await applier.apply(ev)
@@ -158,8 +160,10 @@ class _Applier:
         flashes: dict[int, FlashSale],
         items: dict[int, LineupItem],
         prices: dict[int, Decimal],
+        channel: str | None = None,
     ) -> None:
         self.uow = uow
+        self.channel = channel
         self.session = uow.session
         self.stream_id = stream_id
         self.orders = existing
@@ -250,6 +254,7 @@ class _Applier:
             flash_sale_id=flash_id,
             source=SOURCE,
             external_id=ev.order_id,
+            channel=self.channel,
             stock_units=taken if item is not None and taken < qty else None,
             list_price=self.prices.get(pid),
             live_price=live_price,

@@ -18,15 +18,17 @@ async def accept_batch(
     uow: UnitOfWork,
     stream_id: int,
     events: Sequence[EventIn],
+    channel: str | None = None,
 ) -> IngestOutcome:
     """What `POST /events` does with a validated batch, shared with the platform
     connectors (app/services/connectors): one path for the order book, the log, the
     counters and the projection. Raises Unprocessable (422 `invalid_batch`) when a
     connector order event contradicts the order recorded; the caller's transaction then
-    must roll back."""
+    must roll back. `channel`: the connector's name when a configured connector sent
+    the batch (kept on the orders it makes)."""
     session, live, maker = uow.session, uow.live, uow.maker
     # A connector's sales (order events with `order_id`) are orders in the order book.
-    connector = await connector_orders.apply_connector_orders(uow, stream_id, events)
+    connector = await connector_orders.apply_connector_orders(uow, stream_id, events, channel)
     # Payments of our own orders (event id `order:<id>:paid`) mark the order paid.
     payments = await order_payment.pay_from_ingest(uow, stream_id, connector.rest)
     outcome = await record_events(

@@ -84,6 +84,8 @@ def test_connect_page_and_control_panel(page: Page, server: Server, tmp_path: Pa
         page.goto(f"/streams/{sid}/control")
         panel = page.get_by_test_id("connect-panel")
         expect(panel.get_by_test_id("connector-state")).to_have_text("正常")
+        # the platform's orders say which connector reported them
+        expect(page.get_by_test_id("order-source").first).to_have_text("平台同步 · Shopify 主店")
         server.call("POST", f"/api/v1/streams/{sid}/lineup/{room.product_ids[0]}/delist")
         expect(panel.get_by_test_id("action-platform").first).to_contain_text("待确认")
         got = []

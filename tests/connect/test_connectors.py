@@ -165,6 +165,9 @@ async def test_shopify_orders_through_the_one_ingest_path(
     ]
     metrics = (await cclient.get(f"/api/v1/streams/{sid}/metrics", headers=live_room.ctl)).json()
     assert metrics["gmv"] == "199.00", metrics
+    # The order list (and the export) say which connector reported them.
+    listed = (await cclient.get(f"/api/v1/streams/{sid}/orders", headers=live_room.ctl)).json()
+    assert {(o["source"], o["channel"]) for o in listed} == {("connector", "主店")}
 
     # Forged: the body changed after signing (a bigger quantity) → 401, nothing applied.
     forged = created.replace(b'"quantity":2', b'"quantity":9')

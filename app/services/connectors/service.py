@@ -301,7 +301,7 @@ async def receive(
     except ValueError as exc:
         return await keep(PayloadOutcome.invalid, 422, f"{mapped.rule}: {exc}")
     try:
-        outcome = await event_batches.accept_batch(uow, stream_id, events)
+        outcome = await event_batches.accept_batch(uow, stream_id, events, conn.name)
     except AppError as exc:
         # A contradiction with the order book: nothing applied; keep the payload.
         await uow.rollback_now()

@@ -368,6 +368,7 @@ export function RecentOrders({ streamId }: { streamId: number }) {
             <span className="feed-time">{time(o.created_at)}</span>
             <span className="badge" data-testid="order-source" title={o.external_id ? t("osource.external", { id: o.external_id }) : undefined}>
               {t(`osource.${o.source === "viewer" || o.source === "ingest" || o.source === "connector" ? o.source : "other"}`)}
+              {o.channel && <span data-testid="order-channel"> · {o.channel}</span>}
             </span>
             <span className="text">
               #{o.id} {names.get(o.product_id) || `#${o.product_id}`} ×{o.quantity}
