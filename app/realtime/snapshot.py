@@ -15,8 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
+from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Stream
@@ -36,6 +38,22 @@ class SnapshotContext:
 
 
 Contributor = Callable[[SnapshotContext], Awaitable[Any]]
+
+
+@cache
+def _adapter(model: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(model)
+
+
+def as_response(model: Any, value: Any) -> Any:
+    """`value` as the JSON a route declared with `response_model=model` answers (validated
+    and dumped the way FastAPI does it). A part the consoles also fetch over REST is built
+    with this and the route's own model and service function, so the console can seed that
+    query's cache with the part instead of refetching it, and the two cannot drift."""
+    adapter = _adapter(model)
+    return adapter.dump_python(
+        adapter.validate_python(value, from_attributes=True), mode="json", by_alias=True
+    )
 
 
 @dataclass(frozen=True)

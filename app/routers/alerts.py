@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from sqlalchemy import select
 
 from app.deps import CurrentUser, SessionDep
-from app.i18n import lang_of, localize
-from app.models import AlertThresholds, Product
+from app.i18n import lang_of
+from app.models import AlertThresholds
 from app.routers._common import ControllerHostStream, ControllerStream, TeamStream
 from app.schemas.alerts import AlertOut, ThresholdsIn, ThresholdsOut
 from app.services import alerts as alerts_service
+from app.services.alert_views import alert_views
 
 router = APIRouter(prefix="/api/v1/streams", tags=["alerts"])
 
@@ -75,25 +75,7 @@ async def list_alerts(
     open: Annotated[bool, Query(description="only alerts whose condition still holds")] = False,
 ) -> object:
     rows = await alerts_service.list_alerts(session, stream.id, open_only=open)
-    ids = {a.data.get("product_id") for a in rows} - {None}
-    names = dict(
-        (await session.execute(select(Product.id, Product.name).where(Product.id.in_(ids)))).all()
-        if ids
-        else []
-    )
-    lang = lang_of(request.headers.get("accept-language"))
-    out = []
-    for a in rows:
-        row = AlertOut.model_validate(a)
-        params = dict(a.data)
-        if "product_id" in params:
-            params["product"] = names.get(params["product_id"], f"#{params['product_id']}")
-        code = f"alert.{a.kind}"
-        text = localize(code, params, lang)
-        out.append(
-            row.model_copy(update={"code": code, "params": params, "message": text or a.message})
-        )
-    return out
+    return await alert_views(session, rows, lang_of(request.headers.get("accept-language")))
 
 
 @router.post(

@@ -7,9 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import utcnow
 from app.deps import CurrentUser, SessionDep, UowDep
-from app.i18n import lang_of, localize
+from app.i18n import lang_of
 from app.models import LineupItem, Stream, User
 from app.routers._common import (
     ControllerHostStream,
@@ -25,7 +24,6 @@ from app.schemas.controls import (
     IncidentOut,
     IncidentResolveIn,
     LineupStateOut,
-    SegmentBrief,
     SegmentMoveIn,
     SegmentNowOut,
     StockAdjustIn,
@@ -169,12 +167,8 @@ async def list_cues(
     open: Annotated[bool, Query(description="only cues the host has not acknowledged")] = True,
 ) -> object:
     lang = lang_of(request.headers.get("accept-language"))
-    out = []
-    for cue in await controls_service.list_cues(session, stream.id, open_only=open):
-        row = CueOut.model_validate(cue)
-        text = localize(cue.code, cue.params, lang) if cue.code else None
-        out.append(row.model_copy(update={"text": text}) if text else row)
-    return out
+    cues = await controls_service.list_cues(session, stream.id, open_only=open)
+    return controls_service.cue_views(cues, lang)
 
 
 @router.post(
@@ -277,25 +271,6 @@ async def list_actions(
 # ----------------------------------------------------------------------------- segments
 
 
-def _segment_now(position: controls_service.SegmentPosition) -> SegmentNowOut:
-    def brief(segment: object) -> SegmentBrief | None:
-        return None if segment is None else SegmentBrief.model_validate(segment)
-
-    elapsed = remaining = None
-    if position.current is not None and position.started_at is not None:
-        elapsed = int((utcnow() - position.started_at).total_seconds())
-        remaining = position.current.duration_seconds - elapsed
-    return SegmentNowOut(
-        current=brief(position.current),
-        next=brief(position.next),
-        previous=brief(position.previous),
-        started_at=position.started_at,
-        elapsed_seconds=elapsed,
-        remaining_seconds=remaining,
-        total_segments=position.total,
-    )
-
-
 def _guard(body: SegmentMoveIn | None) -> dict[str, Any]:
     """Guard only when the console said what it showed (an explicit null included)."""
     if body is None or "expected_current" not in body.model_fields_set:
@@ -316,7 +291,7 @@ async def _move(
     position = await controls_service.move_segment(
         session, stream, user, step=step, segment_id=segment_id, **_guard(body)
     )
-    return _segment_now(position)
+    return controls_service.segment_now(position)
 
 
 _SEGMENT_NOTE = (
@@ -332,7 +307,7 @@ _SEGMENT_NOTE = (
     summary="The current script segment, the next one, elapsed and remaining time — team",
 )
 async def get_current_segment(stream: TeamStream, session: SessionDep) -> SegmentNowOut:
-    return _segment_now(await controls_service.current_segment(session, stream.id))
+    return controls_service.segment_now(await controls_service.current_segment(session, stream.id))
 
 
 @router.post(

@@ -570,9 +570,14 @@ async def observe_live_metrics(
     return await engine.observe(maker, live, stream_id, point)
 
 
-async def alerts_part(ctx: SnapshotContext) -> list[dict[str, Any]]:
+async def alerts_part(ctx: SnapshotContext) -> Any:
+    """The open alerts as GET /alerts?open=true answers them (the teleprompter seeds that
+    query with it), for every role: the host's REST list has every kind too. Worded in
+    the default language (the snapshot is shared); the consoles word alerts by `code`."""
+    from app.i18n import lang_of
+    from app.realtime.snapshot import as_response
+    from app.schemas.alerts import AlertOut
+    from app.services.alert_views import alert_views
+
     rows = await list_alerts(ctx.session, ctx.stream.id, open_only=True)
-    host_kinds = {"online_drop", "click_spike", "stock_low", "sold_out"}
-    if ctx.audience == "host":  # the host sees what the events showed them
-        rows = [a for a in rows if a.kind in host_kinds]
-    return [alert_payload(a) for a in rows]
+    return as_response(list[AlertOut], await alert_views(ctx.session, rows, lang_of(None)))

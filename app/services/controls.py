@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import dialect_insert, utcnow
 from app.errors import Conflict, NotFound, Unprocessable
+from app.i18n import Lang, lang_of, localize
 from app.models import (
     ControlAction,
     Cue,
@@ -30,7 +31,8 @@ from app.models import (
     User,
 )
 from app.realtime.outbox import queue_event
-from app.realtime.snapshot import SnapshotContext
+from app.realtime.snapshot import SnapshotContext, as_response
+from app.schemas.controls import CueOut, IncidentOut, SegmentBrief, SegmentNowOut
 from app.services import alerts, webhooks
 from app.services.stock_mirror import allotted_changed
 from app.services.stream_rows import get_in_stream
@@ -597,20 +599,53 @@ async def move_segment(
 # ----------------------------------------------------------------------------- snapshot
 
 
-async def segment_part(ctx: SnapshotContext) -> dict[str, Any]:
+def segment_now(position: SegmentPosition) -> SegmentNowOut:
+    """Where the script is, as GET /segments/current (and the moves) answer it."""
+
+    def brief(segment: object) -> SegmentBrief | None:
+        return None if segment is None else SegmentBrief.model_validate(segment)
+
+    elapsed = remaining = None
+    if position.current is not None and position.started_at is not None:
+        elapsed = int((utcnow() - position.started_at).total_seconds())
+        remaining = position.current.duration_seconds - elapsed
+    return SegmentNowOut(
+        current=brief(position.current),
+        next=brief(position.next),
+        previous=brief(position.previous),
+        started_at=position.started_at,
+        elapsed_seconds=elapsed,
+        remaining_seconds=remaining,
+        total_segments=position.total,
+    )
+
+
+def cue_views(cues: list[Cue], lang: Lang) -> list[CueOut]:
+    """Cues as GET /cues answers them: an automatic cue's text in `lang`."""
+    out = []
+    for cue in cues:
+        row = CueOut.model_validate(cue)
+        text = localize(cue.code, cue.params, lang) if cue.code else None
+        out.append(row.model_copy(update={"text": text}) if text else row)
+    return out
+
+
+# The snapshot's parts are the REST answers the consoles would otherwise fetch (the
+# consoles seed those queries with them): GET /segments/current, GET /cues (open ones)
+# and GET /incidents?open=true. The snapshot is shared by every console of a role, so
+# an automatic cue's text is in the default language; the consoles word cues by `code`.
+
+
+async def segment_part(ctx: SnapshotContext) -> Any:
     position = await current_segment(ctx.session, ctx.stream.id)
-    return {
-        "current": segment_payload(position.current),
-        "next": segment_payload(position.next),
-        "started_at": position.started_at,
-        "total_segments": position.total,
-    }
+    return as_response(SegmentNowOut, segment_now(position))
 
 
-async def cues_part(ctx: SnapshotContext) -> list[dict[str, Any]]:
-    return [cue_payload(c) for c in await list_cues(ctx.session, ctx.stream.id, open_only=True)]
+async def cues_part(ctx: SnapshotContext) -> Any:
+    cues = await list_cues(ctx.session, ctx.stream.id, open_only=True)
+    return as_response(list[CueOut], cue_views(cues, lang_of(None)))
 
 
-async def incidents_part(ctx: SnapshotContext) -> list[dict[str, Any]]:
+async def incidents_part(ctx: SnapshotContext) -> Any:
     rows = await list_incidents(ctx.session, ctx.stream.id, open_only=True)
-    return [incident_payload(i) for i in rows]
+    return as_response(list[IncidentOut], rows)

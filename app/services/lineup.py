@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.errors import Conflict, NotFound, Unprocessable
 from app.models import LineupItem, ListingStatus, Product, QCStatus, Stream, StreamStatus, User
 from app.realtime.outbox import queue_event
+from app.realtime.snapshot import SnapshotContext, as_response
 from app.schemas.common import format_money
 from app.schemas.lineup import LineupIn, LineupOut, LineupUpdate
 from app.services.planning import ensure_plannable, lock_stream
@@ -52,6 +53,11 @@ async def list_items(session: AsyncSession, stream_id: int) -> list[LineupOut]:
         .order_by(LineupItem.position, LineupItem.id)
     )
     return [item_out(i, p) for i, p in rows.all()]
+
+
+async def lineup_part(ctx: SnapshotContext) -> Any:
+    """The lineup as GET /lineup answers it: the consoles seed that query with it."""
+    return as_response(list[LineupOut], await list_items(ctx.session, ctx.stream.id))
 
 
 async def get_item(session: AsyncSession, stream_id: int, product_id: int) -> LineupItem:

@@ -46,8 +46,9 @@ from app.models import (
     User,
 )
 from app.realtime.outbox import queue_event
-from app.realtime.snapshot import SnapshotContext
+from app.realtime.snapshot import SnapshotContext, as_response
 from app.realtime.state import Live
+from app.schemas.lottery import LotteryOut
 from app.services.controls import PUBLIC_ROLES, log_action
 from app.services.stream_rows import get_in_stream
 from app.services.uow import UnitOfWork
@@ -463,9 +464,12 @@ class LotteryScheduler:
             await asyncio.sleep(self._interval)
 
 
-async def lotteries_part(ctx: SnapshotContext) -> list[dict[str, Any]]:
-    """Open lotteries and the last drawn one: what a (re)connecting console shows."""
+async def lotteries_part(ctx: SnapshotContext) -> Any:
+    """Staff: every lottery as GET /lotteries answers it (the control console seeds that
+    query with it). The watch page: the open ones and the last drawn one, winners masked."""
     rows = await list_lotteries(ctx.session, ctx.stream.id)
+    if ctx.audience != "viewer":
+        return as_response(list[LotteryOut], [public_view(x) for x in rows])
     shown = [x for x in rows if x.status == LotteryStatus.open]
     shown += [x for x in rows if x.status == LotteryStatus.drawn][:1]
-    return [public_view(x, staff=ctx.audience != "viewer") for x in shown]
+    return [public_view(x, staff=False) for x in shown]

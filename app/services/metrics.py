@@ -190,10 +190,6 @@ async def _lineup_rows(ctx: SnapshotContext) -> list[dict[str, Any]]:
     return out
 
 
-async def lineup_part(ctx: SnapshotContext) -> list[dict[str, Any]]:
-    return await _lineup_rows(ctx)
-
-
 async def explaining_part(ctx: SnapshotContext) -> dict[str, Any] | None:
     for row in await _lineup_rows(ctx):
         if row["explaining"]:

@@ -50,8 +50,9 @@ from app.models import (
 )
 from app.models.queue import DEFAULT_CUE_THRESHOLD, DEFAULT_SLA_SECONDS
 from app.realtime.outbox import queue_event
-from app.realtime.snapshot import SnapshotContext
+from app.realtime.snapshot import SnapshotContext, as_response
 from app.schemas.common import format_money
+from app.schemas.queue import OrderRequestItemOut, QueueItemOut, QueueSettingsOut
 from app.services.pins import set_pin
 from app.services.queue_state import ACTIVE, QueueThresholds, get_settings
 from app.services.stream_rows import delete_in_stream, get_in_stream, get_or_404
@@ -972,12 +973,16 @@ SNAPSHOT_ITEMS = 200
 
 async def queue_part(ctx: SnapshotContext) -> dict[str, Any]:
     """The service console's board in the websocket's first message: the waiting items
-    ranked as GET /queue (at most `SNAPSHOT_ITEMS`), the pending order requests and the
-    stream's settings; `question.*` events and `queue.settings` keep it current."""
+    as GET /queue answers them (at most `SNAPSHOT_ITEMS`; the service console seeds that
+    query with them unless `truncated`), the pending order requests as in GET
+    /queue/board and the stream's settings as GET /queue-settings answers them;
+    `question.*` events and `queue.settings` keep it current."""
     items = await list_items(ctx.session, ctx.stream.id, limit=SNAPSHOT_ITEMS + 1)
     return {
-        "items": items[:SNAPSHOT_ITEMS],
+        "items": as_response(list[QueueItemOut], items[:SNAPSHOT_ITEMS]),
         "truncated": len(items) > SNAPSHOT_ITEMS,
-        "order_requests": await order_request_items(ctx.session, ctx.stream.id),
-        "settings": await settings_view(ctx.session, ctx.stream.id),
+        "order_requests": as_response(
+            list[OrderRequestItemOut], await order_request_items(ctx.session, ctx.stream.id)
+        ),
+        "settings": as_response(QueueSettingsOut, await settings_view(ctx.session, ctx.stream.id)),
     }

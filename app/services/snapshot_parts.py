@@ -5,7 +5,7 @@ it). The lifespan attaches it to `live.workers.snapshot_parts` at start-up."""
 from __future__ import annotations
 
 from app.realtime.snapshot import SnapshotPart, part
-from app.services import alerts, comments, controls, lottery, metrics, queue
+from app.services import alerts, comments, controls, lineup, lottery, metrics, queue
 
 # Audiences (admins see what any staff role sees; "viewer" is the watch page).
 ON_AIR = frozenset({"host", "controller", "service", "analyst"})  # the whole team
@@ -13,7 +13,7 @@ PUBLIC = ON_AIR | {"viewer"}
 
 SNAPSHOT_PARTS: tuple[SnapshotPart, ...] = (
     part("stream", metrics.stream_part, PUBLIC),
-    part("lineup", metrics.lineup_part, ON_AIR),
+    part("lineup", lineup.lineup_part, ON_AIR),
     part("explaining", metrics.explaining_part, PUBLIC),
     part("metrics", metrics.metrics_part, PUBLIC),
     part("segment", controls.segment_part, ON_AIR),

@@ -428,10 +428,13 @@ async def test_a_reconnecting_console_gets_controls_state_in_its_snapshot(
     assert [c["text"] for c in host["cues"]] == ["讲尺码"]
     assert [i["note"] for i in host["incidents"]] == ["卡顿"]
     assert [a["kind"] for a in host["alerts"]] == ["stock_low"]
-    assert host["segment"] == {
+    assert host["segment"] == {  # as GET /segments/current answers it
         "current": None,
         "next": None,
+        "previous": None,
         "started_at": None,
+        "elapsed_seconds": None,
+        "remaining_seconds": None,
         "total_segments": 0,
     }
     viewer = await snapshot("viewer")

@@ -99,7 +99,8 @@ async def test_snapshot_then_metrics_and_role_filtered_events(setup: Any) -> Non
         snap = await _next(c_ws)
         assert snap["type"] == "snapshot" and isinstance(snap["seq"], int)
         assert snap["stream"]["id"] == stream_id and snap["stream"]["live"] is True
-        assert snap["lineup"][0]["product_id"] == pid and snap["lineup"][0]["stock_left"] == 5
+        row = snap["lineup"][0]  # as GET /lineup answers it
+        assert row["product_id"] == pid and row["allotted_stock"] - row["sold_units"] == 5
         assert snap["metrics"]["likes"] == 0 and snap["resumed"] is False
         assert (await _next(h_ws))["type"] == "snapshot"
 

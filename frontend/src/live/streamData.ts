@@ -4,7 +4,7 @@
 // Every endpoint goes through the typed client (src/api/schema.d.ts, generated from the
 // backend's OpenAPI schema), so a renamed path or field fails `tsc`. Only the websocket
 // messages are typed by hand (live/types.ts).
-import { useQuery, useQueryClient, type QueryClient } from "@tanstack/react-query";
+import { hashKey, useQuery, useQueryClient, type QueryClient, type QueryKey } from "@tanstack/react-query";
 import { useCallback, useEffect } from "react";
 import { api, ApiError, unwrap, type GetResult, type Schemas } from "../api/client";
 import { auth } from "../auth/store";
@@ -71,6 +71,36 @@ export function invalidateFor(qc: QueryClient, streamId: number, event: LiveEven
   for (const key of INVALIDATES[family] ?? []) void qc.invalidateQueries({ queryKey: [key, streamId] });
 }
 
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** The queries a staff snapshot fills, each with its part: the server builds these parts
+ * with the same service function and response model as the endpoint the query asks
+ * (tests/live/test_snapshot_seeds.py), so the part is the query's data. A part missing
+ * for this role (or not of the expected kind) seeds nothing: that query is refetched.
+ * Not seeded, refetched: the stream itself, every cue (the control console's list: the
+ * part has the open ones), every incident and every alert (the control console's logs:
+ * the parts have the open ones), a queue cut at its first 200 items (`truncated`), the
+ * order requests (another endpoint's shape) and the flash sales (not in the snapshot). */
+export function snapshotSeeds(streamId: number, snap: Record<string, unknown>): [QueryKey, unknown][] {
+  const out: [QueryKey, unknown][] = [];
+  const queue = snap["queue"];
+  const lists: [QueryKey, unknown][] = [
+    [["lineup", streamId], snap["lineup"]],
+    [["cues", streamId, true], snap["cues"]], // GET /cues?open=true (the teleprompter)
+    [["alerts", streamId, "host"], snap["alerts"]], // GET /alerts?open=true (the teleprompter)
+    [["lotteries", streamId], snap["lotteries"]],
+    [["questions", streamId, false], isObject(queue) && queue["truncated"] === false ? queue["items"] : undefined],
+  ];
+  for (const [key, part] of lists) if (Array.isArray(part)) out.push([key, part]);
+  const objects: [QueryKey, unknown, string][] = [
+    [["segment", streamId], snap["segment"], "total_segments"],
+    [["metrics", streamId], snap["metrics"], "stream_id"],
+    [["queue-settings", streamId], isObject(queue) ? queue["settings"] : undefined, "sla_seconds"],
+  ];
+  for (const [key, part, field] of objects) if (isObject(part) && field in part) out.push([key, part]);
+  return out;
+}
+
 /** The staff live feed of a stream, wired to the query cache. */
 export function useStreamLive(streamId: number, onEvent?: (e: LiveEvent) => void): LiveState {
   const qc = useQueryClient();
@@ -87,9 +117,17 @@ export function useStreamLive(streamId: number, onEvent?: (e: LiveEvent) => void
       // events this console missed follow the snapshot and each invalidates what it
       // concerns, so nothing is refetched wholesale (issue 15: 5,000 consoles coming
       // back must not each ask for every list again). Otherwise (first connect, a new
-      // epoch, a history that no longer reaches back) whatever we hold may be old.
+      // epoch, a history that no longer reaches back) whatever we hold may be old: the
+      // lists the snapshot carries are taken from it, the others refetched.
       if (snap["resumed"] === true) return;
-      void qc.invalidateQueries({ predicate: (q) => q.queryKey[1] === streamId });
+      const seeded = new Set<string>();
+      for (const [key, data] of snapshotSeeds(streamId, snap)) {
+        // A REST answer read before the socket attached must not land over the snapshot.
+        void qc.cancelQueries({ queryKey: key, exact: true });
+        qc.setQueryData(key, data);
+        seeded.add(hashKey(key));
+      }
+      void qc.invalidateQueries({ predicate: (q) => q.queryKey[1] === streamId && !seeded.has(q.queryHash) });
     },
     [qc, streamId],
   );
