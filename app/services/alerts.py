@@ -40,6 +40,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db import dialect_insert, utcnow
+from app.i18n import lang_of
 from app.models import (
     Alert,
     AlertLevel,
@@ -48,8 +49,10 @@ from app.models import (
     ListingStatus,
 )
 from app.realtime.outbox import PendingEvent, queue_event
-from app.realtime.snapshot import SnapshotContext
+from app.realtime.snapshot import SnapshotContext, as_response
 from app.realtime.state import Live
+from app.schemas.alerts import AlertOut
+from app.services.alert_views import alert_views
 from app.services.queue_state import alert_inputs
 from app.services.stream_rows import get_in_stream
 from app.services.uow import UnitOfWork
@@ -574,10 +577,5 @@ async def alerts_part(ctx: SnapshotContext) -> Any:
     """The open alerts as GET /alerts?open=true answers them (the teleprompter seeds that
     query with it), for every role: the host's REST list has every kind too. Worded in
     the default language (the snapshot is shared); the consoles word alerts by `code`."""
-    from app.i18n import lang_of
-    from app.realtime.snapshot import as_response
-    from app.schemas.alerts import AlertOut
-    from app.services.alert_views import alert_views
-
     rows = await list_alerts(ctx.session, ctx.stream.id, open_only=True)
     return as_response(list[AlertOut], await alert_views(ctx.session, rows, lang_of(None)))
