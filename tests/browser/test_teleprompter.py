@@ -14,16 +14,18 @@ from playwright.sync_api import Browser, Page, expect
 from tests.browser.harness import Server, make_room
 from tests.browser.steps import set_language, sign_in
 
+# as viewers type them: with and without a question mark (the merged line must not
+# read "发货？、包邮吗")
 QUESTIONS = [
-    "有没有S码",
-    "什么时候发货",
-    "敏感肌能用吗",
-    "包邮吗",
-    "保质期多久",
+    "有没有S码？",
+    "什么时候发货？",
+    "敏感肌能用吗?",
+    "包邮吗？",
+    "保质期多久？",
     "有没有赠品",
-    "可以用优惠券吗",
+    "可以用优惠券吗？",
     "孕妇可以用吗",
-    "是正品吗",
+    "是正品吗？",
     "支持七天无理由退货吗",
 ]
 ASKERS = 3
@@ -97,6 +99,8 @@ def test_teleprompter_with_ten_question_groups_on_a_tablet(
         questions = page.get_by_test_id("prompter-questions")
         expect(questions).to_have_count(1)
         expect(questions).to_contain_text(f"等 {len(QUESTIONS) * ASKERS} 位观众在问")
+        listed = questions.inner_text()
+        assert not re.search(r"[？?]\s*(、|等)", listed), listed
         # one cue line, the most urgent first (the alert and the urgent cue rank equal;
         # the newest wins), with how many more wait behind it
         cue = page.get_by_test_id("prompter-cue")

@@ -52,6 +52,12 @@ export interface HostAlert {
 
 /** Automatic question cues (code `cue.questions`), merged into one line: the most-asked
  * three titles and how many viewers ask in all. */
+/** Titles in one line: "什么时候发货、包邮吗", not "什么时候发货？、包邮吗？" (a viewer's
+ * own question mark would stand before the list's separator). */
+export function listTitles(titles: string[], lang: string): string {
+  return titles.map((x) => x.trim().replace(/[？?！!。．.，,、；;\s]+$/u, "")).join(lang === "zh" ? "、" : ", ");
+}
+
 export function mergeQuestions(cues: Cue[]): { ids: number[]; titles: string[]; total: number; high: boolean } | null {
   const auto = cues.filter((c) => c.code === "cue.questions");
   if (auto.length === 0) return null;
@@ -268,7 +274,7 @@ export function TeleprompterPage() {
               ？{" "}
               {questions.ids.length === 1
                 ? t("prompter.questionsOne", { title: questions.titles[0] ?? "", n: questions.total })
-                : t("prompter.questions", { titles: questions.titles.join(lang === "zh" ? "、" : ", "), n: questions.total })}
+                : t("prompter.questions", { titles: listTitles(questions.titles, lang), n: questions.total })}
             </span>
             <button
               onClick={() => ack.mutate({ cues: questions.ids, alerts: [] })}
