@@ -153,3 +153,45 @@ def test_teleprompter_in_english_words_the_server_texts_in_english(
     assert "— delist it or add stock" in alert.inner_text()
     assert not CJK.search(alert.inner_text().replace("保湿面霜 tpen", "")), alert.inner_text()
     assert cue.count() == 1
+
+
+def test_a_flash_sale_names_its_product_on_the_teleprompter_and_the_watch_page(
+    browser: Browser, server: Server
+) -> None:
+    """The host explains one product while a flash sale runs on another: both the
+    teleprompter's countdown box and the viewers' banner say which product is on sale."""
+    room = make_room(server, "fsn", products=2)
+    sid, (explained, on_sale) = room.stream_id, room.product_ids
+    for pid in (explained, on_sale):
+        server.call("POST", f"/api/v1/streams/{sid}/lineup/{pid}/list")
+    server.call("POST", f"/api/v1/streams/{sid}/lineup/{explained}/explain")
+    server.call(
+        "POST",
+        f"/api/v1/streams/{sid}/flash-sales",
+        json={
+            "product_id": on_sale,
+            "price": "39.90",
+            "quantity": 10,
+            "per_user_limit": 1,
+            "duration_seconds": 600,
+        },
+    )
+    tablet = browser.new_context(base_url=server.base_url, viewport={"width": 1280, "height": 800})
+    phone = browser.new_context(
+        base_url=server.base_url, viewport={"width": 390, "height": 844}, is_mobile=True
+    )
+    try:
+        page = tablet.new_page()
+        sign_in(page, "host_fsn", path=f"/streams/{sid}/teleprompter")
+        page.goto(f"/streams/{sid}/teleprompter")
+        box = page.get_by_test_id("prompter-flash")
+        expect(box.get_by_test_id("flash-product")).to_have_text(f" · {room.names[1]}")
+        expect(box).to_contain_text("¥39.90")
+        watch = phone.new_page()
+        watch.goto(f"/watch/{sid}")
+        banner = watch.get_by_test_id("watch-flash")
+        expect(banner.get_by_test_id("flash-product")).to_have_text(f" · {room.names[1]}")
+        expect(banner).to_contain_text("¥39.90")
+    finally:
+        tablet.close()
+        phone.close()

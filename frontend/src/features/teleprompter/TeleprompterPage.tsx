@@ -327,7 +327,10 @@ export function TeleprompterPage() {
           </div>
           {flash && (
             <div className="p-flash" data-testid="prompter-flash">
-              ⚡ {t("flash.title")} {money(flash.price)} · {t("prompter.left", { n: num(flash.remaining ?? flash.quantity) })}
+              ⚡ {t("flash.title")}
+              {/* which product: the sale need not be the one being explained */}
+              {productName(lineup.data, flash.product_id) && <span data-testid="flash-product"> · {productName(lineup.data, flash.product_id)}</span>}{" "}
+              {money(flash.price)} · {t("prompter.left", { n: num(flash.remaining ?? flash.quantity) })}
               <div className="countdown">{flash.ends_at ? formatDuration((Date.parse(flash.ends_at) - now) / 1000) : ""}</div>
             </div>
           )}

@@ -195,6 +195,7 @@ export function WatchPage() {
     flash ?? (listedSale ? { product_id: listedSale.product_id, price: listedSale.price, ends_at: listedSale.ends_at, remaining: listedSale.remaining } : null);
   const flashLeft = sale?.ends_at ? (Date.parse(sale.ends_at) - now) / 1000 : null;
   const activeFlash = sale && (flashLeft === null || flashLeft > 0) ? sale : null;
+  const flashName = activeFlash ? products.find((p) => p.product_id === activeFlash.product_id)?.name : undefined;
   const online = live.metrics?.online ?? null;
 
   async function sendComment(e: FormEvent) {
@@ -278,7 +279,8 @@ export function WatchPage() {
         <CouponStrip streamId={streamId} viewer={viewer} coupons={store.data?.coupons ?? []} />
         {activeFlash && (
           <div className="w-flash" data-testid="watch-flash">
-            ⚡ {t("flash.title")} {money(activeFlash.price)}
+            ⚡ {t("flash.title")}
+            {flashName && <span data-testid="flash-product"> · {flashName}</span>} {money(activeFlash.price)}
             {flashLeft !== null && <span> · {t("watch.endsIn", { t: formatDuration(flashLeft) })}</span>}
             {activeFlash.remaining !== null && <span> · {t("prompter.left", { n: activeFlash.remaining })}</span>}
           </div>
