@@ -1,13 +1,17 @@
-"""Helpers for the live-path tests: streams set live, lineup rows, ingest keys."""
+"""Helpers for the live-path tests: streams set live, lineup rows, ingest keys, team
+members and a console's first message."""
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from typing import Any
 
 import httpx
+import orjson
 from fastapi import FastAPI
 from sqlalchemy import update
+from websockets.asyncio.client import connect
 
 from app.models import LineupItem, ListingStatus, Product, Stream, StreamStatus
 from app.realtime.state import Live
@@ -85,3 +89,30 @@ async def send(
 def live_of(app: FastAPI) -> Live:
     live: Live = app.state.live
     return live
+
+
+async def team_member(
+    client: httpx.AsyncClient, admin: dict[str, str], stream_id: int, name: str, role: str
+) -> str:
+    """A new user with `role` on the stream's team; their access token."""
+    r = await client.post(
+        "/api/v1/users",
+        json={"username": name, "password": TEST_PASSWORD, "role": role},
+        headers=admin,
+    )
+    assert r.status_code == 201, r.text
+    r = await client.put(
+        f"/api/v1/streams/{stream_id}/team/{r.json()['id']}", json={"role": role}, headers=admin
+    )
+    assert r.status_code == 200, r.text
+    r = await client.post("/api/v1/auth/login", json={"username": name, "password": TEST_PASSWORD})
+    return str(r.json()["access_token"])
+
+
+async def first_snapshot(url: str) -> dict[str, Any]:
+    """The first message of a console opened at `url` (a snapshot)."""
+    async with connect(url) as ws:
+        async with asyncio.timeout(10):
+            msg = orjson.loads(await ws.recv())
+    assert msg["type"] == "snapshot"
+    return dict(msg)

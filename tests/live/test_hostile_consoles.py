@@ -27,8 +27,7 @@ from app.realtime import hub as hub_module
 from app.realtime.guard import UpgradeGuard
 from app.realtime.outbox import PendingEvent
 from app.routers import live as live_router
-from tests.live.helpers import live_of, live_stream
-from tests.live.test_websocket import _member
+from tests.live.helpers import live_of, live_stream, team_member
 
 pytestmark = pytest.mark.slow
 
@@ -79,8 +78,8 @@ async def test_stalled_consoles_closed_4408_healthy_ones_keep_up(
     live = live_of(app)
     hub = live.hub
     assert hub is not None
-    ctl = await _member(client, admin, stream_id, "stall_ctl", "controller")
-    host = await _member(client, admin, stream_id, "stall_host", "host")
+    ctl = await team_member(client, admin, stream_id, "stall_ctl", "controller")
+    host = await team_member(client, admin, stream_id, "stall_host", "host")
     latencies: list[float] = []
     got: list[int] = []
     opened = asyncio.Event()
@@ -184,7 +183,7 @@ async def test_failed_opens_are_limited_per_address(setup: Any) -> None:
 
 async def test_a_slow_handshake_is_cut_short(setup: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     app, addr, client, stream_id, admin = setup
-    host = await _member(client, admin, stream_id, "slow_host", "host")
+    host = await team_member(client, admin, stream_id, "slow_host", "host")
     url = f"ws://{addr}/ws/streams/{stream_id}?token={host}"
     monkeypatch.setattr(live_router, "HANDSHAKE_TIMEOUT_SECONDS", 0.0)
     closed: Any = None
@@ -238,7 +237,7 @@ async def test_consoles_opening_together_share_one_snapshot(setup: Any) -> None:
     from app.realtime import snapshot as snapshot_module
 
     app, addr, client, stream_id, admin = setup
-    host = await _member(client, admin, stream_id, "storm_host", "host")
+    host = await team_member(client, admin, stream_id, "storm_host", "host")
     hub = live_of(app).hub
     assert hub is not None
     release = asyncio.Event()

@@ -4,16 +4,12 @@ queries' endpoints answer, over a real uvicorn server on both backends."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import httpx
-import orjson
 from fastapi import FastAPI
-from websockets.asyncio.client import connect
 
-from tests.conftest import TEST_PASSWORD
-from tests.live.helpers import add_product, live_stream, send
+from tests.live.helpers import add_product, first_snapshot, live_stream, send, team_member
 
 # Each seeded part (its path in the snapshot) and the request of the query it seeds
 # (frontend/src/live/streamData.ts SEEDS), by the role whose console is seeded.
@@ -56,31 +52,6 @@ def _steady(value: Any) -> Any:
     return value
 
 
-async def _member(
-    client: httpx.AsyncClient, admin: dict[str, str], stream_id: int, name: str, role: str
-) -> str:
-    r = await client.post(
-        "/api/v1/users",
-        json={"username": name, "password": TEST_PASSWORD, "role": role},
-        headers=admin,
-    )
-    assert r.status_code == 201, r.text
-    r = await client.put(
-        f"/api/v1/streams/{stream_id}/team/{r.json()['id']}", json={"role": role}, headers=admin
-    )
-    assert r.status_code == 200, r.text
-    r = await client.post("/api/v1/auth/login", json={"username": name, "password": TEST_PASSWORD})
-    return str(r.json()["access_token"])
-
-
-async def _snapshot(url: str) -> dict[str, Any]:
-    async with connect(url) as ws:
-        async with asyncio.timeout(10):
-            msg = orjson.loads(await ws.recv())
-    assert msg["type"] == "snapshot" and msg["resumed"] is False
-    return dict(msg)
-
-
 async def test_seeded_snapshot_parts_are_what_the_rest_queries_answer(
     served: tuple[FastAPI, str],
 ) -> None:
@@ -90,7 +61,8 @@ async def test_seeded_snapshot_parts_are_what_the_rest_queries_answer(
         sid, key, admin = await live_stream(app, client)
         tag = f"{sid}_{id(app) % 10_000}"
         tokens = {
-            role: await _member(client, admin, sid, f"seed_{role}_{tag}", role) for role in SEEDS
+            role: await team_member(client, admin, sid, f"seed_{role}_{tag}", role)
+            for role in SEEDS
         }
         ctl = {"Authorization": f"Bearer {tokens['controller']}"}
         base = f"/api/v1/streams/{sid}"
@@ -121,7 +93,8 @@ async def test_seeded_snapshot_parts_are_what_the_rest_queries_answer(
         assert r.status_code == 200, r.text
 
         for role, seeds in SEEDS.items():
-            snap = await _snapshot(f"ws://{addr}/ws/streams/{sid}?token={tokens[role]}")
+            snap = await first_snapshot(f"ws://{addr}/ws/streams/{sid}?token={tokens[role]}")
+            assert snap["resumed"] is False
             auth = {"Authorization": f"Bearer {tokens[role]}"}
             for path, url in seeds:
                 part: Any = snap

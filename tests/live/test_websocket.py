@@ -15,7 +15,7 @@ from websockets.exceptions import ConnectionClosed
 from app.realtime.outbox import PendingEvent
 from app.realtime.protocol import PUBLIC_ROLES
 from tests.conftest import TEST_PASSWORD
-from tests.live.helpers import add_product, live_of, live_stream, send
+from tests.live.helpers import add_product, live_of, live_stream, send, team_member
 
 
 async def _token(client: httpx.AsyncClient, admin: dict[str, str], name: str, role: str) -> str:
@@ -27,19 +27,6 @@ async def _token(client: httpx.AsyncClient, admin: dict[str, str], name: str, ro
     assert r.status_code == 201, r.text
     r = await client.post("/api/v1/auth/login", json={"username": name, "password": TEST_PASSWORD})
     return str(r.json()["access_token"])
-
-
-async def _member(
-    client: httpx.AsyncClient, admin: dict[str, str], stream_id: int, name: str, role: str
-) -> str:
-    token = await _token(client, admin, name, role)
-    users = (await client.get("/api/v1/users", headers=admin)).json()
-    uid = next(u["id"] for u in users if u["username"] == name)
-    r = await client.put(
-        f"/api/v1/streams/{stream_id}/team/{uid}", json={"role": role}, headers=admin
-    )
-    assert r.status_code == 200
-    return token
 
 
 async def _next(ws: ClientConnection, want: str | None = None) -> Any:
@@ -89,8 +76,8 @@ async def test_snapshot_then_metrics_and_role_filtered_events(setup: Any) -> Non
         f"/api/v1/streams/{stream_id}/alert-thresholds", json={"enabled": False}, headers=admin
     )
     assert r.status_code == 200, r.text
-    ctl = await _member(client, admin, stream_id, "ws_ctl", "controller")
-    host = await _member(client, admin, stream_id, "ws_host", "host")
+    ctl = await team_member(client, admin, stream_id, "ws_ctl", "controller")
+    host = await team_member(client, admin, stream_id, "ws_host", "host")
     live = live_of(app)
     async with (
         connect(f"ws://{addr}/ws/streams/{stream_id}?token={ctl}") as c_ws,
@@ -162,7 +149,7 @@ async def test_snapshot_then_metrics_and_role_filtered_events(setup: Any) -> Non
 
 async def test_resume_replays_missed_events_after_the_snapshot(setup: Any) -> None:
     app, addr, client, stream_id, _, admin = setup
-    ctl = await _member(client, admin, stream_id, "ws_ctl2", "controller")
+    ctl = await team_member(client, admin, stream_id, "ws_ctl2", "controller")
     live = live_of(app)
     await live.publish_event(PendingEvent(stream_id, "cue", {"n": 0}))
     url = f"ws://{addr}/ws/streams/{stream_id}?token={ctl}"
@@ -224,7 +211,7 @@ async def test_viewer_socket_sees_public_events_only(setup: Any) -> None:
 
 async def test_a_console_that_does_not_read_is_disconnected(setup: Any) -> None:
     app, addr, client, stream_id, _, admin = setup
-    ctl = await _member(client, admin, stream_id, "ws_slow", "controller")
+    ctl = await team_member(client, admin, stream_id, "ws_slow", "controller")
     live = live_of(app)
     reader, writer = await asyncio.open_connection(*addr.split(":"))
     try:

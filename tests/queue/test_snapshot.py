@@ -3,44 +3,13 @@ pinned comment (watch page, host, staff), over a real uvicorn server on both bac
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any
-
 import httpx
 import orjson
 from fastapi import FastAPI
-from websockets.asyncio.client import connect
 
-from tests.conftest import TEST_PASSWORD
-from tests.live.helpers import live_stream, send
+from tests.live.helpers import first_snapshot, live_stream, send, team_member
 
 ASKS = ["尺码怎么选", "请问尺码怎么选", "尺码怎么选呀", "什么时候发货", "啥时候发货", "来了"]
-
-
-async def _member(
-    client: httpx.AsyncClient, admin: dict[str, str], stream_id: int, name: str, role: str
-) -> str:
-    r = await client.post(
-        "/api/v1/users",
-        json={"username": name, "password": TEST_PASSWORD, "role": role},
-        headers=admin,
-    )
-    assert r.status_code == 201, r.text
-    uid = r.json()["id"]
-    r = await client.put(
-        f"/api/v1/streams/{stream_id}/team/{uid}", json={"role": role}, headers=admin
-    )
-    assert r.status_code == 200, r.text
-    r = await client.post("/api/v1/auth/login", json={"username": name, "password": TEST_PASSWORD})
-    return str(r.json()["access_token"])
-
-
-async def _snapshot(url: str) -> dict[str, Any]:
-    async with connect(url) as ws:
-        async with asyncio.timeout(10):
-            msg = orjson.loads(await ws.recv())
-    assert msg["type"] == "snapshot"
-    return dict(msg)
 
 
 async def test_first_snapshot_has_the_ranked_queue_and_the_pin_for_the_roles_that_see_them(
@@ -52,7 +21,7 @@ async def test_first_snapshot_has_the_ranked_queue_and_the_pin_for_the_roles_tha
         sid, key, admin = await live_stream(app, client)
         tag = f"{sid}_{id(app) % 10_000}"
         tokens = {
-            role: await _member(client, admin, sid, f"snap_{role}_{tag}", role)
+            role: await team_member(client, admin, sid, f"snap_{role}_{tag}", role)
             for role in ("service", "host", "controller", "analyst")
         }
         events = [
@@ -79,7 +48,7 @@ async def test_first_snapshot_has_the_ranked_queue_and_the_pin_for_the_roles_tha
         viewer_token = r.json()["viewer_token"]
 
         base = f"ws://{addr}/ws/streams/{sid}"
-        service = await _snapshot(f"{base}?token={tokens['service']}")
+        service = await first_snapshot(f"{base}?token={tokens['service']}")
         queue = service["queue"]
         assert [(i["id"], i["label"], i["score"] > 0) for i in queue["items"]] == [
             (i["id"], i["label"], True) for i in ranked
@@ -89,16 +58,16 @@ async def test_first_snapshot_has_the_ranked_queue_and_the_pin_for_the_roles_tha
         assert queue["settings"]["cue_threshold"] == 50
         assert service["pin"]["text"] == "来了" and service["pin"]["comment_id"] == chat["id"]
 
-        controller = await _snapshot(f"{base}?token={tokens['controller']}")
+        controller = await first_snapshot(f"{base}?token={tokens['controller']}")
         assert len(controller["queue"]["items"]) == 2 and controller["pin"]["text"] == "来了"
         admin_token = admin["Authorization"].removeprefix("Bearer ")
-        assert "queue" in await _snapshot(f"{base}?token={admin_token}")
+        assert "queue" in await first_snapshot(f"{base}?token={admin_token}")
 
-        host = await _snapshot(f"{base}?token={tokens['host']}")
+        host = await first_snapshot(f"{base}?token={tokens['host']}")
         assert "queue" not in host and host["pin"]["text"] == "来了"
-        analyst = await _snapshot(f"{base}?token={tokens['analyst']}")
+        analyst = await first_snapshot(f"{base}?token={tokens['analyst']}")
         assert "queue" not in analyst and analyst["pin"]["text"] == "来了"
-        watch = await _snapshot(f"{base}/watch?token={viewer_token}")
+        watch = await first_snapshot(f"{base}/watch?token={viewer_token}")
         assert "queue" not in watch and watch["pin"]["text"] == "来了"
         assert "vx" not in orjson.dumps(watch).decode()  # nothing blocked in a viewer's view
 
@@ -110,10 +79,10 @@ async def test_first_snapshot_has_the_ranked_queue_and_the_pin_for_the_roles_tha
             headers=svc,
         )
         assert r.status_code == 200, r.text
-        service = await _snapshot(f"{base}?token={tokens['service']}")
+        service = await first_snapshot(f"{base}?token={tokens['service']}")
         assert [i["id"] for i in service["queue"]["items"]] == [ranked[1]["id"]]
-        watch = await _snapshot(f"{base}/watch?token={viewer_token}")
+        watch = await first_snapshot(f"{base}/watch?token={viewer_token}")
         assert watch["pin"]["kind"] == "answer" and "参考详情页尺码表" in watch["pin"]["text"]
         assert (await client.delete(f"/api/v1/streams/{sid}/pin", headers=svc)).status_code == 204
-        host = await _snapshot(f"{base}?token={tokens['host']}")
+        host = await first_snapshot(f"{base}?token={tokens['host']}")
         assert host["pin"] is None
