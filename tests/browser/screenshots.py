@@ -60,9 +60,8 @@ def _try(server: Server, method: str, path: str, **kw: Any) -> Any:
     return r.json() if r.status_code < 300 and r.content else None
 
 
-def seed(server: Server) -> int:
-    room = make_room(server, "demo", products=3, stock=200)
-    sid = room.stream_id
+def add_script(server: Server, sid: int, product_id: int) -> None:
+    """SCRIPT as the stream's segments (the second explains `product_id`)."""
     for i, (kind, title, seconds, points) in enumerate(SCRIPT):
         _try(
             server,
@@ -73,9 +72,15 @@ def seed(server: Server) -> int:
                 "title": title,
                 "duration_seconds": seconds,
                 "talking_points": points,
-                "product_id": room.product_ids[0] if i == 1 else None,
+                "product_id": product_id if i == 1 else None,
             },
         )
+
+
+def seed(server: Server) -> int:
+    room = make_room(server, "demo", products=3, stock=200)
+    sid = room.stream_id
+    add_script(server, sid, room.product_ids[0])
     _try(server, "POST", f"/api/v1/streams/{sid}/checklist/defaults")
     _try(server, "POST", f"/api/v1/streams/{sid}/segments/next", json={})
     _try(server, "POST", f"/api/v1/streams/{sid}/segments/next", json={})
@@ -208,19 +213,7 @@ def seed_review(server: Server) -> int:
                 )
     # The stream runs with a simulated audience, its script moved on by the segment
     # control, the products explained in turn: segments and windows from when they ran.
-    for i, (kind, title, seconds, points) in enumerate(SCRIPT):
-        _try(
-            server,
-            "POST",
-            f"/api/v1/streams/{sid}/script/segments",
-            json={
-                "kind": kind,
-                "title": title,
-                "duration_seconds": seconds,
-                "talking_points": points,
-                "product_id": room.product_ids[0] if i == 1 else None,
-            },
-        )
+    add_script(server, sid, room.product_ids[0])
     audience = simulate(server, sid, 75, viewers=200)
     for i in range(len(SCRIPT)):
         _try(server, "POST", f"/api/v1/streams/{sid}/segments/next", json={})
