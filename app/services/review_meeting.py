@@ -259,28 +259,24 @@ async def minute_peaks(session: AsyncSession, stream: Stream, top: int = 3) -> l
         the first one may begin a few seconds before `started_at`)."""
         return max(minute, stream.started_at) if stream.started_at else minute
 
-    out = [
-        HighlightOut(
+    def peak(kind: str, minute: datetime, note: str, value: str) -> HighlightOut:
+        at = inside(minute)
+        return HighlightOut(
             id=None,
-            kind="gmv_peak",
-            at=inside(minute),
-            offset_seconds=offset_seconds(stream, inside(minute)),
+            kind=kind,
+            at=at,
+            offset_seconds=offset_seconds(stream, at),
             duration_seconds=60,
-            note=f"GMV peak: {format_money(gmv)} in this minute",
-            value=format_money(gmv),
+            note=note,
+            value=value,
         )
+
+    out = [
+        peak("gmv_peak", minute, f"GMV peak: {format_money(gmv)} in this minute", format_money(gmv))
         for minute, gmv in gmv_rows
     ]
     out += [
-        HighlightOut(
-            id=None,
-            kind="comment_peak",
-            at=inside(minute),
-            offset_seconds=offset_seconds(stream, inside(minute)),
-            duration_seconds=60,
-            note=f"Comment peak: {n} comments in this minute",
-            value=str(n),
-        )
+        peak("comment_peak", minute, f"Comment peak: {n} comments in this minute", str(n))
         for minute, n in comment_rows
     ]
     return out
