@@ -1,18 +1,15 @@
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import text
 
 from app.config import Settings
 from app.main import create_app
-from app.realtime import opening
-from tests.conftest import free_port
+from tests.live.helpers import serving
 
 
 @pytest.fixture(params=["postgres_redis", "embedded"])
@@ -65,28 +62,5 @@ async def committed_app(settings: Settings) -> AsyncIterator[FastAPI]:
 @pytest.fixture
 async def served(real_app: FastAPI) -> AsyncIterator[tuple[FastAPI, str]]:
     """`real_app` served by uvicorn in this event loop: (app, "127.0.0.1:port")."""
-    port = free_port()
-    config = uvicorn.Config(
-        real_app,
-        host="127.0.0.1",
-        port=port,
-        lifespan="off",
-        http=opening.HTTP_PROTOCOL,  # as `controlroom serve`: console opens take turns
-        ws=opening.WS_PROTOCOL,
-        ws_per_message_deflate=False,
-        log_level="warning",
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
-        await asyncio.sleep(0.01)
-    try:
+    async with serving(real_app) as port:
         yield real_app, f"127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        try:
-            async with asyncio.timeout(10):
-                await asyncio.shield(task)
-        except TimeoutError:
-            server.force_exit = True  # a socket a failed test left open must not hang the run
-            await task

@@ -4,18 +4,22 @@ members and a console's first message."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import orjson
+import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import update
 from websockets.asyncio.client import connect
 
 from app.models import LineupItem, ListingStatus, Product, Stream, StreamStatus
+from app.realtime import opening
 from app.realtime.state import Live
-from tests.conftest import TEST_PASSWORD, bearer
+from tests.conftest import TEST_PASSWORD, bearer, free_port
 
 
 async def admin_headers(client: httpx.AsyncClient) -> dict[str, str]:
@@ -116,3 +120,34 @@ async def first_snapshot(url: str) -> dict[str, Any]:
             msg = orjson.loads(await ws.recv())
     assert msg["type"] == "snapshot"
     return dict(msg)
+
+
+@asynccontextmanager
+async def serving(app: Any) -> AsyncIterator[int]:
+    """`app` served by uvicorn in this event loop, as `controlroom serve` serves it
+    (console opens take turns); yields the port."""
+    port = free_port()
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        lifespan="off",
+        http=opening.HTTP_PROTOCOL,
+        ws=opening.WS_PROTOCOL,
+        ws_per_message_deflate=False,
+        log_level="warning",
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
+        await asyncio.sleep(0.01)
+    try:
+        yield port
+    finally:
+        server.should_exit = True
+        try:
+            async with asyncio.timeout(10):
+                await asyncio.shield(task)
+        except TimeoutError:
+            server.force_exit = True  # a socket a failed test left open must not hang the run
+            await task

@@ -10,21 +10,18 @@ from __future__ import annotations
 import asyncio
 import gc
 import socket
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import orjson
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from app.realtime import opening
-from tests.conftest import free_port
-from tests.live.helpers import live_stream
+from tests.live.helpers import live_stream, serving
 
 
 class Consoles:
@@ -59,31 +56,6 @@ class Consoles:
             pass
 
 
-@asynccontextmanager
-async def server(app: Consoles) -> AsyncIterator[int]:
-    port = free_port()
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=port,
-        lifespan="off",
-        http=opening.HTTP_PROTOCOL,
-        ws=opening.WS_PROTOCOL,
-        ws_per_message_deflate=False,
-        log_level="warning",
-    )
-    srv = uvicorn.Server(config)
-    task = asyncio.create_task(srv.serve())
-    while not srv.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
-        await asyncio.sleep(0.01)
-    try:
-        yield port
-    finally:
-        srv.should_exit = True
-        srv.force_exit = True
-        await task
-
-
 @pytest.fixture
 def turns(monkeypatch: pytest.MonkeyPatch) -> Iterator[opening.Turns]:
     t = opening.Turns(3)
@@ -107,7 +79,7 @@ async def open_console(port: int, path: str = "/ws") -> Any:
 
 async def test_consoles_open_in_turns_and_plain_requests_pass_them(turns: opening.Turns) -> None:
     app = Consoles()
-    async with server(app) as port:
+    async with serving(app) as port:
         opens = [asyncio.create_task(open_console(port)) for _ in range(10)]
         # three consoles are opening; seven wait with their sockets unread
         await until(lambda: app.opening == 3 and len(turns.waiting) == 7)
@@ -130,7 +102,7 @@ async def test_a_console_that_leaves_while_waiting_frees_its_place(
 ) -> None:
     turns.limit = 1
     app = Consoles()
-    async with server(app) as port:
+    async with serving(app) as port:
         first = asyncio.create_task(open_console(port))
         await until(lambda: app.opening == 1)
         # a client sends its upgrade, waits in the queue, then hangs up
@@ -159,7 +131,7 @@ async def test_refused_and_silent_consoles_do_not_keep_a_turn(
     monkeypatch.setattr(opening, "TURN_SECONDS", 0.3)
     app = Consoles()
     app.release.set()
-    async with server(app) as port:
+    async with serving(app) as port:
         for _ in range(3):  # refused before the accept: the refusal ends the turn
             with pytest.raises(Exception, match="403"):
                 await open_console(port, "/refuse")
@@ -180,7 +152,7 @@ async def test_full_collections_wait_for_the_storm_to_end(turns: opening.Turns) 
     before = gc.get_threshold()
     turns.limit = 1
     app = Consoles()
-    async with server(app) as port:
+    async with serving(app) as port:
         opens = [asyncio.create_task(open_console(port)) for _ in range(4)]
         await until(lambda: len(turns.waiting) == 3)
         # a storm: the young generations are still collected, the full collection is held
@@ -202,7 +174,7 @@ async def test_a_storm_that_never_calms_holds_collections_only_so_long(
     monkeypatch.setattr(opening, "MAX_HOLD_SECONDS", 0.2)
     turns.limit = 1
     app = Consoles()
-    async with server(app) as port:
+    async with serving(app) as port:
         opens = [asyncio.create_task(open_console(port))]
         await until(lambda: app.opening == 1)
         opens.append(asyncio.create_task(open_console(port)))
