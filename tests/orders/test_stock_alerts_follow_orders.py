@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import asyncio
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from app.models import Alert
+from app.models import Alert, LineupItem
+from app.services.stock_alerts import StockAlertWorker
 from tests.orders.conftest import Env
 from tests.orders.helpers import seed_listing
 
@@ -45,3 +46,27 @@ async def test_a_sell_out_raises_its_alert_with_no_console_open(committed_env: E
     )
     assert r.status_code == 200, r.text
     await _until(env, listing.stream_id, {"stock_low": True, "sold_out": False})
+
+
+async def test_instances_evaluating_one_sell_out_at_once_raise_it_once(committed_env: Env) -> None:
+    """Every instance has a stock-alert worker (and a console's ticker evaluates too):
+    eight of them evaluating the same sold-out product at once open one episode each of
+    sold out and stock low, not eight."""
+    env = committed_env
+    listing = await seed_listing(env.maker, stock=3)
+    async with env.maker() as s:  # sold out behind every evaluator's back
+        await s.execute(
+            update(LineupItem)
+            .where(LineupItem.stream_id == listing.stream_id)
+            .values(sold_units=LineupItem.allotted_stock)
+        )
+        await s.commit()
+    live = env.app.state.live
+    racers = [StockAlertWorker(env.maker, live) for _ in range(8)]
+    await asyncio.gather(*(w.evaluate(listing.stream_id, {listing.product_id}) for w in racers))
+    async with env.maker() as s:
+        rows = (await s.scalars(select(Alert).where(Alert.stream_id == listing.stream_id))).all()
+    assert sorted((a.kind, a.resolved_at is None) for a in rows) == [
+        ("sold_out", True),
+        ("stock_low", True),
+    ]
